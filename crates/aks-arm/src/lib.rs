@@ -1,1 +1,39 @@
-//! placeholder
+//! The Azure Resource Manager client of aksctl.
+//!
+//! What it is for: signing in the way the other Azure SDKs do ([`credential::default_chain`] over azure_identity,
+//! with an on-disk token cache), sending ARM requests through an ordered policy pipeline (per-call → retry with
+//! `Retry-After` → per-try auth and request ids → redacted `tracing` logs → transport), following long-running
+//! operations ([`Poller`]), the typed operations `az aks`/`az group` need ([`ArmClient`]), the clouds az knows
+//! ([`Cloud`], [`discover_cloud`]) and aksctl's own configuration ([`config`]).
+//!
+//! What it is not for: printing, prompting or exiting (the CLI does that; this crate logs at debug level only),
+//! kubeconfig handling (`aks-kubeconfig`), or the wire types themselves (`aks-model`).
+//!
+//! References: `shared/reference/arm-aks-api.md` §1, §6, §7, §10; `az-oracle.md` §2–§3, §6; `rust-deps.md` §2.
+
+#![warn(missing_docs)]
+// `ArmError::Service` carries what failed (method, URL, status, code, message, target, request id) by value, as
+// the CLI matches on it; errors are the cold path, so the size of the `Err` variant is accepted.
+#![allow(clippy::result_large_err)]
+
+mod client;
+mod cloud;
+pub mod config;
+pub mod credential;
+mod error;
+mod files;
+mod http;
+mod poller;
+pub mod redact;
+pub mod transport;
+
+pub use client::{
+    ArmClient, ArmClientOptions, ArmResponse, RETRYABLE_STATUSES, RetryPolicy, retry_after,
+};
+pub use cloud::{Cloud, cloud_from_metadata, discover_cloud, metadata_url};
+pub use error::{ArmError, error_chain};
+pub use http::{CA_BUNDLE_VARIABLES, CONNECT_TIMEOUT, http_client};
+pub use poller::{DEFAULT_POLL_INTERVAL, PollStatus, Poller};
+
+#[cfg(test)]
+mod pipeline_tests;

@@ -1,1 +1,43 @@
-//! placeholder
+//! Kubeconfig files for aksctl: `az aks get-credentials`' merge and, later, kubelogin's `convert-kubeconfig`.
+//!
+//! What it is for:
+//! - [`Kubeconfig`]: a typed model of the parts aksctl reads or edits (names, context references, cluster
+//!   servers, `exec` and `auth-provider` users) that keeps every other key in `#[serde(flatten)]` maps and
+//!   tells a missing key from `null` from `[]` ([`Field`]), read and written with serde-saphyr in the style
+//!   az and kubectl write (sorted keys, YAML-1.1-safe quoting).
+//! - Two named merges: [`kubectl_merge`] (read-merge of a `KUBECONFIG` list, first file wins, origins kept)
+//!   and [`az_merge`] (write-merge of a fetched credential, replace by name with conflict detection), plus
+//!   az's renaming ([`az_rename`]).
+//! - Writing: [`write_atomic`] (temp file in the same directory, mode kept, new files 0600, rename),
+//!   client-go's `<file>.lock` ([`FileLock`]), and the whole get-credentials file step ([`merge_into_file`]).
+//!
+//! What it is not for: network access, prompting or printing. Callers pass a `confirm` callback for az's
+//! overwrite question and turn the error variants into az's exact messages. Behaviour references:
+//! `shared/reference/az-cli-aks.md` §3 and §6, `rust-deps.md` §4 and §6, `kubectl-wire.md` §8.
+
+#![warn(missing_docs)]
+
+mod az_merge;
+mod field;
+mod file;
+mod kubectl_merge;
+mod model;
+mod write;
+
+pub use az_merge::{MergeError, az_merge, az_rename};
+pub use field::Field;
+pub use file::{
+    DEFAULT_LOCK_TIMEOUT, FileMergeError, LoadError, MergeFileOptions, MergeOutcome, load_file,
+    merge_into_file, merge_into_file_with,
+};
+pub use kubectl_merge::{
+    MergedKubeconfig, first_kubeconfig_env_entry, kubectl_merge, split_kubeconfig_env,
+    split_kubeconfig_env_with_empty,
+};
+pub use model::{
+    AuthProvider, Cluster, Context, ContextRef, ExecConfig, ExecEnvVar, Extra, Kubeconfig,
+    KubeconfigError, NamedCluster, NamedContext, NamedEntry, NamedUser, UNKNOWN_CONTEXT, User,
+};
+pub use write::{
+    FileLock, NEW_FILE_MODE, SymlinkPolicy, WriteError, WriteOutcome, lock_path, write_atomic,
+};

@@ -1,0 +1,662 @@
+//! [`ArmClient`]: the ordered policy pipeline (per-call → retry → per-try → logging → transport) and the typed
+//! operations aksctl needs (arm-aks-api.md §1.2, §5, §6, §7; STYLE.md habit 10).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aks_model::{
+    CredentialResults, MANAGED_CLUSTERS_API_VERSION, ManagedCluster, RESOURCE_GROUPS_API_VERSION,
+    ResourceGroup, SUBSCRIPTIONS_API_VERSION, Subscription,
+};
+use reqwest::Method;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use crate::credential::TokenSource;
+use crate::error::{is_certificate_error, parse_error_body};
+use crate::poller::Poller;
+use crate::redact::{redact_body, redact_headers};
+use crate::transport::{Transport, TransportRequest};
+use crate::{ArmError, Cloud};
+
+/// Statuses the retry policy retries (arm-aks-api.md §6.2, §7).
+pub const RETRYABLE_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
+
+/// How ARM calls are retried: exponential backoff from `base_delay` unless the answer says how long to wait.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Retries after the first try (default 4).
+    pub max_retries: u32,
+    /// First backoff when the answer has no retry header (default 0.8 s, doubling).
+    pub base_delay: Duration,
+    /// Longest single wait (default 60 s), also for server-given delays.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 4,
+            base_delay: Duration::from_millis(800),
+            max_delay: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before retry number `attempt + 1` when the server gave no delay: `base_delay · 2^attempt · jitter`
+    /// (jitter in 0.8..1.2), at most `max_delay`.
+    pub fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
+        let factor = 2f64.powi(attempt.min(30) as i32) * jitter.clamp(0.5, 1.5);
+        self.base_delay.mul_f64(factor).min(self.max_delay)
+    }
+}
+
+/// A jitter factor in 0.8..1.2 (from a random uuid; no extra RNG dependency).
+fn jitter() -> f64 {
+    let bits = uuid::Uuid::new_v4().as_u128() as u16;
+    0.8 + 0.4 * (f64::from(bits) / f64::from(u16::MAX))
+}
+
+/// The delay a response asks for: `retry-after-ms`, then `x-ms-retry-after-ms` (milliseconds), then `Retry-After`
+/// (seconds, or an HTTP date). Zero or unparsable values count as absent (as in azure-core, az-oracle.md §8.4).
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::trim)
+    };
+    for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
+        if let Some(ms) = text(name).and_then(|value| value.parse::<f64>().ok())
+            && ms.is_finite()
+            && ms > 0.0
+        {
+            return Some(Duration::from_secs_f64(ms / 1000.0));
+        }
+    }
+    let value = text("retry-after")?;
+    if let Ok(seconds) = value.parse::<f64>() {
+        return (seconds.is_finite() && seconds > 0.0).then(|| Duration::from_secs_f64(seconds));
+    }
+    let date =
+        time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
+    let wait = date - time::OffsetDateTime::now_utc();
+    (wait.is_positive()).then(|| Duration::from_secs_f64(wait.as_seconds_f64()))
+}
+
+/// An ARM answer with a 2xx status.
+#[derive(Clone)]
+pub struct ArmResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// The JSON body; `Null` when empty.
+    pub body: serde_json::Value,
+}
+
+impl fmt::Debug for ArmResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut body = self.body.clone();
+        crate::redact::redact_json(&mut body);
+        f.debug_struct("ArmResponse")
+            .field("status", &self.status)
+            .field("headers", &redact_headers(&self.headers))
+            .field("body", &body)
+            .finish()
+    }
+}
+
+impl ArmResponse {
+    /// A response header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+}
+
+/// What an [`ArmClient`] is built from.
+#[derive(Clone)]
+pub struct ArmClientOptions {
+    /// The cloud: ARM endpoint and token scope.
+    pub cloud: Cloud,
+    /// The HTTP client (see [`crate::http_client`]).
+    pub http: reqwest::Client,
+    /// Where bearer tokens come from.
+    pub credential: Arc<dyn TokenSource>,
+    /// Retry behaviour.
+    pub retry: RetryPolicy,
+    /// Sent as the `CommandName` header, like az (`aks get-credentials`).
+    pub command_name: Option<String>,
+}
+
+impl fmt::Debug for ArmClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ArmClientOptions")
+            .field("cloud", &self.cloud.name)
+            .field("credential", &self.credential.describe())
+            .field("retry", &self.retry)
+            .field("command_name", &self.command_name)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    cloud: Cloud,
+    scope: String,
+    transport: Arc<dyn Transport>,
+    credential: Arc<dyn TokenSource>,
+    retry: RetryPolicy,
+    command_name: Option<HeaderValue>,
+}
+
+/// The ARM REST client. Cheap to clone (an `Arc` inside).
+#[derive(Clone)]
+pub struct ArmClient {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for ArmClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ArmClient")
+            .field("cloud", &self.inner.cloud.name)
+            .field("credential", &self.inner.credential.describe())
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One page of a list answer.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Page<T> {
+    #[serde(default = "Vec::new")]
+    value: Vec<T>,
+    #[serde(default)]
+    next_link: Option<String>,
+}
+
+const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
+const COMMAND_NAME: HeaderName = HeaderName::from_static("commandname");
+const TOKEN_REJECTIONS: [&str; 2] = ["InvalidAuthenticationToken", "ExpiredAuthenticationToken"];
+/// A bound on `nextLink` pages, against servers that link in circles.
+const MAX_PAGES: usize = 10_000;
+
+impl ArmClient {
+    /// A client over `options.http`.
+    pub fn new(options: ArmClientOptions) -> ArmClient {
+        let transport: Arc<dyn Transport> = Arc::new(options.http.clone());
+        ArmClient::with_transport(options, transport)
+    }
+
+    /// A client over another [`Transport`] (`options.http` is not used for ARM calls).
+    pub fn with_transport(options: ArmClientOptions, transport: Arc<dyn Transport>) -> ArmClient {
+        let command_name = options
+            .command_name
+            .as_deref()
+            .and_then(|name| HeaderValue::from_str(name).ok());
+        ArmClient {
+            inner: Arc::new(Inner {
+                scope: options.cloud.arm_scope(),
+                cloud: options.cloud,
+                transport,
+                credential: options.credential,
+                retry: options.retry,
+                command_name,
+            }),
+        }
+    }
+
+    /// The cloud this client talks to.
+    pub fn cloud(&self) -> &Cloud {
+        &self.inner.cloud
+    }
+
+    /// The credential this client signs requests with.
+    pub fn credential(&self) -> &Arc<dyn TokenSource> {
+        &self.inner.credential
+    }
+
+    /// `resource_manager` joined with `path_and_query`, which starts with `/` (a base path is kept).
+    pub fn url(&self, path_and_query: &str) -> Url {
+        let base = self
+            .inner
+            .cloud
+            .resource_manager
+            .as_str()
+            .trim_end_matches('/');
+        let joined = format!("{base}/{}", path_and_query.trim_start_matches('/'));
+        Url::parse(&joined).unwrap_or_else(|_| {
+            self.inner
+                .cloud
+                .resource_manager
+                .join(path_and_query)
+                .unwrap_or_else(|_| self.inner.cloud.resource_manager.clone())
+        })
+    }
+
+    /// A URL from raw path segments (each percent-encoded) and query pairs.
+    fn resource_url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
+        let mut url = self.inner.cloud.resource_manager.clone();
+        {
+            let mut path = url
+                .path_segments_mut()
+                .expect("the resource manager URL is http(s)");
+            path.pop_if_empty();
+            path.extend(segments);
+        }
+        if !query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (key, value) in query {
+                pairs.append_pair(key, value);
+            }
+        }
+        url
+    }
+
+    /// Send one ARM request through the pipeline:
+    ///
+    /// * per-call: the JSON body is serialized once;
+    /// * retry: 408/429/500/502/503/504 and connection failures (not TLS certificate errors) are retried up to
+    ///   `retry.max_retries` times, waiting `retry-after-ms`, `x-ms-retry-after-ms` or `Retry-After` when given,
+    ///   else exponential backoff, never longer than `retry.max_delay`;
+    /// * per-try: a bearer token for `cloud.arm_scope()`, a fresh `x-ms-client-request-id`, `Accept`,
+    ///   `Content-Type` on bodies, `CommandName`;
+    /// * logging (tracing, debug): method, URL, status, elapsed, request id, headers and bodies with secrets
+    ///   redacted.
+    ///
+    /// A 401 `InvalidAuthenticationToken`/`ExpiredAuthenticationToken` is retried once with a freshly acquired
+    /// token. Non-2xx answers become [`ArmError::Service`].
+    pub async fn send(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+    ) -> Result<ArmResponse, ArmError> {
+        let body = body.map(|body| serde_json::to_vec(body).expect("a JSON value serializes"));
+        let retry = &self.inner.retry;
+        let mut attempt = 0u32;
+        let mut token_refreshed = false;
+        let mut use_fresh_token = false;
+        loop {
+            let token = if std::mem::take(&mut use_fresh_token) {
+                self.inner.credential.fresh_token(&self.inner.scope).await?
+            } else {
+                self.inner.credential.token(&self.inner.scope).await?
+            };
+            let request_id = uuid::Uuid::new_v4().to_string();
+            let mut headers = HeaderMap::new();
+            let mut authorization =
+                HeaderValue::from_str(&format!("Bearer {}", token.token.expose())).map_err(
+                    |_| crate::credential::CredentialError::Authentication {
+                        credential: self.inner.credential.describe(),
+                        message: "the token is not a valid header value".into(),
+                    },
+                )?;
+            authorization.set_sensitive(true);
+            headers.insert(AUTHORIZATION, authorization);
+            headers.insert(
+                CLIENT_REQUEST_ID,
+                HeaderValue::from_str(&request_id).expect("a uuid is a header value"),
+            );
+            headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+            if body.is_some() {
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            }
+            if let Some(command) = &self.inner.command_name {
+                headers.insert(COMMAND_NAME, command.clone());
+            }
+            if tracing::enabled!(tracing::Level::DEBUG) {
+                tracing::debug!(
+                    target: "aks_arm::http",
+                    %method, %url, request_id = %request_id, attempt,
+                    "request\n{}{}",
+                    redact_headers(&headers),
+                    body.as_deref().map(|body| format!("\n{}", redact_body(body))).unwrap_or_default()
+                );
+            }
+            let started = Instant::now();
+            let result = self
+                .inner
+                .transport
+                .execute(TransportRequest {
+                    method: method.clone(),
+                    url: url.clone(),
+                    headers,
+                    body: body.clone(),
+                })
+                .await;
+            let elapsed = started.elapsed();
+            let response = match result {
+                Ok(response) => response,
+                Err(error) => {
+                    let retryable = is_retryable_transport_error(&error);
+                    tracing::debug!(
+                        target: "aks_arm::http",
+                        %method, %url, request_id = %request_id, elapsed_ms = elapsed.as_millis() as u64,
+                        retryable, "transport error: {}", crate::error::error_chain(&error)
+                    );
+                    if retryable && attempt < retry.max_retries {
+                        let delay = retry.backoff(attempt, jitter());
+                        attempt += 1;
+                        tracing::debug!(target: "aks_arm::http", delay_ms = delay.as_millis() as u64, attempt, "retrying");
+                        tokio::time::sleep(delay).await;
+                        continue;
+                    }
+                    return Err(ArmError::Transport {
+                        method: method.to_string(),
+                        url: url.to_string(),
+                        source: error,
+                    });
+                }
+            };
+            if tracing::enabled!(tracing::Level::DEBUG) {
+                tracing::debug!(
+                    target: "aks_arm::http",
+                    %method, %url, status = response.status, request_id = %request_id,
+                    elapsed_ms = elapsed.as_millis() as u64,
+                    "response\n{}\n{}",
+                    redact_headers(&response.headers),
+                    redact_body(&response.body)
+                );
+            }
+            let status = response.status;
+            if (200..300).contains(&status) {
+                let body = if response.body.iter().all(u8::is_ascii_whitespace) {
+                    serde_json::Value::Null
+                } else {
+                    serde_json::from_slice(&response.body).map_err(|source| ArmError::Decode {
+                        url: url.to_string(),
+                        source,
+                    })?
+                };
+                return Ok(ArmResponse {
+                    status,
+                    headers: response.headers,
+                    body,
+                });
+            }
+            let (code, message, target) = parse_error_body(status, &response.body);
+            if status == 401 && !token_refreshed && TOKEN_REJECTIONS.contains(&code.as_str()) {
+                tracing::debug!(target: "aks_arm::http", %code, "token rejected; retrying once with a fresh token");
+                token_refreshed = true;
+                use_fresh_token = true;
+                continue;
+            }
+            if RETRYABLE_STATUSES.contains(&status) && attempt < retry.max_retries {
+                let delay = retry_after(&response.headers)
+                    .unwrap_or_else(|| retry.backoff(attempt, jitter()))
+                    .min(retry.max_delay);
+                attempt += 1;
+                tracing::debug!(target: "aks_arm::http", status, delay_ms = delay.as_millis() as u64, attempt, "retrying");
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+            let request_id = response
+                .headers
+                .get("x-ms-request-id")
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+                .or(Some(request_id));
+            return Err(ArmError::Service {
+                method: method.to_string(),
+                url: url.to_string(),
+                status,
+                code,
+                message,
+                target,
+                request_id,
+            });
+        }
+    }
+
+    async fn get_typed<T: DeserializeOwned>(&self, url: Url) -> Result<T, ArmError> {
+        let response = self.send(Method::GET, url.clone(), None).await?;
+        decode(&url, response.body)
+    }
+
+    /// GET `url` and every `nextLink` after it.
+    async fn list_all<T: DeserializeOwned>(&self, url: Url) -> Result<Vec<T>, ArmError> {
+        let mut items = Vec::new();
+        let mut next = Some(url);
+        let mut pages = 0;
+        while let Some(url) = next.take() {
+            let page: Page<T> = self.get_typed(url.clone()).await?;
+            items.extend(page.value);
+            pages += 1;
+            next = match page.next_link.filter(|link| !link.is_empty()) {
+                Some(link) if pages < MAX_PAGES => {
+                    Some(url.join(&link).map_err(|error| ArmError::Cloud {
+                        url: url.to_string(),
+                        reason: format!("nextLink {link:?} is not a URL: {error}"),
+                    })?)
+                }
+                _ => None,
+            };
+        }
+        Ok(items)
+    }
+
+    /// `GET /subscriptions` (api-version 2022-12-01), following `nextLink`.
+    pub async fn list_subscriptions(&self) -> Result<Vec<Subscription>, ArmError> {
+        let url = self.resource_url(
+            &["subscriptions"],
+            &[("api-version", SUBSCRIPTIONS_API_VERSION)],
+        );
+        self.list_all(url).await
+    }
+
+    fn resource_group_url(&self, subscription: &str, name: &str) -> Url {
+        self.resource_url(
+            &["subscriptions", subscription, "resourcegroups", name],
+            &[("api-version", RESOURCE_GROUPS_API_VERSION)],
+        )
+    }
+
+    /// `PUT /subscriptions/{sub}/resourcegroups/{name}` (lower-case like az; 200 or 201, not an LRO).
+    pub async fn create_or_update_resource_group(
+        &self,
+        subscription: &str,
+        name: &str,
+        body: &ResourceGroup,
+    ) -> Result<ResourceGroup, ArmError> {
+        let url = self.resource_group_url(subscription, name);
+        let body = serde_json::to_value(body).expect("a resource group serializes");
+        let response = self.send(Method::PUT, url.clone(), Some(&body)).await?;
+        decode(&url, response.body)
+    }
+
+    /// `GET /subscriptions/{sub}/resourcegroups/{name}`.
+    pub async fn get_resource_group(
+        &self,
+        subscription: &str,
+        name: &str,
+    ) -> Result<ResourceGroup, ArmError> {
+        self.get_typed(self.resource_group_url(subscription, name))
+            .await
+    }
+
+    /// `GET /subscriptions/{sub}/resourcegroups`, following `nextLink`.
+    pub async fn list_resource_groups(
+        &self,
+        subscription: &str,
+    ) -> Result<Vec<ResourceGroup>, ArmError> {
+        let url = self.resource_url(
+            &["subscriptions", subscription, "resourcegroups"],
+            &[("api-version", RESOURCE_GROUPS_API_VERSION)],
+        );
+        self.list_all(url).await
+    }
+
+    /// `DELETE /subscriptions/{sub}/resourcegroups/{name}`: 202 + `Location`, polled until done.
+    pub async fn delete_resource_group(
+        &self,
+        subscription: &str,
+        name: &str,
+    ) -> Result<Poller, ArmError> {
+        let url = self.resource_group_url(subscription, name);
+        self.begin(Method::DELETE, url, None).await
+    }
+
+    fn managed_cluster_url(
+        &self,
+        subscription: &str,
+        group: &str,
+        name: &str,
+        action: Option<&str>,
+    ) -> Url {
+        let mut segments = vec![
+            "subscriptions",
+            subscription,
+            "resourceGroups",
+            group,
+            "providers",
+            "Microsoft.ContainerService",
+            "managedClusters",
+            name,
+        ];
+        segments.extend(action);
+        self.resource_url(&segments, &[("api-version", MANAGED_CLUSTERS_API_VERSION)])
+    }
+
+    /// `GET …/managedClusters/{name}`.
+    pub async fn get_managed_cluster(
+        &self,
+        subscription: &str,
+        group: &str,
+        name: &str,
+    ) -> Result<ManagedCluster, ArmError> {
+        self.get_typed(self.managed_cluster_url(subscription, group, name, None))
+            .await
+    }
+
+    /// `GET /subscriptions/{sub}[/resourceGroups/{group}]/providers/Microsoft.ContainerService/managedClusters`,
+    /// following `nextLink`.
+    pub async fn list_managed_clusters(
+        &self,
+        subscription: &str,
+        group: Option<&str>,
+    ) -> Result<Vec<ManagedCluster>, ArmError> {
+        let mut segments = vec!["subscriptions", subscription];
+        if let Some(group) = group {
+            segments.extend(["resourceGroups", group]);
+        }
+        segments.extend(["providers", "Microsoft.ContainerService", "managedClusters"]);
+        let url = self.resource_url(&segments, &[("api-version", MANAGED_CLUSTERS_API_VERSION)]);
+        self.list_all(url).await
+    }
+
+    /// `PUT …/managedClusters/{name}`: 201/200 + `Azure-AsyncOperation`; the poller follows it.
+    pub async fn begin_create_or_update_managed_cluster(
+        &self,
+        subscription: &str,
+        group: &str,
+        name: &str,
+        body: &ManagedCluster,
+    ) -> Result<Poller, ArmError> {
+        let url = self.managed_cluster_url(subscription, group, name, None);
+        let body = serde_json::to_value(body).expect("a managed cluster serializes");
+        self.begin(Method::PUT, url, Some(&body)).await
+    }
+
+    /// `DELETE …/managedClusters/{name}`: 202 + `Azure-AsyncOperation`/`Location`, or 204 when absent.
+    pub async fn begin_delete_managed_cluster(
+        &self,
+        subscription: &str,
+        group: &str,
+        name: &str,
+    ) -> Result<Poller, ArmError> {
+        let url = self.managed_cluster_url(subscription, group, name, None);
+        self.begin(Method::DELETE, url, None).await
+    }
+
+    /// `POST …/managedClusters/{name}/listClusterUserCredential?api-version=…[&server-fqdn=public][&format=…]`
+    /// (no body; the query order is az's).
+    pub async fn list_cluster_user_credentials(
+        &self,
+        subscription: &str,
+        group: &str,
+        name: &str,
+        format: Option<&str>,
+        public_fqdn: bool,
+    ) -> Result<CredentialResults, ArmError> {
+        let mut url =
+            self.managed_cluster_url(subscription, group, name, Some("listClusterUserCredential"));
+        {
+            let mut pairs = url.query_pairs_mut();
+            if public_fqdn {
+                pairs.append_pair("server-fqdn", "public");
+            }
+            if let Some(format) = format {
+                pairs.append_pair("format", format);
+            }
+        }
+        let response = self.send(Method::POST, url.clone(), None).await?;
+        decode(&url, response.body)
+    }
+
+    /// `POST …/managedClusters/{name}/listClusterAdminCredential?api-version=…[&server-fqdn=public]`.
+    pub async fn list_cluster_admin_credentials(
+        &self,
+        subscription: &str,
+        group: &str,
+        name: &str,
+        public_fqdn: bool,
+    ) -> Result<CredentialResults, ArmError> {
+        let mut url = self.managed_cluster_url(
+            subscription,
+            group,
+            name,
+            Some("listClusterAdminCredential"),
+        );
+        if public_fqdn {
+            url.query_pairs_mut().append_pair("server-fqdn", "public");
+        }
+        let response = self.send(Method::POST, url.clone(), None).await?;
+        decode(&url, response.body)
+    }
+
+    /// Send the first request of a long-running operation and wrap the answer in a [`Poller`].
+    pub async fn begin(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Poller, ArmError> {
+        let initial = self.send(method.clone(), url.clone(), body).await?;
+        Ok(Poller::new(self.clone(), method, url, initial))
+    }
+}
+
+/// Deserialize a response body, naming the URL on failure.
+pub(crate) fn decode<T: DeserializeOwned>(
+    url: &Url,
+    body: serde_json::Value,
+) -> Result<T, ArmError> {
+    serde_json::from_value(body).map_err(|source| ArmError::Decode {
+        url: url.to_string(),
+        source,
+    })
+}
+
+/// Connection failures and resets are retried; TLS certificate problems and request-building errors are not.
+fn is_retryable_transport_error(error: &reqwest::Error) -> bool {
+    if is_certificate_error(error) || error.is_builder() || error.is_redirect() {
+        return false;
+    }
+    if error.is_connect() || error.is_timeout() {
+        return true;
+    }
+    let chain = crate::error::error_chain(error).to_ascii_lowercase();
+    [
+        "reset",
+        "connection closed",
+        "broken pipe",
+        "incomplete message",
+        "unexpected eof",
+    ]
+    .iter()
+    .any(|needle| chain.contains(needle))
+}

@@ -1,0 +1,814 @@
+//! The credential chain other Azure SDKs use, narrowed by `AZURE_TOKEN_CREDENTIALS`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use azure_core::cloud::CustomConfiguration;
+use azure_core::credentials::TokenCredential;
+use azure_core::http::{ClientOptions, RetryOptions, Transport};
+use azure_identity::{
+    AzureCliCredential, AzureCliCredentialOptions, ClientAssertionCredential,
+    ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions,
+    ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
+    WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+};
+
+use super::azure::{AzureCredential, Failure};
+use super::certificate::{CertificateAssertion, ClientCertificate};
+use super::{AccessToken, CredentialError, Secret, TokenSource};
+use crate::Cloud;
+
+/// The variable that narrows the chain: `dev`, `prod`, or one credential name (as in the other Azure SDKs).
+pub const TOKEN_CREDENTIALS_ENV: &str = "AZURE_TOKEN_CREDENTIALS";
+
+const ENVIRONMENT: &str = "EnvironmentCredential";
+const WORKLOAD: &str = "WorkloadIdentityCredential";
+const MANAGED: &str = "ManagedIdentityCredential";
+const AZURE_CLI: &str = "AzureCliCredential";
+
+/// Which credentials `AZURE_TOKEN_CREDENTIALS` allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Selection {
+    /// Unset: every credential; managed identity only through App Service variables (never IMDS).
+    All,
+    /// `dev`: developer tools (Azure CLI).
+    Dev,
+    /// `prod`: environment, workload identity, managed identity (IMDS allowed).
+    Prod,
+    /// One credential by name (`ManagedIdentityCredential` allows IMDS).
+    Only(&'static str),
+}
+
+impl Selection {
+    fn parse(value: Option<&str>) -> Result<Selection, CredentialError> {
+        let Some(value) = value.map(str::trim).filter(|value| !value.is_empty()) else {
+            return Ok(Selection::All);
+        };
+        if value.eq_ignore_ascii_case("dev") {
+            return Ok(Selection::Dev);
+        }
+        if value.eq_ignore_ascii_case("prod") {
+            return Ok(Selection::Prod);
+        }
+        [ENVIRONMENT, WORKLOAD, MANAGED, AZURE_CLI]
+            .into_iter()
+            .find(|name| name.eq_ignore_ascii_case(value))
+            .map(Selection::Only)
+            .ok_or_else(|| CredentialError::InvalidSetting {
+                variable: TOKEN_CREDENTIALS_ENV.into(),
+                reason: format!(
+                    "{value:?} is not one of dev, prod, {ENVIRONMENT}, {WORKLOAD}, {MANAGED}, {AZURE_CLI}"
+                ),
+            })
+    }
+
+    fn allows(self, name: &str) -> bool {
+        match self {
+            Selection::All => true,
+            Selection::Dev => name == AZURE_CLI,
+            Selection::Prod => name != AZURE_CLI,
+            Selection::Only(only) => only == name,
+        }
+    }
+
+    fn allows_imds(self) -> bool {
+        matches!(self, Selection::Prod | Selection::Only(MANAGED))
+    }
+}
+
+/// Where a managed identity token comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ManagedSource {
+    /// `IDENTITY_ENDPOINT` + `IDENTITY_HEADER`.
+    AppService,
+    /// 169.254.169.254, only when explicitly selected.
+    Imds,
+}
+
+/// A credential the environment configures.
+#[derive(Clone, Debug, PartialEq)]
+enum Planned {
+    EnvironmentSecret {
+        tenant_id: String,
+        client_id: String,
+        secret: Secret,
+    },
+    EnvironmentCertificate {
+        tenant_id: String,
+        client_id: String,
+        path: PathBuf,
+    },
+    WorkloadIdentity {
+        tenant_id: String,
+        client_id: String,
+        token_file: PathBuf,
+    },
+    ManagedIdentity {
+        source: ManagedSource,
+        client_id: Option<String>,
+    },
+    AzureCli {
+        path: PathBuf,
+    },
+}
+
+impl Planned {
+    fn describe(&self) -> String {
+        match self {
+            Planned::EnvironmentSecret {
+                tenant_id,
+                client_id,
+                ..
+            } => format!(
+                "{ENVIRONMENT} (client secret) for client {client_id} in tenant {tenant_id}"
+            ),
+            Planned::EnvironmentCertificate {
+                tenant_id,
+                client_id,
+                path,
+            } => format!(
+                "{ENVIRONMENT} (client certificate {}) for client {client_id} in tenant {tenant_id}",
+                path.display()
+            ),
+            Planned::WorkloadIdentity {
+                tenant_id,
+                client_id,
+                ..
+            } => format!("{WORKLOAD} for client {client_id} in tenant {tenant_id}"),
+            Planned::ManagedIdentity { source, client_id } => {
+                let source = match source {
+                    ManagedSource::AppService => "App Service",
+                    ManagedSource::Imds => "IMDS",
+                };
+                match client_id {
+                    Some(id) => format!("{MANAGED} ({source}) for client {id}"),
+                    None => format!("{MANAGED} ({source}, system-assigned)"),
+                }
+            }
+            Planned::AzureCli { path } => format!("{AZURE_CLI} ({})", path.display()),
+        }
+    }
+}
+
+/// The credentials to try, in order, and why the others were skipped.
+#[derive(Debug, Default)]
+struct Plan {
+    candidates: Vec<Planned>,
+    skipped: Vec<String>,
+}
+
+fn plan(env: &dyn Fn(&str) -> Option<String>) -> Result<Plan, CredentialError> {
+    let var = |name: &str| env(name).filter(|value| !value.trim().is_empty());
+    let selection = Selection::parse(var(TOKEN_CREDENTIALS_ENV).as_deref())?;
+    let mut plan = Plan::default();
+    let missing = |names: &[&str]| {
+        names
+            .iter()
+            .filter(|name| var(name).is_none())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let client_id = var("AZURE_CLIENT_ID");
+    let tenant_id = var("AZURE_TENANT_ID");
+
+    // 1. Environment service principal.
+    if selection.allows(ENVIRONMENT) {
+        let secret = var("AZURE_CLIENT_SECRET");
+        let certificate = var("AZURE_CLIENT_CERTIFICATE_PATH");
+        match (&client_id, &tenant_id, secret, certificate) {
+            (Some(client_id), Some(tenant_id), Some(secret), _) => {
+                plan.candidates.push(Planned::EnvironmentSecret {
+                    tenant_id: tenant_id.clone(),
+                    client_id: client_id.clone(),
+                    secret: Secret::new(secret),
+                })
+            }
+            (Some(client_id), Some(tenant_id), None, Some(path)) => {
+                plan.candidates.push(Planned::EnvironmentCertificate {
+                    tenant_id: tenant_id.clone(),
+                    client_id: client_id.clone(),
+                    path: PathBuf::from(path),
+                })
+            }
+            (_, _, secret, certificate) => {
+                let mut needs = missing(&["AZURE_CLIENT_ID", "AZURE_TENANT_ID"]);
+                if secret.is_none() && certificate.is_none() {
+                    if !needs.is_empty() {
+                        needs.push_str(", ");
+                    }
+                    needs.push_str("AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH");
+                }
+                plan.skipped
+                    .push(format!("{ENVIRONMENT}: not set: {needs}"));
+            }
+        }
+    }
+
+    // 2. Workload identity.
+    if selection.allows(WORKLOAD) {
+        match (&client_id, &tenant_id, var("AZURE_FEDERATED_TOKEN_FILE")) {
+            (Some(client_id), Some(tenant_id), Some(file)) => {
+                plan.candidates.push(Planned::WorkloadIdentity {
+                    tenant_id: tenant_id.clone(),
+                    client_id: client_id.clone(),
+                    token_file: PathBuf::from(file),
+                })
+            }
+            _ => plan.skipped.push(format!(
+                "{WORKLOAD}: not set: {}",
+                missing(&[
+                    "AZURE_FEDERATED_TOKEN_FILE",
+                    "AZURE_CLIENT_ID",
+                    "AZURE_TENANT_ID"
+                ])
+            )),
+        }
+    }
+
+    // 3. Managed identity: App Service variables, or IMDS only when explicitly selected.
+    if selection.allows(MANAGED) {
+        let app_service = var("IDENTITY_ENDPOINT").is_some() && var("IDENTITY_HEADER").is_some();
+        if app_service {
+            plan.candidates.push(Planned::ManagedIdentity {
+                source: ManagedSource::AppService,
+                client_id: client_id.clone(),
+            });
+        } else if selection.allows_imds() {
+            plan.candidates.push(Planned::ManagedIdentity {
+                source: ManagedSource::Imds,
+                client_id: client_id.clone(),
+            });
+        } else {
+            plan.skipped.push(format!(
+                "{MANAGED}: IDENTITY_ENDPOINT and IDENTITY_HEADER are not set (the VM endpoint 169.254.169.254 is \
+                 only used with {TOKEN_CREDENTIALS_ENV}={MANAGED} or =prod)"
+            ));
+        }
+    }
+
+    // 4. Azure CLI.
+    if selection.allows(AZURE_CLI) {
+        match var("PATH").and_then(|path| find_on_path("az", &path)) {
+            Some(path) => plan.candidates.push(Planned::AzureCli { path }),
+            None => plan
+                .skipped
+                .push(format!("{AZURE_CLI}: `az` is not on PATH")),
+        }
+    }
+    Ok(plan)
+}
+
+fn find_on_path(program: &str, path: &str) -> Option<PathBuf> {
+    std::env::split_paths(path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    let Ok(metadata) = std::fs::metadata(path) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        metadata.is_file() && metadata.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        metadata.is_file()
+    }
+}
+
+/// `ClientOptions` for every azure_identity credential: our transport, no retries (a TLS mistake must fail in
+/// milliseconds, not 82 s), the cloud's authority host.
+fn client_options(cloud: &Cloud, transport: &Transport) -> ClientOptions {
+    let mut custom = CustomConfiguration::default();
+    custom.authority_host = cloud.authority();
+    ClientOptions {
+        transport: Some(transport.clone()),
+        retry: RetryOptions::none(),
+        cloud: Some(Arc::new(custom.into())),
+        ..Default::default()
+    }
+}
+
+// azure_identity's options structs are not `#[non_exhaustive]` and grow between releases (rust-deps.md §2), so
+// every literal ends with `..Default::default()` even where it lists every field today.
+#[allow(clippy::needless_update)]
+fn build(
+    planned: &Planned,
+    cloud: &Cloud,
+    transport: &Transport,
+) -> Result<Arc<dyn TokenSource>, CredentialError> {
+    let description = planned.describe();
+    let cloud = cloud.clone();
+    let transport = transport.clone();
+    let credential = match planned.clone() {
+        Planned::EnvironmentSecret {
+            tenant_id,
+            client_id,
+            secret,
+        } => AzureCredential::new(
+            description,
+            Failure::ConnectionIsUnavailable,
+            Box::new(move || {
+                let options = ClientSecretCredentialOptions {
+                    client_options: client_options(&cloud, &transport),
+                    ..Default::default()
+                };
+                let credential: Arc<dyn TokenCredential> = ClientSecretCredential::new(
+                    &tenant_id,
+                    client_id.clone(),
+                    azure_core::credentials::Secret::new(secret.expose().to_owned()),
+                    Some(options),
+                )?;
+                Ok(credential)
+            }),
+        )?,
+        Planned::EnvironmentCertificate {
+            tenant_id,
+            client_id,
+            path,
+        } => {
+            let certificate = Arc::new(ClientCertificate::load(&path)?);
+            let audience = format!("{}/{tenant_id}/oauth2/v2.0/token", cloud.authority());
+            AzureCredential::new(
+                description,
+                Failure::ConnectionIsUnavailable,
+                Box::new(move || {
+                    let assertion = CertificateAssertion {
+                        certificate: certificate.clone(),
+                        client_id: client_id.clone(),
+                        audience: audience.clone(),
+                    };
+                    let options = ClientAssertionCredentialOptions {
+                        client_options: client_options(&cloud, &transport),
+                        ..Default::default()
+                    };
+                    let credential: Arc<dyn TokenCredential> = ClientAssertionCredential::new(
+                        tenant_id.clone(),
+                        client_id.clone(),
+                        assertion,
+                        Some(options),
+                    )?;
+                    Ok(credential)
+                }),
+            )?
+        }
+        Planned::WorkloadIdentity {
+            tenant_id,
+            client_id,
+            token_file,
+        } => AzureCredential::new(
+            description,
+            Failure::ConnectionIsUnavailable,
+            Box::new(move || {
+                let options = WorkloadIdentityCredentialOptions {
+                    credential_options: ClientAssertionCredentialOptions {
+                        client_options: client_options(&cloud, &transport),
+                        ..Default::default()
+                    },
+                    client_id: Some(client_id.clone()),
+                    tenant_id: Some(tenant_id.clone()),
+                    token_file_path: Some(token_file.clone()),
+                    ..Default::default()
+                };
+                let credential: Arc<dyn TokenCredential> =
+                    WorkloadIdentityCredential::new(Some(options))?;
+                Ok(credential)
+            }),
+        )?,
+        Planned::ManagedIdentity { client_id, .. } => AzureCredential::new(
+            description,
+            Failure::ConnectionIsUnavailable,
+            Box::new(move || {
+                let options = ManagedIdentityCredentialOptions {
+                    user_assigned_id: client_id.clone().map(UserAssignedId::ClientId),
+                    client_options: client_options(&cloud, &transport),
+                    ..Default::default()
+                };
+                let credential: Arc<dyn TokenCredential> =
+                    ManagedIdentityCredential::new(Some(options))?;
+                Ok(credential)
+            }),
+        )?,
+        Planned::AzureCli { .. } => AzureCredential::new(
+            description,
+            Failure::AlwaysUnavailable,
+            Box::new(move || {
+                let credential: Arc<dyn TokenCredential> =
+                    AzureCliCredential::new(Some(AzureCliCredentialOptions::default()))?;
+                Ok(credential)
+            }),
+        )?,
+    };
+    Ok(Arc::new(credential))
+}
+
+/// The chain other Azure SDKs use (arm-aks-api.md §10; rust-deps.md §2), each attempt and skip logged at debug:
+///
+/// 1. environment service principal: `AZURE_CLIENT_ID` + `AZURE_TENANT_ID` + `AZURE_CLIENT_SECRET`, or
+///    `AZURE_CLIENT_CERTIFICATE_PATH` (a PEM file with the RSA private key and the certificate; PFX is not
+///    supported yet);
+/// 2. workload identity: `AZURE_FEDERATED_TOKEN_FILE` + `AZURE_CLIENT_ID` + `AZURE_TENANT_ID`;
+/// 3. managed identity: App Service (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`); the VM endpoint (IMDS,
+///    169.254.169.254) only with `AZURE_TOKEN_CREDENTIALS=ManagedIdentityCredential` or `=prod`, never probed
+///    otherwise; `AZURE_CLIENT_ID` selects a user-assigned identity;
+/// 4. Azure CLI (`az account get-access-token`) when `az` is on `PATH`.
+///
+/// `AZURE_TOKEN_CREDENTIALS` narrows it: `dev` (Azure CLI), `prod` (1–3), or one credential name. Every credential
+/// uses `http` as its transport, no retries, and `cloud.authority_host`. Errors when nothing is configured, listing
+/// what was tried and how to fix it. Credentials after the first are only tried when an earlier one is
+/// unavailable (not signed in, endpoint unreachable), never after a refusal.
+pub fn default_chain(
+    cloud: &Cloud,
+    http: &reqwest::Client,
+) -> Result<Arc<dyn TokenSource>, CredentialError> {
+    let transport = Transport::new(Arc::new(http.clone()));
+    chain_from(&|name| std::env::var(name).ok(), cloud, &transport)
+}
+
+fn chain_from(
+    env: &dyn Fn(&str) -> Option<String>,
+    cloud: &Cloud,
+    transport: &Transport,
+) -> Result<Arc<dyn TokenSource>, CredentialError> {
+    let plan = plan(env)?;
+    for skipped in &plan.skipped {
+        tracing::debug!("credential skipped: {skipped}");
+    }
+    if plan.candidates.is_empty() {
+        return Err(CredentialError::NotConfigured {
+            tried: plan.skipped,
+        });
+    }
+    let mut sources = Vec::with_capacity(plan.candidates.len());
+    for planned in &plan.candidates {
+        tracing::debug!(credential = %planned.describe(), "credential configured");
+        sources.push(build(planned, cloud, transport)?);
+    }
+    if sources.len() == 1 {
+        return Ok(sources.remove(0));
+    }
+    Ok(Arc::new(ChainedTokenSource {
+        sources,
+        chosen: AtomicUsize::new(usize::MAX),
+    }))
+}
+
+/// Several sources tried in order; the first that works is kept for later calls.
+#[derive(Debug)]
+struct ChainedTokenSource {
+    sources: Vec<Arc<dyn TokenSource>>,
+    chosen: AtomicUsize,
+}
+
+impl ChainedTokenSource {
+    async fn get(&self, scope: &str, fresh: bool) -> Result<AccessToken, CredentialError> {
+        let chosen = self.chosen.load(Ordering::Relaxed);
+        if let Some(source) = self.sources.get(chosen) {
+            return if fresh {
+                source.fresh_token(scope).await
+            } else {
+                source.token(scope).await
+            };
+        }
+        let mut attempts = Vec::new();
+        for (index, source) in self.sources.iter().enumerate() {
+            let result = if fresh {
+                source.fresh_token(scope).await
+            } else {
+                source.token(scope).await
+            };
+            match result {
+                Ok(token) => {
+                    self.chosen.store(index, Ordering::Relaxed);
+                    return Ok(token);
+                }
+                Err(error) if error.is_unavailable() => {
+                    tracing::debug!("credential unavailable, trying the next: {error}");
+                    attempts.push(error);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Err(CredentialError::ChainExhausted { attempts })
+    }
+}
+
+#[async_trait]
+impl TokenSource for ChainedTokenSource {
+    async fn token(&self, scope: &str) -> Result<AccessToken, CredentialError> {
+        self.get(scope, false).await
+    }
+
+    async fn fresh_token(&self, scope: &str) -> Result<AccessToken, CredentialError> {
+        self.get(scope, true).await
+    }
+
+    fn describe(&self) -> String {
+        match self.sources.get(self.chosen.load(Ordering::Relaxed)) {
+            Some(source) => source.describe(),
+            None => self
+                .sources
+                .iter()
+                .map(|source| source.describe())
+                .collect::<Vec<_>>()
+                .join(", then "),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use azure_core::http::{AsyncRawResponse, HttpClient, Request, StatusCode, headers::Headers};
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    fn kinds(plan: &Plan) -> Vec<String> {
+        plan.candidates.iter().map(Planned::describe).collect()
+    }
+
+    const SP: [(&str, &str); 3] = [
+        ("AZURE_CLIENT_ID", "0a0a0a0a-1111-2222-3333-444444444444"),
+        ("AZURE_TENANT_ID", "72f988bf-0000-0000-0000-000000000001"),
+        ("AZURE_CLIENT_SECRET", "fake-secret-value"),
+    ];
+
+    #[test]
+    fn nothing_configured_lists_every_credential_and_never_imds() {
+        let plan = plan(&env(&[("PATH", "/nonexistent")])).unwrap();
+        assert!(plan.candidates.is_empty());
+        let text = plan.skipped.join("\n");
+        for name in [ENVIRONMENT, WORKLOAD, MANAGED, AZURE_CLI] {
+            assert!(text.contains(name), "{text}");
+        }
+        let error = chain_from(
+            &env(&[("PATH", "/nonexistent")]),
+            &Cloud::builtin("AzureCloud").unwrap(),
+            &Transport::new(Arc::new(reqwest::Client::new())),
+        )
+        .unwrap_err();
+        assert!(matches!(error, CredentialError::NotConfigured { .. }));
+    }
+
+    #[test]
+    fn environment_secret_comes_first_and_description_has_no_secret() {
+        let plan = plan(&env(&SP)).unwrap();
+        let described = kinds(&plan);
+        assert_eq!(
+            described,
+            vec![
+                "EnvironmentCredential (client secret) for client 0a0a0a0a-1111-2222-3333-444444444444 in tenant \
+                 72f988bf-0000-0000-0000-000000000001"
+            ]
+        );
+        assert!(!format!("{plan:?}").contains("fake-secret-value"));
+    }
+
+    #[test]
+    fn certificate_workload_app_service_and_imds_selection() {
+        let mut vars = vec![
+            ("AZURE_CLIENT_ID", "c"),
+            ("AZURE_TENANT_ID", "t"),
+            ("AZURE_CLIENT_CERTIFICATE_PATH", "/x/cert.pem"),
+            ("AZURE_FEDERATED_TOKEN_FILE", "/var/run/token"),
+        ];
+        let described = kinds(&plan(&env(&vars)).unwrap());
+        assert_eq!(described.len(), 2, "{described:?}");
+        assert!(described[0].contains("client certificate /x/cert.pem"));
+        assert!(described[1].starts_with(WORKLOAD));
+
+        vars.push(("IDENTITY_ENDPOINT", "https://127.0.0.1:1/msi/token"));
+        vars.push(("IDENTITY_HEADER", "h"));
+        let described = kinds(&plan(&env(&vars)).unwrap());
+        assert_eq!(
+            described[2],
+            "ManagedIdentityCredential (App Service) for client c"
+        );
+
+        // IMDS only when asked for.
+        let described = kinds(&plan(&env(&[])).unwrap());
+        assert!(described.is_empty());
+        let described = kinds(
+            &plan(&env(&[(
+                TOKEN_CREDENTIALS_ENV,
+                "managedidentitycredential",
+            )]))
+            .unwrap(),
+        );
+        assert_eq!(
+            described,
+            vec!["ManagedIdentityCredential (IMDS, system-assigned)"]
+        );
+        let described = kinds(&plan(&env(&[(TOKEN_CREDENTIALS_ENV, "prod")])).unwrap());
+        assert_eq!(
+            described,
+            vec!["ManagedIdentityCredential (IMDS, system-assigned)"]
+        );
+    }
+
+    #[test]
+    fn token_credentials_narrows_and_rejects_unknown_values() {
+        let temp = tempfile::tempdir().unwrap();
+        let az = temp.path().join("az");
+        std::fs::write(&az, "#!/bin/sh\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let path = temp.path().to_str().unwrap().to_owned();
+        let mut vars: Vec<(&str, &str)> = SP.to_vec();
+        vars.push(("PATH", &path));
+        assert_eq!(kinds(&plan(&env(&vars)).unwrap()).len(), 2);
+        vars.push((TOKEN_CREDENTIALS_ENV, "dev"));
+        let described = kinds(&plan(&env(&vars)).unwrap());
+        assert_eq!(described.len(), 1);
+        assert!(
+            described[0].starts_with("AzureCliCredential ("),
+            "{described:?}"
+        );
+        vars.pop();
+        vars.push((TOKEN_CREDENTIALS_ENV, "EnvironmentCredential"));
+        assert_eq!(kinds(&plan(&env(&vars)).unwrap()).len(), 1);
+        vars.pop();
+        vars.push((TOKEN_CREDENTIALS_ENV, "bogus"));
+        let error = plan(&env(&vars)).unwrap_err().to_string();
+        assert!(error.starts_with("AZURE_TOKEN_CREDENTIALS:"), "{error}");
+    }
+
+    /// A fake Entra that answers every token request with one canned response and records request bodies.
+    #[derive(Debug)]
+    struct FakeEntra {
+        status: u16,
+        body: &'static str,
+        seen: Mutex<Vec<(String, String)>>,
+    }
+
+    #[async_trait]
+    impl HttpClient for FakeEntra {
+        async fn execute_request(&self, request: &Request) -> azure_core::Result<AsyncRawResponse> {
+            let body = match request.body() {
+                azure_core::http::Body::Bytes(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+                _ => String::new(),
+            };
+            self.seen
+                .lock()
+                .unwrap()
+                .push((request.url().to_string(), body));
+            Ok(AsyncRawResponse::from_bytes(
+                StatusCode::from(self.status),
+                Headers::new(),
+                self.body.as_bytes().to_vec(),
+            ))
+        }
+    }
+
+    fn local_cloud() -> Cloud {
+        Cloud {
+            name: "LocalCloud".into(),
+            resource_manager: url::Url::parse("https://127.0.0.1:8443/").unwrap(),
+            authority_host: url::Url::parse("https://127.0.0.1:8443/").unwrap(),
+            arm_audience: "https://management.core.windows.net/".into(),
+            microsoft_graph: None,
+            kubelogin_environment: "AzurePublicCloud".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn client_secret_goes_to_the_cloud_authority_and_errors_carry_aadsts_not_the_secret() {
+        let fake = Arc::new(FakeEntra {
+            status: 401,
+            body: r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.","error_codes":[7000215]}"#,
+            seen: Mutex::new(Vec::new()),
+        });
+        let source = chain_from(&env(&SP), &local_cloud(), &Transport::new(fake.clone())).unwrap();
+        let error = source
+            .token("https://management.core.windows.net//.default")
+            .await
+            .unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("AADSTS7000215"), "{text}");
+        assert!(!text.contains("fake-secret-value"), "{text}");
+        assert!(!format!("{error:?} {source:?}").contains("fake-secret-value"));
+        assert!(matches!(error, CredentialError::Authentication { .. }));
+        let seen = fake.seen.lock().unwrap();
+        assert_eq!(seen.len(), 1, "no retries");
+        assert_eq!(
+            seen[0].0,
+            "https://127.0.0.1:8443/72f988bf-0000-0000-0000-000000000001/oauth2/v2.0/token"
+        );
+    }
+
+    #[tokio::test]
+    async fn client_certificate_posts_a_signed_assertion() {
+        let (pem, _) = super::super::certificate::tests::test_pem();
+        let temp = tempfile::tempdir().unwrap();
+        let path = temp.path().join("sp.pem");
+        std::fs::write(&path, pem).unwrap();
+        let fake = Arc::new(FakeEntra {
+            status: 200,
+            body: r#"{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"tok-1"}"#,
+            seen: Mutex::new(Vec::new()),
+        });
+        let vars = [
+            ("AZURE_CLIENT_ID", "client-1"),
+            ("AZURE_TENANT_ID", "tenant-1"),
+            ("AZURE_CLIENT_CERTIFICATE_PATH", path.to_str().unwrap()),
+        ];
+        let source =
+            chain_from(&env(&vars), &local_cloud(), &Transport::new(fake.clone())).unwrap();
+        let token = source
+            .token("https://management.core.windows.net//.default")
+            .await
+            .unwrap();
+        assert_eq!(token.token.expose(), "tok-1");
+        let seen = fake.seen.lock().unwrap();
+        let form: HashMap<String, String> = url::form_urlencoded::parse(seen[0].1.as_bytes())
+            .into_owned()
+            .collect();
+        assert_eq!(
+            form["client_assertion_type"],
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        );
+        assert_eq!(form["client_id"], "client-1");
+        let claims = form["client_assertion"].split('.').nth(1).unwrap();
+        use base64::Engine;
+        let claims: serde_json::Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(claims)
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            claims["aud"],
+            "https://127.0.0.1:8443/tenant-1/oauth2/v2.0/token"
+        );
+    }
+
+    #[derive(Debug)]
+    struct Scripted {
+        name: &'static str,
+        unavailable: bool,
+        calls: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl TokenSource for Scripted {
+        async fn token(&self, _scope: &str) -> Result<AccessToken, CredentialError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            if self.unavailable {
+                Err(CredentialError::Unavailable {
+                    credential: self.name.into(),
+                    message: "not signed in".into(),
+                })
+            } else {
+                Ok(AccessToken {
+                    token: Secret::new(self.name),
+                    expires_on: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+                })
+            }
+        }
+
+        fn describe(&self) -> String {
+            self.name.into()
+        }
+    }
+
+    #[tokio::test]
+    async fn chain_moves_past_unavailable_and_remembers_the_winner() {
+        let first = Arc::new(Scripted {
+            name: "first",
+            unavailable: true,
+            calls: AtomicUsize::new(0),
+        });
+        let second = Arc::new(Scripted {
+            name: "second",
+            unavailable: false,
+            calls: AtomicUsize::new(0),
+        });
+        let chain = ChainedTokenSource {
+            sources: vec![first.clone(), second.clone()],
+            chosen: AtomicUsize::new(usize::MAX),
+        };
+        assert_eq!(chain.describe(), "first, then second");
+        assert_eq!(chain.token("s").await.unwrap().token.expose(), "second");
+        assert_eq!(chain.token("s").await.unwrap().token.expose(), "second");
+        assert_eq!(first.calls.load(Ordering::SeqCst), 1);
+        assert_eq!(chain.describe(), "second");
+    }
+}

@@ -1,0 +1,235 @@
+//! The file step of `az aks get-credentials`: lock, read, merge, write (az-cli-aks.md §3.2–§3.6).
+
+use crate::az_merge::{MergeError, az_merge};
+use crate::model::{Kubeconfig, KubeconfigError, UNKNOWN_CONTEXT};
+use crate::write::{
+    FileLock, SymlinkPolicy, WriteError, create_parent, parent_directory, permission_bits,
+    write_atomic,
+};
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long [`merge_into_file`] waits for another writer's `<file>.lock`.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a kubeconfig file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read (`NotFound` → az's `<file> does not exist`; `PermissionDenied` → az's
+    /// `Permission denied when trying to read <file>. …`).
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// The file is not a kubeconfig (az: `Error parsing <file> (<message>)`, message = [`KubeconfigError::detail`]).
+    #[error("cannot parse {}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parse error.
+        #[source]
+        source: KubeconfigError,
+    },
+}
+
+/// Reads and parses a kubeconfig file; `Ok(None)` for an empty file.
+pub fn load_file(path: &Path) -> Result<Option<Kubeconfig>, LoadError> {
+    let bytes = fs::read(path).map_err(|source| LoadError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Kubeconfig::parse_bytes(&bytes).map_err(|source| LoadError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Why [`merge_into_file`] failed. The file is unchanged when this is returned.
+#[derive(Debug, thiserror::Error)]
+pub enum FileMergeError {
+    /// The path is a symbolic link (az: `Kubeconfig path "<file>" is a symbolic link. Refusing to write to
+    /// prevent symlink-following attacks.`).
+    #[error("kubeconfig path {} is a symbolic link; refusing to write to it", path.display())]
+    Symlink {
+        /// The link.
+        path: PathBuf,
+    },
+    /// The lock could not be taken ([`WriteError::LockTimeout`] carries a hint).
+    #[error(transparent)]
+    Lock(WriteError),
+    /// The existing file could not be read (`PermissionDenied` → az's `Permission denied when trying to read
+    /// <file>. Please ensure you have read access to this file, or specify a different file path using the
+    /// --file/-f argument.`).
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// The kubeconfig file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: io::Error,
+    },
+    /// The existing file is not a kubeconfig (az: `Error parsing <file> (<message>)`, message =
+    /// [`KubeconfigError::detail`]).
+    #[error("cannot parse {}", path.display())]
+    Parse {
+        /// The kubeconfig file.
+        path: PathBuf,
+        /// The parse error.
+        #[source]
+        source: KubeconfigError,
+    },
+    /// az's merge refused (missing key, or a conflicting entry not confirmed).
+    #[error(transparent)]
+    Merge(MergeError),
+    /// The merged file could not be written (`PermissionDenied` → az's `Permission denied when trying to write
+    /// to <file>. Please ensure you have write access to this file, or specify a different file path using the
+    /// --file/-f argument.`).
+    #[error(transparent)]
+    Write(WriteError),
+}
+
+impl FileMergeError {
+    /// The file the error is about (the lock file for lock errors; none for merge refusals).
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            FileMergeError::Symlink { path }
+            | FileMergeError::Read { path, .. }
+            | FileMergeError::Parse { path, .. } => Some(path),
+            FileMergeError::Lock(error) | FileMergeError::Write(error) => Some(error.path()),
+            FileMergeError::Merge(_) => None,
+        }
+    }
+
+    /// The kind of the underlying I/O error, when there is one.
+    pub fn io_error_kind(&self) -> Option<io::ErrorKind> {
+        match self {
+            FileMergeError::Read { source, .. } => Some(source.kind()),
+            FileMergeError::Lock(error) | FileMergeError::Write(error) => error.io_error_kind(),
+            FileMergeError::Symlink { .. }
+            | FileMergeError::Parse { .. }
+            | FileMergeError::Merge(_) => None,
+        }
+    }
+}
+
+/// What [`merge_into_file`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MergeOutcome {
+    /// The merged document's `current-context` (az prints `Merged "<it>" as current context in <file>`);
+    /// `UNKNOWN` when it has none, as az prints.
+    pub current_context: String,
+    /// The file's permission bits before the write (`None` when it did not exist). az warns
+    /// `<file> has permissions "<octal>".\nIt should be readable and writable only by its owner.` when the
+    /// octal text does not end in `600` (az-cli-aks.md §3.6).
+    pub previous_mode: Option<u32>,
+    /// True when the file did not exist and was created with mode 0600.
+    pub created: bool,
+}
+
+/// Options of [`merge_into_file_with`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MergeFileOptions {
+    /// How long to wait for `<file>.lock`.
+    pub lock_timeout: Duration,
+    /// Whether a symbolic link is refused (az) or followed.
+    pub symlinks: SymlinkPolicy,
+}
+
+impl Default for MergeFileOptions {
+    fn default() -> Self {
+        MergeFileOptions {
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            symlinks: SymlinkPolicy::Refuse,
+        }
+    }
+}
+
+/// The whole file step of `az aks get-credentials` with az's defaults: symbolic links refused, and
+/// [`DEFAULT_LOCK_TIMEOUT`]. See [`merge_into_file_with`].
+pub fn merge_into_file(
+    path: &Path,
+    addition: Kubeconfig,
+    overwrite_existing: bool,
+    confirm: &mut dyn FnMut(&str) -> bool,
+) -> Result<MergeOutcome, FileMergeError> {
+    merge_into_file_with(
+        path,
+        addition,
+        overwrite_existing,
+        confirm,
+        &MergeFileOptions::default(),
+    )
+}
+
+/// The whole file step of `az aks get-credentials` (az-cli-aks.md §3.2–§3.6), under client-go's
+/// `<file>.lock`: create missing parent directories, read the file (a missing file counts as empty), parse,
+/// [`az_merge`], and [`write_atomic`] the result (a new file gets mode 0600, an existing one keeps its mode).
+///
+/// Nothing is written if anything fails. Unlike az, which first creates an empty 0600 file, a missing file is
+/// only created by the final write, so a failure leaves no empty file behind. `confirm` is called while the
+/// lock is held (other writers wait up to their timeout).
+pub fn merge_into_file_with(
+    path: &Path,
+    addition: Kubeconfig,
+    overwrite_existing: bool,
+    confirm: &mut dyn FnMut(&str) -> bool,
+    options: &MergeFileOptions,
+) -> Result<MergeOutcome, FileMergeError> {
+    if options.symlinks == SymlinkPolicy::Refuse && is_symlink(path) {
+        return Err(FileMergeError::Symlink {
+            path: path.to_path_buf(),
+        });
+    }
+    create_parent(parent_directory(path)).map_err(FileMergeError::Write)?;
+    let _lock = FileLock::acquire(path, options.lock_timeout).map_err(FileMergeError::Lock)?;
+
+    let (existing, previous_mode) = read_existing(path)?;
+    let existing = Kubeconfig::parse_bytes(&existing).map_err(|source| FileMergeError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let merged =
+        az_merge(existing, addition, overwrite_existing, confirm).map_err(FileMergeError::Merge)?;
+    let outcome =
+        write_atomic(path, merged.to_yaml().as_bytes(), options.symlinks).map_err(|error| {
+            match error {
+                WriteError::Symlink { path } => FileMergeError::Symlink { path },
+                other => FileMergeError::Write(other),
+            }
+        })?;
+    Ok(MergeOutcome {
+        current_context: merged
+            .current_context()
+            .unwrap_or(UNKNOWN_CONTEXT)
+            .to_owned(),
+        previous_mode,
+        created: outcome.created,
+    })
+}
+
+fn is_symlink(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|metadata| metadata.file_type().is_symlink())
+}
+
+/// The file's bytes and permission bits; a missing file is empty with no mode.
+fn read_existing(path: &Path) -> Result<(Vec<u8>, Option<u32>), FileMergeError> {
+    let read_error = |source| FileMergeError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = match fs::File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), None)),
+        Err(source) => return Err(read_error(source)),
+    };
+    let mode = permission_bits(&file.metadata().map_err(read_error)?);
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(read_error)?;
+    Ok((bytes, Some(mode)))
+}

@@ -1,0 +1,378 @@
+//! Files: atomic writes, client-go's lock, and the get-credentials file step (plus az's file-level tests).
+
+use crate::support::{never_asked, parse};
+use aks_kubeconfig::{
+    FileLock, FileMergeError, Kubeconfig, KubeconfigError, LoadError, MergeError, MergeFileOptions,
+    SymlinkPolicy, WriteError, load_file, lock_path, merge_into_file, merge_into_file_with,
+    write_atomic,
+};
+use std::fs;
+use std::path::Path;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+#[cfg(unix)]
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn entries_in(directory: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(directory)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn credential(name: &str) -> Kubeconfig {
+    parse(&format!(
+        "apiVersion: v1\nclusters:\n- cluster:\n    server: https://{name}.hcp.eastus.azmk8s.io:443\n  name: {name}\ncontexts:\n- context:\n    cluster: {name}\n    user: clusterUser_rg_{name}\n  name: {name}\ncurrent-context: {name}\nkind: Config\npreferences: {{}}\nusers:\n- name: clusterUser_rg_{name}\n  user:\n    token: t-{name}\n"
+    ))
+}
+
+#[cfg(unix)]
+#[test]
+fn new_file_is_0600_and_existing_mode_is_kept() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("config");
+    let outcome = write_atomic(&path, b"a: 1\n", SymlinkPolicy::Refuse).unwrap();
+    assert!(outcome.created);
+    assert_eq!(outcome.mode, 0o600);
+    assert_eq!(mode_of(&path), 0o600);
+
+    set_mode(&path, 0o644);
+    let outcome = write_atomic(&path, b"a: 2\n", SymlinkPolicy::Refuse).unwrap();
+    assert!(!outcome.created);
+    assert_eq!(outcome.mode, 0o644);
+    assert_eq!(mode_of(&path), 0o644);
+    assert_eq!(fs::read_to_string(&path).unwrap(), "a: 2\n");
+    assert_eq!(
+        entries_in(directory.path()),
+        ["config"],
+        "no temp file left behind"
+    );
+}
+
+#[test]
+fn missing_parent_directories_are_created() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("a/b/config");
+    write_atomic(&path, b"x: y\n", SymlinkPolicy::Refuse).unwrap();
+    assert_eq!(fs::read_to_string(&path).unwrap(), "x: y\n");
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_are_refused_or_followed() {
+    let directory = tempfile::tempdir().unwrap();
+    let target = directory.path().join("real-config");
+    let link = directory.path().join("config");
+    fs::write(&target, "original\n").unwrap();
+    set_mode(&target, 0o640);
+    std::os::unix::fs::symlink("real-config", &link).unwrap();
+
+    let error = write_atomic(&link, b"new\n", SymlinkPolicy::Refuse).unwrap_err();
+    assert!(
+        matches!(&error, WriteError::Symlink { path } if path == &link),
+        "{error:?}"
+    );
+    assert_eq!(fs::read_to_string(&target).unwrap(), "original\n");
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+
+    let outcome = write_atomic(&link, b"new\n", SymlinkPolicy::Follow).unwrap();
+    assert!(!outcome.created);
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link stays a link"
+    );
+    assert_eq!(fs::read_to_string(&target).unwrap(), "new\n");
+    assert_eq!(mode_of(&target), 0o640);
+}
+
+#[cfg(unix)]
+#[test]
+fn read_only_directory_fails_and_changes_nothing() {
+    if crate::support::permissions_are_bypassed() {
+        eprintln!("skipped: running with permission checks bypassed (root)");
+        return;
+    }
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("config");
+    fs::write(&path, "old\n").unwrap();
+    set_mode(directory.path(), 0o555);
+    let result = write_atomic(&path, b"new\n", SymlinkPolicy::Refuse);
+    set_mode(directory.path(), 0o755);
+    let error = result.unwrap_err();
+    assert_eq!(
+        error.io_error_kind(),
+        Some(std::io::ErrorKind::PermissionDenied),
+        "{error:?}"
+    );
+    assert_eq!(fs::read_to_string(&path).unwrap(), "old\n");
+    assert_eq!(entries_in(directory.path()), ["config"]);
+}
+
+#[test]
+fn a_file_in_place_of_the_directory_fails_and_changes_nothing() {
+    // Also works as root, unlike the read-only directory test.
+    let directory = tempfile::tempdir().unwrap();
+    let blocker = directory.path().join("not-a-dir");
+    fs::write(&blocker, "keep\n").unwrap();
+    let error = write_atomic(&blocker.join("config"), b"new\n", SymlinkPolicy::Refuse).unwrap_err();
+    assert!(error.io_error_kind().is_some(), "{error:?}");
+    assert_eq!(fs::read_to_string(&blocker).unwrap(), "keep\n");
+    assert_eq!(entries_in(directory.path()), ["not-a-dir"]);
+}
+
+#[test]
+fn lock_is_exclusive_between_threads_and_removed_on_drop() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("config");
+    let first = FileLock::acquire(&path, Duration::from_secs(1)).unwrap();
+    assert_eq!(first.path(), lock_path(&path));
+    assert!(first.path().exists());
+
+    let barrier = Arc::new(Barrier::new(2));
+    let waiter = {
+        let path = path.clone();
+        let barrier = Arc::clone(&barrier);
+        std::thread::spawn(move || {
+            barrier.wait();
+            let started = Instant::now();
+            let lock = FileLock::acquire(&path, Duration::from_secs(10)).unwrap();
+            (started.elapsed(), lock.path().exists())
+        })
+    };
+    barrier.wait();
+    std::thread::sleep(Duration::from_millis(200));
+    drop(first);
+    let (waited, existed) = waiter.join().unwrap();
+    assert!(
+        waited >= Duration::from_millis(150),
+        "second lock taken too early: {waited:?}"
+    );
+    assert!(existed);
+    assert!(
+        !lock_path(&path).exists(),
+        "lock file removed after the second drop"
+    );
+}
+
+#[test]
+fn a_leftover_lock_file_times_out_with_a_hint() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("config");
+    fs::write(lock_path(&path), "").unwrap();
+    let started = Instant::now();
+    let error = FileLock::acquire(&path, Duration::from_millis(200)).unwrap_err();
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    let lock = lock_path(&path);
+    assert!(
+        matches!(&error, WriteError::LockTimeout { path, .. } if path == &lock),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(message.contains(&lock.display().to_string()), "{message}");
+    assert!(
+        message.contains("hint: if no other kubectl or aksctl is running, remove"),
+        "{message}"
+    );
+    assert!(lock.exists(), "someone else's lock is never removed");
+}
+
+#[cfg(unix)]
+#[test]
+fn merge_into_a_missing_file_creates_it_0600() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join(".kube/config");
+    let outcome = merge_into_file(&path, credential("aks1"), false, &mut never_asked).unwrap();
+    assert_eq!(outcome.current_context, "aks1");
+    assert_eq!(outcome.previous_mode, None);
+    assert!(outcome.created);
+    assert_eq!(mode_of(&path), 0o600);
+    assert_eq!(load_file(&path).unwrap().unwrap(), credential("aks1"));
+    assert!(!lock_path(&path).exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn merge_keeps_mode_and_reports_the_previous_one() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("config");
+    fs::write(&path, credential("old").to_yaml()).unwrap();
+    set_mode(&path, 0o644);
+    let outcome = merge_into_file(&path, credential("new"), false, &mut never_asked).unwrap();
+    assert_eq!(outcome.previous_mode, Some(0o644));
+    assert!(!outcome.created);
+    assert_eq!(mode_of(&path), 0o644);
+    let merged = load_file(&path).unwrap().unwrap();
+    assert_eq!(merged.context_names(), ["old", "new"]);
+    assert_eq!(merged.current_context(), Some("new"));
+}
+
+#[test]
+fn merge_into_an_empty_file_writes_the_addition() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("config");
+    fs::write(&path, "\n").unwrap();
+    merge_into_file(&path, credential("aks1"), false, &mut never_asked).unwrap();
+    assert_eq!(load_file(&path).unwrap().unwrap(), credential("aks1"));
+}
+
+#[test]
+fn test_merge_credentials_non_existent() {
+    // az's `merge_kubernetes_configurations('non', 'existent')`: loading a missing file is an error.
+    let directory = tempfile::tempdir().unwrap();
+    let error = load_file(&directory.path().join("non")).unwrap_err();
+    assert!(
+        matches!(&error, LoadError::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn test_merge_credentials_broken_yaml() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("config");
+    fs::write(&path, "{ broken").unwrap();
+    let error = merge_into_file(&path, credential("aks1"), false, &mut never_asked).unwrap_err();
+    match &error {
+        FileMergeError::Parse {
+            path: reported,
+            source,
+        } => {
+            assert_eq!(reported, &path);
+            assert!(matches!(source, KubeconfigError::Yaml { .. }));
+            assert!(!source.detail().is_empty());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(fs::read_to_string(&path).unwrap(), "{ broken");
+    assert!(matches!(load_file(&path), Err(LoadError::Parse { .. })));
+}
+
+#[cfg(unix)]
+#[test]
+fn test_merge_credentials_rejects_symlink() {
+    let directory = tempfile::tempdir().unwrap();
+    let target = directory.path().join("target.kubeconfig");
+    let original = "clusters: []\ncontexts: []\ncurrent-context: ''\nkind: Config\nusers: []\n";
+    fs::write(&target, original).unwrap();
+    let link = directory.path().join("target.kubeconfig.link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let error = merge_into_file(&link, credential("c1"), false, &mut never_asked).unwrap_err();
+    assert!(
+        matches!(&error, FileMergeError::Symlink { path } if path == &link),
+        "{error:?}"
+    );
+    assert_eq!(fs::read_to_string(&target).unwrap(), original);
+    assert!(!lock_path(&link).exists());
+
+    let options = MergeFileOptions {
+        symlinks: SymlinkPolicy::Follow,
+        ..MergeFileOptions::default()
+    };
+    merge_into_file_with(&link, credential("c1"), false, &mut never_asked, &options).unwrap();
+    assert!(
+        fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(load_file(&target).unwrap().unwrap().context_names(), ["c1"]);
+}
+
+#[test]
+fn a_refused_conflict_leaves_the_file_untouched() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("config");
+    let before = credential("aks1")
+        .to_yaml()
+        .replace("t-aks1", "other-token");
+    fs::write(&path, &before).unwrap();
+    let error = merge_into_file(&path, credential("aks1"), false, &mut |_| false).unwrap_err();
+    assert!(
+        matches!(&error, FileMergeError::Merge(MergeError::Conflict { key, name }) if key == "users" && name == "clusterUser_rg_aks1"),
+        "{error:?}"
+    );
+    assert_eq!(fs::read_to_string(&path).unwrap(), before);
+    assert_eq!(
+        entries_in(directory.path()),
+        ["config"],
+        "no lock or temp file left"
+    );
+
+    assert!(merge_into_file(&path, credential("x"), false, &mut never_asked).is_ok());
+    fs::write(&path, "kind: Config\n").unwrap();
+    let error = merge_into_file(&path, credential("x"), false, &mut never_asked).unwrap_err();
+    assert!(
+        matches!(error, FileMergeError::Merge(MergeError::MissingKey { ref key }) if key == "clusters")
+    );
+    assert_eq!(fs::read_to_string(&path).unwrap(), "kind: Config\n");
+}
+
+#[test]
+fn a_held_lock_makes_merge_time_out_without_writing() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("config");
+    let _held = FileLock::acquire(&path, Duration::from_secs(1)).unwrap();
+    let options = MergeFileOptions {
+        lock_timeout: Duration::from_millis(100),
+        ..MergeFileOptions::default()
+    };
+    let error = merge_into_file_with(&path, credential("a"), false, &mut never_asked, &options)
+        .unwrap_err();
+    assert!(
+        matches!(error, FileMergeError::Lock(WriteError::LockTimeout { .. })),
+        "{error:?}"
+    );
+    assert!(!path.exists());
+}
+
+#[test]
+fn thirty_two_concurrent_merges_all_land() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = Arc::new(directory.path().join("config"));
+    let barrier = Arc::new(Barrier::new(32));
+    let workers: Vec<_> = (0..32)
+        .map(|index| {
+            let path = Arc::clone(&path);
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                let name = format!("cluster-{index:02}");
+                barrier.wait();
+                merge_into_file(&path, credential(&name), false, &mut never_asked)
+                    .unwrap_or_else(|error| panic!("{name}: {error}"))
+            })
+        })
+        .collect();
+    let created: usize = workers
+        .into_iter()
+        .map(|worker| usize::from(worker.join().unwrap().created))
+        .sum();
+    assert_eq!(created, 1, "exactly one writer created the file");
+    let merged = load_file(&path).unwrap().unwrap();
+    let mut contexts = merged.context_names();
+    contexts.sort();
+    let expected: Vec<String> = (0..32).map(|index| format!("cluster-{index:02}")).collect();
+    assert_eq!(contexts, expected);
+    assert_eq!(merged.cluster_names().len(), 32);
+    assert_eq!(merged.user_names().len(), 32);
+    assert_eq!(entries_in(directory.path()), ["config"]);
+}
