@@ -1,1 +1,81 @@
-//! placeholder
+//! The aksctl command tree: clap arguments → settings → commands, az's output formats, progress and errors.
+//!
+//! What it is for: everything a user types and sees. Commands call `aks-arm` for Azure Resource Manager,
+//! `aks-kubeconfig` for kubeconfig files and `aks-model` for types, validation and az-style views.
+//!
+//! What it is not for: wire protocols or file formats (those live in the library crates), and choosing exit codes
+//! (the binary maps [`Outcome`] to them). The local cloud is reached through the [`LocalCloud`] trait so that this
+//! crate does not depend on the emulator.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod args;
+mod commands;
+mod context;
+pub mod env_vars;
+mod error;
+mod output;
+mod paths;
+mod progress;
+mod ssh;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+pub use error::{CliError, Outcome};
+pub use output::Printer;
+
+/// What `aksctl emulator serve` needs from the embedded local cloud.
+pub trait LocalCloud {
+    /// Serve until interrupted; call `on_ready` once with the one-line JSON ready record.
+    fn serve(
+        &self,
+        settings: EmulatorServeSettings,
+        on_ready: &mut dyn FnMut(&str),
+    ) -> Result<(), String>;
+}
+
+/// Resolved `emulator serve` settings.
+#[derive(Debug, Clone)]
+pub struct EmulatorServeSettings {
+    /// Port on 127.0.0.1 (0 = any).
+    pub port: u16,
+    /// State file, if any.
+    pub state_file: Option<PathBuf>,
+    /// Where the CA and other files go.
+    pub data_dir: PathBuf,
+    /// InProgress answers before an LRO completes.
+    pub lro_polls: u32,
+    /// Retry-After seconds.
+    pub retry_after_seconds: u64,
+}
+
+/// Run aksctl with these arguments (argv[0] included).
+pub fn main(argv: impl IntoIterator<Item = OsString>, local_cloud: &dyn LocalCloud) -> Outcome {
+    let cli = match args::Cli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                Outcome::Usage
+            } else {
+                Outcome::Success
+            };
+        }
+    };
+    let context = match context::Context::new(&cli.global) {
+        Ok(context) => context,
+        Err(error) => {
+            Printer::new(args::OutputFormat::Json, None, false, true).error(&error.display_text());
+            return error.outcome();
+        }
+    };
+    match commands::run(cli.command, &context, local_cloud) {
+        Ok(()) => Outcome::Success,
+        Err(error) => {
+            context.printer.error(&error.display_text());
+            error.outcome()
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! Commands: each takes its arguments and the [`Context`] and prints through the context's printer.
+
+mod account;
+mod aks;
+mod cloud;
+mod credentials;
+mod emulator;
+mod group;
+
+use crate::LocalCloud;
+use crate::args::{
+    AccountCommand, AksCommand, CloudCommand, Command, EmulatorCommand, GroupCommand,
+};
+use crate::context::Context;
+use crate::error::CliError;
+
+/// Run one command to completion.
+pub fn run(
+    command: Command,
+    context: &Context,
+    local_cloud: &dyn LocalCloud,
+) -> Result<(), CliError> {
+    if let Command::Emulator(EmulatorCommand::Serve(args)) = &command {
+        return emulator::serve(args, context, local_cloud);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| CliError::Io {
+            action: "starting the async runtime for",
+            path: "aksctl".into(),
+            source,
+        })?;
+    runtime.block_on(async {
+        match command {
+            Command::Group(GroupCommand::Create(args)) => group::create(args, context).await,
+            Command::Group(GroupCommand::Show(args)) => group::show(args, context).await,
+            Command::Group(GroupCommand::List) => group::list(context).await,
+            Command::Group(GroupCommand::Delete(args)) => group::delete(args, context).await,
+            Command::Aks(AksCommand::Create(args)) => aks::create(*args, context).await,
+            Command::Aks(AksCommand::Show(args)) => aks::show(args, context).await,
+            Command::Aks(AksCommand::List(args)) => aks::list(args, context).await,
+            Command::Aks(AksCommand::Delete(args)) => aks::delete(args, context).await,
+            Command::Aks(AksCommand::GetCredentials(args)) => {
+                credentials::get_credentials(args, context).await
+            }
+            Command::Cloud(CloudCommand::Register(args)) => cloud::register(args, context).await,
+            Command::Cloud(CloudCommand::Set(args)) => cloud::set(args, context),
+            Command::Cloud(CloudCommand::List) => cloud::list(context),
+            Command::Cloud(CloudCommand::Show(args)) => cloud::show(args, context),
+            Command::Cloud(CloudCommand::Unregister(args)) => cloud::unregister(args, context),
+            Command::Account(AccountCommand::Set(args)) => account::set(args, context).await,
+            Command::Account(AccountCommand::Show) => account::show(context).await,
+            Command::Account(AccountCommand::List) => account::list(context).await,
+            Command::Emulator(EmulatorCommand::Serve(_)) => unreachable!("handled above"),
+        }
+    })
+}
+
+/// Ask before a destructive operation unless `--yes` (az's `user_confirmation`).
+fn confirm_or_yes(context: &Context, yes: bool) -> Result<(), CliError> {
+    if yes {
+        return Ok(());
+    }
+    match context
+        .printer
+        .confirm("Are you sure you want to perform this operation? (y/n): ")
+    {
+        Some(true) => Ok(()),
+        Some(false) => Err(CliError::message("Operation cancelled.")),
+        None => Err(CliError::message(
+            "Unable to prompt for confirmation as no tty available. Use --yes.",
+        )),
+    }
+}
+
+/// az's `--tags a=b c` parsing: `key=value` or `key` (empty value); `""` clears.
+fn parse_tags(tags: &Option<Vec<String>>) -> Option<serde_json::Map<String, serde_json::Value>> {
+    tags.as_ref().map(|items| {
+        items
+            .iter()
+            .filter(|item| !item.is_empty())
+            .map(|item| match item.split_once('=') {
+                Some((key, value)) => (
+                    key.to_string(),
+                    serde_json::Value::String(value.to_string()),
+                ),
+                None => (item.clone(), serde_json::Value::String(String::new())),
+            })
+            .collect()
+    })
+}

@@ -1,0 +1,148 @@
+//! Settings resolved from global flags and the environment, and the ARM client built from them.
+
+use std::sync::Arc;
+
+use aks_arm::config::{Config, ConfigStore};
+use aks_arm::credential::{CachedTokenSource, TokenSource};
+use aks_arm::{ArmClient, ArmClientOptions, Cloud, RetryPolicy};
+
+use crate::args::{GlobalArgs, OutputFormat};
+use crate::env_vars;
+use crate::error::CliError;
+use crate::output::Printer;
+
+/// The user agent sent on every request.
+pub fn user_agent() -> String {
+    format!("aksctl/{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Global settings plus the printer; commands get this.
+pub struct Context {
+    /// Output and messages.
+    pub printer: Printer,
+    /// `--subscription`, else `AZURE_SUBSCRIPTION_ID`.
+    pub subscription: Option<String>,
+    /// Where configuration lives.
+    pub store: ConfigStore,
+}
+
+impl Context {
+    /// Resolve global flags and environment; install logging for `--debug` / `--verbose`.
+    pub fn new(global: &GlobalArgs) -> Result<Context, CliError> {
+        let only_show_errors =
+            global.only_show_errors || env_vars::flag(env_vars::AZURE_CORE_ONLY_SHOW_ERRORS);
+        if global.only_show_errors && (global.debug || global.verbose) {
+            return Err(CliError::message(
+                "--only-show-errors can't be used together with --debug or --verbose",
+            ));
+        }
+        let format = global.output.unwrap_or_else(|| {
+            match env_vars::get(env_vars::AZURE_CORE_OUTPUT)
+                .as_deref()
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
+                Some("jsonc") => OutputFormat::Jsonc,
+                Some("yaml") => OutputFormat::Yaml,
+                Some("yamlc") => OutputFormat::Yamlc,
+                Some("table") => OutputFormat::Table,
+                Some("tsv") => OutputFormat::Tsv,
+                Some("none") => OutputFormat::None,
+                _ => OutputFormat::Json,
+            }
+        });
+        let no_color = env_vars::get(env_vars::NO_COLOR).is_some()
+            || env_vars::flag(env_vars::AZURE_CORE_NO_COLOR);
+        if global.debug || global.verbose {
+            let level = if global.debug { "debug" } else { "info" };
+            let filter = tracing_subscriber::EnvFilter::new(format!(
+                "warn,aks_arm={level},aks_cli={level},aks_kubeconfig={level},azure_identity={level}"
+            ));
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .with_ansi(false)
+                .without_time()
+                .try_init();
+        }
+        let store = ConfigStore::from_env()?;
+        Ok(Context {
+            printer: Printer::new(format, global.query.clone(), only_show_errors, no_color),
+            subscription: global
+                .subscription
+                .clone()
+                .or_else(|| env_vars::get(env_vars::AZURE_SUBSCRIPTION_ID)),
+            store,
+        })
+    }
+
+    /// The saved configuration.
+    pub fn config(&self) -> Result<Config, CliError> {
+        Ok(self.store.load()?)
+    }
+
+    /// An ARM client for the active cloud, signed in through the credential chain with the on-disk token cache.
+    pub fn arm(&self, command_name: &str) -> Result<ArmClient, CliError> {
+        let config = self.config()?;
+        let cloud: Cloud = config.active();
+        let http = aks_arm::http_client(&user_agent())?;
+        let credential = aks_arm::credential::default_chain(&cloud, &http)?;
+        let description = credential.describe();
+        tracing::debug!(credential = %description, cloud = %cloud.name, "signing in");
+        let cached: Arc<dyn TokenSource> = Arc::new(CachedTokenSource::new(
+            credential,
+            self.store.token_cache_dir(),
+            &[&cloud.name, cloud.authority_host.as_str(), &description],
+        ));
+        Ok(ArmClient::new(ArmClientOptions {
+            cloud,
+            http,
+            credential: cached,
+            retry: RetryPolicy::default(),
+            command_name: Some(command_name.to_string()),
+        }))
+    }
+
+    /// The subscription to act on: `--subscription` / `AZURE_SUBSCRIPTION_ID` (an id, or a name looked up), else
+    /// the default saved by `account set`, else the only subscription the credential can see (then saved as the
+    /// default, as `az login` does).
+    pub async fn subscription_id(&self, arm: &ArmClient) -> Result<String, CliError> {
+        if let Some(wanted) = &self.subscription {
+            if aks_model::validation::is_guid(wanted) {
+                return Ok(wanted.clone());
+            }
+            let subscriptions = arm.list_subscriptions().await?;
+            return subscriptions
+                .iter()
+                .find(|s| s.display_name.eq_ignore_ascii_case(wanted) || s.subscription_id.eq_ignore_ascii_case(wanted))
+                .map(|s| s.subscription_id.clone())
+                .ok_or_else(|| {
+                    CliError::message(format!("Subscription '{wanted}' not found. Check the spelling and casing and try again."))
+                });
+        }
+        let config = self.config()?;
+        if let Some(saved) = config.subscriptions.get(&config.active().name) {
+            return Ok(saved.clone());
+        }
+        let subscriptions = arm.list_subscriptions().await?;
+        match subscriptions.as_slice() {
+            [only] => {
+                // Remember it, as `az login` does, so later commands need no subscription listing.
+                let mut config = config;
+                config
+                    .subscriptions
+                    .insert(config.active().name, only.subscription_id.clone());
+                if let Err(error) = self.store.save(&config) {
+                    tracing::debug!("cannot save the default subscription: {error}");
+                }
+                Ok(only.subscription_id.clone())
+            }
+            [] => Err(CliError::message(
+                "No subscriptions found for the signed-in identity. hint: check the credential (AZURE_CLIENT_ID, ...) and the active cloud (aksctl cloud show).",
+            )),
+            _ => Err(CliError::message(
+                "More than one subscription is available: choose one with `aksctl account set --subscription <id>` or --subscription.",
+            )),
+        }
+    }
+}

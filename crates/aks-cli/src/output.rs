@@ -1,0 +1,505 @@
+//! The only place that writes to the terminal: data on stdout in az's formats, warnings, errors and prompts on
+//! stderr (az-cli-aks.md §4).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::io::{self, BufRead, IsTerminal, Write};
+
+use serde_json::Value;
+
+use crate::args::OutputFormat;
+use crate::error::CliError;
+
+/// Which columns a command's table shows (az's table transformers); `None` means az's automatic table.
+#[derive(Debug, Clone, Copy)]
+pub enum TableLayout {
+    /// az's automatic table: scalar keys, sorted, without id/type/etag.
+    Auto,
+    /// `aks show|list`: Name, Location, ResourceGroup, KubernetesVersion, CurrentKubernetesVersion,
+    /// ProvisioningState, Fqdn.
+    ManagedCluster,
+    /// `group show|list`: Name, Location, Status.
+    ResourceGroup,
+}
+
+/// Writes data and messages like az.
+#[derive(Debug)]
+pub struct Printer {
+    format: OutputFormat,
+    query: Option<String>,
+    only_show_errors: bool,
+    color: bool,
+}
+
+impl Printer {
+    /// A printer for the resolved global settings.
+    pub fn new(
+        format: OutputFormat,
+        query: Option<String>,
+        only_show_errors: bool,
+        no_color: bool,
+    ) -> Self {
+        let color = !no_color && io::stdout().is_terminal() && io::stderr().is_terminal();
+        Printer {
+            format,
+            query,
+            only_show_errors,
+            color,
+        }
+    }
+
+    /// Whether warnings are shown.
+    pub fn shows_warnings(&self) -> bool {
+        !self.only_show_errors
+    }
+
+    /// Print a command's result in the chosen format, after `--query`.
+    pub fn data(&self, value: &Value, layout: TableLayout) -> Result<(), CliError> {
+        let (value, queried) = match &self.query {
+            Some(query) => (apply_query(query, value)?, true),
+            None => (value.clone(), false),
+        };
+        let text = match self.format {
+            OutputFormat::None => return Ok(()),
+            OutputFormat::Json | OutputFormat::Jsonc => {
+                let mut out = String::new();
+                write_json(
+                    &mut out,
+                    &aks_model::az_view::sort_keys(value),
+                    0,
+                    self.color && self.format == OutputFormat::Jsonc,
+                );
+                out.push('\n');
+                out
+            }
+            OutputFormat::Yaml | OutputFormat::Yamlc => {
+                yaml_text(&aks_model::az_view::sort_keys(value))?
+            }
+            OutputFormat::Table => {
+                let layout = if queried { TableLayout::Auto } else { layout };
+                table_text(&value, layout)?
+            }
+            OutputFormat::Tsv => tsv_text(&value),
+        };
+        self.stdout(&text)
+    }
+
+    /// Print text to stdout as is (e.g. `get-credentials --file -`). A closed pipe is not an error.
+    pub fn stdout(&self, text: &str) -> Result<(), CliError> {
+        let mut stdout = io::stdout().lock();
+        match stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush())
+        {
+            Err(error) if error.kind() != io::ErrorKind::BrokenPipe => Err(CliError::Io {
+                action: "writing to",
+                path: "standard output".into(),
+                source: error,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// A warning on stderr (`WARNING: ` without colour), unless `--only-show-errors`.
+    pub fn warning(&self, message: &str) {
+        if self.only_show_errors {
+            return;
+        }
+        if self.color {
+            eprintln!("\x1b[33m{message}\x1b[0m");
+        } else {
+            eprintln!("WARNING: {message}");
+        }
+    }
+
+    /// An error on stderr (`ERROR: ` without colour).
+    pub fn error(&self, message: &str) {
+        if self.color {
+            eprintln!("\x1b[31m{message}\x1b[0m");
+        } else {
+            eprintln!("ERROR: {message}");
+        }
+    }
+
+    /// A plain informational line on stderr (e.g. `--verbose` notes), never on stdout.
+    pub fn info(&self, message: &str) {
+        eprintln!("INFO: {message}");
+    }
+
+    /// Ask a yes/no question on stderr; `None` when stdin is not a terminal (az's NoTTYException).
+    pub fn confirm(&self, question: &str) -> Option<bool> {
+        if !io::stdin().is_terminal() {
+            return None;
+        }
+        loop {
+            eprint!("{question}");
+            let _ = io::stderr().flush();
+            let mut answer = String::new();
+            if io::stdin().lock().read_line(&mut answer).ok()? == 0 {
+                return Some(false);
+            }
+            match answer.trim().to_ascii_lowercase().as_str() {
+                "y" | "yes" => return Some(true),
+                "n" | "no" => return Some(false),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Apply a JMESPath expression to a result, as az does before formatting.
+pub fn apply_query(query: &str, value: &Value) -> Result<Value, CliError> {
+    let expression = jmespath::compile(query).map_err(|error| {
+        CliError::message(format!(
+            "Invalid jmespath query supplied for `--query`: {error}"
+        ))
+    })?;
+    let data = jmespath::Variable::from_json(&value.to_string()).map_err(|error| {
+        CliError::message(format!(
+            "Invalid jmespath query supplied for `--query`: {error}"
+        ))
+    })?;
+    let result = expression.search(data).map_err(|error| {
+        CliError::message(format!(
+            "Invalid jmespath query supplied for `--query`: {error}"
+        ))
+    })?;
+    serde_json::to_value(&*result).map_err(|error| {
+        CliError::message(format!(
+            "Invalid jmespath query supplied for `--query`: {error}"
+        ))
+    })
+}
+
+/// Python's `json.dumps(indent=2, ensure_ascii=False, separators=(',', ': '))`, optionally coloured.
+fn write_json(out: &mut String, value: &Value, depth: usize, color: bool) {
+    let pad = |n: usize| "  ".repeat(n);
+    let paint = |text: String, code: &str| {
+        if color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text
+        }
+    };
+    match value {
+        Value::Object(map) if map.is_empty() => out.push_str("{}"),
+        Value::Array(items) if items.is_empty() => out.push_str("[]"),
+        Value::Object(map) => {
+            out.push_str("{\n");
+            for (index, (key, child)) in map.iter().enumerate() {
+                out.push_str(&pad(depth + 1));
+                out.push_str(&paint(Value::String(key.clone()).to_string(), "36"));
+                out.push_str(": ");
+                write_json(out, child, depth + 1, color);
+                if index + 1 < map.len() {
+                    out.push(',');
+                }
+                out.push('\n');
+            }
+            out.push_str(&pad(depth));
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push_str("[\n");
+            for (index, child) in items.iter().enumerate() {
+                out.push_str(&pad(depth + 1));
+                write_json(out, child, depth + 1, color);
+                if index + 1 < items.len() {
+                    out.push(',');
+                }
+                out.push('\n');
+            }
+            out.push_str(&pad(depth));
+            out.push(']');
+        }
+        Value::String(_) => out.push_str(&paint(value.to_string(), "32")),
+        Value::Null | Value::Bool(_) => out.push_str(&paint(value.to_string(), "35")),
+        Value::Number(_) => out.push_str(&paint(value.to_string(), "34")),
+    }
+}
+
+fn yaml_text(value: &Value) -> Result<String, CliError> {
+    let options = serde_saphyr::ser_options! { prefer_block_scalars: false };
+    let mut text = String::new();
+    serde_saphyr::to_fmt_writer_with_options(&mut text, value, options)
+        .map_err(|error| CliError::message(format!("cannot write YAML output: {error}")))?;
+    Ok(text)
+}
+
+/// Scalar text as Python's `str()` would print it inside tables and tsv.
+fn python_str(value: &Value) -> String {
+    match value {
+        Value::Null => "None".to_string(),
+        Value::Bool(true) => "True".to_string(),
+        Value::Bool(false) => "False".to_string(),
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A table column: its header and how to read its cell from a row.
+type Column = (String, Box<dyn Fn(&Value) -> Value>);
+
+fn table_rows(value: &Value, layout: TableLayout) -> Option<(Vec<String>, Vec<Vec<String>>)> {
+    let items: Vec<&Value> = match value {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    let columns: Vec<Column> = match layout {
+        TableLayout::ManagedCluster => vec![
+            ("Name".to_string(), Box::new(|v: &Value| v["name"].clone())),
+            (
+                "Location".to_string(),
+                Box::new(|v: &Value| v["location"].clone()),
+            ),
+            (
+                "ResourceGroup".to_string(),
+                Box::new(|v: &Value| v["resourceGroup"].clone()),
+            ),
+            (
+                "KubernetesVersion".to_string(),
+                Box::new(|v: &Value| v["kubernetesVersion"].clone()),
+            ),
+            (
+                "CurrentKubernetesVersion".to_string(),
+                Box::new(|v: &Value| v["currentKubernetesVersion"].clone()),
+            ),
+            (
+                "ProvisioningState".to_string(),
+                Box::new(|v: &Value| v["provisioningState"].clone()),
+            ),
+            (
+                "Fqdn".to_string(),
+                Box::new(|v: &Value| {
+                    if v["fqdn"].is_null() {
+                        v["privateFqdn"].clone()
+                    } else {
+                        v["fqdn"].clone()
+                    }
+                }),
+            ),
+        ],
+        TableLayout::ResourceGroup => vec![
+            ("Name".to_string(), Box::new(|v: &Value| v["name"].clone())),
+            (
+                "Location".to_string(),
+                Box::new(|v: &Value| v["location"].clone()),
+            ),
+            (
+                "Status".to_string(),
+                Box::new(|v: &Value| v["properties"]["provisioningState"].clone()),
+            ),
+        ],
+        TableLayout::Auto => {
+            let mut keys: Vec<String> = Vec::new();
+            for item in &items {
+                match item {
+                    Value::Object(map) => {
+                        for (key, child) in map {
+                            let skip = matches!(key.as_str(), "id" | "type" | "etag")
+                                || matches!(
+                                    child,
+                                    Value::Null | Value::Array(_) | Value::Object(_)
+                                );
+                            if !skip && !keys.contains(key) {
+                                keys.push(key.clone());
+                            }
+                        }
+                    }
+                    Value::Null | Value::Array(_) => return None,
+                    _ => {}
+                }
+            }
+            if items.iter().all(|item| !item.is_object()) {
+                let rows = items.iter().map(|item| vec![python_str(item)]).collect();
+                return Some((vec!["Result".to_string()], rows));
+            }
+            keys.into_iter()
+                .map(|key| {
+                    let header = capitalize(&key);
+                    let getter: Box<dyn Fn(&Value) -> Value> =
+                        Box::new(move |v: &Value| v[key.as_str()].clone());
+                    (header, getter)
+                })
+                .collect()
+        }
+    };
+    let mut cells: Vec<Vec<Value>> = items
+        .iter()
+        .map(|item| columns.iter().map(|(_, get)| get(item)).collect())
+        .collect();
+    // az drops a transformer column whose value is null in every row.
+    let keep: Vec<bool> = (0..columns.len())
+        .map(|c| matches!(layout, TableLayout::Auto) || cells.iter().any(|row| !row[c].is_null()))
+        .collect();
+    let headers = columns
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|((h, _), _)| h.clone())
+        .collect();
+    let rows = cells
+        .iter_mut()
+        .map(|row| {
+            row.iter()
+                .zip(&keep)
+                .filter(|(_, k)| **k)
+                .map(|(v, _)| {
+                    if v.is_null() {
+                        String::new()
+                    } else {
+                        python_str(v)
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    Some((headers, rows))
+}
+
+fn capitalize(key: &str) -> String {
+    let mut chars = key.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().collect::<String>() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// tabulate's "simple" format, as az prints tables.
+fn table_text(value: &Value, layout: TableLayout) -> Result<String, CliError> {
+    let Some((headers, rows)) = table_rows(value, layout) else {
+        return Err(CliError::message(
+            "Table output unavailable. Use the --query option to specify an appropriate query. Use --debug for more info.",
+        ));
+    };
+    if headers.is_empty() {
+        return Ok(String::new());
+    }
+    let widths: Vec<usize> = (0..headers.len())
+        // tabulate: a column is as wide as its widest cell, and at least its header plus 2 (MIN_PADDING).
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].chars().count())
+                .chain([headers[c].chars().count() + 2])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    let mut out = String::new();
+    out.push_str(&line(&headers));
+    out.push('\n');
+    out.push_str(
+        &widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("  "),
+    );
+    out.push('\n');
+    for row in &rows {
+        out.push_str(&line(row));
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// knack's tsv: one line per item, dict values in sorted-key order, nested dicts empty, lists as their length.
+fn tsv_text(value: &Value) -> String {
+    let items: Vec<&Value> = match value {
+        Value::Array(items) => items.iter().collect(),
+        Value::Bool(flag) => return format!("{flag}\n"),
+        other => vec![other],
+    };
+    let cell = |v: &Value| match v {
+        Value::Array(list) => list.len().to_string(),
+        Value::Object(_) => String::new(),
+        other => python_str(other),
+    };
+    let mut out = String::new();
+    for item in items {
+        let line = match item {
+            Value::Object(map) => {
+                let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                entries
+                    .iter()
+                    .map(|(_, v)| cell(v))
+                    .collect::<Vec<_>>()
+                    .join("\t")
+            }
+            Value::Array(list) => list.iter().map(cell).collect::<Vec<_>>().join("\t"),
+            other => cell(other),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn json_like_python() {
+        let mut out = String::new();
+        write_json(
+            &mut out,
+            &json!({"a": [], "b": {}, "c": [1, {"d": null}], "é": "ü"}),
+            0,
+            false,
+        );
+        assert_eq!(
+            out,
+            "{\n  \"a\": [],\n  \"b\": {},\n  \"c\": [\n    1,\n    {\n      \"d\": null\n    }\n  ],\n  \"é\": \"ü\"\n}"
+        );
+    }
+
+    #[test]
+    fn managed_cluster_table_like_az() {
+        let value = json!({"name": "myAKSCluster", "location": "eastus", "resourceGroup": "myResourceGroup",
+            "kubernetesVersion": "1.30", "currentKubernetesVersion": "1.30.6", "provisioningState": "Succeeded",
+            "fqdn": "x.hcp.eastus.azmk8s.io", "privateFqdn": null});
+        assert_eq!(
+            table_text(&value, TableLayout::ManagedCluster).unwrap(),
+            "Name          Location    ResourceGroup    KubernetesVersion    CurrentKubernetesVersion    ProvisioningState    Fqdn                  \n\
+             ------------  ----------  ---------------  -------------------  --------------------------  -------------------  ----------------------\n\
+             myAKSCluster  eastus      myResourceGroup  1.30                 1.30.6                      Succeeded            x.hcp.eastus.azmk8s.io\n"
+        );
+    }
+
+    #[test]
+    fn auto_table_and_tsv() {
+        let value = json!({"id": "/x", "location": "eastus", "managedBy": null, "name": "rg1", "properties": {"provisioningState": "Succeeded"}, "tags": null, "type": "t"});
+        assert_eq!(
+            table_text(&value, TableLayout::Auto).unwrap(),
+            "Location    Name  \n----------  ------\neastus      rg1   \n"
+        );
+        assert_eq!(tsv_text(&value), "/x\teastus\tNone\trg1\t\tNone\tt\n");
+        assert_eq!(tsv_text(&json!(["a", "b"])), "a\nb\n");
+    }
+
+    #[test]
+    fn query_applies_before_formatting() {
+        let value =
+            json!([{"name": "a", "location": "eastus"}, {"name": "b", "location": "westus"}]);
+        assert_eq!(
+            apply_query("[?location=='westus'].name | [0]", &value).unwrap(),
+            json!("b")
+        );
+        assert!(
+            apply_query("[?", &value)
+                .unwrap_err()
+                .to_string()
+                .starts_with("Invalid jmespath query supplied for `--query`")
+        );
+    }
+}

@@ -1,0 +1,368 @@
+//! Azure Resource Manager: cloud metadata, subscriptions, resource groups, managed clusters, their operations
+//! and credentials (arm-aks-api.md §1, §5, §6; az-oracle.md §9).
+//!
+//! Routes are parsed by hand so that segment names match case-insensitively (`resourcegroups`,
+//! `resourceGroups`, `Microsoft.ContainerService/managedClusters` in any case).
+
+mod credentials;
+mod managed_clusters;
+mod operations;
+mod resource_groups;
+mod subscriptions;
+
+use aks_model::ArmErrorBody;
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+
+use crate::entra::{self, TokenProblem};
+use crate::http::{Ctx, arm_error, set, unsupported};
+use crate::state::SharedState;
+use crate::{SUBSCRIPTION_ID, TENANT_ID};
+
+pub(crate) use managed_clusters::{
+    SeedCluster, fill_server_fields_for_seed, major_minor as major_minor_of,
+};
+
+/// Token audiences ARM accepts.
+const ARM_AUDIENCES: &[&str] = &[
+    "https://management.core.windows.net/",
+    "https://management.core.windows.net",
+    "https://management.azure.com/",
+    "https://management.azure.com",
+];
+
+/// The ARM routes the emulator serves.
+#[derive(Debug)]
+enum ArmRoute {
+    Metadata,
+    ListSubscriptions,
+    GetSubscription,
+    ListResourceGroups,
+    ResourceGroup { group: String },
+    ResourceGroupOperationResult { id: String },
+    ListClusters,
+    ListClustersInGroup { group: String },
+    Cluster { group: String, name: String },
+    UserCredential { group: String, name: String },
+    AdminCredential { group: String, name: String },
+    OperationStatus { id: String },
+    OperationResult { id: String },
+}
+
+fn parse(ctx: &Ctx) -> Option<(ArmRoute, Option<String>)> {
+    let lower: Vec<&str> = ctx.lower.iter().map(String::as_str).collect();
+    let original = &ctx.segments;
+    let method = &ctx.method;
+    let get = method == Method::GET;
+    let cs = "microsoft.containerservice";
+    let route = match lower.as_slice() {
+        ["metadata", "endpoints"] if get => (ArmRoute::Metadata, None),
+        ["subscriptions"] if get => (ArmRoute::ListSubscriptions, None),
+        ["subscriptions", _] if get => (ArmRoute::GetSubscription, Some(original[1].clone())),
+        ["subscriptions", _, "resourcegroups"] if get => {
+            (ArmRoute::ListResourceGroups, Some(original[1].clone()))
+        }
+        ["subscriptions", _, "resourcegroups", _]
+            if matches!(
+                *method,
+                Method::GET | Method::PUT | Method::HEAD | Method::DELETE
+            ) =>
+        {
+            (
+                ArmRoute::ResourceGroup {
+                    group: original[3].clone(),
+                },
+                Some(original[1].clone()),
+            )
+        }
+        ["subscriptions", _, "operationresults", _] if get => (
+            ArmRoute::ResourceGroupOperationResult {
+                id: original[3].clone(),
+            },
+            Some(original[1].clone()),
+        ),
+        ["subscriptions", _, "providers", ns, "managedclusters"] if get && *ns == cs => {
+            (ArmRoute::ListClusters, Some(original[1].clone()))
+        }
+        [
+            "subscriptions",
+            _,
+            "providers",
+            ns,
+            "locations",
+            _,
+            "operations",
+            _,
+        ] if get && *ns == cs => (
+            ArmRoute::OperationStatus {
+                id: original[7].clone(),
+            },
+            Some(original[1].clone()),
+        ),
+        [
+            "subscriptions",
+            _,
+            "providers",
+            ns,
+            "locations",
+            _,
+            "operationresults",
+            _,
+        ] if get && *ns == cs => (
+            ArmRoute::OperationResult {
+                id: original[7].clone(),
+            },
+            Some(original[1].clone()),
+        ),
+        [
+            "subscriptions",
+            _,
+            "resourcegroups",
+            _,
+            "providers",
+            ns,
+            "managedclusters",
+        ] if get && *ns == cs => (
+            ArmRoute::ListClustersInGroup {
+                group: original[3].clone(),
+            },
+            Some(original[1].clone()),
+        ),
+        [
+            "subscriptions",
+            _,
+            "resourcegroups",
+            _,
+            "providers",
+            ns,
+            "managedclusters",
+            _,
+        ] if *ns == cs && matches!(*method, Method::GET | Method::PUT | Method::DELETE) => (
+            ArmRoute::Cluster {
+                group: original[3].clone(),
+                name: original[7].clone(),
+            },
+            Some(original[1].clone()),
+        ),
+        [
+            "subscriptions",
+            _,
+            "resourcegroups",
+            _,
+            "providers",
+            ns,
+            "managedclusters",
+            _,
+            action,
+        ] if *ns == cs && *method == Method::POST => {
+            let group = original[3].clone();
+            let name = original[7].clone();
+            let route = match *action {
+                "listclusterusercredential" => ArmRoute::UserCredential { group, name },
+                "listclusteradmincredential" => ArmRoute::AdminCredential { group, name },
+                _ => return None,
+            };
+            (route, Some(original[1].clone()))
+        }
+        _ => return None,
+    };
+    Some(route)
+}
+
+/// Handle an ARM request.
+pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
+    let Some((route, subscription)) = parse(ctx) else {
+        return unsupported(ctx);
+    };
+    if let ArmRoute::Metadata = route {
+        return subscriptions::metadata(state, ctx);
+    }
+    let mut response = guarded(state, ctx, route, subscription);
+    let headers = response.headers_mut();
+    let kind = if matches!(ctx.method, Method::GET | Method::HEAD) {
+        "x-ms-ratelimit-remaining-subscription-reads"
+    } else {
+        "x-ms-ratelimit-remaining-subscription-writes"
+    };
+    set(
+        headers,
+        kind,
+        if kind.ends_with("reads") {
+            "249"
+        } else {
+            "199"
+        },
+    );
+    if !headers.contains_key("x-ms-correlation-request-id") {
+        set(
+            headers,
+            "x-ms-correlation-request-id",
+            &uuid::Uuid::new_v4().to_string(),
+        );
+    }
+    response
+}
+
+fn guarded(
+    state: &SharedState,
+    ctx: &Ctx,
+    route: ArmRoute,
+    subscription: Option<String>,
+) -> Response {
+    if ctx.query("api-version").is_none_or(str::is_empty) {
+        return arm_error(
+            StatusCode::BAD_REQUEST,
+            ArmErrorBody::new(
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            ),
+        );
+    }
+    if let Err(response) = authenticate(state, ctx) {
+        return response;
+    }
+    if let Some(subscription) = &subscription
+        && !subscription.eq_ignore_ascii_case(SUBSCRIPTION_ID)
+    {
+        return arm_error(
+            StatusCode::NOT_FOUND,
+            ArmErrorBody::new(
+                "SubscriptionNotFound",
+                format!("The subscription '{subscription}' could not be found."),
+            ),
+        );
+    }
+    match route {
+        ArmRoute::Metadata => subscriptions::metadata(state, ctx),
+        ArmRoute::ListSubscriptions => subscriptions::list(state),
+        ArmRoute::GetSubscription => subscriptions::get(),
+        ArmRoute::ListResourceGroups => resource_groups::list(state, ctx),
+        ArmRoute::ResourceGroup { group } => match ctx.method {
+            Method::PUT => resource_groups::put(state, ctx, &group),
+            Method::DELETE => resource_groups::delete(state, ctx, &group),
+            Method::HEAD => resource_groups::head(state, &group),
+            _ => resource_groups::get(state, &group),
+        },
+        ArmRoute::ResourceGroupOperationResult { id } => {
+            operations::resource_group_result(state, ctx, &id)
+        }
+        ArmRoute::ListClusters => managed_clusters::list(state, ctx, None),
+        ArmRoute::ListClustersInGroup { group } => managed_clusters::list(state, ctx, Some(&group)),
+        ArmRoute::Cluster { group, name } => match ctx.method {
+            Method::PUT => managed_clusters::put(state, ctx, &group, &name),
+            Method::DELETE => managed_clusters::delete(state, ctx, &group, &name),
+            _ => managed_clusters::get(state, &group, &name),
+        },
+        ArmRoute::UserCredential { group, name } => credentials::user(state, ctx, &group, &name),
+        ArmRoute::AdminCredential { group, name } => credentials::admin(state, &group, &name),
+        ArmRoute::OperationStatus { id } => operations::status(state, &id),
+        ArmRoute::OperationResult { id } => operations::result(state, ctx, &id),
+    }
+}
+
+/// Check the bearer token: RS256 signed by us, in its lifetime, for an ARM audience.
+fn authenticate(state: &SharedState, ctx: &Ctx) -> Result<(), Response> {
+    let challenge = |error: &str, description: &str| {
+        format!(
+            "Bearer authorization_uri=\"{}/{TENANT_ID}\", error=\"{error}\", error_description=\"{description}\"",
+            state.base_url()
+        )
+    };
+    let refuse = |code: &str, message: String, www: String| {
+        let mut response = arm_error(StatusCode::UNAUTHORIZED, ArmErrorBody::new(code, message));
+        set(response.headers_mut(), "www-authenticate", &www);
+        response
+    };
+    let Some(value) = ctx.header("authorization") else {
+        return Err(refuse(
+            "AuthenticationFailed",
+            "Authentication failed. The 'Authorization' header is missing.".into(),
+            challenge(
+                "invalid_token",
+                "The authentication failed because of missing 'Authorization' header.",
+            ),
+        ));
+    };
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim);
+    let Some(token) = token.filter(|token| !token.is_empty()) else {
+        return Err(refuse(
+            "AuthenticationFailedInvalidHeader",
+            "Authentication failed. The 'Authorization' header is provided in an invalid format."
+                .into(),
+            challenge(
+                "invalid_token",
+                "The authentication failed because of invalid 'Authorization' header.",
+            ),
+        ));
+    };
+    match entra::verify(state, token, ARM_AUDIENCES) {
+        Ok(_) => Ok(()),
+        Err(TokenProblem::Expired(exp)) => {
+            let expiry = time::OffsetDateTime::from_unix_timestamp(exp as i64)
+                .ok()
+                .and_then(|t| {
+                    t.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .unwrap_or_default();
+            Err(refuse(
+                "ExpiredAuthenticationToken",
+                format!(
+                    "The access token expiry UTC time '{expiry}' is earlier than current UTC time '{}'.",
+                    crate::state::rfc3339_now()
+                ),
+                challenge("invalid_token", "The access token has expired."),
+            ))
+        }
+        Err(TokenProblem::WrongAudience(audience)) => Err(refuse(
+            "InvalidAuthenticationTokenAudience",
+            format!(
+                "The access token has been obtained for wrong audience or resource '{audience}'. It should exactly match with one of the allowed audiences 'https://management.core.windows.net/','https://management.core.windows.net','https://management.azure.com/','https://management.azure.com'."
+            ),
+            challenge(
+                "invalid_token",
+                "The access token has been obtained for wrong audience.",
+            ),
+        )),
+        Err(TokenProblem::NotYetValid) | Err(TokenProblem::Invalid) => Err(refuse(
+            "InvalidAuthenticationToken",
+            "The access token is invalid.".into(),
+            challenge("invalid_token", "The access token is invalid."),
+        )),
+    }
+}
+
+/// A list answer, paged: `value` holds at most the configured page size, and `nextLink` (absolute, with a
+/// `$skipToken`) points at the rest.
+fn page(state: &SharedState, ctx: &Ctx, items: Vec<serde_json::Value>) -> Response {
+    let page_size = state.store().page_size.max(1);
+    let skip: usize = ctx
+        .query("$skipToken")
+        .and_then(|token| token.parse().ok())
+        .unwrap_or(0);
+    let value: Vec<serde_json::Value> = items.iter().skip(skip).take(page_size).cloned().collect();
+    let mut body = serde_json::json!({ "value": value });
+    if skip + page_size < items.len() {
+        let api_version = ctx.query("api-version").unwrap_or_default();
+        let api_version: String =
+            url::form_urlencoded::byte_serialize(api_version.as_bytes()).collect();
+        let query = format!("api-version={api_version}&$skipToken={}", skip + page_size);
+        body["nextLink"] =
+            serde_json::Value::String(format!("{}{}?{}", state.base_url(), ctx.path, query));
+    }
+    crate::http::json(StatusCode::OK, &body)
+}
+
+/// `404 ResourceGroupNotFound`.
+fn resource_group_not_found(group: &str) -> Response {
+    arm_error(
+        StatusCode::NOT_FOUND,
+        ArmErrorBody::new(
+            "ResourceGroupNotFound",
+            format!("Resource group '{group}' could not be found."),
+        ),
+    )
+}

@@ -1,0 +1,177 @@
+//! `Microsoft.Resources/resourceGroups` (arm-aks-api.md §5).
+
+use aks_model::{ArmErrorBody, RESOURCE_GROUP_TYPE, ResourceGroup, validation};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::{operations, page, resource_group_not_found};
+use crate::SUBSCRIPTION_ID;
+use crate::http::{Ctx, arm_error, empty, invalid_content, json, set};
+use crate::state::{OperationKind, ResourceGroupRecord, SharedState};
+
+/// The resource group as ARM answers it.
+pub(crate) fn view(group: &ResourceGroupRecord) -> Value {
+    let mut value = json!({
+        "id": format!("/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{}", group.name),
+        "name": group.name,
+        "type": RESOURCE_GROUP_TYPE,
+        "location": group.location,
+    });
+    if let Some(tags) = &group.tags {
+        value["tags"] = Value::Object(tags.clone());
+    }
+    if let Some(managed_by) = &group.managed_by {
+        value["managedBy"] = Value::String(managed_by.clone());
+    }
+    value["properties"] = json!({"provisioningState": "Succeeded"});
+    value
+}
+
+/// `PUT /subscriptions/{sub}/resourcegroups/{rg}`: 201 when new, 200 when it exists (tags and managedBy are
+/// replaced; a different location is a 409).
+pub(super) fn put(state: &SharedState, ctx: &Ctx, name: &str) -> Response {
+    if validation::resource_group_name("name", name).is_err() {
+        // Invented wording: ARM's exact text for a bad group name was not verified.
+        return arm_error(
+            StatusCode::BAD_REQUEST,
+            ArmErrorBody::new(
+                "InvalidResourceGroup",
+                format!(
+                    "The provided resource group name '{name}' has these invalid characters or length. The name can be up to 90 characters long and may contain letters, digits, '_', '-', '.', '(' and ')', and cannot end with '.'."
+                ),
+            ),
+        );
+    }
+    let body: ResourceGroup = match serde_json::from_slice(&ctx.body) {
+        Ok(body) => body,
+        Err(error) => return invalid_content(&error),
+    };
+    if body.location.trim().is_empty() {
+        return arm_error(
+            StatusCode::BAD_REQUEST,
+            ArmErrorBody::new(
+                "LocationRequired",
+                "The location property is required for this definition.",
+            )
+            .with_target("location"),
+        );
+    }
+    let Ok(location) = validation::location("location", &body.location) else {
+        return arm_error(
+            StatusCode::BAD_REQUEST,
+            ArmErrorBody::new(
+                "LocationNotAvailableForResourceGroup",
+                format!(
+                    "The provided location '{}' is not available for resource group.",
+                    body.location
+                ),
+            )
+            .with_target("location"),
+        );
+    };
+    let mut store = state.store();
+    let key = name.to_lowercase();
+    let (status, record) = match store.resource_groups.get_mut(&key) {
+        Some(existing) => {
+            if existing.location != location {
+                return arm_error(
+                    StatusCode::CONFLICT,
+                    ArmErrorBody::new(
+                        "InvalidResourceGroupLocation",
+                        format!(
+                            "Invalid resource group location '{location}'. The Resource group already exists in location '{}'.",
+                            existing.location
+                        ),
+                    ),
+                );
+            }
+            existing.tags = body.tags;
+            existing.managed_by = body.managed_by;
+            (StatusCode::OK, existing.clone())
+        }
+        None => {
+            let record = ResourceGroupRecord {
+                name: name.to_string(),
+                location,
+                tags: body.tags,
+                managed_by: body.managed_by,
+            };
+            store.resource_groups.insert(key, record.clone());
+            (StatusCode::CREATED, record)
+        }
+    };
+    state.save_or_log(&store);
+    json(status, &view(&record))
+}
+
+/// `GET /subscriptions/{sub}/resourcegroups/{rg}`.
+pub(super) fn get(state: &SharedState, name: &str) -> Response {
+    match state.store().resource_groups.get(&name.to_lowercase()) {
+        Some(group) => json(StatusCode::OK, &view(group)),
+        None => resource_group_not_found(name),
+    }
+}
+
+/// `HEAD /subscriptions/{sub}/resourcegroups/{rg}`: 204 or 404.
+pub(super) fn head(state: &SharedState, name: &str) -> Response {
+    if state
+        .store()
+        .resource_groups
+        .contains_key(&name.to_lowercase())
+    {
+        empty(StatusCode::NO_CONTENT)
+    } else {
+        empty(StatusCode::NOT_FOUND)
+    }
+}
+
+/// `GET /subscriptions/{sub}/resourcegroups`.
+pub(super) fn list(state: &SharedState, ctx: &Ctx) -> Response {
+    let items: Vec<Value> = state.store().resource_groups.values().map(view).collect();
+    page(state, ctx, items)
+}
+
+/// `DELETE /subscriptions/{sub}/resourcegroups/{rg}`: the group and its clusters go at once (their Kubernetes
+/// endpoints stop); the answer is 202 with a `Location` that answers 202 (per the LRO pacing) and then 200.
+pub(super) fn delete(state: &SharedState, ctx: &Ctx, name: &str) -> Response {
+    let mut store = state.store();
+    let key = name.to_lowercase();
+    let Some(group) = store.resource_groups.remove(&key) else {
+        return resource_group_not_found(name);
+    };
+    let doomed: Vec<_> = store
+        .clusters
+        .keys()
+        .filter(|(group_key, _)| *group_key == key)
+        .cloned()
+        .collect();
+    for cluster in &doomed {
+        store.clusters.remove(cluster);
+        state.stop_kubernetes_endpoint(cluster);
+    }
+    let id = operations::start(
+        &mut store,
+        OperationKind::DeleteResourceGroup,
+        &group.location,
+        None,
+        None,
+    );
+    let retry_after = store.lro.retry_after_seconds;
+    state.save_or_log(&store);
+    drop(store);
+    tracing::info!(group = %group.name, clusters = doomed.len(), "deleted a resource group");
+    let mut response = empty(StatusCode::ACCEPTED);
+    let api_version = ctx.query("api-version").unwrap_or_default();
+    let headers = response.headers_mut();
+    set(
+        headers,
+        "location",
+        &format!(
+            "{}/subscriptions/{SUBSCRIPTION_ID}/operationresults/{id}?api-version={api_version}",
+            state.base_url()
+        ),
+    );
+    set(headers, "retry-after", &retry_after.to_string());
+    response
+}

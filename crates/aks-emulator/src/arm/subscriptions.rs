@@ -1,0 +1,79 @@
+//! Cloud metadata (`/metadata/endpoints`) and subscriptions (az-oracle.md §9).
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use crate::http::{Ctx, json};
+use crate::state::SharedState;
+use crate::{SUBSCRIPTION_DISPLAY_NAME, SUBSCRIPTION_ID, TENANT_ID};
+
+/// `GET /metadata/endpoints?api-version=2022-09-01`: one object (a one-element array for 2019-05-01), with
+/// every field az reads when it registers a cloud.
+pub(super) fn metadata(state: &SharedState, ctx: &Ctx) -> Response {
+    let root = format!("{}/", state.base_url());
+    let cloud = json!({
+        "name": "LocalEmulator",
+        "resourceManager": root,
+        "authentication": {
+            "loginEndpoint": root,
+            "audiences": ["https://management.core.windows.net/", "https://management.azure.com/"],
+            "tenant": "common",
+            "identityProvider": "AAD",
+        },
+        "microsoftGraphResourceId": root,
+        "graph": root,
+        "graphAudience": root,
+        "portal": root,
+        "gallery": root,
+        "media": root,
+        "batch": root,
+        "sqlManagement": root,
+        "vmImageAliasDoc": format!("{root}_emulator/vm-image-aliases.json"),
+        "activeDirectoryDataLake": root,
+        "suffixes": {
+            "storage": "core.emulator.local",
+            "keyVaultDns": ".vault.emulator.local",
+            "sqlServerHostname": ".database.emulator.local",
+            "acrLoginServer": ".azurecr.emulator.local",
+            "azureDataLakeStoreFileSystem": "azuredatalakestore.emulator.local",
+            "azureDataLakeAnalyticsCatalogAndJob": "azuredatalakeanalytics.emulator.local",
+        },
+    });
+    if ctx.query("api-version") == Some("2019-05-01") {
+        json(StatusCode::OK, &Value::Array(vec![cloud]))
+    } else {
+        json(StatusCode::OK, &cloud)
+    }
+}
+
+fn subscription() -> Value {
+    json!({
+        "id": format!("/subscriptions/{SUBSCRIPTION_ID}"),
+        "authorizationSource": "RoleBased",
+        "managedByTenants": [],
+        "tags": {},
+        "subscriptionId": SUBSCRIPTION_ID,
+        "tenantId": TENANT_ID,
+        "displayName": SUBSCRIPTION_DISPLAY_NAME,
+        "state": "Enabled",
+        "subscriptionPolicies": {
+            "locationPlacementId": "Public_2014-09-01",
+            "quotaId": "PayAsYouGo_2014-09-01",
+            "spendingLimit": "Off",
+        },
+    })
+}
+
+/// `GET /subscriptions`.
+pub(super) fn list(_state: &SharedState) -> Response {
+    json(
+        StatusCode::OK,
+        &json!({"value": [subscription()], "count": {"type": "Total", "value": 1}}),
+    )
+}
+
+/// `GET /subscriptions/{sub}` (the id was checked by the caller).
+pub(super) fn get() -> Response {
+    json(StatusCode::OK, &subscription())
+}

@@ -1,0 +1,662 @@
+//! The emulator's state: identity (CA, token key, secrets), the Entra directory, resource groups, clusters and
+//! operations; loading and atomically saving the state file.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use aks_model::{ArmErrorDetail, ManagedCluster};
+use jsonwebtoken::{DecodingKey, EncodingKey};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::kubernetes::KubeEndpoint;
+use crate::pki::{self, CaMaterial, LeafMaterial};
+use crate::{
+    ADMIN_CLIENT_ID, ADMIN_GROUP_ID, EmulatorError, EmulatorOptions, LroPacing, NONADMIN_CLIENT_ID,
+    ReadyRecord, SUBSCRIPTION_ID, TENANT_ID,
+};
+
+/// Object id of the admin service principal.
+pub(crate) const ADMIN_OBJECT_ID: &str = "1a1a1a1a-1111-2222-3333-444444444444";
+/// Object id of the non-admin service principal.
+pub(crate) const NONADMIN_OBJECT_ID: &str = "1b1b1b1b-1111-2222-3333-555555555555";
+/// Default page size of list answers.
+pub(crate) const DEFAULT_PAGE_SIZE: usize = 100;
+/// The request log keeps at most this many entries (oldest dropped first).
+const REQUEST_LOG_LIMIT: usize = 20_000;
+/// Version of the state file format.
+const STATE_FORMAT: u32 = 1;
+
+/// Lower-cased (resource group, cluster name): clusters are case-insensitive keys.
+pub(crate) type ClusterKey = (String, String);
+
+/// The cluster key for names as written in a request.
+pub(crate) fn cluster_key(resource_group: &str, name: &str) -> ClusterKey {
+    (resource_group.to_lowercase(), name.to_lowercase())
+}
+
+/// A random lower-case hex string of `len` characters (at most 32 per uuid).
+pub(crate) fn random_hex(len: usize) -> String {
+    let mut out = String::new();
+    while out.len() < len {
+        out.push_str(&uuid::Uuid::new_v4().simple().to_string());
+    }
+    out.truncate(len);
+    out
+}
+
+/// A random GUID string.
+pub(crate) fn random_guid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+/// RFC 3339 UTC time, as ARM writes `startTime` / `endTime`.
+pub(crate) fn rfc3339_now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Keys and secrets that make tokens and kubeconfigs valid across restarts.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct Identity {
+    /// The CA of the ARM/Entra HTTPS server (`data_dir/ca.pem`).
+    pub ca: CaMaterial,
+    /// PKCS#8 PEM RSA key that signs tokens.
+    pub signing_key_pem: String,
+    /// The `kid` of that key.
+    pub signing_kid: String,
+}
+
+/// An Entra service principal (application + its object).
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct ServicePrincipal {
+    /// Application (client) id.
+    pub app_id: String,
+    /// Object id (`oid` in tokens).
+    pub object_id: String,
+    /// Display name.
+    pub display_name: String,
+    /// Client secret. Never logged.
+    pub secret: String,
+    /// Object ids of the groups it is a member of.
+    pub groups: Vec<String>,
+}
+
+/// An Entra group.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct Group {
+    /// Object id.
+    pub object_id: String,
+    /// Display name.
+    pub display_name: String,
+}
+
+/// The emulated Entra directory.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct Directory {
+    /// Service principals.
+    pub service_principals: Vec<ServicePrincipal>,
+    /// Groups.
+    pub groups: Vec<Group>,
+}
+
+impl Directory {
+    fn seeded() -> Directory {
+        Directory {
+            service_principals: vec![
+                ServicePrincipal {
+                    app_id: ADMIN_CLIENT_ID.into(),
+                    object_id: ADMIN_OBJECT_ID.into(),
+                    display_name: "aksctl-emulator-admin".into(),
+                    secret: format!("emu-{}", random_hex(32)),
+                    groups: vec![ADMIN_GROUP_ID.into()],
+                },
+                ServicePrincipal {
+                    app_id: NONADMIN_CLIENT_ID.into(),
+                    object_id: NONADMIN_OBJECT_ID.into(),
+                    display_name: "aksctl-emulator-nonadmin".into(),
+                    secret: format!("emu-{}", random_hex(32)),
+                    groups: Vec::new(),
+                },
+            ],
+            groups: vec![Group {
+                object_id: ADMIN_GROUP_ID.into(),
+                display_name: "aks-cluster-admins".into(),
+            }],
+        }
+    }
+
+    /// The service principal with this client id (case-insensitive).
+    pub fn service_principal(&self, app_id: &str) -> Option<&ServicePrincipal> {
+        self.service_principals
+            .iter()
+            .find(|sp| sp.app_id.eq_ignore_ascii_case(app_id))
+    }
+}
+
+/// A resource group.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct ResourceGroupRecord {
+    /// Name, in the case first used.
+    pub name: String,
+    /// Normalized location.
+    pub location: String,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Option<serde_json::Map<String, Value>>,
+    /// `managedBy`.
+    #[serde(default)]
+    pub managed_by: Option<String>,
+}
+
+/// A managed cluster and the material behind its Kubernetes endpoint.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct ClusterRecord {
+    /// Resource group name, in the case first used.
+    pub resource_group: String,
+    /// Cluster name, in the case first used.
+    pub name: String,
+    /// The stored resource, including write-only secrets (`serverAppSecret`): use [`public_view`] for answers.
+    pub cluster: ManagedCluster,
+    /// The cluster's own CA.
+    pub ca: CaMaterial,
+    /// The admin client certificate (`clusterAdmin_*` users).
+    pub admin: LeafMaterial,
+    /// The static admin token.
+    pub admin_token: String,
+    /// Port of the Kubernetes endpoint on 127.0.0.1.
+    pub kube_port: u16,
+    /// The running operation, if any.
+    #[serde(default)]
+    pub operation: Option<String>,
+}
+
+/// What an operation does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum OperationKind {
+    /// Cluster PUT that created it.
+    Create,
+    /// Cluster PUT on an existing cluster.
+    Update,
+    /// Cluster DELETE.
+    Delete,
+    /// Resource group DELETE.
+    DeleteResourceGroup,
+}
+
+impl OperationKind {
+    /// The transient provisioning state shown while it runs.
+    pub fn running_state(self) -> &'static str {
+        match self {
+            OperationKind::Create => "Creating",
+            OperationKind::Update => "Updating",
+            OperationKind::Delete | OperationKind::DeleteResourceGroup => "Deleting",
+        }
+    }
+}
+
+/// How an operation ended.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) enum Outcome {
+    /// Succeeded at `end_time`.
+    Succeeded {
+        /// RFC 3339.
+        end_time: String,
+    },
+    /// Failed at `end_time` with `error`.
+    Failed {
+        /// RFC 3339.
+        end_time: String,
+        /// The error.
+        error: ArmErrorDetail,
+    },
+}
+
+/// A long-running operation.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Operation {
+    /// Operation id (a GUID).
+    pub id: String,
+    /// What it does.
+    pub kind: OperationKind,
+    /// Location segment of its URLs.
+    pub location: String,
+    /// The cluster it works on (`None` for resource group deletes).
+    pub cluster: Option<ClusterKey>,
+    /// Start, ms since the epoch.
+    pub started_ms: u64,
+    /// Start, RFC 3339.
+    pub start_time: String,
+    /// `InProgress` answers given so far.
+    pub polls_seen: u32,
+    /// Pacing captured at start.
+    pub pacing: LroPacing,
+    /// The error to end with (failure injection).
+    pub injected: Option<ArmErrorDetail>,
+    /// Set once terminal.
+    pub outcome: Option<Outcome>,
+}
+
+/// Everything mutable, behind one lock.
+pub(crate) struct Store {
+    /// The Entra directory.
+    pub directory: Directory,
+    /// Resource groups by lower-case name.
+    pub resource_groups: BTreeMap<String, ResourceGroupRecord>,
+    /// Clusters by lower-case (group, name).
+    pub clusters: BTreeMap<ClusterKey, ClusterRecord>,
+    /// Operations by id.
+    pub operations: BTreeMap<String, Operation>,
+    /// Current pacing for new operations.
+    pub lro: LroPacing,
+    /// Failure to inject into the next operation.
+    pub fail_next: Option<ArmErrorDetail>,
+    /// Page size of list answers.
+    pub page_size: usize,
+    /// The request log (already redacted).
+    pub requests: Vec<Value>,
+}
+
+impl Store {
+    /// Append to the request log.
+    pub fn record(&mut self, entry: Value) {
+        if self.requests.len() >= REQUEST_LOG_LIMIT {
+            self.requests.remove(0);
+        }
+        self.requests.push(entry);
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Persisted {
+    format: u32,
+    identity: Identity,
+    directory: Directory,
+    resource_groups: Vec<ResourceGroupRecord>,
+    clusters: Vec<ClusterRecord>,
+    operations: Vec<Operation>,
+}
+
+pub(crate) struct Inner {
+    pub base_url: String,
+    pub ca_cert_file: PathBuf,
+    pub identity: Identity,
+    pub encoding_key: EncodingKey,
+    pub decoding_key: DecodingKey,
+    /// RSA modulus and exponent (base64url) for the JWKS.
+    pub jwk_n: String,
+    pub jwk_e: String,
+    state_file: Option<PathBuf>,
+    store: Mutex<Store>,
+    kube: Mutex<HashMap<ClusterKey, KubeEndpoint>>,
+}
+
+/// The emulator's shared state: cheap to clone, handed to [`crate::router`].
+#[derive(Clone)]
+pub struct SharedState(pub(crate) Arc<Inner>);
+
+impl std::fmt::Debug for SharedState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedState")
+            .field("base_url", &self.0.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SharedState {
+    /// Load (from `options.state_file`, when it exists) or create the state for an emulator whose URLs use
+    /// `port`, and write `data_dir/ca.pem`. Kubernetes endpoints are not started here.
+    pub fn new(options: &EmulatorOptions, port: u16) -> Result<SharedState, EmulatorError> {
+        std::fs::create_dir_all(&options.data_dir).map_err(|source| {
+            EmulatorError::CreateDirectory {
+                path: options.data_dir.clone(),
+                source,
+            }
+        })?;
+        let loaded = match &options.state_file {
+            Some(path) if path.exists() => Some(load_state(path)?),
+            _ => None,
+        };
+        let (identity, directory, resource_groups, clusters, operations) = match loaded {
+            Some(persisted) => (
+                persisted.identity,
+                persisted.directory,
+                persisted.resource_groups,
+                persisted.clusters,
+                persisted.operations,
+            ),
+            None => (
+                Identity {
+                    ca: pki::new_ca("aksctl emulator CA")?,
+                    signing_key_pem: pki::new_rsa_key()?,
+                    signing_kid: format!("emu-{}", random_hex(16)),
+                },
+                Directory::seeded(),
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+            ),
+        };
+        let encoding_key = EncodingKey::from_rsa_pem(identity.signing_key_pem.as_bytes())
+            .map_err(|source| EmulatorError::SigningKey { source })?;
+        let jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(
+            &encoding_key,
+            jsonwebtoken::Algorithm::RS256,
+        )
+        .map_err(|source| EmulatorError::SigningKey { source })?;
+        let (jwk_n, jwk_e) = match &jwk.algorithm {
+            jsonwebtoken::jwk::AlgorithmParameters::RSA(rsa) => (rsa.n.clone(), rsa.e.clone()),
+            _ => (String::new(), String::new()),
+        };
+        let decoding_key = DecodingKey::from_rsa_components(&jwk_n, &jwk_e)
+            .map_err(|source| EmulatorError::SigningKey { source })?;
+
+        let ca_cert_file = absolute(&options.data_dir.join("ca.pem"));
+        write_atomic(&ca_cert_file, identity.ca.cert_pem.as_bytes())?;
+
+        let store = Store {
+            directory,
+            resource_groups: resource_groups
+                .into_iter()
+                .map(|group| (group.name.to_lowercase(), group))
+                .collect(),
+            clusters: clusters
+                .into_iter()
+                .map(|record| (cluster_key(&record.resource_group, &record.name), record))
+                .collect(),
+            operations: operations
+                .into_iter()
+                .map(|operation| (operation.id.clone(), operation))
+                .collect(),
+            lro: options.lro.clone(),
+            fail_next: None,
+            page_size: DEFAULT_PAGE_SIZE,
+            requests: Vec::new(),
+        };
+        let state = SharedState(Arc::new(Inner {
+            base_url: format!("https://127.0.0.1:{port}"),
+            ca_cert_file,
+            identity,
+            encoding_key,
+            decoding_key,
+            jwk_n,
+            jwk_e,
+            state_file: options.state_file.clone(),
+            store: Mutex::new(store),
+            kube: Mutex::new(HashMap::new()),
+        }));
+        // A fresh state file is written at once, so the secrets in the ready record survive a crash.
+        let store = state.store();
+        state.save(&store)?;
+        drop(store);
+        Ok(state)
+    }
+
+    /// `https://127.0.0.1:P` (no trailing slash).
+    pub(crate) fn base_url(&self) -> &str {
+        &self.0.base_url
+    }
+
+    /// Lock the store. Never held across an await.
+    pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
+        self.0
+            .store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The ready record for these endpoints and credentials.
+    pub(crate) fn ready(&self) -> ReadyRecord {
+        let store = self.store();
+        let secret_of = |app_id: &str| {
+            store
+                .directory
+                .service_principal(app_id)
+                .map(|sp| sp.secret.clone())
+                .unwrap_or_default()
+        };
+        let root = format!("{}/", self.0.base_url);
+        ReadyRecord {
+            resource_manager: root.clone(),
+            authority_host: root.clone(),
+            ca_cert_file: self.0.ca_cert_file.display().to_string(),
+            tenant_id: TENANT_ID.into(),
+            subscription_id: SUBSCRIPTION_ID.into(),
+            client_id: ADMIN_CLIENT_ID.into(),
+            client_secret: secret_of(ADMIN_CLIENT_ID),
+            admin_group_id: ADMIN_GROUP_ID.into(),
+            management: format!("{root}_emulator/"),
+            nonadmin_client_id: NONADMIN_CLIENT_ID.into(),
+            nonadmin_client_secret: secret_of(NONADMIN_CLIENT_ID),
+        }
+    }
+
+    /// TLS configuration of the ARM/Entra server: a fresh leaf signed by the persisted CA.
+    pub(crate) fn main_tls_config(&self) -> Result<Arc<rustls::ServerConfig>, EmulatorError> {
+        let leaf = pki::server_leaf(&self.0.identity.ca, &[])?;
+        pki::server_tls_config("the emulator", &leaf, &self.0.identity.ca, None)
+    }
+
+    /// Save the state file (if any) atomically. Called with the store locked, after every mutation.
+    pub(crate) fn save(&self, store: &Store) -> Result<(), EmulatorError> {
+        let Some(path) = &self.0.state_file else {
+            return Ok(());
+        };
+        let persisted = Persisted {
+            format: STATE_FORMAT,
+            identity: self.0.identity.clone(),
+            directory: store.directory.clone(),
+            resource_groups: store.resource_groups.values().cloned().collect(),
+            clusters: store.clusters.values().cloned().collect(),
+            operations: store.operations.values().cloned().collect(),
+        };
+        let bytes = serde_json::to_vec_pretty(&persisted).map_err(|source| {
+            EmulatorError::SerializeState {
+                path: path.clone(),
+                source,
+            }
+        })?;
+        write_atomic(path, &bytes)
+    }
+
+    /// Save, logging (not returning) a failure: used from request handlers.
+    pub(crate) fn save_or_log(&self, store: &Store) {
+        if let Err(error) = self.save(store) {
+            tracing::error!(error = %error, "cannot save the emulator state file");
+        }
+    }
+
+    /// Start (or restart) the Kubernetes endpoint of every stored cluster. Needs a tokio runtime.
+    pub(crate) fn start_kubernetes_endpoints(&self) {
+        let clusters: Vec<(ClusterKey, CaMaterial, u16)> = self
+            .store()
+            .clusters
+            .iter()
+            .map(|(key, record)| (key.clone(), record.ca.clone(), record.kube_port))
+            .collect();
+        for (key, ca, port) in clusters {
+            match self.start_kubernetes_endpoint(&key, &ca, port) {
+                Ok(actual) if actual != port => {
+                    tracing::warn!(cluster = ?key, old = port, new = actual,
+                        "the cluster's Kubernetes port was taken; kubeconfigs fetched before the restart need refreshing");
+                    let mut store = self.store();
+                    if let Some(record) = store.clusters.get_mut(&key) {
+                        record.kube_port = actual;
+                    }
+                    self.save_or_log(&store);
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::error!(cluster = ?key, error = %error, "cannot start a Kubernetes endpoint")
+                }
+            }
+        }
+    }
+
+    /// Start the Kubernetes endpoint of one cluster (preferring `port`, 0 = any) and return its port.
+    pub(crate) fn start_kubernetes_endpoint(
+        &self,
+        key: &ClusterKey,
+        ca: &CaMaterial,
+        port: u16,
+    ) -> Result<u16, EmulatorError> {
+        let endpoint = crate::kubernetes::start(self.clone(), key.clone(), ca, port)?;
+        let actual = endpoint.port();
+        let previous = self
+            .0
+            .kube
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(key.clone(), endpoint);
+        if let Some(previous) = previous {
+            previous.stop();
+        }
+        Ok(actual)
+    }
+
+    /// Stop the Kubernetes endpoint of a deleted cluster.
+    pub(crate) fn stop_kubernetes_endpoint(&self, key: &ClusterKey) {
+        let endpoint = self
+            .0
+            .kube
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(key);
+        if let Some(endpoint) = endpoint {
+            endpoint.stop();
+        }
+    }
+
+    /// Stop every Kubernetes endpoint (emulator shutdown).
+    pub(crate) fn stop_kubernetes_endpoints(&self) {
+        let endpoints: Vec<KubeEndpoint> = self
+            .0
+            .kube
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .drain()
+            .map(|(_, endpoint)| endpoint)
+            .collect();
+        for endpoint in endpoints {
+            endpoint.stop();
+        }
+    }
+
+    /// Everything, with secrets redacted (`GET /_emulator/state`).
+    pub(crate) fn redacted_snapshot(&self) -> Value {
+        let store = self.store();
+        let clusters: Vec<Value> = store
+            .clusters
+            .values()
+            .map(|record| {
+                json!({
+                    "resource_group": record.resource_group,
+                    "name": record.name,
+                    "kube_port": record.kube_port,
+                    "kube_server": format!("https://127.0.0.1:{}", record.kube_port),
+                    "operation": record.operation,
+                    "ca_cert_pem": record.ca.cert_pem,
+                    "admin_token": "REDACTED",
+                    "body": public_view(&record.cluster),
+                })
+            })
+            .collect();
+        let service_principals: Vec<Value> = store
+            .directory
+            .service_principals
+            .iter()
+            .map(|sp| {
+                json!({
+                    "app_id": sp.app_id, "object_id": sp.object_id, "display_name": sp.display_name,
+                    "secret": "REDACTED", "groups": sp.groups,
+                })
+            })
+            .collect();
+        let groups: Vec<Value> = store
+            .directory
+            .groups
+            .iter()
+            .map(|group| json!({"object_id": group.object_id, "display_name": group.display_name}))
+            .collect();
+        json!({
+            "base_url": self.0.base_url,
+            "tenant_id": TENANT_ID,
+            "subscription_id": SUBSCRIPTION_ID,
+            "signing_kid": self.0.identity.signing_kid,
+            "ca_cert_file": self.0.ca_cert_file.display().to_string(),
+            "directory": {"service_principals": service_principals, "groups": groups},
+            "resource_groups": store.resource_groups.values().collect::<Vec<_>>(),
+            "clusters": clusters,
+            "operations": store.operations.values().collect::<Vec<_>>(),
+            "lro": store.lro,
+            "fail_next": store.fail_next,
+            "page_size": store.page_size,
+        })
+    }
+}
+
+/// A cluster as answered: write-only secrets removed (`serverAppSecret`, `servicePrincipalProfile.secret`,
+/// `windowsProfile.adminPassword`).
+pub(crate) fn public_view(cluster: &ManagedCluster) -> ManagedCluster {
+    let mut view = cluster.clone();
+    if let Some(aad) = view.properties.aad_profile.as_mut() {
+        aad.server_app_secret = None;
+    }
+    for (profile, key) in [
+        ("servicePrincipalProfile", "secret"),
+        ("windowsProfile", "adminPassword"),
+    ] {
+        if let Some(Value::Object(map)) = view.properties.extra.get_mut(profile) {
+            map.remove(key);
+        }
+    }
+    view
+}
+
+fn load_state(path: &Path) -> Result<Persisted, EmulatorError> {
+    let bytes = std::fs::read(path).map_err(|source| EmulatorError::ReadState {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_slice(&bytes).map_err(|source| EmulatorError::ParseState {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Write a file atomically: a temporary file in the same directory, synced, then renamed over the target.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), EmulatorError> {
+    let write_error = |source: std::io::Error| EmulatorError::WriteFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&directory).map_err(|source| EmulatorError::CreateDirectory {
+        path: directory.clone(),
+        source,
+    })?;
+    let mut file = tempfile::NamedTempFile::new_in(&directory).map_err(write_error)?;
+    file.write_all(bytes).map_err(write_error)?;
+    file.as_file().sync_all().map_err(write_error)?;
+    file.persist(path)
+        .map_err(|error| write_error(error.error))?;
+    Ok(())
+}

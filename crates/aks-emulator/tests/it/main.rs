@@ -1,0 +1,8 @@
+//! Integration tests of the emulator over real HTTPS on 127.0.0.1 (one test binary; modules by area).
+
+mod arm;
+mod clusters;
+mod credentials;
+mod entra;
+mod management;
+mod support;

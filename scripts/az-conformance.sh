@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Conformance with the real Azure CLI: az 2.91 (installed from PyPI into a venv) runs the guide against the aksctl
+# emulator — cloud register (endpoint discovery), service-principal login, group create, aks create --enable-aad,
+# aks get-credentials --format azure|exec — and aksctl runs the same commands against the same emulator; the
+# outputs are compared (shape of `aks show`, the resource group, the kubeconfig users).
+#
+# Everything runs inside `unshare -n` (loopback only): az contacts Microsoft hosts by itself otherwise
+# (shared/reference/az-oracle.md §8). Usage: scripts/az-conformance.sh [path/to/aksctl]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+binary=${1:-$root/target/debug/aksctl}
+venv=${AZ_VENV:-$root/target/az-venv}
+
+if [ ! -x "$venv/bin/az" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check 'azure-cli>=2.91,<2.92'
+fi
+
+exec unshare -n bash -s "$binary" "$venv" "$root" <<'INNER'
+set -euo pipefail
+binary=$1; venv=$2; root=$3
+ip link set lo up
+work=$(mktemp -d)
+trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
+"$binary" emulator serve --data-dir "$work/emulator" --retry-after 1 > "$work/ready.json" 2> "$work/emulator.log" &
+server=$!
+for _ in $(seq 1 200); do [ -s "$work/ready.json" ] && break; sleep 0.05; done
+ready=$(head -n 1 "$work/ready.json")
+field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$ready" "$1"; }
+rm_url=$(field resource_manager); tenant=$(field tenant_id); client=$(field client_id); secret=$(field client_secret)
+group=$(field admin_group_id); ca=$(field ca_cert_file)
+
+mkdir -p "$work/az-home" "$work/az-config" "$work/aksctl-home" "$work/aksctl-config"
+printf '\xef\xbb\xbf{"versions": {"azure-cli": {"local": "2.91.0"}, "core": {"local": "2.91.0"}, "telemetry": {"local": "1.1.0"}}, "update_time": "%s"}' \
+  "$(date -u '+%Y-%m-%d %H:%M:%S.000000')" > "$work/az-config/versionCheck.json"
+export REQUESTS_CA_BUNDLE=$ca NO_PROXY=127.0.0.1,localhost
+export AZURE_CORE_COLLECT_TELEMETRY=false AZURE_CORE_SURVEY_MESSAGE=false AZURE_CORE_NO_COLOR=true AZURE_CORE_INSTANCE_DISCOVERY=false
+
+az() { HOME=$work/az-home AZURE_CONFIG_DIR=$work/az-config "$venv/bin/az" "$@"; }
+aksctl() {
+  HOME=$work/aksctl-home AKSCTL_CONFIG_DIR=$work/aksctl-config AZURE_CLIENT_ID=$client AZURE_CLIENT_SECRET=$secret \
+    AZURE_TENANT_ID=$tenant RUST_BACKTRACE=0 "$binary" "$@"
+}
+step() { echo "+ $*" >&2; }
+
+step az cloud register; az cloud register -n Local --endpoint-resource-manager "$rm_url" >/dev/null
+az cloud set -n Local 2>/dev/null
+step az login; az login --service-principal -u "$client" -p "$secret" --tenant "$tenant" > "$work/az-login.json"
+step az group create; az group create -n rg1 -l centralus > "$work/az-group.json"
+step az aks create; az aks create -g rg1 -n azc --enable-aad --aad-admin-group-object-ids "$group" --generate-ssh-keys > "$work/az-create.json"
+step az aks show; az aks show -g rg1 -n azc > "$work/az-show.json"
+step az aks get-credentials; az aks get-credentials -g rg1 -n azc --format azure --file "$work/az-kc-azure" 2> "$work/az-gc.err"
+az aks get-credentials -g rg1 -n azc --format exec --file "$work/az-kc-exec" 2>> "$work/az-gc.err"
+
+step aksctl cloud register; aksctl cloud register --name Local --endpoint-resource-manager "$rm_url"
+aksctl cloud set --name Local 2>/dev/null
+step aksctl group create; aksctl group create -n rg2 -l centralus > "$work/aksctl-group.json"
+step aksctl aks create; aksctl aks create -g rg2 -n azc --enable-aad --aad-admin-group-object-ids "$group" --generate-ssh-keys > "$work/aksctl-create.json" 2>/dev/null
+step aksctl aks show; aksctl aks show -g rg2 -n azc > "$work/aksctl-show.json"
+step aksctl aks get-credentials; aksctl aks get-credentials -g rg2 -n azc --format azure --file "$work/aksctl-kc-azure" 2> "$work/aksctl-gc.err"
+aksctl aks get-credentials -g rg2 -n azc --format exec --file "$work/aksctl-kc-exec" 2>> "$work/aksctl-gc.err"
+
+python3 - "$work" <<'PY'
+import json, sys, re
+work = sys.argv[1]
+def load(name): return json.load(open(f"{work}/{name}"))
+failures, notes = [], []
+def same(what, a, b):
+    if a != b: failures.append(f"{what}: az={a!r} aksctl={b!r}")
+
+az_group, our_group = load("az-group.json"), load("aksctl-group.json")
+same("group keys", sorted(az_group), sorted(our_group))
+same("group properties", az_group["properties"], our_group["properties"])
+for name in ("az-create.json", "az-show.json"):
+    doc = load(name)
+    same(f"{name} provisioningState", doc["provisioningState"], "Succeeded")
+az_show, our_show = load("az-show.json"), load("aksctl-show.json")
+same("aadProfile", az_show["aadProfile"], our_show["aadProfile"])
+for key in ("enableRbac", "disableLocalAccounts", "location", "kubernetesVersion", "type", "sku"):
+    same(key, az_show.get(key), our_show.get(key))
+missing = sorted(set(az_show) - set(our_show)); extra = sorted(set(our_show) - set(az_show))
+if missing or extra:
+    notes.append(f"top-level keys only az prints: {missing}; only aksctl prints: {extra}")
+for note in notes: print("note:", note)
+if failures:
+    raise SystemExit("az conformance FAILED:\n" + "\n".join(failures))
+PY
+"$venv/bin/python" - "$work" <<'PY'
+import sys, yaml
+work = sys.argv[1]
+failures = []
+for fmt in ("azure", "exec"):
+    az = yaml.safe_load(open(f"{work}/az-kc-{fmt}"))
+    ours = yaml.safe_load(open(f"{work}/aksctl-kc-{fmt}"))
+    az_user = az["users"][0]["user"]; our_user = ours["users"][0]["user"]
+    if az_user != our_user:
+        failures.append(f"{fmt} user differs: az={az_user} aksctl={our_user}")
+    if az["current-context"] != ours["current-context"]:
+        failures.append(f"{fmt} current-context: {az['current-context']} vs {ours['current-context']}")
+if failures:
+    raise SystemExit("az conformance FAILED:\n" + "\n".join(failures))
+PY
+az_merged=$(grep -c 'Merged "azc" as current context' "$work/az-gc.err" || true)
+our_merged=$(grep -c 'Merged "azc" as current context' "$work/aksctl-gc.err" || true)
+[ "$az_merged" = 2 ] && [ "$our_merged" = 2 ] || { echo "Merged lines: az=$az_merged aksctl=$our_merged"; cat "$work/az-gc.err" "$work/aksctl-gc.err"; exit 1; }
+echo "az conformance: ok"
+INNER

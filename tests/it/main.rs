@@ -1,0 +1,35 @@
+//! End-to-end tests: the real `aksctl` binary against the local cloud emulator over TLS on 127.0.0.1 (port 0),
+//! and real kubectl where noted. One test binary (STYLE.md habit 12).
+
+mod errors;
+mod guide;
+mod outputs;
+
+use aks_test_support::TestCloud;
+
+/// A fresh emulator and sandbox for one test.
+pub fn cloud() -> TestCloud {
+    TestCloud::start(env!("CARGO_BIN_EXE_aksctl"))
+}
+
+/// The guide's admin group flow: a group and an AAD cluster in it (no SSH key, fast).
+pub fn create_aad_cluster(cloud: &TestCloud, group: &str, name: &str) -> serde_json::Value {
+    cloud.run_json(&["group", "create", "--name", group, "--location", "eastus"]);
+    cloud.run_json(&[
+        "aks",
+        "create",
+        "-g",
+        group,
+        "-n",
+        name,
+        "--enable-aad",
+        "--aad-admin-group-object-ids",
+        &cloud.ready().admin_group_id,
+        "--no-ssh-key",
+    ])
+}
+
+/// stderr as text.
+pub fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).to_string()
+}
