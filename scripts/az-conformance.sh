@@ -81,6 +81,18 @@ for key in ("enableRbac", "disableLocalAccounts", "location", "kubernetesVersion
 missing = sorted(set(az_show) - set(our_show)); extra = sorted(set(our_show) - set(az_show))
 if missing or extra:
     notes.append(f"top-level keys only az prints: {missing}; only aksctl prints: {extra}")
+def paths(value, prefix=""):
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield f"{prefix}.{key}"
+            yield from paths(child, f"{prefix}.{key}")
+    elif isinstance(value, list):
+        for child in value:
+            yield from paths(child, f"{prefix}[]")
+nested_missing = sorted(set(paths(az_show)) - set(paths(our_show)))
+nested_extra = sorted(set(paths(our_show)) - set(paths(az_show)))
+if nested_missing or nested_extra:
+    notes.append(f"nested keys only az prints: {nested_missing}; only aksctl prints: {nested_extra}")
 for note in notes: print("note:", note)
 if failures:
     raise SystemExit("az conformance FAILED:\n" + "\n".join(failures))
