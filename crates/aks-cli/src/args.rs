@@ -161,6 +161,34 @@ pub enum AksCommand {
     /// Example (the guide): aksctl aks create -g myResourceGroup -n myManagedCluster --enable-aad
     /// --aad-admin-group-object-ids <id> [--aad-tenant-id <id>] --generate-ssh-keys
     Create(Box<AksCreateArgs>),
+    /// Update a managed Kubernetes cluster.
+    ///
+    /// Changes Microsoft Entra (AAD) integration, Azure RBAC, local accounts and tags. When called with no
+    /// optional arguments this asks whether to reconcile the cluster to its current settings.
+    ///
+    /// Examples:
+    ///
+    ///   Update a AKS-managed AAD cluster with tenant ID or admin group object IDs:
+    ///     aksctl aks update -g MyResourceGroup -n MyManagedCluster --aad-admin-group-object-ids <id-1,id-2> --aad-tenant-id <id>
+    ///
+    ///   Migrate a AKS AAD-Integrated cluster or a non-AAD cluster to a AKS-managed AAD cluster:
+    ///     aksctl aks update -g MyResourceGroup -n MyManagedCluster --enable-aad --aad-admin-group-object-ids <id-1,id-2> --aad-tenant-id <id>
+    ///
+    ///   Enable Azure RBAC in a managed AAD cluster:
+    ///     aksctl aks update -g MyResourceGroup -n MyManagedCluster --enable-azure-rbac
+    ///
+    ///   Enable managed AAD and Azure RBAC in a non-AAD cluster:
+    ///     aksctl aks update -g MyResourceGroup -n MyManagedCluster --enable-aad --enable-azure-rbac
+    ///
+    ///   Disable Azure RBAC in a managed AAD cluster:
+    ///     aksctl aks update -g MyResourceGroup -n MyManagedCluster --disable-azure-rbac
+    ///
+    ///   Disable local accounts (static credentials) of a managed AAD cluster:
+    ///     aksctl aks update -g MyResourceGroup -n MyManagedCluster --disable-local-accounts
+    ///
+    /// Managed AAD cannot be disabled once enabled, cannot be downgraded to legacy AAD, and needs Kubernetes RBAC.
+    #[command(verbatim_doc_comment)]
+    Update(Box<AksUpdateArgs>),
     /// Show the details for a managed Kubernetes cluster.
     Show(ClusterArgs),
     /// List managed Kubernetes clusters.
@@ -277,6 +305,44 @@ pub struct AksCreateArgs {
     #[arg(long, value_enum, ignore_case = true)]
     pub tier: Option<Tier>,
     /// Space-separated tags: key[=value] [key[=value] ...].
+    #[arg(long, num_args = 0..)]
+    pub tags: Option<Vec<String>>,
+    /// Do not prompt for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Do not wait for the long-running operation to finish.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// `aks update` flags (az-cli-aks.md §1.3).
+#[derive(Debug, Args)]
+pub struct AksUpdateArgs {
+    /// The cluster.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Enable managed AAD feature for cluster (also migrates a legacy AAD cluster).
+    #[arg(long)]
+    pub enable_aad: bool,
+    /// Comma-separated list of aad group object IDs that will be set as cluster admin ("" clears the list).
+    #[arg(long, value_name = "IDS")]
+    pub aad_admin_group_object_ids: Option<String>,
+    /// The ID of an Azure Active Directory tenant.
+    #[arg(long, value_name = "ID")]
+    pub aad_tenant_id: Option<String>,
+    /// Enable Azure RBAC to control authorization checks on cluster.
+    #[arg(long)]
+    pub enable_azure_rbac: bool,
+    /// Disable Azure RBAC to control authorization checks on cluster.
+    #[arg(long)]
+    pub disable_azure_rbac: bool,
+    /// If set to true, getting static credential will be disabled for this cluster.
+    #[arg(long)]
+    pub disable_local_accounts: bool,
+    /// If set to true, will enable getting static credential for this cluster.
+    #[arg(long)]
+    pub enable_local_accounts: bool,
+    /// Space-separated tags: key[=value] [key[=value] ...]. Use "" to clear existing tags.
     #[arg(long, num_args = 0..)]
     pub tags: Option<Vec<String>>,
     /// Do not prompt for confirmation.

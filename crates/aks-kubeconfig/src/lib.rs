@@ -1,4 +1,5 @@
-//! Kubeconfig files for aksctl: `az aks get-credentials`' merge and, later, kubelogin's `convert-kubeconfig`.
+//! Kubeconfig files for aksctl: `az aks get-credentials`' merge, kubelogin's `convert-kubeconfig`, and the
+//! ExecCredential `kubelogin get-token` prints.
 //!
 //! What it is for:
 //! - [`Kubeconfig`]: a typed model of the parts aksctl reads or edits (names, context references, cluster
@@ -10,14 +11,23 @@
 //!   az's renaming ([`az_rename`]).
 //! - Writing: [`write_atomic`] (temp file in the same directory, mode kept, new files 0600, rename),
 //!   client-go's `<file>.lock` ([`FileLock`]), and the whole get-credentials file step ([`merge_into_file`]).
+//! - kubelogin 0.2.19's `convert-kubeconfig`: [`ConvertOptions`] (its flags and environment overrides),
+//!   [`convert`] on a document and [`convert_files`] on the merged `KUBECONFIG` list, writing each user back to
+//!   its own file.
+//! - [`ExecCredential`]: the JSON line `kubelogin get-token` prints, and [`parse_exec_info`] for kubectl's
+//!   `KUBERNETES_EXEC_INFO`.
 //!
 //! What it is not for: network access, prompting or printing. Callers pass a `confirm` callback for az's
 //! overwrite question and turn the error variants into az's exact messages. Behaviour references:
-//! `shared/reference/az-cli-aks.md` §3 and §6, `rust-deps.md` §4 and §6, `kubectl-wire.md` §8.
+//! `shared/reference/az-cli-aks.md` §3 and §6, `kubelogin.md` §2 and §3.2, `rust-deps.md` §4 and §6,
+//! `kubectl-wire.md` §8.
 
 #![warn(missing_docs)]
 
 mod az_merge;
+mod convert;
+mod convert_file;
+mod exec_credential;
 mod field;
 mod file;
 mod kubectl_merge;
@@ -25,6 +35,19 @@ mod model;
 mod write;
 
 pub use az_merge::{MergeError, az_merge, az_rename};
+pub use convert::{
+    ConvertError, ConvertOptions, DEFAULT_ENVIRONMENT, DEFAULT_INSTALL_HINT, DEFAULT_TIMEOUT,
+    EXEC_API_VERSION, EnvironmentValues, KUBELOGIN_COMMAND, LoginMode, UnsupportedLoginMethod,
+    convert, is_azure_user,
+};
+pub use convert_file::{
+    ConvertFileError, ConvertFilesOptions, ConvertReport, ConvertedUser, MissingFiles,
+    convert_explicit_file, convert_files, convert_files_with,
+};
+pub use exec_credential::{
+    ExecCredential, ExecCredentialVersion, ExecInfoError, KUBERNETES_EXEC_INFO, format_expiration,
+    parse_exec_info,
+};
 pub use field::Field;
 pub use file::{
     DEFAULT_LOCK_TIMEOUT, FileMergeError, LoadError, MergeFileOptions, MergeOutcome, load_file,

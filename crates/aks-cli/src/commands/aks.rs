@@ -43,6 +43,26 @@ pub async fn wait_with_spinner(poller: Poller) -> Result<Option<Value>, CliError
     Ok(result?)
 }
 
+/// `--aad-admin-group-object-ids` and `--aad-tenant-id`, checked as GUIDs (`aks create` and `aks update`).
+pub struct AadIds {
+    /// The admin groups (`""` is an empty list, as in az).
+    pub admin_groups: Option<Vec<String>>,
+    /// The tenant.
+    pub tenant_id: Option<String>,
+}
+
+/// Split and check the AAD id flags; each bad value is an error naming its flag.
+pub fn aad_ids(admin_groups: Option<&str>, tenant_id: Option<&str>) -> Result<AadIds, CliError> {
+    Ok(AadIds {
+        admin_groups: admin_groups
+            .map(|ids| validation::guid_list("--aad-admin-group-object-ids", ids))
+            .transpose()?,
+        tenant_id: tenant_id
+            .map(|id| validation::guid("--aad-tenant-id", id))
+            .transpose()?,
+    })
+}
+
 /// The `aks create` request body, as az 2.91 builds it (az-oracle.md §3.1).
 fn create_body(
     args: &AksCreateArgs,
@@ -51,17 +71,18 @@ fn create_body(
     ssh_key: Option<String>,
 ) -> Result<ManagedCluster, CliError> {
     let aad_profile = if args.enable_aad {
-        let groups = args
-            .aad_admin_group_object_ids
-            .as_deref()
-            .map(|ids| validation::guid_list("--aad-admin-group-object-ids", ids))
-            .transpose()?;
-        let tenant = args
-            .aad_tenant_id
-            .as_deref()
-            .map(|id| validation::guid("--aad-tenant-id", id))
-            .transpose()?;
-        Some(AadProfile::managed(args.enable_azure_rbac, groups, tenant))
+        let AadIds {
+            admin_groups,
+            tenant_id,
+        } = aad_ids(
+            args.aad_admin_group_object_ids.as_deref(),
+            args.aad_tenant_id.as_deref(),
+        )?;
+        Some(AadProfile::managed(
+            args.enable_azure_rbac,
+            admin_groups,
+            tenant_id,
+        ))
     } else {
         None
     };

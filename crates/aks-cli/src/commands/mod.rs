@@ -6,6 +6,7 @@ mod cloud;
 mod credentials;
 mod emulator;
 mod group;
+mod update;
 
 use crate::LocalCloud;
 use crate::args::{
@@ -38,6 +39,7 @@ pub fn run(
             Command::Group(GroupCommand::List) => group::list(context).await,
             Command::Group(GroupCommand::Delete(args)) => group::delete(args, context).await,
             Command::Aks(AksCommand::Create(args)) => aks::create(*args, context).await,
+            Command::Aks(AksCommand::Update(args)) => update::update(*args, context).await,
             Command::Aks(AksCommand::Show(args)) => aks::show(args, context).await,
             Command::Aks(AksCommand::List(args)) => aks::list(args, context).await,
             Command::Aks(AksCommand::Delete(args)) => aks::delete(args, context).await,
