@@ -1,9 +1,11 @@
 //! End-to-end tests: the real `aksctl` binary against the local cloud emulator over TLS on 127.0.0.1 (port 0),
 //! and real kubectl where noted. One test binary (STYLE.md habit 12).
 
+mod concurrency;
 mod errors;
 mod guide;
 mod outputs;
+mod update;
 
 use aks_test_support::TestCloud;
 

@@ -91,11 +91,12 @@ impl TestCloud {
         self.home().join(".kube").join("config")
     }
 
-    /// An `aksctl` command with the sandbox environment: signed in as the seeded service principal, trusting the
-    /// emulator's CA through REQUESTS_CA_BUNDLE (CI's SSL_CERT_FILE is left alone), no colour, no backtraces.
-    pub fn command(&self) -> assert_cmd::Command {
+    /// An `aksctl` process builder with the sandbox environment: signed in as the seeded service principal,
+    /// trusting the emulator's CA through REQUESTS_CA_BUNDLE (CI's SSL_CERT_FILE is left alone), no colour, no
+    /// backtraces.
+    pub fn std_command(&self) -> std::process::Command {
         let ready = self.ready();
-        let mut command = assert_cmd::Command::new(&self.binary);
+        let mut command = std::process::Command::new(&self.binary);
         for variable in [
             "AZURE_SUBSCRIPTION_ID",
             "KUBECONFIG",
@@ -120,8 +121,14 @@ impl TestCloud {
             .env("AZURE_TENANT_ID", &ready.tenant_id)
             .env("NO_PROXY", "127.0.0.1,localhost")
             .env("NO_COLOR", "1")
-            .env("RUST_BACKTRACE", "0")
-            .timeout(std::time::Duration::from_secs(60));
+            .env("RUST_BACKTRACE", "0");
+        command
+    }
+
+    /// The same as an assert_cmd command, with a 60 s timeout against hangs.
+    pub fn command(&self) -> assert_cmd::Command {
+        let mut command = assert_cmd::Command::from_std(self.std_command());
+        command.timeout(std::time::Duration::from_secs(60));
         command
     }
 
