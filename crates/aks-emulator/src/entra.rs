@@ -1,24 +1,54 @@
-//! Microsoft Entra: OpenID discovery, JWKS and the client-credentials token endpoint (arm-aks-api.md §10).
-//! Tokens are RS256 JWTs shaped like Entra v1 access tokens; errors are Entra-shaped (`error`,
-//! `error_description` with `AADSTS` codes, `error_codes`, `trace_id`, ...). Secrets are never logged.
+//! Microsoft Entra: OpenID discovery, JWKS, and the token endpoint with every grant kubelogin's login modes use
+//! (kubelogin.md §3.4, arm-aks-api.md §10):
+//!
+//! * `client_credentials` with a secret (form or HTTP Basic), a certificate assertion (RS256/PS256, signed by a
+//!   key whose certificate is registered for the app; `aud` = this token endpoint, `iss` = `sub` = client id) or
+//!   a federated assertion (a token from the emulator's OIDC issuer matching a federated credential: issuer,
+//!   subject, audience `api://AzureADTokenExchange`);
+//! * `password` (ROPC) and device code (`/oauth2/v2.0/devicecode`, approved through the management API) for
+//!   directory users, with refresh tokens and, when `openid` is asked, id tokens; `refresh_token`;
+//! * managed identity: the App Service protocol (`GET /msi/token`, `X-IDENTITY-HEADER`) and the IMDS shape
+//!   (`GET /metadata/identity/oauth2/token`, `Metadata: true`).
+//!
+//! Tokens are RS256 JWTs shaped like Entra v1 access tokens (`appid`, `oid`, `groups`; users also `upn`, `name`,
+//! `scp`); refresh tokens are self-contained JWTs with their own audience, so they survive a restart. Errors are
+//! Entra-shaped (`error`, `error_description` with `AADSTS` codes, `error_codes`, `trace_id`, ...). Secrets are
+//! never logged.
 
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::TENANT_ID;
 use crate::http::{Ctx, json, unsupported};
+use crate::pki;
 use crate::state::{SharedState, random_guid};
+use crate::{MSI_CLIENT_ID, TENANT_ID};
 
 /// Lifetime of issued access tokens, seconds.
 const TOKEN_LIFETIME: u64 = 3599;
 
-/// Entra routes: everything whose first segment is a tenant (`{tenant}/...`, `common/...`).
+/// Entra routes: everything whose first segment is a tenant (`{tenant}/...`, `common/...`), plus the App
+/// Service managed-identity endpoint (`/msi/token`) and the emulator's service-account OIDC issuer (`/oidc`).
 pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
     let tenant = ctx.segments[0].as_str();
     let rest: Vec<&str> = ctx.lower[1..].iter().map(String::as_str).collect();
+    match (ctx.lower[0].as_str(), &ctx.method, rest.as_slice()) {
+        ("msi", &Method::GET, ["token"]) => return app_service_identity(state, ctx),
+        ("oidc", &Method::GET, [".well-known", "openid-configuration"]) => {
+            return json(StatusCode::OK, &oidc_issuer_configuration(state));
+        }
+        ("oidc", &Method::GET, ["openid", "v1", "jwks"]) => {
+            return json(StatusCode::OK, &jwks(state));
+        }
+        ("msi" | "oidc", _, _) => return unsupported(ctx),
+        _ => {}
+    }
     match (&ctx.method, rest.as_slice()) {
+        (&Method::POST, ["oauth2", "v2.0", "devicecode"]) => {
+            device_code_start(state, ctx, tenant, true)
+        }
+        (&Method::POST, ["oauth2", "devicecode"]) => device_code_start(state, ctx, tenant, false),
         (&Method::GET, ["v2.0", ".well-known", "openid-configuration"]) => {
             json(StatusCode::OK, &openid_configuration_v2(state, tenant))
         }
@@ -163,144 +193,272 @@ fn basic_credentials(ctx: &Ctx) -> Option<(String, String)> {
     Some((decode(id), decode(secret)))
 }
 
-/// `POST /{tenant}/oauth2/v2.0/token` (and the v1 `/oauth2/token` with `resource=`): client credentials.
-fn token(state: &SharedState, ctx: &Ctx, tenant: &str, v2: bool) -> Response {
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(&ctx.body)
-        .into_owned()
-        .collect();
-    let field = |name: &str| {
-        form.iter()
+/// The token request form.
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn parse(ctx: &Ctx) -> Form {
+        Form(
+            url::form_urlencoded::parse(&ctx.body)
+                .into_owned()
+                .collect(),
+        )
+    }
+
+    /// A non-empty field.
+    fn get(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.clone())
             .filter(|value| !value.is_empty())
-    };
-    if !known_tenant(tenant) {
-        return entra_error(
-            ctx,
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            90002,
-            &format!(
-                "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
-            ),
-        );
     }
-    let Some(grant_type) = field("grant_type") else {
-        return entra_error(
+}
+
+/// `400 invalid_request` AADSTS900144 for a missing parameter.
+fn missing(ctx: &Ctx, name: &str) -> Response {
+    entra_error(
+        ctx,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        900144,
+        &format!("The request body must contain the following parameter: '{name}'."),
+    )
+}
+
+fn tenant_not_found(ctx: &Ctx, tenant: &str) -> Response {
+    entra_error(
+        ctx,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        90002,
+        &format!(
+            "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
+        ),
+    )
+}
+
+fn application_not_found(ctx: &Ctx, client_id: &str, tenant: &str) -> Response {
+    entra_error(
+        ctx,
+        StatusCode::BAD_REQUEST,
+        "unauthorized_client",
+        700016,
+        &format!(
+            "Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
+        ),
+    )
+}
+
+fn server_error(ctx: &Ctx, error: &jsonwebtoken::errors::Error) -> Response {
+    tracing::error!(error = %error, "cannot sign a token");
+    entra_error(
+        ctx,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        50000,
+        "There was an error issuing a token.",
+    )
+}
+
+/// Scopes that ask for sign-in artefacts, not for a resource.
+const OPENID_SCOPES: &[&str] = &["openid", "profile", "offline_access", "email"];
+
+/// What a token request asks for: the audience of the access token, the delegated permission names (`scp`)
+/// and the scopes to echo back.
+struct Requested {
+    audience: String,
+    permissions: String,
+    scope: String,
+    openid: bool,
+}
+
+/// The resource of a v2 `scope` (`{resource}/.default`, `{resource}/{permission}`, or a bare Graph permission)
+/// or of a v1 `resource`. App-only grants need `/.default` (AADSTS1002012).
+fn requested(ctx: &Ctx, form: &Form, v2: bool, app_only: bool) -> Result<Requested, Response> {
+    if !v2 {
+        let Some(resource) = form.get("resource") else {
+            return Err(missing(ctx, "resource"));
+        };
+        return Ok(Requested {
+            audience: resource,
+            permissions: "user_impersonation".into(),
+            scope: "user_impersonation".into(),
+            openid: false,
+        });
+    }
+    let Some(scope) = form.get("scope") else {
+        return Err(missing(ctx, "scope"));
+    };
+    let openid = scope.split_whitespace().any(|item| item == "openid");
+    let resource_scopes: Vec<&str> = scope
+        .split_whitespace()
+        .filter(|item| !OPENID_SCOPES.contains(item))
+        .collect();
+    let invalid = || {
+        entra_error(
             ctx,
             StatusCode::BAD_REQUEST,
-            "invalid_request",
-            900144,
-            "The request body must contain the following parameter: 'grant_type'.",
-        );
+            "invalid_scope",
+            1002012,
+            &format!(
+                "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+            ),
+        )
     };
-    if grant_type != "client_credentials" {
-        return entra_error(
+    let first = resource_scopes.first().copied().unwrap_or_default();
+    if app_only {
+        return match first.strip_suffix("/.default") {
+            Some(resource) if !resource.is_empty() => Ok(Requested {
+                audience: resource.to_string(),
+                permissions: String::new(),
+                scope: first.to_string(),
+                openid,
+            }),
+            _ => Err(invalid()),
+        };
+    }
+    if first.is_empty() {
+        // Only OpenID scopes: Entra answers for Microsoft Graph's `User.Read`.
+        return Ok(Requested {
+            audience: GRAPH_APP_ID.into(),
+            permissions: "User.Read".into(),
+            scope: "User.Read profile openid email".into(),
+            openid,
+        });
+    }
+    let audience = match first.rsplit_once('/') {
+        Some((resource, _)) if !resource.is_empty() => resource.to_string(),
+        _ => GRAPH_APP_ID.to_string(),
+    };
+    let permissions: Vec<&str> = resource_scopes
+        .iter()
+        .map(|item| item.rsplit_once('/').map_or(*item, |(_, name)| name))
+        .map(|name| {
+            if name == ".default" {
+                "user_impersonation"
+            } else {
+                name
+            }
+        })
+        .collect();
+    Ok(Requested {
+        audience,
+        permissions: permissions.join(" "),
+        scope: resource_scopes.join(" "),
+        openid,
+    })
+}
+
+/// Microsoft Graph's application id (the resource of bare permission scopes such as `User.Read`).
+const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+
+/// `POST /{tenant}/oauth2/v2.0/token` (and the v1 `/oauth2/token` with `resource=`): client credentials (secret,
+/// certificate assertion, federated assertion), password, refresh token and device code grants
+/// (kubelogin.md §3.4, arm-aks-api.md §10.1).
+fn token(state: &SharedState, ctx: &Ctx, tenant: &str, v2: bool) -> Response {
+    let form = Form::parse(ctx);
+    if !known_tenant(tenant) {
+        return tenant_not_found(ctx, tenant);
+    }
+    let Some(grant_type) = form.get("grant_type") else {
+        return missing(ctx, "grant_type");
+    };
+    match grant_type.as_str() {
+        "client_credentials" => client_credentials(state, ctx, &form, tenant, v2),
+        "password" => password(state, ctx, &form, tenant, v2),
+        "refresh_token" => refresh(state, ctx, &form, tenant, v2),
+        DEVICE_CODE_GRANT | "device_code" => device_code_token(state, ctx, &form, tenant, v2),
+        _ => entra_error(
             ctx,
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
             70003,
             &format!("The app requested an unsupported grant type '{grant_type}'."),
-        );
+        ),
     }
-    let basic = basic_credentials(ctx);
-    let Some(client_id) = field("client_id").or_else(|| basic.as_ref().map(|(id, _)| id.clone()))
-    else {
-        return entra_error(
-            ctx,
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            900144,
-            "The request body must contain the following parameter: 'client_id'.",
-        );
-    };
-    let secret = field("client_secret").or_else(|| basic.as_ref().map(|(_, s)| s.clone()));
+}
 
-    let audience = if v2 {
-        let Some(scope) = field("scope") else {
+/// The device-code grant type.
+const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+/// The client assertion type of certificate and federated credentials.
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+fn client_credentials(
+    state: &SharedState,
+    ctx: &Ctx,
+    form: &Form,
+    tenant: &str,
+    v2: bool,
+) -> Response {
+    let basic = basic_credentials(ctx);
+    let Some(client_id) = form
+        .get("client_id")
+        .or_else(|| basic.as_ref().map(|(id, _)| id.clone()))
+    else {
+        return missing(ctx, "client_id");
+    };
+    let secret = form
+        .get("client_secret")
+        .or_else(|| basic.as_ref().map(|(_, s)| s.clone()));
+    let assertion = form.get("client_assertion");
+    let requested = match requested(ctx, form, v2, true) {
+        Ok(requested) => requested,
+        Err(response) => return response,
+    };
+    let principal = state
+        .store()
+        .directory
+        .service_principal(&client_id)
+        .cloned();
+    let Some(principal) = principal else {
+        return application_not_found(ctx, &client_id, tenant);
+    };
+    let authentication_class = if let Some(assertion) = assertion {
+        let assertion_type = form.get("client_assertion_type").unwrap_or_default();
+        if assertion_type != JWT_BEARER {
             return entra_error(
                 ctx,
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
-                900144,
-                "The request body must contain the following parameter: 'scope'.",
+                50027,
+                &format!(
+                    "The client_assertion_type '{assertion_type}' is not supported; use '{JWT_BEARER}'."
+                ),
+            );
+        }
+        if let Err(response) = verify_client_assertion(state, ctx, tenant, &principal, &assertion) {
+            return response;
+        }
+        "2"
+    } else {
+        let Some(secret) = secret else {
+            return entra_error(
+                ctx,
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                7000218,
+                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
             );
         };
-        let first = scope
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        match first.strip_suffix("/.default") {
-            Some(resource) if !resource.is_empty() => resource.to_string(),
-            _ => {
-                return entra_error(
-                    ctx,
-                    StatusCode::BAD_REQUEST,
-                    "invalid_scope",
-                    1002012,
-                    &format!(
-                        "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
-                    ),
-                );
-            }
+        if secret != principal.secret || principal.managed_identity {
+            tracing::info!(client_id = %client_id, "token request with a wrong client secret");
+            return entra_error(
+                ctx,
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                7000215,
+                &format!(
+                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
+                    principal.app_id
+                ),
+            );
         }
-    } else {
-        match field("resource") {
-            Some(resource) => resource,
-            None => {
-                return entra_error(
-                    ctx,
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request",
-                    900144,
-                    "The request body must contain the following parameter: 'resource'.",
-                );
-            }
-        }
+        "1"
     };
-
-    let principal = {
-        let store = state.store();
-        store.directory.service_principal(&client_id).cloned()
-    };
-    let Some(principal) = principal else {
-        return entra_error(
-            ctx,
-            StatusCode::BAD_REQUEST,
-            "unauthorized_client",
-            700016,
-            &format!(
-                "Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
-            ),
-        );
-    };
-    let Some(secret) = secret else {
-        return entra_error(
-            ctx,
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            7000218,
-            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-        );
-    };
-    if secret != principal.secret {
-        tracing::info!(client_id = %client_id, "token request with a wrong client secret");
-        return entra_error(
-            ctx,
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            7000215,
-            &format!(
-                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
-                principal.app_id
-            ),
-        );
-    }
-
-    match mint(state, &principal, &audience) {
+    match mint_app(state, &principal, &requested.audience, authentication_class) {
         Ok(access_token) => {
-            tracing::info!(client_id = %principal.app_id, audience = %audience, "issued an access token");
+            tracing::info!(client_id = %principal.app_id, audience = %requested.audience, "issued an access token");
             let mut body = json!({
                 "token_type": "Bearer",
                 "expires_in": TOKEN_LIFETIME,
@@ -311,35 +469,940 @@ fn token(state: &SharedState, ctx: &Ctx, tenant: &str, v2: bool) -> Response {
                 let now = unix_now();
                 body["expires_on"] = Value::String((now + TOKEN_LIFETIME).to_string());
                 body["not_before"] = Value::String(now.to_string());
-                body["resource"] = Value::String(audience);
+                body["resource"] = Value::String(requested.audience);
             }
             json(StatusCode::OK, &body)
         }
+        Err(error) => server_error(ctx, &error),
+    }
+}
+
+/// An `invalid_client` 401 for a client assertion that was refused.
+fn assertion_refused(ctx: &Ctx, code: u32, description: &str) -> Response {
+    tracing::info!(code, "refused a client assertion");
+    entra_error(
+        ctx,
+        StatusCode::UNAUTHORIZED,
+        "invalid_client",
+        code,
+        description,
+    )
+}
+
+/// Check a `client_assertion`: a federated token from a trusted issuer (workload identity federation), or a
+/// JWT signed with a certificate registered for the app (arm-aks-api.md §10.1).
+fn verify_client_assertion(
+    state: &SharedState,
+    ctx: &Ctx,
+    tenant: &str,
+    principal: &crate::state::ServicePrincipal,
+    assertion: &str,
+) -> Result<(), Response> {
+    let malformed = || assertion_refused(ctx, 50027, "JWT token is invalid or malformed.");
+    let Ok(header) = jsonwebtoken::decode_header(assertion) else {
+        return Err(malformed());
+    };
+    let Ok(unverified) = jsonwebtoken::dangerous::insecure_decode::<Value>(assertion) else {
+        return Err(malformed());
+    };
+    let issuer = unverified.claims["iss"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let federated = issuer == state.oidc_issuer()
+        || principal
+            .federated_credentials
+            .iter()
+            .any(|credential| credential.issuer == issuer);
+    if federated {
+        verify_federated_assertion(state, ctx, principal, assertion, &issuer)
+    } else {
+        verify_certificate_assertion(state, ctx, tenant, principal, assertion, header.alg)
+    }
+}
+
+fn time_range_error(ctx: &Ctx, error: &jsonwebtoken::errors::Error) -> Option<Response> {
+    match error.kind() {
+        jsonwebtoken::errors::ErrorKind::ExpiredSignature
+        | jsonwebtoken::errors::ErrorKind::ImmatureSignature => Some(assertion_refused(
+            ctx,
+            700024,
+            &format!(
+                "Client assertion is not within its valid time range. Current time: {}.",
+                crate::state::rfc3339_now()
+            ),
+        )),
+        jsonwebtoken::errors::ErrorKind::MissingRequiredClaim(claim) => Some(assertion_refused(
+            ctx,
+            50027,
+            &format!("JWT token is invalid or malformed: the '{claim}' claim is missing."),
+        )),
+        _ => None,
+    }
+}
+
+fn verify_federated_assertion(
+    state: &SharedState,
+    ctx: &Ctx,
+    principal: &crate::state::ServicePrincipal,
+    assertion: &str,
+    issuer: &str,
+) -> Result<(), Response> {
+    if issuer != state.oidc_issuer() {
+        // Only the emulator's own issuer has keys the emulator can check.
+        return Err(assertion_refused(
+            ctx,
+            700211,
+            &format!(
+                "No matching federated identity record found for presented assertion issuer '{issuer}'. Please note that the matching is done using a case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion."
+            ),
+        ));
+    }
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.leeway = 0;
+    validation.validate_aud = false;
+    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+    let claims = match jsonwebtoken::decode::<Value>(assertion, &state.0.decoding_key, &validation)
+    {
+        Ok(data) => data.claims,
         Err(error) => {
-            tracing::error!(error = %error, "cannot sign a token");
-            entra_error(
-                ctx,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                50000,
-                "There was an error issuing a token.",
-            )
+            return Err(time_range_error(ctx, &error).unwrap_or_else(|| {
+                assertion_refused(ctx, 700027, "Client assertion failed signature validation.")
+            }));
+        }
+    };
+    let subject = claims["sub"].as_str().unwrap_or_default();
+    let audiences: Vec<&str> = match &claims["aud"] {
+        Value::String(one) => vec![one.as_str()],
+        Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let by_issuer: Vec<_> = principal
+        .federated_credentials
+        .iter()
+        .filter(|credential| credential.issuer == issuer)
+        .collect();
+    if by_issuer.is_empty() {
+        return Err(assertion_refused(
+            ctx,
+            700211,
+            &format!(
+                "No matching federated identity record found for presented assertion issuer '{issuer}'. Please note that the matching is done using a case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion."
+            ),
+        ));
+    }
+    let by_subject: Vec<_> = by_issuer
+        .into_iter()
+        .filter(|credential| credential.subject == subject)
+        .collect();
+    if by_subject.is_empty() {
+        return Err(assertion_refused(
+            ctx,
+            700213,
+            &format!(
+                "No matching federated identity record found for presented assertion subject '{subject}'. Please note that the matching is done using a case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion."
+            ),
+        ));
+    }
+    let audience_ok = by_subject.iter().any(|credential| {
+        credential
+            .audiences
+            .iter()
+            .any(|accepted| audiences.contains(&accepted.as_str()))
+    });
+    if !audience_ok {
+        return Err(assertion_refused(
+            ctx,
+            700212,
+            &format!(
+                "No matching federated identity record found for presented assertion audience '{}'. Please note that the matching is done using a case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion.",
+                audiences.join(",")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn verify_certificate_assertion(
+    state: &SharedState,
+    ctx: &Ctx,
+    tenant: &str,
+    principal: &crate::state::ServicePrincipal,
+    assertion: &str,
+    algorithm: jsonwebtoken::Algorithm,
+) -> Result<(), Response> {
+    if !matches!(
+        algorithm,
+        jsonwebtoken::Algorithm::RS256 | jsonwebtoken::Algorithm::PS256
+    ) {
+        return Err(assertion_refused(
+            ctx,
+            5002738,
+            &format!(
+                "Client assertion algorithm '{algorithm:?}' is not supported; use RS256 or PS256."
+            ),
+        ));
+    }
+    let keys: Vec<Vec<u8>> = principal
+        .certificates
+        .iter()
+        .filter_map(|pem| pki::rsa_public_key_of_certificate(pem))
+        .collect();
+    if keys.is_empty() {
+        return Err(assertion_refused(
+            ctx,
+            700027,
+            &format!(
+                "Client assertion failed signature validation. No certificate is registered for app '{}'.",
+                principal.app_id
+            ),
+        ));
+    }
+    let mut validation = jsonwebtoken::Validation::new(algorithm);
+    validation.leeway = 0;
+    validation.validate_aud = false;
+    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+    let mut claims = None;
+    for key in &keys {
+        match jsonwebtoken::decode::<Value>(
+            assertion,
+            &jsonwebtoken::DecodingKey::from_rsa_der(key),
+            &validation,
+        ) {
+            Ok(data) => {
+                claims = Some(data.claims);
+                break;
+            }
+            Err(error) => {
+                if let Some(response) = time_range_error(ctx, &error) {
+                    return Err(response);
+                }
+            }
         }
     }
+    let Some(claims) = claims else {
+        return Err(assertion_refused(
+            ctx,
+            700027,
+            "Client assertion failed signature validation.",
+        ));
+    };
+    let issuer = claims["iss"].as_str().unwrap_or_default();
+    let subject = claims["sub"].as_str().unwrap_or_default();
+    if !issuer.eq_ignore_ascii_case(&principal.app_id)
+        || !subject.eq_ignore_ascii_case(&principal.app_id)
+    {
+        return Err(assertion_refused(
+            ctx,
+            700021,
+            "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://docs.microsoft.com/en-us/azure/active-directory/develop/active-directory-certificate-credentials .",
+        ));
+    }
+    let audience = claims["aud"].as_str().unwrap_or_default();
+    if !token_endpoint_audiences(state, tenant)
+        .iter()
+        .any(|accepted| accepted.eq_ignore_ascii_case(audience.trim_end_matches('/')))
+    {
+        return Err(assertion_refused(
+            ctx,
+            700023,
+            &format!(
+                "Client assertion audience claim does not match Realm issuer. Review the documentation at https://docs.microsoft.com/en-us/azure/active-directory/develop/active-directory-certificate-credentials . Presented audience: '{audience}'."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The audiences a certificate assertion may name: this token endpoint (v2 or v1, by the tenant as requested
+/// or as its id) or the tenant's v2 issuer.
+fn token_endpoint_audiences(state: &SharedState, tenant: &str) -> Vec<String> {
+    let base = state.base_url();
+    let mut audiences = Vec::new();
+    for tenant in [tenant, TENANT_ID] {
+        audiences.push(format!("{base}/{tenant}/oauth2/v2.0/token"));
+        audiences.push(format!("{base}/{tenant}/oauth2/token"));
+        audiences.push(format!("{base}/{tenant}/v2.0"));
+    }
+    audiences
+}
+
+/// Public clients that may sign users in (kubelogin.md §4, arm-aks-api.md §9), besides the directory's apps.
+fn known_public_client(client_id: &str) -> bool {
+    [aks_model::AKS_CLIENT_APP_ID, aks_model::AZURE_CLI_CLIENT_ID]
+        .iter()
+        .any(|known| known.eq_ignore_ascii_case(client_id))
+}
+
+/// The client id of a user grant, checked: a known public client or an app of the directory.
+fn user_grant_client(
+    ctx: &Ctx,
+    state: &SharedState,
+    form: &Form,
+    tenant: &str,
+) -> Result<String, Response> {
+    let Some(client_id) = form.get("client_id") else {
+        return Err(missing(ctx, "client_id"));
+    };
+    let known = known_public_client(&client_id)
+        || state
+            .store()
+            .directory
+            .service_principal(&client_id)
+            .is_some();
+    if !known {
+        return Err(application_not_found(ctx, &client_id, tenant));
+    }
+    Ok(client_id)
+}
+
+/// `grant_type=password` (ROPC): a directory user's name and password.
+fn password(state: &SharedState, ctx: &Ctx, form: &Form, tenant: &str, v2: bool) -> Response {
+    let client_id = match user_grant_client(ctx, state, form, tenant) {
+        Ok(client_id) => client_id,
+        Err(response) => return response,
+    };
+    let Some(username) = form.get("username") else {
+        return missing(ctx, "username");
+    };
+    let Some(password) = form.get("password") else {
+        return missing(ctx, "password");
+    };
+    let requested = match requested(ctx, form, v2, false) {
+        Ok(requested) => requested,
+        Err(response) => return response,
+    };
+    let user = state.store().directory.user(&username).cloned();
+    let Some(user) = user else {
+        return entra_error(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            50034,
+            &format!(
+                "The user account {username} does not exist in the {tenant} directory. To sign into this application, the account must be added to the directory."
+            ),
+        );
+    };
+    if user.password != password {
+        tracing::info!(user = %user.user_principal_name, "password grant with a wrong password");
+        return entra_error(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            50126,
+            "Error validating credentials due to invalid username or password.",
+        );
+    }
+    user_tokens(state, ctx, &user, &client_id, &requested, v2, "pwd")
+}
+
+/// Audience of the emulator's refresh tokens (self-contained JWTs, so they survive a restart).
+const REFRESH_AUDIENCE: &str = "urn:aksctl-emulator:refresh-token";
+/// Lifetime of refresh tokens, seconds (Entra's inactivity window: 90 days).
+const REFRESH_LIFETIME: u64 = 90 * 24 * 3600;
+
+/// `grant_type=refresh_token`: a refresh token issued to the same client.
+fn refresh(state: &SharedState, ctx: &Ctx, form: &Form, tenant: &str, v2: bool) -> Response {
+    let client_id = match user_grant_client(ctx, state, form, tenant) {
+        Ok(client_id) => client_id,
+        Err(response) => return response,
+    };
+    let Some(refresh_token) = form.get("refresh_token") else {
+        return missing(ctx, "refresh_token");
+    };
+    let invalid = || {
+        // Invented wording beyond the code: Entra's text for a malformed refresh token varies.
+        entra_error(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            70000,
+            "Provided grant is invalid or malformed.",
+        )
+    };
+    let claims = match verify(state, &refresh_token, &[REFRESH_AUDIENCE]) {
+        Ok(claims) => claims,
+        Err(TokenProblem::Expired(_)) => {
+            return entra_error(
+                ctx,
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                700082,
+                "The refresh token has expired due to inactivity. The token was issued more than 90.00:00:00 ago.",
+            );
+        }
+        Err(_) => return invalid(),
+    };
+    if !claims["azp"]
+        .as_str()
+        .is_some_and(|azp| azp.eq_ignore_ascii_case(&client_id))
+    {
+        return invalid();
+    }
+    let user = {
+        let store = state.store();
+        claims["oid"]
+            .as_str()
+            .and_then(|oid| store.directory.user_by_object_id(oid).cloned())
+    };
+    let Some(user) = user else {
+        return invalid();
+    };
+    let requested =
+        if (v2 && form.get("scope").is_some()) || (!v2 && form.get("resource").is_some()) {
+            match requested(ctx, form, v2, false) {
+                Ok(requested) => requested,
+                Err(response) => return response,
+            }
+        } else {
+            Requested {
+                audience: claims["resource"].as_str().unwrap_or_default().to_string(),
+                permissions: claims["scp"].as_str().unwrap_or_default().to_string(),
+                scope: claims["scope"].as_str().unwrap_or_default().to_string(),
+                openid: false,
+            }
+        };
+    user_tokens(state, ctx, &user, &client_id, &requested, v2, "pwd")
+}
+
+/// The token answer of a user grant: access token, refresh token, and an id token when `openid` was asked.
+fn user_tokens(
+    state: &SharedState,
+    ctx: &Ctx,
+    user: &crate::state::User,
+    client_id: &str,
+    requested: &Requested,
+    v2: bool,
+    method: &str,
+) -> Response {
+    let now = unix_now();
+    let access = json!({
+        "aud": requested.audience,
+        "iss": format!("https://sts.windows.net/{TENANT_ID}/"),
+        "iat": now,
+        "nbf": now,
+        "exp": now + TOKEN_LIFETIME,
+        "acr": "1",
+        "aio": "emulator",
+        "amr": [method],
+        "appid": client_id,
+        "appidacr": "0",
+        "family_name": "Admin",
+        "given_name": "Emulator",
+        "groups": user.groups,
+        "idtyp": "user",
+        "ipaddr": "127.0.0.1",
+        "name": user.display_name,
+        "oid": user.object_id,
+        "rh": "emulator",
+        "scp": requested.permissions,
+        "sub": user.object_id,
+        "tid": TENANT_ID,
+        "unique_name": user.user_principal_name,
+        "upn": user.user_principal_name,
+        "uti": crate::state::random_hex(22),
+        "ver": "1.0",
+    });
+    let refresh = json!({
+        "aud": REFRESH_AUDIENCE,
+        "iss": format!("https://sts.windows.net/{TENANT_ID}/"),
+        "iat": now,
+        "nbf": now,
+        "exp": now + REFRESH_LIFETIME,
+        "azp": client_id,
+        "oid": user.object_id,
+        "resource": requested.audience,
+        "scp": requested.permissions,
+        "scope": requested.scope,
+        "jti": crate::state::random_guid(),
+    });
+    let (access_token, refresh_token) = match (sign(state, &access), sign(state, &refresh)) {
+        (Ok(access), Ok(refresh)) => (access, refresh),
+        (Err(error), _) | (_, Err(error)) => return server_error(ctx, &error),
+    };
+    tracing::info!(user = %user.user_principal_name, client_id, audience = %requested.audience, "issued a user access token");
+    let mut body = json!({
+        "token_type": "Bearer",
+        "scope": requested.scope,
+        "expires_in": TOKEN_LIFETIME,
+        "ext_expires_in": TOKEN_LIFETIME,
+        "access_token": access_token,
+        "refresh_token": refresh_token,
+    });
+    let client_info = json!({"uid": user.object_id, "utid": TENANT_ID}).to_string();
+    body["client_info"] =
+        Value::String(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(client_info));
+    if requested.openid || !v2 {
+        let id_claims = json!({
+            "aud": client_id,
+            "iss": format!("{}/{TENANT_ID}/v2.0", state.base_url()),
+            "iat": now,
+            "nbf": now,
+            "exp": now + TOKEN_LIFETIME,
+            "name": user.display_name,
+            "oid": user.object_id,
+            "preferred_username": user.user_principal_name,
+            "sub": user.object_id,
+            "tid": TENANT_ID,
+            "ver": "2.0",
+        });
+        match sign(state, &id_claims) {
+            Ok(id_token) => body["id_token"] = Value::String(id_token),
+            Err(error) => return server_error(ctx, &error),
+        }
+    }
+    if !v2 {
+        body["expires_on"] = Value::String((now + TOKEN_LIFETIME).to_string());
+        body["not_before"] = Value::String(now.to_string());
+        body["resource"] = Value::String(requested.audience.clone());
+    }
+    json(StatusCode::OK, &body)
+}
+
+/// Lifetime of a device code, seconds (Entra: 15 minutes).
+const DEVICE_CODE_LIFETIME: u64 = 900;
+/// Poll interval the device-code answer asks for, seconds. Invented: Entra says 5; 1 keeps tests quick.
+const DEVICE_CODE_INTERVAL: u64 = 1;
+/// Where Entra sends users to enter the code.
+const DEVICE_LOGIN_URI: &str = "https://microsoft.com/devicelogin";
+
+/// A user code like Entra's: nine upper-case letters and digits.
+fn user_code() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    uuid::Uuid::new_v4()
+        .as_bytes()
+        .iter()
+        .take(9)
+        .map(|byte| ALPHABET[(*byte as usize) % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// `POST /{tenant}/oauth2/v2.0/devicecode` (`client_id`, `scope`) and v1 `/oauth2/devicecode` (`resource`):
+/// start a device-code sign-in, approved later through `POST /_emulator/devicecode/approve`.
+fn device_code_start(state: &SharedState, ctx: &Ctx, tenant: &str, v2: bool) -> Response {
+    let form = Form::parse(ctx);
+    if !known_tenant(tenant) {
+        return tenant_not_found(ctx, tenant);
+    }
+    let client_id = match user_grant_client(ctx, state, &form, tenant) {
+        Ok(client_id) => client_id,
+        Err(response) => return response,
+    };
+    let scope = if v2 {
+        form.get("scope")
+    } else {
+        form.get("resource")
+    };
+    let Some(scope) = scope else {
+        return missing(ctx, if v2 { "scope" } else { "resource" });
+    };
+    let flow = crate::state::DeviceCodeFlow {
+        device_code: format!("DAQABIQEAAAD{}", crate::state::random_hex(96)),
+        user_code: user_code(),
+        client_id,
+        scope,
+        expires_ms: crate::state::now_ms() + DEVICE_CODE_LIFETIME * 1000,
+        status: crate::state::DeviceCodeStatus::Pending,
+    };
+    let message = format!(
+        "To sign in, use a web browser to open the page {DEVICE_LOGIN_URI} and enter the code {} to authenticate.",
+        flow.user_code
+    );
+    let body = if v2 {
+        json!({
+            "user_code": flow.user_code,
+            "device_code": flow.device_code,
+            "verification_uri": DEVICE_LOGIN_URI,
+            "expires_in": DEVICE_CODE_LIFETIME,
+            "interval": DEVICE_CODE_INTERVAL,
+            "message": message,
+        })
+    } else {
+        json!({
+            "user_code": flow.user_code,
+            "device_code": flow.device_code,
+            "verification_url": DEVICE_LOGIN_URI,
+            "expires_in": DEVICE_CODE_LIFETIME.to_string(),
+            "interval": DEVICE_CODE_INTERVAL.to_string(),
+            "message": message,
+        })
+    };
+    tracing::info!(user_code = %flow.user_code, client_id = %flow.client_id, "device code sign-in started");
+    let mut store = state.store();
+    let now = crate::state::now_ms();
+    store.device_codes.retain(|flow| flow.expires_ms > now);
+    store.device_codes.push(flow);
+    drop(store);
+    json(StatusCode::OK, &body)
+}
+
+/// Polling with `grant_type=urn:ietf:params:oauth:grant-type:device_code` (v1: `device_code`, with `code`).
+fn device_code_token(
+    state: &SharedState,
+    ctx: &Ctx,
+    form: &Form,
+    tenant: &str,
+    v2: bool,
+) -> Response {
+    let client_id = match user_grant_client(ctx, state, form, tenant) {
+        Ok(client_id) => client_id,
+        Err(response) => return response,
+    };
+    let Some(device_code) = form.get("device_code").or_else(|| form.get("code")) else {
+        return missing(ctx, "device_code");
+    };
+    let flow = state
+        .store()
+        .device_codes
+        .iter()
+        .find(|flow| {
+            flow.device_code == device_code && flow.client_id.eq_ignore_ascii_case(&client_id)
+        })
+        .cloned();
+    let Some(flow) = flow else {
+        // Invented wording: the code is unknown, already redeemed, or belongs to another client.
+        return entra_error(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            70000,
+            "Provided grant is invalid or malformed: the device code is unknown or was already redeemed.",
+        );
+    };
+    if flow.expires_ms <= crate::state::now_ms() {
+        return entra_error(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            "expired_token",
+            70020,
+            "The provided value for the input parameter 'device_code' is not valid. This device code has expired.",
+        );
+    }
+    let object_id = match &flow.status {
+        crate::state::DeviceCodeStatus::Pending => {
+            return entra_error(
+                ctx,
+                StatusCode::BAD_REQUEST,
+                "authorization_pending",
+                70016,
+                "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
+            );
+        }
+        crate::state::DeviceCodeStatus::Declined => {
+            state
+                .store()
+                .device_codes
+                .retain(|other| other.device_code != flow.device_code);
+            return entra_error(
+                ctx,
+                StatusCode::BAD_REQUEST,
+                "authorization_declined",
+                65004,
+                "User declined to consent to access the app.",
+            );
+        }
+        crate::state::DeviceCodeStatus::Approved(object_id) => object_id.clone(),
+    };
+    let user = {
+        let mut store = state.store();
+        store
+            .device_codes
+            .retain(|other| other.device_code != flow.device_code);
+        store.directory.user_by_object_id(&object_id).cloned()
+    };
+    let Some(user) = user else {
+        return entra_error(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            70000,
+            "Provided grant is invalid or malformed: the approving user no longer exists.",
+        );
+    };
+    let scope_form = Form(vec![(
+        if v2 { "scope" } else { "resource" }.to_string(),
+        flow.scope.clone(),
+    )]);
+    let requested = match requested(ctx, &scope_form, v2, false) {
+        Ok(requested) => requested,
+        Err(response) => return response,
+    };
+    user_tokens(state, ctx, &user, &client_id, &requested, v2, "pwd")
+}
+
+/// Approve (with `user`, a user principal name) or decline (`None`) the pending device-code sign-in with this
+/// user code. For the management API.
+pub(crate) fn decide_device_code(
+    state: &SharedState,
+    user_code: &str,
+    user: Option<&str>,
+) -> Result<(), String> {
+    let mut store = state.store();
+    let object_id = match user {
+        Some(name) => Some(
+            store
+                .directory
+                .user(name)
+                .map(|user| user.object_id.clone())
+                .ok_or_else(|| format!("no user '{name}' in the directory"))?,
+        ),
+        None => None,
+    };
+    let now = crate::state::now_ms();
+    let flow = store
+        .device_codes
+        .iter_mut()
+        .find(|flow| flow.user_code.eq_ignore_ascii_case(user_code.trim()))
+        .ok_or_else(|| format!("no device-code sign-in with user code '{user_code}'"))?;
+    if flow.expires_ms <= now {
+        return Err(format!(
+            "the device code with user code '{user_code}' has expired"
+        ));
+    }
+    if flow.status != crate::state::DeviceCodeStatus::Pending {
+        return Err(format!(
+            "the device-code sign-in with user code '{user_code}' was already decided"
+        ));
+    }
+    flow.status = match object_id {
+        Some(object_id) => crate::state::DeviceCodeStatus::Approved(object_id),
+        None => crate::state::DeviceCodeStatus::Declined,
+    };
+    Ok(())
+}
+
+/// The pending device-code sign-ins (user code, client, scope, expiry), for the management API. Device codes
+/// themselves are secrets and are not listed.
+pub(crate) fn pending_device_codes(state: &SharedState) -> Value {
+    let now = crate::state::now_ms();
+    let store = state.store();
+    let flows: Vec<Value> = store
+        .device_codes
+        .iter()
+        .filter(|flow| {
+            flow.expires_ms > now && flow.status == crate::state::DeviceCodeStatus::Pending
+        })
+        .map(|flow| {
+            json!({
+                "user_code": flow.user_code,
+                "client_id": flow.client_id,
+                "scope": flow.scope,
+                "expires_on": flow.expires_ms / 1000,
+            })
+        })
+        .collect();
+    Value::Array(flows)
+}
+
+/// Which managed identity a managed-identity request names (`client_id`, `object_id`/`principal_id`,
+/// `mi_res_id`/`msi_res_id`); the seeded one when it names none.
+fn managed_identity(state: &SharedState, ctx: &Ctx) -> Option<crate::state::ServicePrincipal> {
+    let store = state.store();
+    let identities = || {
+        store
+            .directory
+            .service_principals
+            .iter()
+            .filter(|principal| principal.managed_identity)
+    };
+    if let Some(client_id) = ctx.query("client_id").filter(|v| !v.is_empty()) {
+        return identities()
+            .find(|principal| principal.app_id.eq_ignore_ascii_case(client_id))
+            .cloned();
+    }
+    if let Some(object_id) = ctx
+        .query("object_id")
+        .or_else(|| ctx.query("principal_id"))
+        .filter(|v| !v.is_empty())
+    {
+        return identities()
+            .find(|principal| principal.object_id.eq_ignore_ascii_case(object_id))
+            .cloned();
+    }
+    if let Some(resource_id) = ctx
+        .query("mi_res_id")
+        .or_else(|| ctx.query("msi_res_id"))
+        .filter(|v| !v.is_empty())
+    {
+        let name = resource_id.rsplit('/').next().unwrap_or_default();
+        return identities()
+            .find(|principal| principal.display_name.eq_ignore_ascii_case(name))
+            .cloned();
+    }
+    store.directory.service_principal(MSI_CLIENT_ID).cloned()
+}
+
+/// The resource of a managed-identity request (`resource`, or a `scope` minus `/.default`).
+fn managed_identity_resource(ctx: &Ctx) -> Option<String> {
+    ctx.query("resource")
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .or_else(|| {
+            ctx.query("scope")
+                .and_then(|scope| scope.strip_suffix("/.default"))
+                .map(str::to_string)
+        })
+}
+
+/// `GET /msi/token?api-version=2019-08-01&resource=…`: the App Service managed-identity protocol. Wants the
+/// secret `X-IDENTITY-HEADER`; answers `expires_on` as Unix seconds in a string. Error bodies are invented
+/// (`statusCode`, `message`), as App Service's exact texts were not checked.
+fn app_service_identity(state: &SharedState, ctx: &Ctx) -> Response {
+    let refuse = |status: StatusCode, message: &str| {
+        json(
+            status,
+            &json!({"statusCode": status.as_u16(), "message": message, "correlationId": random_guid()}),
+        )
+    };
+    let expected = state.store().directory.identity_header.clone();
+    if ctx.header("x-identity-header") != Some(expected.as_str()) {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "The X-IDENTITY-HEADER header is missing or does not match IDENTITY_HEADER.",
+        );
+    }
+    if ctx.query("api-version").is_none_or(str::is_empty) {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "The api-version query parameter is required.",
+        );
+    }
+    let Some(resource) = managed_identity_resource(ctx) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "The resource query parameter is required.",
+        );
+    };
+    let Some(identity) = managed_identity(state, ctx) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "Unable to load requested managed identity.",
+        );
+    };
+    match mint_app(state, &identity, &resource, "2") {
+        Ok(access_token) => json(
+            StatusCode::OK,
+            &json!({
+                "access_token": access_token,
+                "expires_on": (unix_now() + TOKEN_LIFETIME).to_string(),
+                "resource": resource,
+                "token_type": "Bearer",
+                "client_id": identity.app_id,
+            }),
+        ),
+        Err(error) => server_error(ctx, &error),
+    }
+}
+
+/// `GET /metadata/identity/oauth2/token?api-version=2018-02-01&resource=…` with `Metadata: true`: the Azure
+/// Instance Metadata Service shape, for tests that send 169.254.169.254 to the emulator.
+pub(crate) fn instance_metadata_identity(state: &SharedState, ctx: &Ctx) -> Response {
+    let refuse = |description: &str| {
+        json(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": "invalid_request", "error_description": description}),
+        )
+    };
+    if ctx.method != Method::GET
+        || ctx.lower.len() != 4
+        || ctx.lower[1..] != ["identity", "oauth2", "token"]
+    {
+        return unsupported(ctx);
+    }
+    if !ctx
+        .header("metadata")
+        .is_some_and(|value| value.eq_ignore_ascii_case("true"))
+    {
+        return refuse("Required metadata header not specified");
+    }
+    if ctx.query("api-version").is_none_or(str::is_empty) {
+        return refuse("Required query variable 'api-version' is missing");
+    }
+    let Some(resource) = managed_identity_resource(ctx) else {
+        return refuse("Required query variable 'resource' is missing");
+    };
+    let Some(identity) = managed_identity(state, ctx) else {
+        return refuse("Identity not found");
+    };
+    match mint_app(state, &identity, &resource, "2") {
+        Ok(access_token) => {
+            let now = unix_now();
+            json(
+                StatusCode::OK,
+                &json!({
+                    "access_token": access_token,
+                    "client_id": identity.app_id,
+                    "expires_in": TOKEN_LIFETIME.to_string(),
+                    "expires_on": (now + TOKEN_LIFETIME).to_string(),
+                    "ext_expires_in": TOKEN_LIFETIME.to_string(),
+                    "not_before": now.to_string(),
+                    "resource": resource,
+                    "token_type": "Bearer",
+                }),
+            )
+        }
+        Err(error) => server_error(ctx, &error),
+    }
+}
+
+/// The OpenID discovery document of the emulator's service-account issuer (`/oidc`).
+fn oidc_issuer_configuration(state: &SharedState) -> Value {
+    let issuer = state.oidc_issuer();
+    json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{issuer}/openid/v1/jwks"),
+        "response_types_supported": ["id_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    })
+}
+
+/// Mint a service-account-style token from the emulator's OIDC issuer for `subject` (workload identity
+/// federation), valid for `lifetime_seconds` (negative: already expired). For `POST /_emulator/federated-token`.
+pub(crate) fn mint_federated(
+    state: &SharedState,
+    subject: &str,
+    audience: &str,
+    lifetime_seconds: i64,
+) -> Result<(String, i64), jsonwebtoken::errors::Error> {
+    let now = unix_now() as i64;
+    let expires_on = now + lifetime_seconds;
+    let not_before = now.min(expires_on - 1);
+    let mut claims = json!({
+        "aud": [audience],
+        "iss": state.oidc_issuer(),
+        "sub": subject,
+        "iat": not_before,
+        "nbf": not_before,
+        "exp": expires_on,
+        "jti": random_guid(),
+    });
+    if let Some(rest) = subject.strip_prefix("system:serviceaccount:")
+        && let Some((namespace, name)) = rest.split_once(':')
+    {
+        claims["kubernetes.io"] = json!({
+            "namespace": namespace,
+            "serviceaccount": {"name": name, "uid": random_guid()},
+        });
+    }
+    Ok((sign(state, &claims)?, expires_on))
 }
 
 fn unix_now() -> u64 {
     jsonwebtoken::get_current_timestamp()
 }
 
-/// Sign an app-only access token for `principal` with audience `audience`.
-pub(crate) fn mint(
+/// Sign an app-only access token for `principal` with audience `audience`; `authentication_class` is
+/// `appidacr`: "1" for a secret, "2" for a certificate, a federated assertion or a managed identity.
+pub(crate) fn mint_app(
     state: &SharedState,
     principal: &crate::state::ServicePrincipal,
     audience: &str,
+    authentication_class: &str,
 ) -> Result<String, jsonwebtoken::errors::Error> {
     let now = unix_now();
-    let claims = json!({
+    let mut claims = json!({
         "aud": audience,
         "iss": format!("https://sts.windows.net/{TENANT_ID}/"),
         "iat": now,
@@ -347,7 +1410,7 @@ pub(crate) fn mint(
         "exp": now + TOKEN_LIFETIME,
         "aio": "emulator",
         "appid": principal.app_id,
-        "appidacr": "1",
+        "appidacr": authentication_class,
         "groups": principal.groups,
         "idp": format!("https://sts.windows.net/{TENANT_ID}/"),
         "idtyp": "app",
@@ -358,6 +1421,13 @@ pub(crate) fn mint(
         "uti": crate::state::random_hex(22),
         "ver": "1.0",
     });
+    if principal.managed_identity {
+        claims["xms_mirid"] = Value::String(format!(
+            "/subscriptions/{}/resourcegroups/emulator-identities/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{}",
+            crate::SUBSCRIPTION_ID,
+            principal.display_name
+        ));
+    }
     sign(state, &claims)
 }
 
@@ -396,6 +1466,12 @@ pub(crate) fn verify(
     validation.validate_nbf = true;
     validation.validate_aud = false;
     validation.set_required_spec_claims(&["exp", "nbf", "aud"]);
+    // Only our key signs: a token naming another key id (or none) is not ours.
+    let ours = jsonwebtoken::decode_header(token)
+        .is_ok_and(|header| header.kid.as_deref() == Some(state.0.identity.signing_kid.as_str()));
+    if !ours {
+        return Err(TokenProblem::Invalid);
+    }
     match jsonwebtoken::decode::<Value>(token, &state.0.decoding_key, &validation) {
         Ok(data) => {
             let audience = data.claims["aud"].as_str().unwrap_or_default().to_string();

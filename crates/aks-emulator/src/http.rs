@@ -122,6 +122,9 @@ pub(crate) async fn dispatch(State(state): State<SharedState>, request: Request)
 fn route(state: &SharedState, ctx: &Ctx) -> Response {
     match ctx.lower.first().map(String::as_str) {
         Some("_emulator") => management::route(state, ctx),
+        Some("metadata") if ctx.lower.get(1).map(String::as_str) == Some("identity") => {
+            entra::instance_metadata_identity(state, ctx)
+        }
         Some("metadata") | Some("subscriptions") | Some("providers") | Some("tenants") => {
             arm::route(state, ctx)
         }

@@ -1,6 +1,14 @@
 //! A local cloud for aksctl: Azure Resource Manager (subscriptions, resource groups, AKS managed clusters with
-//! long-running operations and credentials), Microsoft Entra (client-credential tokens signed RS256, OpenID
-//! discovery, JWKS) and one small Kubernetes API endpoint per cluster, all over HTTPS on 127.0.0.1.
+//! long-running operations and credentials), Microsoft Entra (tokens signed RS256 for every grant kubelogin
+//! uses: client credentials with a secret, a certificate or a federated assertion, password, device code,
+//! refresh token, and the managed-identity endpoints; OpenID discovery, JWKS) and one small Kubernetes API
+//! endpoint per cluster that authenticates and authorizes like AKS, all over HTTPS on 127.0.0.1.
+//!
+//! The seeded identities and their secrets are in the [`ReadyRecord`]: the admin and non-admin service
+//! principals (`client_id`/`client_secret`, `nonadmin_client_id`/`nonadmin_client_secret`), a certificate
+//! service principal (`cert_client_id`, `cert_file`), a user (`user_name`, `user_password`), a managed identity
+//! (`msi_client_id`, `identity_endpoint`, `identity_header`) and a federated credential on the admin service
+//! principal (`oidc_issuer`, `federated_subject`).
 //!
 //! What it is for: integration tests and walkthroughs that run aksctl — and clients we did not write, such as
 //! the real `az` CLI, the Azure Python SDK and kubectl — against something that answers like Azure
@@ -55,6 +63,13 @@ pub const ADMIN_CLIENT_ID: &str = "0a0a0a0a-1111-2222-3333-444444444444";
 pub const NONADMIN_CLIENT_ID: &str = "0b0b0b0b-1111-2222-3333-555555555555";
 /// The seeded admin group (use it as `adminGroupObjectIDs`).
 pub const ADMIN_GROUP_ID: &str = "99999999-aaaa-bbbb-cccc-dddddddddddd";
+/// The seeded service principal with a certificate credential (member of [`ADMIN_GROUP_ID`]); its certificate
+/// and RSA key are in [`ReadyRecord::cert_file`].
+pub const CERT_CLIENT_ID: &str = "0c0c0c0c-1111-2222-3333-666666666666";
+/// The seeded managed identity (member of [`ADMIN_GROUP_ID`]), served by the managed-identity endpoints.
+pub const MSI_CLIENT_ID: &str = "0d0d0d0d-1111-2222-3333-777777777777";
+/// The seeded user (member of [`ADMIN_GROUP_ID`]) for the password and device-code grants.
+pub const ADMIN_USER_NAME: &str = "admin@emulator.local";
 
 /// How the emulator runs: port, files and LRO pacing.
 #[derive(Clone, Debug)]
@@ -133,6 +148,26 @@ pub struct ReadyRecord {
     pub nonadmin_client_id: String,
     /// Its secret.
     pub nonadmin_client_secret: String,
+    /// A service principal with a certificate credential ([`CERT_CLIENT_ID`]), a member of the admin group.
+    pub cert_client_id: String,
+    /// Absolute path of `data_dir/cert-client.pem`: its certificate and PKCS#8 RSA key (kubelogin
+    /// `--client-certificate`, `AZURE_CLIENT_CERTIFICATE_PATH`).
+    pub cert_file: String,
+    /// The seeded user's principal name ([`ADMIN_USER_NAME`]), a member of the admin group.
+    pub user_name: String,
+    /// Its password: random per fresh state, kept in the state file.
+    pub user_password: String,
+    /// The seeded managed identity ([`MSI_CLIENT_ID`]), a member of the admin group.
+    pub msi_client_id: String,
+    /// The App Service managed-identity endpoint, `https://127.0.0.1:P/msi/token` (`IDENTITY_ENDPOINT`).
+    pub identity_endpoint: String,
+    /// The secret it wants in `X-IDENTITY-HEADER` (`IDENTITY_HEADER`).
+    pub identity_header: String,
+    /// The emulator's OIDC issuer for federated (service-account) tokens, `https://127.0.0.1:P/oidc`.
+    pub oidc_issuer: String,
+    /// The subject of the federated credential on the admin service principal ([`ReadyRecord::client_id`]):
+    /// a token from `POST /_emulator/federated-token` for this subject is a workload-identity assertion.
+    pub federated_subject: String,
 }
 
 /// A running emulator on its own OS thread with its own tokio runtime. Stops on [`Emulator::shutdown`] or drop.

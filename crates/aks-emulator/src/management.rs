@@ -5,12 +5,19 @@
 //! | --- | --- |
 //! | `GET /_emulator/requests` | JSON array of every request the ARM/Entra server and the Kubernetes endpoints handled: `time`, `server` (`arm` or `kubernetes`, plus `cluster`), `method`, `path`, `query` (raw), `status`, and for PUT/POST/PATCH the `body` (JSON, or a form as an object) with `serverAppSecret`, `client_secret`, `client_assertion`, tokens, passwords and secrets replaced by `"REDACTED"`. Management calls are not logged. |
 //! | `DELETE /_emulator/requests` | clears the log (204) |
-//! | `GET /_emulator/lro` | the current [`LroPacing`](crate::LroPacing) |
+//! | `GET /_emulator/lro` | the current [`LroPacing`] |
 //! | `PUT /_emulator/lro` | replaces it (missing fields take their defaults); applies to operations started afterwards |
 //! | `POST /_emulator/lro/fail-next` | body `{"code","message"}`: the next started cluster operation (PUT or DELETE) ends `Failed` with that error and the cluster's `provisioningState` becomes `Failed` |
 //! | `PUT /_emulator/page-size` | body `{"page_size": N}` (N ≥ 1): page size of list answers (default 100) |
 //! | `POST /_emulator/seed` | body `{"resource_groups":[{"name","location"}], "clusters":[{"resource_group","name","body":<ManagedCluster JSON>}]}`: stored as if created and already `Succeeded` (server fields filled as for a PUT, unknown properties kept, AKS rules not enforced; a missing group is created in the cluster's location). Answers the counts. |
 //! | `GET /_emulator/state` | everything (groups, clusters with their Kubernetes ports, operations, directory, pacing), secrets redacted |
+//! | `PUT /_emulator/clusters/{rg}/{name}/api-server` | body `{"available": bool}`: with `false` every request to the cluster's Kubernetes endpoint answers 503 (an API-server outage) until set back to `true` |
+//! | `POST /_emulator/apps/{client_id}/certificates` | body: a PEM certificate with an RSA key (raw, or JSON `{"certificate": PEM}`): client assertions signed by its key authenticate the app |
+//! | `POST /_emulator/apps/{client_id}/federated-credentials` | body `{"issuer","subject","audiences"?}` (default audience `api://AzureADTokenExchange`): tokens from that issuer about that subject authenticate the app (only the emulator's own issuer can be verified) |
+//! | `POST /_emulator/federated-token` | body `{"subject"?, "audience"?, "expires_in"?}` (defaults: the seeded federated subject, `api://AzureADTokenExchange`, 3600 s; negative = already expired): a service-account token from the emulator's OIDC issuer; answers `{"token","issuer","subject","expires_on"}` |
+//! | `GET /_emulator/devicecode` | the pending device-code sign-ins: `[{"user_code","client_id","scope","expires_on"}]` |
+//! | `POST /_emulator/devicecode/approve` | body `{"user_code", "user"?}` (default `admin@emulator.local`): the next poll with that device code gets the user's tokens |
+//! | `POST /_emulator/devicecode/decline` | body `{"user_code"}`: the next poll answers `authorization_declined` |
 //!
 //! Errors are `{"error":{"code":"EmulatorBadRequest","message":…}}` with status 400; unknown routes are
 //! `404 EmulatorUnsupportedRoute`.
@@ -21,10 +28,12 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::LroPacing;
 use crate::arm::{SeedCluster, fill_server_fields_for_seed};
 use crate::http::{Ctx, arm_error, empty, json, unsupported};
-use crate::state::{ResourceGroupRecord, SharedState};
+use crate::state::{
+    FEDERATED_AUDIENCE, FEDERATED_SUBJECT, FederatedCredential, ResourceGroupRecord, SharedState,
+};
+use crate::{ADMIN_USER_NAME, LroPacing, entra};
 
 fn bad_request(message: impl Into<String>) -> Response {
     arm_error(
@@ -51,6 +60,46 @@ struct FailNext {
 #[derive(Deserialize)]
 struct PageSize {
     page_size: usize,
+}
+
+#[derive(Deserialize)]
+struct ApiServer {
+    available: bool,
+}
+
+#[derive(Deserialize)]
+struct CertificateBody {
+    certificate: String,
+}
+
+#[derive(Deserialize)]
+struct FederatedCredentialBody {
+    issuer: String,
+    subject: String,
+    #[serde(default)]
+    audiences: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct FederatedTokenRequest {
+    subject: Option<String>,
+    audience: Option<String>,
+    expires_in: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct DeviceCodeDecision {
+    user_code: String,
+    #[serde(default)]
+    user: Option<String>,
+}
+
+fn not_found(message: impl Into<String>) -> Response {
+    arm_error(
+        StatusCode::NOT_FOUND,
+        ArmErrorBody::new("EmulatorNotFound", message),
+    )
 }
 
 #[derive(Deserialize)]
@@ -118,7 +167,138 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
             Err(response) => response,
         },
         (&Method::GET, ["state"]) => json(StatusCode::OK, &state.redacted_snapshot()),
+        (&Method::PUT, ["clusters", _, _, "api-server"]) => match parse::<ApiServer>(ctx) {
+            Ok(ApiServer { available }) => {
+                let (group, name) = (&ctx.segments[2], &ctx.segments[3]);
+                if state.set_api_server_available(group, name, available) {
+                    json(StatusCode::OK, &json!({"available": available}))
+                } else {
+                    not_found(format!("no cluster '{name}' in resource group '{group}'"))
+                }
+            }
+            Err(response) => response,
+        },
+        (&Method::POST, ["apps", _, "certificates"]) => add_certificate(state, ctx),
+        (&Method::POST, ["apps", _, "federated-credentials"]) => {
+            match parse::<FederatedCredentialBody>(ctx) {
+                Ok(body) => add_federated_credential(state, &ctx.segments[2], body),
+                Err(response) => response,
+            }
+        }
+        (&Method::POST, ["federated-token"]) => {
+            let request = if ctx.body.is_empty() {
+                Ok(FederatedTokenRequest::default())
+            } else {
+                parse::<FederatedTokenRequest>(ctx)
+            };
+            match request {
+                Ok(request) => federated_token(state, request),
+                Err(response) => response,
+            }
+        }
+        (&Method::GET, ["devicecode"]) => json(StatusCode::OK, &entra::pending_device_codes(state)),
+        (&Method::POST, ["devicecode", decision @ ("approve" | "decline")]) => {
+            match parse::<DeviceCodeDecision>(ctx) {
+                Ok(body) => {
+                    let user = (*decision == "approve")
+                        .then(|| body.user.as_deref().unwrap_or(ADMIN_USER_NAME));
+                    match entra::decide_device_code(state, &body.user_code, user) {
+                        Ok(()) => json(
+                            StatusCode::OK,
+                            &json!({"user_code": body.user_code, "decision": decision, "user": user}),
+                        ),
+                        Err(message) => bad_request(message),
+                    }
+                }
+                Err(response) => response,
+            }
+        }
         _ => unsupported(ctx),
+    }
+}
+
+/// `POST /_emulator/apps/{client_id}/certificates`: register a certificate credential.
+fn add_certificate(state: &SharedState, ctx: &Ctx) -> Response {
+    let client_id = &ctx.segments[2];
+    let pem = match serde_json::from_slice::<CertificateBody>(&ctx.body) {
+        Ok(body) => body.certificate,
+        Err(_) => String::from_utf8_lossy(&ctx.body).into_owned(),
+    };
+    if crate::pki::rsa_public_key_of_certificate(&pem).is_none() {
+        return bad_request(
+            "the body holds no PEM certificate with an RSA key (-----BEGIN CERTIFICATE-----)",
+        );
+    }
+    let mut store = state.store();
+    let Some(principal) = store.directory.service_principal_mut(client_id) else {
+        return not_found(format!("no application with client id '{client_id}'"));
+    };
+    if !principal.certificates.contains(&pem) {
+        principal.certificates.push(pem);
+    }
+    let count = principal.certificates.len();
+    state.save_or_log(&store);
+    json(
+        StatusCode::OK,
+        &json!({"client_id": client_id, "certificates": count}),
+    )
+}
+
+/// `POST /_emulator/apps/{client_id}/federated-credentials`: register a federated identity credential.
+fn add_federated_credential(
+    state: &SharedState,
+    client_id: &str,
+    body: FederatedCredentialBody,
+) -> Response {
+    let credential = FederatedCredential {
+        issuer: body.issuer,
+        subject: body.subject,
+        audiences: if body.audiences.is_empty() {
+            vec![FEDERATED_AUDIENCE.to_string()]
+        } else {
+            body.audiences
+        },
+    };
+    let mut store = state.store();
+    let Some(principal) = store.directory.service_principal_mut(client_id) else {
+        return not_found(format!("no application with client id '{client_id}'"));
+    };
+    if !principal.federated_credentials.contains(&credential) {
+        principal.federated_credentials.push(credential);
+    }
+    let credentials = principal.federated_credentials.clone();
+    state.save_or_log(&store);
+    json(
+        StatusCode::OK,
+        &json!({"client_id": client_id, "federated_credentials": credentials}),
+    )
+}
+
+/// `POST /_emulator/federated-token`: a service-account token from the emulator's OIDC issuer.
+fn federated_token(state: &SharedState, request: FederatedTokenRequest) -> Response {
+    let subject = request
+        .subject
+        .unwrap_or_else(|| FEDERATED_SUBJECT.to_string());
+    let audience = request
+        .audience
+        .unwrap_or_else(|| FEDERATED_AUDIENCE.to_string());
+    match entra::mint_federated(
+        state,
+        &subject,
+        &audience,
+        request.expires_in.unwrap_or(3600),
+    ) {
+        Ok((token, expires_on)) => json(
+            StatusCode::OK,
+            &json!({
+                "token": token,
+                "issuer": state.oidc_issuer(),
+                "subject": subject,
+                "audience": audience,
+                "expires_on": expires_on,
+            }),
+        ),
+        Err(error) => bad_request(format!("cannot sign the federated token: {error}")),
     }
 }
 

@@ -164,6 +164,90 @@ pub(crate) fn new_rsa_key() -> Result<String, EmulatorError> {
     Ok(key.serialize_pem())
 }
 
+/// A self-signed RSA-2048 client certificate (`CN=common_name`) and its PKCS#8 key: the credential of a
+/// certificate-based service principal, whose key signs RS256 client assertions.
+pub(crate) fn self_signed_rsa_client(common_name: &str) -> Result<LeafMaterial, EmulatorError> {
+    let what = "a client-assertion certificate";
+    let key = KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).map_err(cert_error(what))?;
+    let mut params = CertificateParams::default();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    validity(&mut params);
+    let cert = params.self_signed(&key).map_err(cert_error(what))?;
+    Ok(LeafMaterial {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+    })
+}
+
+/// One DER element: (tag, content, what follows it).
+fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let tag = *input.first()?;
+    let first = *input.get(1)? as usize;
+    let (length, header) = if first < 0x80 {
+        (first, 2)
+    } else {
+        let count = first & 0x7f;
+        if count == 0 || count > 4 {
+            return None;
+        }
+        let mut length = 0usize;
+        for index in 0..count {
+            length = (length << 8) | *input.get(2 + index)? as usize;
+        }
+        (length, 2 + count)
+    };
+    let end = header.checked_add(length)?;
+    if end > input.len() {
+        return None;
+    }
+    Some((tag, &input[header..end], &input[end..]))
+}
+
+/// The PKCS#1 `RSAPublicKey` DER of the first certificate in a PEM text, or `None` when there is no certificate
+/// or its key is not RSA. This walks `Certificate → tbsCertificate → subjectPublicKeyInfo` (RFC 5280 §4.1).
+pub(crate) fn rsa_public_key_of_certificate(pem: &str) -> Option<Vec<u8>> {
+    /// DER of the OID 1.2.840.113549.1.1.1 (rsaEncryption).
+    const RSA_ENCRYPTION: &[u8] = &[
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+    ];
+    let der = pem_blocks(pem, "CERTIFICATE").into_iter().next()?;
+    let (0x30, certificate, _) = der_element(&der)? else {
+        return None;
+    };
+    let (0x30, tbs, _) = der_element(certificate)? else {
+        return None;
+    };
+    let mut rest = tbs;
+    if rest.first() == Some(&0xa0) {
+        rest = der_element(rest)?.2;
+    }
+    // serialNumber, signature, issuer, validity, subject
+    for _ in 0..5 {
+        rest = der_element(rest)?.2;
+    }
+    let (0x30, spki, _) = der_element(rest)? else {
+        return None;
+    };
+    let (0x30, algorithm, after) = der_element(spki)? else {
+        return None;
+    };
+    if !algorithm.starts_with(RSA_ENCRYPTION) {
+        return None;
+    }
+    let (0x03, bits, _) = der_element(after)? else {
+        return None;
+    };
+    match bits.split_first() {
+        Some((0, key)) => Some(key.to_vec()),
+        _ => None,
+    }
+}
+
 fn pem_blocks(pem: &str, label: &str) -> Vec<Vec<u8>> {
     use base64::Engine as _;
     let begin = format!("-----BEGIN {label}-----");
@@ -257,5 +341,30 @@ mod tests {
         let config = server_tls_config("test", &leaf, &restored, Some(&ca)).unwrap();
         assert_eq!(config.alpn_protocols.len(), 2);
         assert!(!format!("{ca:?}").contains("PRIVATE"));
+    }
+
+    #[test]
+    fn rsa_public_key_of_a_certificate_verifies_its_signatures() {
+        let client = self_signed_rsa_client("test").unwrap();
+        let public = rsa_public_key_of_certificate(&client.cert_pem).unwrap();
+        let claims = serde_json::json!({"sub": "x", "exp": 4_000_000_000u64});
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_rsa_pem(client.key_pem.as_bytes()).unwrap(),
+        )
+        .unwrap();
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.validate_aud = false;
+        jsonwebtoken::decode::<serde_json::Value>(
+            &token,
+            &jsonwebtoken::DecodingKey::from_rsa_der(&public),
+            &validation,
+        )
+        .unwrap();
+        // An ECDSA certificate has no RSA key; garbage has no certificate.
+        let ca = new_ca("ec").unwrap();
+        assert!(rsa_public_key_of_certificate(&ca.cert_pem).is_none());
+        assert!(rsa_public_key_of_certificate("not a pem").is_none());
     }
 }

@@ -14,14 +14,29 @@ use serde_json::{Value, json};
 use crate::kubernetes::KubeEndpoint;
 use crate::pki::{self, CaMaterial, LeafMaterial};
 use crate::{
-    ADMIN_CLIENT_ID, ADMIN_GROUP_ID, EmulatorError, EmulatorOptions, LroPacing, NONADMIN_CLIENT_ID,
-    ReadyRecord, SUBSCRIPTION_ID, TENANT_ID,
+    ADMIN_CLIENT_ID, ADMIN_GROUP_ID, ADMIN_USER_NAME, CERT_CLIENT_ID, EmulatorError,
+    EmulatorOptions, LroPacing, MSI_CLIENT_ID, NONADMIN_CLIENT_ID, ReadyRecord, SUBSCRIPTION_ID,
+    TENANT_ID,
 };
 
 /// Object id of the admin service principal.
 pub(crate) const ADMIN_OBJECT_ID: &str = "1a1a1a1a-1111-2222-3333-444444444444";
 /// Object id of the non-admin service principal.
 pub(crate) const NONADMIN_OBJECT_ID: &str = "1b1b1b1b-1111-2222-3333-555555555555";
+/// Object id of the certificate-credential service principal.
+pub(crate) const CERT_OBJECT_ID: &str = "1c1c1c1c-1111-2222-3333-666666666666";
+/// Object id of the managed identity.
+pub(crate) const MSI_OBJECT_ID: &str = "1d1d1d1d-1111-2222-3333-777777777777";
+/// Object id of the seeded user.
+pub(crate) const ADMIN_USER_OBJECT_ID: &str = "2a2a2a2a-1111-2222-3333-888888888888";
+/// Display name (and resource name) of the seeded managed identity.
+pub(crate) const MSI_NAME: &str = "aksctl-emulator-identity";
+/// Service-account subject of the seeded federated credential on the admin service principal.
+pub(crate) const FEDERATED_SUBJECT: &str = "system:serviceaccount:default:workload-identity-sa";
+/// Audience federated tokens must carry (Entra's default for workload identity).
+pub(crate) const FEDERATED_AUDIENCE: &str = "api://AzureADTokenExchange";
+/// File in `data_dir` holding the certificate and RSA key of the certificate-credential service principal.
+pub(crate) const CERT_FILE_NAME: &str = "cert-client.pem";
 /// Default page size of list answers.
 pub(crate) const DEFAULT_PAGE_SIZE: usize = 100;
 /// The request log keeps at most this many entries (oldest dropped first).
@@ -91,6 +106,61 @@ pub(crate) struct ServicePrincipal {
     pub secret: String,
     /// Object ids of the groups it is a member of.
     pub groups: Vec<String>,
+    /// PEM certificates whose keys may sign client assertions (certificate credentials).
+    #[serde(default)]
+    pub certificates: Vec<String>,
+    /// Federated identity credentials: tokens from `issuer` about `subject` are accepted as assertions.
+    #[serde(default)]
+    pub federated_credentials: Vec<FederatedCredential>,
+    /// A managed identity (tokens only through the managed-identity endpoints, never with a secret).
+    #[serde(default)]
+    pub managed_identity: bool,
+}
+
+impl ServicePrincipal {
+    fn new(app_id: &str, object_id: &str, display_name: &str, groups: Vec<String>) -> Self {
+        ServicePrincipal {
+            app_id: app_id.into(),
+            object_id: object_id.into(),
+            display_name: display_name.into(),
+            secret: format!("emu-{}", random_hex(32)),
+            groups,
+            certificates: Vec::new(),
+            federated_credentials: Vec::new(),
+            managed_identity: false,
+        }
+    }
+}
+
+/// A federated identity credential of an application (workload identity federation).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub(crate) struct FederatedCredential {
+    /// The token issuer (`iss`), compared exactly.
+    pub issuer: String,
+    /// The token subject (`sub`), compared exactly.
+    pub subject: String,
+    /// Accepted audiences (`aud`); Entra's default is `api://AzureADTokenExchange`.
+    #[serde(default = "default_federated_audiences")]
+    pub audiences: Vec<String>,
+}
+
+fn default_federated_audiences() -> Vec<String> {
+    vec![FEDERATED_AUDIENCE.to_string()]
+}
+
+/// An Entra user (for the password, device-code and refresh-token grants).
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct User {
+    /// User principal name, e.g. `admin@emulator.local`.
+    pub user_principal_name: String,
+    /// Object id (`oid` in tokens).
+    pub object_id: String,
+    /// Display name (`name` in tokens).
+    pub display_name: String,
+    /// Password. Never logged.
+    pub password: String,
+    /// Object ids of the groups the user is a member of.
+    pub groups: Vec<String>,
 }
 
 /// An Entra group.
@@ -109,32 +179,127 @@ pub(crate) struct Directory {
     pub service_principals: Vec<ServicePrincipal>,
     /// Groups.
     pub groups: Vec<Group>,
+    /// Users.
+    #[serde(default)]
+    pub users: Vec<User>,
+    /// Certificate and RSA key of the certificate-credential service principal ([`CERT_CLIENT_ID`]).
+    #[serde(default)]
+    pub cert_client: Option<LeafMaterial>,
+    /// The secret the App Service managed-identity endpoint wants in `X-IDENTITY-HEADER`.
+    #[serde(default)]
+    pub identity_header: String,
 }
 
 impl Directory {
-    fn seeded() -> Directory {
-        Directory {
+    fn seeded() -> Result<Directory, EmulatorError> {
+        let mut directory = Directory {
             service_principals: vec![
-                ServicePrincipal {
-                    app_id: ADMIN_CLIENT_ID.into(),
-                    object_id: ADMIN_OBJECT_ID.into(),
-                    display_name: "aksctl-emulator-admin".into(),
-                    secret: format!("emu-{}", random_hex(32)),
-                    groups: vec![ADMIN_GROUP_ID.into()],
-                },
-                ServicePrincipal {
-                    app_id: NONADMIN_CLIENT_ID.into(),
-                    object_id: NONADMIN_OBJECT_ID.into(),
-                    display_name: "aksctl-emulator-nonadmin".into(),
-                    secret: format!("emu-{}", random_hex(32)),
-                    groups: Vec::new(),
-                },
+                ServicePrincipal::new(
+                    ADMIN_CLIENT_ID,
+                    ADMIN_OBJECT_ID,
+                    "aksctl-emulator-admin",
+                    vec![ADMIN_GROUP_ID.into()],
+                ),
+                ServicePrincipal::new(
+                    NONADMIN_CLIENT_ID,
+                    NONADMIN_OBJECT_ID,
+                    "aksctl-emulator-nonadmin",
+                    Vec::new(),
+                ),
             ],
             groups: vec![Group {
                 object_id: ADMIN_GROUP_ID.into(),
                 display_name: "aks-cluster-admins".into(),
             }],
+            users: Vec::new(),
+            cert_client: None,
+            identity_header: String::new(),
+        };
+        directory.seed_identities()?;
+        Ok(directory)
+    }
+
+    /// Add the identities newer emulator versions seed (certificate and federated credentials, the managed
+    /// identity, the user) when a directory, possibly loaded from an older state file, lacks them.
+    fn seed_identities(&mut self) -> Result<(), EmulatorError> {
+        if self.cert_client.is_none() {
+            self.cert_client = Some(pki::self_signed_rsa_client("aksctl-emulator-cert")?);
         }
+        if self.service_principal(CERT_CLIENT_ID).is_none() {
+            let mut principal = ServicePrincipal::new(
+                CERT_CLIENT_ID,
+                CERT_OBJECT_ID,
+                "aksctl-emulator-cert",
+                vec![ADMIN_GROUP_ID.into()],
+            );
+            if let Some(cert) = &self.cert_client {
+                principal.certificates.push(cert.cert_pem.clone());
+            }
+            self.service_principals.push(principal);
+        }
+        if self.service_principal(MSI_CLIENT_ID).is_none() {
+            let mut identity = ServicePrincipal::new(
+                MSI_CLIENT_ID,
+                MSI_OBJECT_ID,
+                MSI_NAME,
+                vec![ADMIN_GROUP_ID.into()],
+            );
+            identity.managed_identity = true;
+            self.service_principals.push(identity);
+        }
+        if self.user(ADMIN_USER_NAME).is_none() {
+            self.users.push(User {
+                user_principal_name: ADMIN_USER_NAME.into(),
+                object_id: ADMIN_USER_OBJECT_ID.into(),
+                display_name: "Emulator Admin".into(),
+                password: format!("Emu-{}!", random_hex(24)),
+                groups: vec![ADMIN_GROUP_ID.into()],
+            });
+        }
+        if self.identity_header.is_empty() {
+            self.identity_header = random_hex(32);
+        }
+        Ok(())
+    }
+
+    /// Give the admin service principal its federated credential for the emulator's OIDC issuer on this port
+    /// (replacing the one of an earlier port, after a restart).
+    fn seed_federated_credential(&mut self, issuer: &str) {
+        let Some(admin) = self.service_principal_mut(ADMIN_CLIENT_ID) else {
+            return;
+        };
+        admin.federated_credentials.retain(|credential| {
+            !(credential.subject == FEDERATED_SUBJECT
+                && credential.issuer.starts_with("https://127.0.0.1:")
+                && credential.issuer.ends_with("/oidc"))
+        });
+        admin.federated_credentials.push(FederatedCredential {
+            issuer: issuer.to_string(),
+            subject: FEDERATED_SUBJECT.to_string(),
+            audiences: default_federated_audiences(),
+        });
+    }
+
+    /// The user with this user principal name (case-insensitive).
+    pub fn user(&self, user_principal_name: &str) -> Option<&User> {
+        self.users.iter().find(|user| {
+            user.user_principal_name
+                .eq_ignore_ascii_case(user_principal_name)
+        })
+    }
+
+    /// The user with this object id.
+    pub fn user_by_object_id(&self, object_id: &str) -> Option<&User> {
+        self.users
+            .iter()
+            .find(|user| user.object_id.eq_ignore_ascii_case(object_id))
+    }
+
+    /// The service principal with this client id (case-insensitive), mutable.
+    pub fn service_principal_mut(&mut self, app_id: &str) -> Option<&mut ServicePrincipal> {
+        self.service_principals
+            .iter_mut()
+            .find(|sp| sp.app_id.eq_ignore_ascii_case(app_id))
     }
 
     /// The service principal with this client id (case-insensitive).
@@ -180,6 +345,58 @@ pub(crate) struct ClusterRecord {
     /// The running operation, if any.
     #[serde(default)]
     pub operation: Option<String>,
+    /// The state of the cluster's Kubernetes API server (outage flag, node creation time).
+    #[serde(default)]
+    pub api_server: ApiServerState,
+}
+
+/// What the Kubernetes endpoint of a cluster needs beyond the ARM resource.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct ApiServerState {
+    /// An API-server outage is in progress: every request answers 503 (for migrations and fault tests).
+    #[serde(default)]
+    pub unavailable: bool,
+    /// When the cluster's nodes were created, ms since the epoch (their `creationTimestamp` and age).
+    #[serde(default = "now_ms")]
+    pub created_ms: u64,
+}
+
+impl Default for ApiServerState {
+    fn default() -> Self {
+        ApiServerState {
+            unavailable: false,
+            created_ms: now_ms(),
+        }
+    }
+}
+
+/// Where a device-code sign-in stands.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum DeviceCodeStatus {
+    /// Waiting for the user.
+    Pending,
+    /// Approved by this user (object id).
+    Approved(String),
+    /// Declined by the user.
+    Declined,
+}
+
+/// A device-code sign-in started with `POST /{tenant}/oauth2/v2.0/devicecode`. In memory only; no `Debug`,
+/// as the device code is a secret.
+#[derive(Clone)]
+pub(crate) struct DeviceCodeFlow {
+    /// What the client polls with. Secret.
+    pub device_code: String,
+    /// What the user types.
+    pub user_code: String,
+    /// The public client that started it.
+    pub client_id: String,
+    /// The requested scopes (space separated), or the v1 `resource`.
+    pub scope: String,
+    /// Expiry, ms since the epoch.
+    pub expires_ms: u64,
+    /// Approval state.
+    pub status: DeviceCodeStatus,
 }
 
 /// What an operation does.
@@ -266,6 +483,8 @@ pub(crate) struct Store {
     pub page_size: usize,
     /// The request log (already redacted).
     pub requests: Vec<Value>,
+    /// Device-code sign-ins by device code (in memory only).
+    pub device_codes: Vec<DeviceCodeFlow>,
 }
 
 impl Store {
@@ -291,6 +510,8 @@ struct Persisted {
 pub(crate) struct Inner {
     pub base_url: String,
     pub ca_cert_file: PathBuf,
+    /// `data_dir/cert-client.pem`: certificate and key of the certificate-credential service principal.
+    pub cert_file: PathBuf,
     pub identity: Identity,
     pub encoding_key: EncodingKey,
     pub decoding_key: DecodingKey,
@@ -342,7 +563,7 @@ impl SharedState {
                     signing_key_pem: pki::new_rsa_key()?,
                     signing_kid: format!("emu-{}", random_hex(16)),
                 },
-                Directory::seeded(),
+                Directory::seeded()?,
                 Vec::new(),
                 Vec::new(),
                 Vec::new(),
@@ -362,8 +583,21 @@ impl SharedState {
         let decoding_key = DecodingKey::from_rsa_components(&jwk_n, &jwk_e)
             .map_err(|source| EmulatorError::SigningKey { source })?;
 
+        let mut directory = directory;
+        directory.seed_identities()?;
+        let base_url = format!("https://127.0.0.1:{port}");
+        directory.seed_federated_credential(&format!("{base_url}/oidc"));
+
         let ca_cert_file = absolute(&options.data_dir.join("ca.pem"));
         write_atomic(&ca_cert_file, identity.ca.cert_pem.as_bytes())?;
+        let cert_file = absolute(&options.data_dir.join(CERT_FILE_NAME));
+        if let Some(cert) = &directory.cert_client {
+            // It holds a private key: write_atomic's temporary file, renamed into place, is 0600 on Unix.
+            write_atomic(
+                &cert_file,
+                format!("{}{}", cert.cert_pem, cert.key_pem).as_bytes(),
+            )?;
+        }
 
         let store = Store {
             directory,
@@ -383,10 +617,12 @@ impl SharedState {
             fail_next: None,
             page_size: DEFAULT_PAGE_SIZE,
             requests: Vec::new(),
+            device_codes: Vec::new(),
         };
         let state = SharedState(Arc::new(Inner {
-            base_url: format!("https://127.0.0.1:{port}"),
+            base_url,
             ca_cert_file,
+            cert_file,
             identity,
             encoding_key,
             decoding_key,
@@ -427,6 +663,11 @@ impl SharedState {
                 .unwrap_or_default()
         };
         let root = format!("{}/", self.0.base_url);
+        let user_password = store
+            .directory
+            .user(ADMIN_USER_NAME)
+            .map(|user| user.password.clone())
+            .unwrap_or_default();
         ReadyRecord {
             resource_manager: root.clone(),
             authority_host: root.clone(),
@@ -439,7 +680,47 @@ impl SharedState {
             management: format!("{root}_emulator/"),
             nonadmin_client_id: NONADMIN_CLIENT_ID.into(),
             nonadmin_client_secret: secret_of(NONADMIN_CLIENT_ID),
+            cert_client_id: CERT_CLIENT_ID.into(),
+            cert_file: self.0.cert_file.display().to_string(),
+            user_name: ADMIN_USER_NAME.into(),
+            user_password,
+            msi_client_id: MSI_CLIENT_ID.into(),
+            identity_endpoint: format!("{root}msi/token"),
+            identity_header: store.directory.identity_header.clone(),
+            oidc_issuer: self.oidc_issuer(),
+            federated_subject: FEDERATED_SUBJECT.into(),
         }
+    }
+
+    /// The emulator's own OIDC issuer for service-account tokens (`https://127.0.0.1:P/oidc`), the issuer of
+    /// `POST /_emulator/federated-token` and of the seeded federated credential.
+    pub(crate) fn oidc_issuer(&self) -> String {
+        format!("{}/oidc", self.0.base_url)
+    }
+
+    /// Mark the API server of cluster `resource_group`/`name` available or not (an outage answers 503 to every
+    /// Kubernetes request). Returns false when there is no such cluster. For migrations and fault tests.
+    pub(crate) fn set_api_server_available(
+        &self,
+        resource_group: &str,
+        name: &str,
+        available: bool,
+    ) -> bool {
+        let mut store = self.store();
+        let Some(record) = store.clusters.get_mut(&cluster_key(resource_group, name)) else {
+            return false;
+        };
+        record.api_server.unavailable = !available;
+        self.save_or_log(&store);
+        true
+    }
+
+    /// Whether the API server of cluster `resource_group`/`name` is up (false for an unknown cluster).
+    pub(crate) fn api_server_available(&self, resource_group: &str, name: &str) -> bool {
+        self.store()
+            .clusters
+            .get(&cluster_key(resource_group, name))
+            .is_some_and(|record| !record.api_server.unavailable)
     }
 
     /// TLS configuration of the ARM/Entra server: a fresh leaf signed by the persisted CA.
@@ -568,6 +849,7 @@ impl SharedState {
                     "operation": record.operation,
                     "ca_cert_pem": record.ca.cert_pem,
                     "admin_token": "REDACTED",
+                    "api_server_available": !record.api_server.unavailable,
                     "body": public_view(&record.cluster),
                 })
             })
@@ -579,7 +861,20 @@ impl SharedState {
             .map(|sp| {
                 json!({
                     "app_id": sp.app_id, "object_id": sp.object_id, "display_name": sp.display_name,
-                    "secret": "REDACTED", "groups": sp.groups,
+                    "secret": "REDACTED", "groups": sp.groups, "certificates": sp.certificates.len(),
+                    "federated_credentials": sp.federated_credentials,
+                    "managed_identity": sp.managed_identity,
+                })
+            })
+            .collect();
+        let users: Vec<Value> = store
+            .directory
+            .users
+            .iter()
+            .map(|user| {
+                json!({
+                    "user_principal_name": user.user_principal_name, "object_id": user.object_id,
+                    "display_name": user.display_name, "password": "REDACTED", "groups": user.groups,
                 })
             })
             .collect();
@@ -595,7 +890,7 @@ impl SharedState {
             "subscription_id": SUBSCRIPTION_ID,
             "signing_kid": self.0.identity.signing_kid,
             "ca_cert_file": self.0.ca_cert_file.display().to_string(),
-            "directory": {"service_principals": service_principals, "groups": groups},
+            "directory": {"service_principals": service_principals, "groups": groups, "users": users},
             "resource_groups": store.resource_groups.values().collect::<Vec<_>>(),
             "clusters": clusters,
             "operations": store.operations.values().collect::<Vec<_>>(),

@@ -410,6 +410,7 @@ pub(crate) fn new_record(
         admin_token: random_hex(64),
         kube_port,
         operation: None,
+        api_server: Default::default(),
     })
 }
 

@@ -229,8 +229,20 @@ async fn kubernetes_endpoint_serves_version_over_the_cluster_ca() {
     let config = yaml(&Env::kubeconfig_of(&admin));
     let server = server_of(&config);
     let client = client_trusting(&ca_of(&config));
+    let anonymous = client
+        .get(format!("{server}/version?timeout=5s"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        anonymous.headers().get("cache-control").unwrap(),
+        "no-cache, private"
+    );
+    let admin_token = config["users"][0]["user"]["token"].as_str().unwrap();
     let version = client
         .get(format!("{server}/version?timeout=5s"))
+        .bearer_auth(admin_token)
         .send()
         .await
         .unwrap();
@@ -258,8 +270,17 @@ async fn kubernetes_endpoint_serves_version_over_the_cluster_ca() {
         .no_proxy()
         .build()
         .unwrap();
-    let other = mtls
+    let nodes = mtls
         .get(format!("{server}/api/v1/nodes"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nodes.status(), StatusCode::OK);
+    let nodes: Value = nodes.json().await.unwrap();
+    assert_eq!(nodes["kind"], "NodeList");
+    assert_eq!(nodes["items"].as_array().unwrap().len(), 3);
+    let other = mtls
+        .get(format!("{server}/apis/apps/v1/deployments/x/y"))
         .send()
         .await
         .unwrap();

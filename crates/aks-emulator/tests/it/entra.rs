@@ -191,7 +191,10 @@ async fn token_errors_are_entra_shaped() {
         .client
         .post(format!("{}/{TENANT_ID}/oauth2/v2.0/token", env.base()))
         .form(&[
-            ("grant_type", "password"),
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:saml1_1-bearer",
+            ),
             ("client_id", ready.client_id.as_str()),
         ])
         .send()

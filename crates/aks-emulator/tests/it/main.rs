@@ -4,5 +4,7 @@ mod arm;
 mod clusters;
 mod credentials;
 mod entra;
+mod grants;
+mod kubernetes;
 mod management;
 mod support;

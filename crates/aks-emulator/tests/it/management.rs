@@ -151,6 +151,14 @@ async fn a_restart_keeps_clusters_secrets_and_the_signing_key() {
         second.emulator.ready().nonadmin_client_secret,
         ready.nonadmin_client_secret
     );
+    // The seeded user, managed identity header and certificate survive too.
+    let again = second.emulator.ready();
+    assert_eq!(again.user_password, ready.user_password);
+    assert_eq!(again.identity_header, ready.identity_header);
+    assert_eq!(
+        std::fs::read_to_string(&again.cert_file).unwrap(),
+        std::fs::read_to_string(&ready.cert_file).unwrap()
+    );
     let got = second
         .send(
             Method::GET,
@@ -183,8 +191,10 @@ async fn a_restart_keeps_clusters_secrets_and_the_signing_key() {
             .unwrap()
     };
     let server = config["clusters"][0]["cluster"]["server"].as_str().unwrap();
+    let admin_token = config["users"][0]["user"]["token"].as_str().unwrap();
     let version = client_trusting(&ca)
         .get(format!("{server}/version"))
+        .bearer_auth(admin_token)
         .send()
         .await
         .unwrap();
