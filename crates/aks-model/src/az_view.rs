@@ -20,79 +20,89 @@ const DICT_ATTRIBUTES: &[&str] = &[
     "delegatedResources",
 ];
 
-/// Top-level attributes of the SDK's `ManagedCluster` model (azure-mgmt-containerservice 41.x) that az prints as
-/// `null` when the server did not send them.
-const MANAGED_CLUSTER_ATTRIBUTES: &[&str] = &[
-    "aadProfile",
-    "addonProfiles",
-    "agentPoolProfiles",
-    "aiToolchainOperatorProfile",
-    "apiServerAccessProfile",
-    "autoScalerProfile",
-    "autoUpgradeProfile",
-    "azureMonitorProfile",
-    "azurePortalFqdn",
-    "bootstrapProfile",
-    "currentKubernetesVersion",
-    "disableLocalAccounts",
-    "diskEncryptionSetId",
-    "dnsPrefix",
-    "eTag",
-    "enableRbac",
-    "extendedLocation",
-    "fqdn",
-    "fqdnSubdomain",
-    "hostedSystemProfile",
-    "httpProxyConfig",
-    "id",
-    "identity",
-    "identityProfile",
-    "ingressProfile",
-    "kind",
-    "kubernetesVersion",
-    "linuxProfile",
-    "location",
-    "maxAgentPools",
-    "metricsProfile",
-    "name",
-    "networkProfile",
-    "nodeProvisioningProfile",
-    "nodeResourceGroup",
-    "nodeResourceGroupProfile",
-    "oidcIssuerProfile",
-    "podIdentityProfile",
-    "powerState",
-    "privateFqdn",
-    "privateLinkResources",
-    "provisioningState",
-    "publicNetworkAccess",
-    "resourceUid",
-    "schedulerProfile",
-    "securityProfile",
-    "serviceMeshProfile",
-    "servicePrincipalProfile",
-    "sku",
-    "status",
-    "storageProfile",
-    "supportPlan",
-    "systemData",
-    "tags",
-    "type",
-    "upgradeSettings",
-    "windowsProfile",
-    "workloadAutoScalerProfile",
-];
+/// How a value is shaped in the SDK model: a scalar, a model, or a list or dictionary of shapes.
+#[derive(Debug)]
+pub(crate) enum Shape {
+    /// A string, number or boolean (printed as is).
+    Scalar,
+    /// An SDK model, by class name.
+    Model(&'static str),
+    /// A list.
+    List(&'static Shape),
+    /// A dictionary (its keys are data: not renamed).
+    Dict(&'static Shape),
+}
 
-/// Attributes of the SDK's `ManagedClusterAADProfile`, all printed.
-const AAD_PROFILE_ATTRIBUTES: &[&str] = &[
-    "adminGroupObjectIDs",
-    "clientAppId",
-    "enableAzureRbac",
-    "managed",
-    "serverAppId",
-    "serverAppSecret",
-    "tenantId",
-];
+/// One attribute of an SDK model.
+#[derive(Debug)]
+pub(crate) struct Attribute {
+    /// The JSON name on the wire.
+    pub wire: &'static str,
+    /// The name az prints.
+    pub az: &'static str,
+    /// Its shape.
+    pub shape: Shape,
+}
+
+/// An SDK model: its attributes, and the wire property whose model is flattened into it.
+#[derive(Debug)]
+pub(crate) struct Model {
+    /// SDK class name.
+    pub name: &'static str,
+    /// `(wire property, model)` flattened into this model (`properties` of a managed cluster).
+    pub flattened: Option<(&'static str, &'static str)>,
+    /// Attributes, in SDK order.
+    pub attributes: &'static [Attribute],
+}
+
+fn model(name: &str) -> Option<&'static Model> {
+    let models = crate::az_attributes::MODELS;
+    models
+        .binary_search_by(|m| m.name.cmp(name))
+        .ok()
+        .map(|i| &models[i])
+}
+
+/// Render a wire value as az prints the SDK model: every attribute present (null when unset), az's names, wire
+/// properties the SDK does not know left out (az cannot print them either).
+fn render(value: &Value, shape: &Shape) -> Value {
+    match (shape, value) {
+        (_, Value::Null) => Value::Null,
+        (Shape::Model(name), Value::Object(map)) => match model(name) {
+            Some(model) => render_model(model, map),
+            None => rename_keys(value, false),
+        },
+        (Shape::List(inner), Value::Array(items)) => {
+            Value::Array(items.iter().map(|item| render(item, inner)).collect())
+        }
+        (Shape::Dict(inner), Value::Object(map)) => Value::Object(
+            map.iter()
+                .map(|(key, child)| (key.clone(), render(child, inner)))
+                .collect(),
+        ),
+        (_, other) => other.clone(),
+    }
+}
+
+fn render_model(model: &Model, map: &Map<String, Value>) -> Value {
+    let mut out = Map::new();
+    for attribute in model.attributes {
+        let child = map
+            .get(attribute.wire)
+            .map_or(Value::Null, |v| render(v, &attribute.shape));
+        out.insert(attribute.az.to_string(), child);
+    }
+    if let Some((wire, inner)) = model.flattened {
+        let empty = Map::new();
+        let inner_map = map.get(wire).and_then(Value::as_object).unwrap_or(&empty);
+        if let Some(inner) = self::model(inner) {
+            if let Value::Object(flat) = render_model(inner, inner_map) {
+                out.extend(flat);
+            }
+        }
+    }
+    Value::Object(out)
+}
 
 /// The SDK attribute name az prints for a wire property name: autorest's snake_case, then camelCase again.
 ///
@@ -210,32 +220,13 @@ pub fn sort_keys(value: Value) -> Value {
     }
 }
 
-/// The az view of a managed cluster's wire JSON.
+/// The az view of a managed cluster's wire JSON (the attribute tables of the SDK az 2.91 uses,
+/// `az_attributes.rs`).
 pub fn managed_cluster(wire: &Value) -> Value {
-    let mut flat = Map::new();
-    if let Value::Object(map) = wire {
-        for (key, child) in map {
-            if key == "properties" {
-                if let Value::Object(properties) = child {
-                    flat.extend(properties.iter().map(|(k, v)| (k.clone(), v.clone())));
-                }
-            } else {
-                flat.insert(key.clone(), child.clone());
-            }
-        }
-    }
-    let mut view = rename_keys(&Value::Object(flat), false);
-    if let Value::Object(map) = &mut view {
-        for attribute in MANAGED_CLUSTER_ATTRIBUTES {
-            map.entry(attribute.to_string()).or_insert(Value::Null);
-        }
-        if let Some(Value::Object(aad)) = map.get_mut("aadProfile") {
-            for attribute in AAD_PROFILE_ATTRIBUTES {
-                aad.entry(attribute.to_string()).or_insert(Value::Null);
-            }
-            // Write-only on the wire; never printed even if a server echoed it.
-            aad.insert("serverAppSecret".to_string(), Value::Null);
-        }
+    let mut view = render(wire, &Shape::Model("ManagedCluster"));
+    if let Some(Value::Object(aad)) = view.get_mut("aadProfile") {
+        // Write-only on the wire; never printed even if a server echoed it.
+        aad.insert("serverAppSecret".to_string(), Value::Null);
     }
     add_resource_groups(&mut view);
     sort_keys(view)
@@ -320,7 +311,8 @@ mod tests {
         );
         assert_eq!(
             view["identityProfile"]["kubeletidentity"],
-            json!({"clientId": "c", "resourceId": "/x"})
+            json!({"clientId": "c", "objectId": null, "resourceId": "/x"}),
+            "every SDK attribute is printed"
         );
         assert_eq!(
             view["networkProfile"]["loadBalancerProfile"]["effectiveOutboundIPs"][0]["resourceGroup"],

@@ -11,6 +11,7 @@
 //! never drops a cluster setting (see `shared/reference/arm-aks-api.md` §2).
 
 mod arm_error;
+mod az_attributes;
 pub mod az_view;
 mod cloud;
 mod credentials;
