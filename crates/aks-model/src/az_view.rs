@@ -95,10 +95,10 @@ fn render_model(model: &Model, map: &Map<String, Value>) -> Value {
     if let Some((wire, inner)) = model.flattened {
         let empty = Map::new();
         let inner_map = map.get(wire).and_then(Value::as_object).unwrap_or(&empty);
-        if let Some(inner) = self::model(inner) {
-            if let Value::Object(flat) = render_model(inner, inner_map) {
-                out.extend(flat);
-            }
+        if let Some(inner) = self::model(inner)
+            && let Value::Object(flat) = render_model(inner, inner_map)
+        {
+            out.extend(flat);
         }
     }
     Value::Object(out)
