@@ -25,9 +25,24 @@ impl LocalCloud for EmbeddedCloud {
     }
 }
 
+/// Whether argv[0] names kubelogin (`kubelogin`, `kubelogin.exe`, any directory).
+fn invoked_as_kubelogin(argv0: Option<&std::ffi::OsString>) -> bool {
+    argv0
+        .map(std::path::Path::new)
+        .and_then(|path| path.file_stem())
+        .is_some_and(|stem| stem == "kubelogin")
+}
+
 fn main() -> ExitCode {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // kubelogin mode exits 0 or 1 only (kubelogin.md §3.3).
+    let outcome = if invoked_as_kubelogin(argv.first()) {
+        aks_cli::kubelogin_main(argv)
+    } else {
+        aks_cli::main(argv, &EmbeddedCloud)
+    };
     // az's exit codes (az-cli-aks.md §4.3): 0 ok, 1 failed, 2 usage, 3 ARM resource not found.
-    match aks_cli::main(std::env::args_os(), &EmbeddedCloud) {
+    match outcome {
         Outcome::Success => ExitCode::SUCCESS,
         Outcome::Failure => ExitCode::from(1),
         Outcome::Usage => ExitCode::from(2),

@@ -1,0 +1,253 @@
+//! `interactive`: the authorization code flow with PKCE (RFC 7636), redirected to a loopback listener
+//! (RFC 8252 §7.3), as azidentity's InteractiveBrowserCredential does.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use url::Url;
+
+use super::{Acquire, KubeloginError, TokenSet, entra};
+
+/// The page the browser shows after the redirect.
+const DONE_PAGE: &str =
+    "<html><body><p>Authentication complete. You can close this window.</p></body></html>";
+
+/// A PKCE verifier (43 URL-safe characters from 32 random bytes) and its S256 challenge.
+pub(super) fn pkce_pair() -> (String, String) {
+    let mut bytes = Vec::with_capacity(32);
+    bytes.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    bytes.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    let verifier = URL_SAFE_NO_PAD.encode(&bytes);
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+/// The redirect URI and the port to listen on: `--redirect-url` (its host must be loopback), else
+/// `http://localhost:<port>` on a port the system picks.
+async fn listener(redirect_url: Option<&str>) -> Result<(TcpListener, String), KubeloginError> {
+    let fail = |message: String| KubeloginError::Interactive(message);
+    let wanted = match redirect_url.filter(|url| !url.is_empty()) {
+        Some(text) => {
+            let url = Url::parse(text)
+                .map_err(|error| fail(format!("--redirect-url {text:?} is not a URL: {error}")))?;
+            if !matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")) {
+                return Err(fail(format!(
+                    "--redirect-url {text:?} must point at localhost for the loopback listener"
+                )));
+            }
+            Some((url.port().unwrap_or(0), text.to_owned()))
+        }
+        None => None,
+    };
+    let port = wanted.as_ref().map_or(0, |(port, _)| *port);
+    let listener = TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|error| fail(format!("cannot listen on 127.0.0.1:{port}: {error}")))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|error| fail(error.to_string()))?
+        .port();
+    let redirect = match wanted {
+        Some((0, text)) => {
+            let mut url = Url::parse(&text).map_err(|error| fail(error.to_string()))?;
+            let _ = url.set_port(Some(bound));
+            url.to_string()
+        }
+        Some((_, text)) => text,
+        None => format!("http://localhost:{bound}"),
+    };
+    Ok((listener, redirect))
+}
+
+/// The `code` (or Entra's `error`) of the first redirect that carries one; answers every request.
+async fn wait_for_code(listener: &TcpListener, state: &str) -> Result<String, KubeloginError> {
+    loop {
+        let (mut stream, _) = listener
+            .accept()
+            .await
+            .map_err(|error| KubeloginError::Interactive(format!("accept: {error}")))?;
+        let mut buffer = vec![0u8; 16 * 1024];
+        let mut read = 0;
+        while read < buffer.len() {
+            let n = stream.read(&mut buffer[read..]).await.unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            read += n;
+            if buffer[..read]
+                .windows(4)
+                .any(|window| window == b"\r\n\r\n")
+            {
+                break;
+            }
+        }
+        let request = String::from_utf8_lossy(&buffer[..read]).into_owned();
+        let target = request
+            .lines()
+            .next()
+            .and_then(|line| line.split_whitespace().nth(1))
+            .unwrap_or("/")
+            .to_owned();
+        let url = Url::parse(&format!("http://localhost{target}")).ok();
+        let query = |name: &str| {
+            url.as_ref().and_then(|url| {
+                url.query_pairs()
+                    .find(|(key, _)| key == name)
+                    .map(|(_, value)| value.into_owned())
+            })
+        };
+        let (code, error) = (query("code"), query("error"));
+        if code.is_none() && error.is_none() {
+            let _ = stream
+                .write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                )
+                .await;
+            continue;
+        }
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{DONE_PAGE}",
+            DONE_PAGE.len()
+        );
+        let _ = stream.write_all(response.as_bytes()).await;
+        let _ = stream.shutdown().await;
+        if let Some(error) = error {
+            let description = query("error_description").unwrap_or_default();
+            return Err(KubeloginError::Interactive(format!(
+                "{error}: {description}"
+            )));
+        }
+        if query("state").as_deref() != Some(state) {
+            return Err(KubeloginError::Interactive(
+                "the redirect's state does not match the request (possible cross-site request forgery)".into(),
+            ));
+        }
+        return Ok(code.unwrap_or_default());
+    }
+}
+
+/// Sign a user in through the browser and redeem the code.
+pub(super) async fn sign_in(
+    context: &Acquire<'_>,
+    client_id: &str,
+    tenant_id: &str,
+    redirect_url: Option<&str>,
+    login_hint: Option<&str>,
+) -> Result<TokenSet, KubeloginError> {
+    let (listener, redirect_uri) = listener(redirect_url).await?;
+    let (verifier, challenge) = pkce_pair();
+    let state = uuid::Uuid::new_v4().simple().to_string();
+    let mut authorize = Url::parse(&format!(
+        "{}/{tenant_id}/oauth2/v2.0/authorize",
+        context.authority()
+    ))
+    .map_err(|error| KubeloginError::Interactive(format!("authority host: {error}")))?;
+    {
+        let mut query = authorize.query_pairs_mut();
+        query
+            .append_pair("client_id", client_id)
+            .append_pair("response_type", "code")
+            .append_pair("redirect_uri", &redirect_uri)
+            .append_pair("response_mode", "query")
+            .append_pair(
+                "scope",
+                &format!(
+                    "{} offline_access openid profile",
+                    super::scope(context.server_id)
+                ),
+            )
+            .append_pair("state", &state)
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256");
+        match login_hint.filter(|hint| !hint.is_empty()) {
+            Some(hint) => {
+                query.append_pair("login_hint", hint);
+            }
+            None => {
+                query.append_pair("prompt", "select_account");
+            }
+        }
+    }
+    tracing::debug!(redirect_uri, "waiting for the interactive sign-in redirect");
+    (context.open_browser)(authorize.as_str());
+    let code = wait_for_code(&listener, &state).await?;
+    entra::authorization_code(
+        context,
+        client_id,
+        tenant_id,
+        &code,
+        &redirect_uri,
+        &verifier,
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_challenge_is_s256_of_the_verifier() {
+        let (verifier, challenge) = pkce_pair();
+        assert_eq!(verifier.len(), 43);
+        assert_eq!(
+            challenge,
+            URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+        );
+        assert_ne!(pkce_pair().0, verifier);
+    }
+
+    #[tokio::test]
+    async fn the_listener_takes_the_code_and_checks_state() {
+        let (listener, redirect) = listener(None).await.unwrap();
+        assert!(redirect.starts_with("http://localhost:"), "{redirect}");
+        let port = listener.local_addr().unwrap().port();
+        let client = tokio::spawn(async move {
+            let send = |path: &'static str| async move {
+                let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .unwrap();
+                stream
+                    .write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes())
+                    .await
+                    .unwrap();
+                let mut answer = String::new();
+                stream.read_to_string(&mut answer).await.unwrap();
+                answer
+            };
+            let favicon = send("/favicon.ico").await;
+            let done = send("/?code=the-code&state=s1").await;
+            (favicon, done)
+        });
+        let code = wait_for_code(&listener, "s1").await.unwrap();
+        assert_eq!(code, "the-code");
+        let (favicon, done) = client.await.unwrap();
+        assert!(favicon.starts_with("HTTP/1.1 404"));
+        assert!(done.contains("Authentication complete"));
+
+        let (listener, _) = super::listener(Some("http://localhost:0/callback"))
+            .await
+            .unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .unwrap();
+            stream
+                .write_all(b"GET /callback?code=x&state=wrong HTTP/1.1\r\n\r\n")
+                .await
+                .unwrap();
+        });
+        let error = wait_for_code(&listener, "s1")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("state"), "{error}");
+        let error = super::listener(Some("https://example.com/cb"))
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("localhost"));
+    }
+}

@@ -1,0 +1,480 @@
+//! Tokens for kubelogin's `get-token` (kubelogin.md §3): one [`Login`] per login mode, acquired with
+//! [`acquire`], refreshed with [`refresh`], and kept between processes in a [`TokenCache`].
+//!
+//! Service principals, workload identity, managed identity and Azure Pipelines reuse the azure_identity
+//! credentials of [`crate::credential`]; the user flows azure_identity 1.0 lacks (device code, ROPC, interactive
+//! authorization code with PKCE on a loopback redirect, refresh tokens) and the `--legacy` v1 flows are form POSTs
+//! to Entra here; `azurecli` and `azd` run the tools. Nothing here prints: the device-code message and the
+//! browser URL go to callbacks.
+
+mod cache;
+mod entra;
+mod interactive;
+mod tools;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use time::OffsetDateTime;
+
+use crate::credential::{CredentialError, CredentialSpec, ManagedIdentityId, Secret};
+
+pub use cache::{CachedToken, TokenCache};
+
+/// A token kubelogin hands to kubectl, with the refresh token of user sign-ins.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenSet {
+    /// The access token (redacted in `Debug`).
+    pub access_token: Secret,
+    /// When it expires.
+    pub expires_on: OffsetDateTime,
+    /// A refresh token (device code, ROPC and interactive sign-ins).
+    pub refresh_token: Option<Secret>,
+}
+
+impl TokenSet {
+    /// Whether the access token expires within `margin` from now.
+    pub fn expires_within(&self, margin: time::Duration) -> bool {
+        self.expires_on <= OffsetDateTime::now_utc() + margin
+    }
+}
+
+/// How to sign in: kubelogin's login modes with the values each needs (kubelogin.md §3.4). Secrets are redacted
+/// in `Debug`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Login {
+    /// `devicecode`: the OAuth device authorization grant (`--legacy`: the v1 endpoint with `resource=`).
+    DeviceCode {
+        /// Public client id.
+        client_id: String,
+        /// Tenant.
+        tenant_id: String,
+        /// `--legacy`.
+        legacy: bool,
+    },
+    /// `interactive`: authorization code with PKCE, redirected to a loopback listener.
+    Interactive {
+        /// Public client id.
+        client_id: String,
+        /// Tenant.
+        tenant_id: String,
+        /// `--redirect-url` (its port is where the listener binds; default `http://localhost:<any port>`).
+        redirect_url: Option<String>,
+        /// `--login-hint`.
+        login_hint: Option<String>,
+    },
+    /// `spn` with `--client-secret`.
+    ServicePrincipalSecret {
+        /// Client id.
+        client_id: String,
+        /// Tenant.
+        tenant_id: String,
+        /// The secret.
+        secret: Secret,
+        /// `--legacy`: v1 endpoint, `resource=<server-id>`.
+        legacy: bool,
+    },
+    /// `spn` with `--client-certificate` (PEM).
+    ServicePrincipalCertificate {
+        /// Client id.
+        client_id: String,
+        /// Tenant.
+        tenant_id: String,
+        /// The PEM file.
+        path: PathBuf,
+        /// `--legacy`.
+        legacy: bool,
+    },
+    /// `ropc`: user name and password.
+    Ropc {
+        /// Public client id.
+        client_id: String,
+        /// Tenant.
+        tenant_id: String,
+        /// User principal name.
+        username: String,
+        /// Password.
+        password: Secret,
+        /// `--legacy`.
+        legacy: bool,
+    },
+    /// `msi`: managed identity (App Service endpoint when `IDENTITY_ENDPOINT`/`IDENTITY_HEADER` are set, else IMDS).
+    ManagedIdentity {
+        /// `--client-id` or `--identity-resource-id`; `None` = system-assigned.
+        id: Option<ManagedIdentityId>,
+    },
+    /// `azurecli`: `az account get-access-token`.
+    AzureCli {
+        /// `--tenant-id`.
+        tenant_id: Option<String>,
+        /// `--subscription`.
+        subscription: Option<String>,
+    },
+    /// `azd`: `azd auth token`.
+    AzureDeveloperCli {
+        /// `--tenant-id`.
+        tenant_id: Option<String>,
+    },
+    /// `workloadidentity`: a federated token file as client assertion.
+    WorkloadIdentity {
+        /// Client id.
+        client_id: String,
+        /// Tenant.
+        tenant_id: String,
+        /// The federated token file.
+        token_file: PathBuf,
+    },
+    /// `azurepipelines`: an Azure Pipelines service connection.
+    AzurePipelines {
+        /// Client id.
+        client_id: String,
+        /// Tenant.
+        tenant_id: String,
+        /// Service connection id.
+        service_connection_id: String,
+        /// `SYSTEM_ACCESSTOKEN`.
+        system_access_token: Secret,
+    },
+}
+
+impl Login {
+    /// Whether acquiring needs an HTTP client (everything but `azurecli` and `azd`).
+    pub fn uses_http(&self) -> bool {
+        !matches!(
+            self,
+            Login::AzureCli { .. } | Login::AzureDeveloperCli { .. }
+        )
+    }
+
+    /// The client and tenant of a flow that can use a refresh token.
+    fn refreshable(&self) -> Option<(&str, &str, bool)> {
+        match self {
+            Login::DeviceCode {
+                client_id,
+                tenant_id,
+                legacy,
+            }
+            | Login::Ropc {
+                client_id,
+                tenant_id,
+                legacy,
+                ..
+            } => Some((client_id, tenant_id, *legacy)),
+            Login::Interactive {
+                client_id,
+                tenant_id,
+                ..
+            } => Some((client_id, tenant_id, false)),
+            _ => None,
+        }
+    }
+}
+
+/// Why no token could be had. Messages follow kubelogin's where it has one (`client ID cannot be empty`, …).
+#[derive(Debug, thiserror::Error)]
+pub enum KubeloginError {
+    /// A required value is empty (kubelogin's `<what> cannot be empty`).
+    #[error("{0} cannot be empty")]
+    Empty(&'static str),
+    /// An azure_identity credential failed.
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
+    /// Entra refused (`error`, `error_description` with its AADSTS code).
+    #[error("{url}: {error}: {description}")]
+    Entra {
+        /// The endpoint.
+        url: String,
+        /// OAuth error code (`invalid_grant`, …), or the HTTP status.
+        error: String,
+        /// Entra's description.
+        description: String,
+    },
+    /// The request got no HTTP answer.
+    #[error("{url}: {}", crate::error_chain(source))]
+    Transport {
+        /// The endpoint.
+        url: String,
+        /// What reqwest reported.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// A 2xx answer that is not the JSON expected.
+    #[error("unexpected answer from {url}: {detail}")]
+    Decode {
+        /// The endpoint.
+        url: String,
+        /// What was wrong.
+        detail: String,
+    },
+    /// `az` or `azd` failed.
+    #[error("{tool}: {message}")]
+    Tool {
+        /// `AzureCLICredential` or `AzureDeveloperCLICredential`, as azidentity names them.
+        tool: &'static str,
+        /// What happened.
+        message: String,
+    },
+    /// The interactive sign-in failed (listener, redirect, state mismatch).
+    #[error("interactive sign-in: {0}")]
+    Interactive(String),
+    /// The device code expired before it was approved.
+    #[error("the device code expired before the sign-in was completed")]
+    DeviceCodeExpired,
+}
+
+/// What every flow needs besides the [`Login`].
+pub struct Acquire<'a> {
+    /// The Entra authority host, e.g. `https://login.microsoftonline.com/`.
+    pub authority_host: &'a str,
+    /// `--server-id` (the scope is [`scope`] of it).
+    pub server_id: &'a str,
+    /// The HTTP client ([`crate::http_client`]); `None` only for logins without [`Login::uses_http`].
+    pub http: Option<&'a reqwest::Client>,
+    /// Shows the device-code message (kubelogin prints it to stderr).
+    pub prompt: &'a (dyn Fn(&str) + Send + Sync),
+    /// Opens the interactive sign-in URL (a browser, or a message saying where to go).
+    pub open_browser: &'a (dyn Fn(&str) + Send + Sync),
+}
+
+impl fmt::Debug for Acquire<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Acquire")
+            .field("authority_host", &self.authority_host)
+            .field("server_id", &self.server_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Acquire<'_> {
+    fn authority(&self) -> &str {
+        self.authority_host.trim_end_matches('/')
+    }
+
+    fn http(&self) -> &reqwest::Client {
+        self.http
+            .expect("an HTTP client is passed for every login that uses HTTP")
+    }
+}
+
+/// kubelogin's `GetScope`: trim trailing `/`, then append `/.default` unless it is already there.
+pub fn scope(server_id: &str) -> String {
+    let trimmed = server_id.trim_end_matches('/');
+    if trimmed.ends_with("/.default") {
+        trimmed.to_owned()
+    } else {
+        format!("{trimmed}/.default")
+    }
+}
+
+fn require(value: &str, what: &'static str) -> Result<(), KubeloginError> {
+    if value.is_empty() {
+        Err(KubeloginError::Empty(what))
+    } else {
+        Ok(())
+    }
+}
+
+/// Sign in with `login` and get a token for `<server-id>/.default` (kubelogin.md §3.1 steps 5–8).
+pub async fn acquire(login: &Login, context: &Acquire<'_>) -> Result<TokenSet, KubeloginError> {
+    let scope = scope(context.server_id);
+    let scope_ref = scope.as_str();
+    let via_credential = |spec: CredentialSpec| async move {
+        let source = crate::credential::credential(spec, context.authority(), context.http())?;
+        let token = source.token(scope_ref).await?;
+        Ok::<TokenSet, KubeloginError>(TokenSet {
+            access_token: token.token,
+            expires_on: token.expires_on,
+            refresh_token: None,
+        })
+    };
+    match login.clone() {
+        Login::DeviceCode {
+            client_id,
+            tenant_id,
+            legacy,
+        } => {
+            require(&client_id, "client ID")?;
+            require(&tenant_id, "tenant ID")?;
+            entra::device_code(context, &client_id, &tenant_id, legacy).await
+        }
+        Login::Interactive {
+            client_id,
+            tenant_id,
+            redirect_url,
+            login_hint,
+        } => {
+            require(&client_id, "client ID")?;
+            require(&tenant_id, "tenant ID")?;
+            interactive::sign_in(
+                context,
+                &client_id,
+                &tenant_id,
+                redirect_url.as_deref(),
+                login_hint.as_deref(),
+            )
+            .await
+        }
+        Login::ServicePrincipalSecret {
+            client_id,
+            tenant_id,
+            secret,
+            legacy,
+        } => {
+            require(&client_id, "client ID")?;
+            require(&tenant_id, "tenant ID")?;
+            require(secret.expose(), "client secret")?;
+            if legacy {
+                return entra::legacy_client_credentials(
+                    context,
+                    &client_id,
+                    &tenant_id,
+                    entra::ClientAuth::Secret(&secret),
+                )
+                .await;
+            }
+            via_credential(CredentialSpec::ClientSecret {
+                tenant_id,
+                client_id,
+                secret,
+            })
+            .await
+        }
+        Login::ServicePrincipalCertificate {
+            client_id,
+            tenant_id,
+            path,
+            legacy,
+        } => {
+            require(&client_id, "client ID")?;
+            require(&tenant_id, "tenant ID")?;
+            if legacy {
+                let certificate = crate::credential::certificate::ClientCertificate::load(&path)?;
+                return entra::legacy_client_credentials(
+                    context,
+                    &client_id,
+                    &tenant_id,
+                    entra::ClientAuth::Certificate(&certificate),
+                )
+                .await;
+            }
+            via_credential(CredentialSpec::ClientCertificate {
+                tenant_id,
+                client_id,
+                path,
+            })
+            .await
+        }
+        Login::Ropc {
+            client_id,
+            tenant_id,
+            username,
+            password,
+            legacy,
+        } => {
+            require(&client_id, "client ID")?;
+            require(&tenant_id, "tenant ID")?;
+            require(&username, "username")?;
+            require(password.expose(), "password")?;
+            entra::password(
+                context, &client_id, &tenant_id, &username, &password, legacy,
+            )
+            .await
+        }
+        Login::ManagedIdentity { id } => {
+            via_credential(CredentialSpec::ManagedIdentity { id }).await
+        }
+        Login::AzureCli {
+            tenant_id,
+            subscription,
+        } => {
+            tools::azure_cli(
+                context.server_id,
+                tenant_id.as_deref(),
+                subscription.as_deref(),
+            )
+            .await
+        }
+        Login::AzureDeveloperCli { tenant_id } => {
+            tools::azure_developer_cli(&scope, tenant_id.as_deref()).await
+        }
+        Login::WorkloadIdentity {
+            client_id,
+            tenant_id,
+            token_file,
+        } => {
+            require(&client_id, "client ID")?;
+            require(&tenant_id, "tenant ID")?;
+            if token_file.as_os_str().is_empty() {
+                return Err(KubeloginError::Empty("federated token file"));
+            }
+            via_credential(CredentialSpec::WorkloadIdentity {
+                tenant_id,
+                client_id,
+                token_file,
+            })
+            .await
+        }
+        Login::AzurePipelines {
+            client_id,
+            tenant_id,
+            service_connection_id,
+            system_access_token,
+        } => {
+            require(&client_id, "client ID")?;
+            require(&tenant_id, "tenant ID")?;
+            via_credential(CredentialSpec::AzurePipelines {
+                tenant_id,
+                client_id,
+                service_connection_id,
+                system_access_token,
+            })
+            .await
+        }
+    }
+}
+
+/// A new access token from a cached refresh token, for the user flows (device code, ROPC, interactive). `None`
+/// when `login` has no refresh flow; an error when Entra refused (the caller signs in again).
+pub async fn refresh(
+    login: &Login,
+    refresh_token: &Secret,
+    context: &Acquire<'_>,
+) -> Option<Result<TokenSet, KubeloginError>> {
+    let (client_id, tenant_id, legacy) = login.refreshable()?;
+    Some(entra::refresh(context, client_id, tenant_id, refresh_token, legacy).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_follows_kubelogin_get_scope() {
+        assert_eq!(
+            scope("6dae42f8-4368-4678-94ff-3960e28e3630"),
+            "6dae42f8-4368-4678-94ff-3960e28e3630/.default"
+        );
+        assert_eq!(scope("https://x.example/"), "https://x.example/.default");
+        assert_eq!(scope("api://a/.default"), "api://a/.default");
+        assert_eq!(scope("api://a/.default/"), "api://a/.default");
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug() {
+        let login = Login::Ropc {
+            client_id: "c".into(),
+            tenant_id: "t".into(),
+            username: "u".into(),
+            password: Secret::new("hunter2"),
+            legacy: false,
+        };
+        assert!(!format!("{login:?}").contains("hunter2"));
+        let token = TokenSet {
+            access_token: Secret::new("eyJ-secret"),
+            expires_on: OffsetDateTime::now_utc(),
+            refresh_token: Some(Secret::new("refresh-secret")),
+        };
+        let debug = format!("{token:?}");
+        assert!(!debug.contains("eyJ-secret") && !debug.contains("refresh-secret"));
+    }
+}

@@ -1,0 +1,402 @@
+//! `kubelogin get-token`: the exec credential plugin (kubelogin.md §3).
+//!
+//! Flags → environment overrides (kubelogin's `UpdateFromEnv`, shared with convert-kubeconfig) → validation →
+//! the token cache, checked synchronously before any HTTP client or async runtime exists → sign-in (refresh
+//! token first for user flows) bounded by `--timeout` → one ExecCredential JSON line on stdout.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aks_arm::credential::{CredentialError, ManagedIdentityId, Secret};
+use aks_arm::kubelogin::{Acquire, Login, TokenCache, TokenSet};
+use aks_kubeconfig::{
+    ConvertOptions, DEFAULT_TIMEOUT, ExecCredential, ExecCredentialVersion, KUBERNETES_EXEC_INFO,
+    LoginMode,
+};
+
+use super::args::GetTokenArgs;
+use super::convert::{lookup_env, options_from_flags};
+use super::{KubeloginError, emit, warn};
+
+/// kubelogin's `GetCloudConfiguration` (kubelogin.md §3.5): unknown names fall back to public.
+fn environment_authority(environment: &str) -> &'static str {
+    match environment.to_ascii_lowercase().as_str() {
+        "azureusgovernment" | "azureusgovernmentcloud" => "https://login.microsoftonline.us/",
+        "azurechinacloud" => "https://login.chinacloudapi.cn/",
+        _ => "https://login.microsoftonline.com/",
+    }
+}
+
+/// Every value get-token works with, after flags and environment.
+struct Settings {
+    login: Login,
+    mode: LoginMode,
+    server_id: String,
+    authority_host: String,
+    cache: TokenCache,
+    cache_key: Vec<String>,
+    timeout: Duration,
+    version: Result<ExecCredentialVersion, aks_kubeconfig::ExecInfoError>,
+}
+
+fn value(field: &Option<String>) -> String {
+    field.clone().unwrap_or_default()
+}
+
+fn non_empty(field: &Option<String>) -> Option<String> {
+    field.clone().filter(|value| !value.is_empty())
+}
+
+/// The default cache dir of get-token: `$KUBECACHEDIR` when set and non-empty, else `~/.kube/cache/kubelogin/`.
+fn default_cache_dir() -> PathBuf {
+    match crate::env_vars::get("KUBECACHEDIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => super::default_cache_dir(),
+    }
+}
+
+fn resolve(args: &GetTokenArgs) -> Result<Settings, KubeloginError> {
+    let flags = &args.flags;
+    // Every value "given" (empty when absent), so that UpdateFromEnv overrides it whenever a variable is set.
+    let mut options = options_from_flags(flags);
+    for field in [
+        &mut options.server_id,
+        &mut options.client_id,
+        &mut options.tenant_id,
+        &mut options.environment,
+        &mut options.client_secret,
+        &mut options.client_certificate,
+        &mut options.client_certificate_password,
+        &mut options.username,
+        &mut options.password,
+        &mut options.federated_token_file,
+        &mut options.authority_host,
+        &mut options.identity_resource_id,
+        &mut options.subscription,
+        &mut options.azure_pipelines_service_connection_id,
+        &mut options.pop_claims,
+    ] {
+        if field.is_none() {
+            *field = Some(String::new());
+        }
+    }
+    let options: ConvertOptions = options.with_environment(&lookup_env);
+    options
+        .validate()
+        .map_err(|error| KubeloginError::new(error.to_string()))?;
+    let mode = options
+        .login_mode()
+        .map_err(|error| KubeloginError::new(error.to_string()))?;
+    let server_id = value(&options.server_id);
+    if server_id.is_empty() {
+        return Err(KubeloginError::new("server-id is required"));
+    }
+    if options.pop_enabled == Some(true) {
+        return Err(KubeloginError::new(
+            "PoP tokens (--pop-enabled, --pop-claims) are not supported by aksctl's kubelogin mode; AKS clusters \
+             take bearer tokens, so drop --pop-enabled and --pop-claims (PoP is only needed for Azure Arc)",
+        ));
+    }
+    let version = aks_kubeconfig::parse_exec_info(lookup_env(KUBERNETES_EXEC_INFO).as_deref());
+
+    let environment = non_empty(&options.environment)
+        .unwrap_or_else(|| aks_kubeconfig::DEFAULT_ENVIRONMENT.to_owned());
+    let authority_host = non_empty(&options.authority_host)
+        .or_else(|| crate::env_vars::get("AZURE_AUTHORITY_HOST"))
+        .unwrap_or_else(|| environment_authority(&environment).to_owned());
+
+    let client_id = value(&options.client_id);
+    let tenant_id = value(&options.tenant_id);
+    let legacy = options.is_legacy == Some(true);
+    let login = match mode {
+        LoginMode::DeviceCode => Login::DeviceCode {
+            client_id: client_id.clone(),
+            tenant_id: tenant_id.clone(),
+            legacy,
+        },
+        LoginMode::Interactive => Login::Interactive {
+            client_id: client_id.clone(),
+            tenant_id: tenant_id.clone(),
+            redirect_url: non_empty(&options.redirect_url),
+            login_hint: non_empty(&options.login_hint),
+        },
+        LoginMode::ServicePrincipal => match non_empty(&options.client_certificate) {
+            Some(path) => Login::ServicePrincipalCertificate {
+                client_id: client_id.clone(),
+                tenant_id: tenant_id.clone(),
+                path: PathBuf::from(path),
+                legacy,
+            },
+            None => Login::ServicePrincipalSecret {
+                client_id: client_id.clone(),
+                tenant_id: tenant_id.clone(),
+                secret: Secret::new(value(&options.client_secret)),
+                legacy,
+            },
+        },
+        LoginMode::Ropc => Login::Ropc {
+            client_id: client_id.clone(),
+            tenant_id: tenant_id.clone(),
+            username: value(&options.username),
+            password: Secret::new(value(&options.password)),
+            legacy,
+        },
+        LoginMode::Msi => Login::ManagedIdentity {
+            id: non_empty(&options.client_id)
+                .map(ManagedIdentityId::ClientId)
+                .or_else(|| {
+                    non_empty(&options.identity_resource_id).map(ManagedIdentityId::ResourceId)
+                }),
+        },
+        LoginMode::AzureCli => Login::AzureCli {
+            tenant_id: non_empty(&options.tenant_id),
+            subscription: non_empty(&options.subscription),
+        },
+        LoginMode::Azd => Login::AzureDeveloperCli {
+            tenant_id: non_empty(&options.tenant_id),
+        },
+        LoginMode::WorkloadIdentity => {
+            let token_file = value(&options.federated_token_file);
+            let github = [
+                "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+                "ACTIONS_ID_TOKEN_REQUEST_URL",
+            ]
+            .iter()
+            .all(|name| crate::env_vars::get(name).is_some());
+            if github && token_file.is_empty() {
+                return Err(KubeloginError::new(
+                    "failed to create azidentity credential: GitHub Actions OIDC tokens \
+                     (ACTIONS_ID_TOKEN_REQUEST_TOKEN/URL) are not supported by aksctl's kubelogin mode; write the \
+                     token to a file and pass --federated-token-file",
+                ));
+            }
+            Login::WorkloadIdentity {
+                client_id: client_id.clone(),
+                tenant_id: tenant_id.clone(),
+                token_file: PathBuf::from(token_file),
+            }
+        }
+        LoginMode::AzurePipelines => {
+            let Some(token) = crate::env_vars::get("SYSTEM_ACCESSTOKEN") else {
+                return Err(KubeloginError::new(
+                    "failed to create azidentity credential: SYSTEM_ACCESSTOKEN environment variable not set",
+                ));
+            };
+            Login::AzurePipelines {
+                client_id: client_id.clone(),
+                tenant_id: tenant_id.clone(),
+                service_connection_id: value(&options.azure_pipelines_service_connection_id),
+                system_access_token: Secret::new(token),
+            }
+        }
+    };
+
+    let cache_dir = non_empty(&options.cache_dir)
+        .or_else(|| non_empty(&options.token_cache_dir))
+        .map(PathBuf::from)
+        .unwrap_or_else(default_cache_dir);
+    let cache_key = vec![
+        "aksctl-kubelogin-v1".to_owned(),
+        mode.as_str().to_owned(),
+        authority_host.trim_end_matches('/').to_ascii_lowercase(),
+        tenant_id,
+        client_id,
+        value(&options.identity_resource_id),
+        if mode == LoginMode::Ropc {
+            value(&options.username)
+        } else {
+            String::new()
+        },
+        server_id.clone(),
+        value(&options.subscription),
+        if legacy { "legacy" } else { "" }.to_owned(),
+    ];
+    Ok(Settings {
+        login,
+        mode,
+        server_id,
+        authority_host,
+        cache: TokenCache::new(cache_dir),
+        cache_key,
+        timeout: options.timeout.unwrap_or(DEFAULT_TIMEOUT),
+        version,
+    })
+}
+
+/// Print the ExecCredential; the apiVersion check runs after the token was had, as in kubelogin.
+fn output(settings: &Settings, token: &TokenSet) -> Result<(), KubeloginError> {
+    let version = settings
+        .version
+        .clone()
+        .map_err(|error| KubeloginError::new(error.to_string()))?;
+    let credential = ExecCredential {
+        api_version: version,
+        token: token.access_token.expose().to_owned(),
+        expiration: Some(token.expires_on),
+    };
+    emit(&credential.to_json_line())
+}
+
+/// Whether kubelogin would call `Authenticate` (and so say `failed to authenticate:`) for this mode.
+fn authenticates(login: &Login) -> bool {
+    matches!(
+        login,
+        Login::DeviceCode { legacy: false, .. } | Login::Interactive { .. } | Login::Ropc { .. }
+    )
+}
+
+fn failure(login: &Login, error: aks_arm::kubelogin::KubeloginError) -> KubeloginError {
+    use aks_arm::kubelogin::KubeloginError as E;
+    let text = match &error {
+        // azure_identity's own message already names the credential.
+        E::Credential(CredentialError::Authentication { message, .. })
+        | E::Credential(CredentialError::Unavailable { message, .. }) => message.clone(),
+        other => other.to_string(),
+    };
+    let creation = matches!(
+        error,
+        E::Empty(_) | E::Credential(CredentialError::Certificate { .. })
+    );
+    if creation {
+        KubeloginError::new(format!("failed to create azidentity credential: {text}"))
+    } else if authenticates(login) {
+        KubeloginError::new(format!("failed to authenticate: {text}"))
+    } else {
+        KubeloginError::new(format!("failed to get token: {text}"))
+    }
+}
+
+/// Open the interactive sign-in page: `$BROWSER`, else the platform opener; the URL is always shown on stderr.
+fn open_browser(url: &str) {
+    warn(&format!(
+        "Opening the sign-in page in your browser. If it does not open, visit:\n{url}"
+    ));
+    let opener = crate::env_vars::get("BROWSER").or_else(|| {
+        if cfg!(target_os = "macos") {
+            Some("open".to_owned())
+        } else if cfg!(windows) {
+            None
+        } else if crate::env_vars::get("DISPLAY").is_some()
+            || crate::env_vars::get("WAYLAND_DISPLAY").is_some()
+        {
+            Some("xdg-open".to_owned())
+        } else {
+            None
+        }
+    });
+    if let Some(opener) = opener {
+        let spawned = std::process::Command::new(&opener)
+            .arg(url)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn();
+        if let Err(error) = spawned {
+            tracing::debug!(%opener, %error, "could not open a browser");
+        }
+    }
+}
+
+/// Run `get-token`.
+pub(super) fn run(args: GetTokenArgs) -> Result<(), KubeloginError> {
+    let settings = resolve(&args)?;
+    let key: Vec<&str> = settings.cache_key.iter().map(String::as_str).collect();
+    let path = settings.cache.path(&key);
+    // The fast path: a fresh cached token, with no HTTP client and no async runtime.
+    let cached = settings.cache.load(&path);
+    if let Some(cached) = &cached
+        && cached.is_fresh()
+    {
+        tracing::debug!(path = %path.display(), "token from the cache");
+        return output(&settings, &cached.token);
+    }
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| KubeloginError::new(format!("starting the async runtime: {error}")))?;
+    let http = if settings.login.uses_http() {
+        Some(
+            aks_arm::http_client(&format!(
+                "kubelogin/{} {}",
+                super::KUBELOGIN_VERSION,
+                crate::context::user_agent()
+            ))
+            .map_err(|error| KubeloginError::new(aks_arm::error_chain(&error)))?,
+        )
+    } else {
+        None
+    };
+    let prompt = |message: &str| warn(message);
+    let context = Acquire {
+        authority_host: &settings.authority_host,
+        server_id: &settings.server_id,
+        http: http.as_ref(),
+        prompt: &prompt,
+        open_browser: &open_browser,
+    };
+    let refresh_token = cached.and_then(|cached| cached.token.refresh_token);
+    let acquired = runtime.block_on(async {
+        tokio::time::timeout(settings.timeout, async {
+            if let Some(refresh_token) = &refresh_token
+                && let Some(result) =
+                    aks_arm::kubelogin::refresh(&settings.login, refresh_token, &context).await
+            {
+                match result {
+                    Ok(token) => return Ok(token),
+                    Err(error) => {
+                        tracing::debug!(%error, "refresh token refused; signing in again")
+                    }
+                }
+            }
+            aks_arm::kubelogin::acquire(&settings.login, &context).await
+        })
+        .await
+    });
+    let token = match acquired {
+        Ok(Ok(token)) => token,
+        Ok(Err(error)) => return Err(failure(&settings.login, error)),
+        Err(_elapsed) => {
+            let prefix = if authenticates(&settings.login) {
+                "failed to authenticate"
+            } else {
+                "failed to get token"
+            };
+            return Err(KubeloginError::new(format!(
+                "{prefix}: context deadline exceeded"
+            )));
+        }
+    };
+    let description = format!(
+        "kubelogin {} token for server {} from {}",
+        settings.mode, settings.server_id, settings.authority_host
+    );
+    if let Err(error) = settings.cache.store(&path, &token, &description) {
+        tracing::debug!(path = %path.display(), %error, "could not write the token cache");
+    }
+    output(&settings, &token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environments_map_to_authorities() {
+        assert_eq!(
+            environment_authority("AzurePublicCloud"),
+            "https://login.microsoftonline.com/"
+        );
+        assert_eq!(
+            environment_authority("azureusgovernmentcloud"),
+            "https://login.microsoftonline.us/"
+        );
+        assert_eq!(
+            environment_authority("AzureChinaCloud"),
+            "https://login.chinacloudapi.cn/"
+        );
+        assert_eq!(
+            environment_authority("AzureStackCloud"),
+            "https://login.microsoftonline.com/"
+        );
+    }
+}
