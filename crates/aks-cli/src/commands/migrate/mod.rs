@@ -1,0 +1,652 @@
+//! `aksctl aks migrate`: move a fleet of legacy AAD clusters to AKS-managed Microsoft Entra integration, each
+//! exactly as `aks update --enable-aad [--aad-admin-group-object-ids …] [--aad-tenant-id …]` would (az-cli-aks.md
+//! §1.3, §2: GET, replace `aadProfile` with `{managed: true, …}`, PUT the whole cluster, wait), with:
+//!
+//! * selection by `--ids`, `--from-file`, or discovery in each `--subscription` (and `--resource-group`), every
+//!   list followed through `nextLink`;
+//! * a plan (`--dry-run`): what each cluster will get, and why a cluster is skipped;
+//! * bounded concurrency, write pacing per subscription that reads
+//!   `x-ms-ratelimit-remaining-subscription-writes` and backs off on 429 (arm-aks-api.md §7), waiting out
+//!   running operations and `409 OperationNotAllowed` (§8) instead of failing;
+//! * a fsynced JSON-lines journal, so `--resume` neither redoes a finished cluster nor loses an in-flight one;
+//! * a report (exit 1 when any cluster failed), and optionally fresh kubeconfig entries.
+//!
+//! No request body is printed or journaled: `serverAppSecret` (write-only in ARM, dropped by the migration body)
+//! cannot leak from here.
+
+mod journal;
+mod pacing;
+mod plan;
+mod progress;
+mod runner;
+
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aks_arm::ArmClient;
+use aks_model::ResourceId;
+use serde_json::{Value, json};
+
+use self::journal::{ClusterState, Entry, Journal, Replay};
+use self::pacing::WriteGates;
+use self::plan::{Action, PlanRow, Target};
+use self::progress::Progress;
+use self::runner::{ReportRow, Runner};
+use super::aks::{self, AadIds};
+use super::update::Changes;
+use crate::args::{AksMigrateArgs, ClusterArgs, GetCredentialsArgs, OutputFormat};
+use crate::context::Context;
+use crate::env_vars;
+use crate::error::CliError;
+use crate::output::{Printer, TableLayout};
+
+/// The resource type `--ids` must name.
+const MANAGED_CLUSTERS: &str = "Microsoft.ContainerService/managedClusters";
+
+/// The output format: `-o`, else `AZURE_CORE_OUTPUT`, else a table (this command is read by people first).
+fn output_format(args: &AksMigrateArgs) -> OutputFormat {
+    if let Some(format) = args.output {
+        return format;
+    }
+    match env_vars::get(env_vars::AZURE_CORE_OUTPUT)
+        .map(|value| value.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("json") => OutputFormat::Json,
+        Some("jsonc") => OutputFormat::Jsonc,
+        Some("yaml") => OutputFormat::Yaml,
+        Some("yamlc") => OutputFormat::Yamlc,
+        Some("tsv") => OutputFormat::Tsv,
+        Some("none") => OutputFormat::None,
+        _ => OutputFormat::Table,
+    }
+}
+
+/// Cluster ids from `--from-file`: a JSON array (of ids, or of objects with `id`), else one id per line.
+fn ids_from_file(path: &Path) -> Result<Vec<String>, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CliError::Io {
+        action: "reading",
+        path: path.display().to_string(),
+        source,
+    })?;
+    if text.trim_start().starts_with('[') {
+        let value: Value = serde_json::from_str(&text).map_err(|error| {
+            CliError::message(format!("{} is not valid JSON: {error}", path.display()))
+        })?;
+        return value
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|item| match item {
+                Value::String(id) => Ok(id.clone()),
+                Value::Object(map) => map
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .ok_or_else(|| {
+                        CliError::message(format!(
+                            "{}: an entry has no \"id\": {item}",
+                            path.display()
+                        ))
+                    }),
+                other => Err(CliError::message(format!(
+                    "{}: an entry is neither an id nor an object: {other}",
+                    path.display()
+                ))),
+            })
+            .collect();
+    }
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(str::to_string)
+        .collect())
+}
+
+/// A subscription given by name or id, as an id.
+async fn subscription_id(
+    arm: &ArmClient,
+    wanted: &str,
+    known: &mut Option<Vec<aks_model::Subscription>>,
+) -> Result<String, CliError> {
+    if aks_model::validation::is_guid(wanted) {
+        return Ok(wanted.to_string());
+    }
+    if known.is_none() {
+        *known = Some(arm.list_subscriptions().await?);
+    }
+    known
+        .iter()
+        .flatten()
+        .find(|s| s.display_name.eq_ignore_ascii_case(wanted))
+        .map(|s| s.subscription_id.clone())
+        .ok_or_else(|| {
+            CliError::message(format!(
+                "Subscription '{wanted}' not found. Check the spelling and casing and try again."
+            ))
+        })
+}
+
+/// The clusters in scope, planned.
+async fn discover(
+    args: &AksMigrateArgs,
+    arm: &ArmClient,
+    context: &Context,
+    target: &Target,
+) -> Result<Vec<PlanRow>, CliError> {
+    let mut ids = args.ids.clone();
+    if let Some(file) = &args.from_file {
+        ids.extend(ids_from_file(file)?);
+    }
+    let by_id = !args.ids.is_empty() || args.from_file.is_some();
+    if by_id && (args.resource_group.is_some() || !args.subscription.is_empty()) {
+        return Err(CliError::Usage(
+            "--ids/--from-file name the clusters: do not combine them with --resource-group or --subscription"
+                .into(),
+        ));
+    }
+    for id in &ids {
+        let valid = ResourceId::parse(id)
+            .is_some_and(|parsed| parsed.resource_type.eq_ignore_ascii_case(MANAGED_CLUSTERS));
+        if !valid {
+            return Err(CliError::Usage(format!(
+                "'{id}' is not a managed cluster resource id (/subscriptions/…/resourceGroups/…/providers/{MANAGED_CLUSTERS}/…)"
+            )));
+        }
+    }
+    if let Some(group) = &args.resource_group {
+        aks_model::validation::resource_group_name("--resource-group", group)?;
+    }
+
+    let mut known_subscriptions = None;
+    let mut subscriptions = Vec::new();
+    if !by_id {
+        if args.subscription.is_empty() {
+            subscriptions.push(context.subscription_id(arm).await?);
+        } else {
+            for wanted in &args.subscription {
+                let id = subscription_id(arm, wanted, &mut known_subscriptions).await?;
+                if !subscriptions
+                    .iter()
+                    .any(|s: &String| s.eq_ignore_ascii_case(&id))
+                {
+                    subscriptions.push(id);
+                }
+            }
+        }
+    }
+    // The tenant a cluster gets without --aad-tenant-id is its subscription's (az-cli-aks.md §2).
+    let mut tenants: HashMap<String, String> = HashMap::new();
+    if target.tenant_id.is_none() {
+        let listed = match known_subscriptions.take() {
+            Some(listed) => Ok(listed),
+            None => arm.list_subscriptions().await,
+        };
+        match listed {
+            Ok(listed) => {
+                for subscription in listed {
+                    tenants.insert(
+                        subscription.subscription_id.to_ascii_lowercase(),
+                        subscription.tenant_id,
+                    );
+                }
+            }
+            Err(error) => tracing::debug!("cannot list subscriptions for their tenants: {error}"),
+        }
+    }
+    let tenant_of = |subscription: &str| {
+        tenants
+            .get(&subscription.to_ascii_lowercase())
+            .map(String::as_str)
+            .filter(|tenant| !tenant.is_empty())
+    };
+
+    let mut rows = Vec::new();
+    if by_id {
+        let mut seen = std::collections::HashSet::new();
+        for id in ids {
+            if !seen.insert(id.to_ascii_lowercase()) {
+                continue;
+            }
+            let parsed = ResourceId::parse(&id).expect("checked above");
+            match arm
+                .get_managed_cluster(
+                    &parsed.subscription_id,
+                    &parsed.resource_group,
+                    &parsed.name,
+                )
+                .await
+            {
+                Ok(cluster) => rows.push(plan::row(
+                    &cluster,
+                    &id,
+                    target,
+                    tenant_of(&parsed.subscription_id),
+                )),
+                Err(error) if error.is_not_found() => rows.push(plan::unreadable(
+                    &id,
+                    format!(
+                        "not found: ({}) {}",
+                        error.code().unwrap_or("NotFound"),
+                        match &error {
+                            aks_arm::ArmError::Service { message, .. } => message.as_str(),
+                            _ => "",
+                        }
+                    ),
+                )),
+                Err(error) => return Err(error.into()),
+            }
+        }
+    } else {
+        for subscription in &subscriptions {
+            let clusters = arm
+                .list_managed_clusters(subscription, args.resource_group.as_deref())
+                .await?;
+            for cluster in clusters {
+                rows.push(plan::row(&cluster, "", target, tenant_of(subscription)));
+            }
+        }
+        rows.sort_by_key(|row| {
+            (
+                row.subscription.to_ascii_lowercase(),
+                row.resource_group.to_ascii_lowercase(),
+                row.name.to_ascii_lowercase(),
+            )
+        });
+    }
+    Ok(rows)
+}
+
+/// Print the plan (`--dry-run`).
+fn print_plan(rows: &[PlanRow], printer: &Printer, format: OutputFormat) -> Result<(), CliError> {
+    if rows.is_empty() && format == OutputFormat::Table {
+        return Ok(());
+    }
+    let value = if format == OutputFormat::Table {
+        plan::table_view(rows)
+    } else {
+        serde_json::to_value(rows).expect("the plan serializes")
+    };
+    printer.data(&value, TableLayout::Auto)
+}
+
+/// Print the report.
+fn print_report(
+    rows: &[ReportRow],
+    journal: &Path,
+    printer: &Printer,
+    format: OutputFormat,
+) -> Result<(), CliError> {
+    if rows.is_empty() && format == OutputFormat::Table {
+        return Ok(());
+    }
+    let count = |state: ClusterState| rows.iter().filter(|row| row.result == state).count();
+    let value = if format == OutputFormat::Table {
+        Value::Array(
+            rows.iter()
+                .map(|row| {
+                    let mut detail = match row.result {
+                        ClusterState::Migrated => String::new(),
+                        _ => row
+                            .summary()
+                            .split_once(": ")
+                            .map(|(_, rest)| rest.to_string())
+                            .unwrap_or_default(),
+                    };
+                    for warning in &row.warnings {
+                        if !detail.is_empty() {
+                            detail.push_str("; ");
+                        }
+                        detail.push_str(warning);
+                    }
+                    json!({
+                        "name": row.name,
+                        "resourceGroup": row.resource_group,
+                        "result": row.result,
+                        "detail": detail,
+                    })
+                })
+                .collect(),
+        )
+    } else {
+        json!({
+            "clusters": rows,
+            "migrated": count(ClusterState::Migrated),
+            "skipped": count(ClusterState::Skipped),
+            "failed": count(ClusterState::Failed),
+            "journal": journal.display().to_string(),
+        })
+    };
+    printer.data(&value, TableLayout::Auto)
+}
+
+/// Merge a migrated cluster's new user credentials into the kubeconfig (the `get-credentials` path).
+async fn refresh_credentials(
+    arm: &ArmClient,
+    row: &ReportRow,
+    file: Option<&str>,
+    context: &Context,
+) -> Result<Option<std::path::PathBuf>, CliError> {
+    let args = GetCredentialsArgs {
+        cluster: ClusterArgs {
+            resource_group: row.resource_group.clone(),
+            name: row.name.clone(),
+        },
+        admin: false,
+        file: file.map(str::to_string),
+        context: None,
+        overwrite_existing: true,
+        public_fqdn: false,
+        format: None,
+    };
+    super::credentials::fetch_and_merge(arm, &row.subscription, &args, None, false, context).await
+}
+
+/// The journal's run for `--resume`, checked against the flags given with it.
+fn resume_run(args: &AksMigrateArgs, path: &Path, target: &AadIds) -> Result<Replay, CliError> {
+    if !args.ids.is_empty()
+        || args.from_file.is_some()
+        || args.resource_group.is_some()
+        || !args.subscription.is_empty()
+        || args.journal.is_some()
+    {
+        return Err(CliError::Usage(
+            "--resume continues the clusters of its journal: do not combine it with --ids, --from-file, --resource-group, --subscription or --journal".into(),
+        ));
+    }
+    let replay = journal::read(path)?;
+    if let Some(groups) = &target.admin_groups
+        && replay.header.admin_group_object_ids.as_ref() != Some(groups)
+    {
+        return Err(CliError::message(format!(
+            "--aad-admin-group-object-ids differs from the journal's ({}); resume without it",
+            replay
+                .header
+                .admin_group_object_ids
+                .as_deref()
+                .unwrap_or_default()
+                .join(",")
+        )));
+    }
+    if let Some(tenant) = &target.tenant_id
+        && replay.header.tenant_id.as_ref() != Some(tenant)
+    {
+        return Err(CliError::message(format!(
+            "--aad-tenant-id differs from the journal's ({}); resume without it",
+            replay.header.tenant_id.as_deref().unwrap_or("none")
+        )));
+    }
+    Ok(replay)
+}
+
+/// `aks migrate`.
+pub async fn migrate(args: AksMigrateArgs, context: &Context) -> Result<(), CliError> {
+    let format = output_format(&args);
+    let printer = context.printer.with_format(format);
+    let flags = aks::aad_ids(
+        args.aad_admin_group_object_ids.as_deref(),
+        args.aad_tenant_id.as_deref(),
+    )?;
+    let arm = context.arm("aks migrate")?;
+
+    let (rows, prior, journal_path, fresh, target) = match &args.resume {
+        Some(path) => {
+            let replay = resume_run(&args, path, &flags)?;
+            let target = Target {
+                admin_groups: replay.header.admin_group_object_ids.clone(),
+                tenant_id: replay.header.tenant_id.clone(),
+            };
+            (replay.plan, replay.last, path.clone(), false, target)
+        }
+        None => {
+            let target = Target {
+                admin_groups: flags.admin_groups.clone(),
+                tenant_id: flags.tenant_id.clone(),
+            };
+            let rows = discover(&args, &arm, context, &target).await?;
+            let path = args.journal.clone().unwrap_or_else(|| {
+                context
+                    .store
+                    .dir
+                    .join("migrations")
+                    .join(journal::default_file_name())
+            });
+            (rows, HashMap::new(), path, true, target)
+        }
+    };
+
+    if rows.is_empty() {
+        context
+            .printer
+            .warning("No AKS clusters were found in the selected scope.");
+    }
+    if args.dry_run {
+        return print_plan(&rows, &printer, format);
+    }
+
+    let pending: Vec<&PlanRow> = rows
+        .iter()
+        .filter(|row| {
+            row.action == Action::Migrate
+                && !prior
+                    .get(&row.key())
+                    .is_some_and(|line| line.state.is_final())
+        })
+        .collect();
+    if !pending.is_empty() && !args.yes {
+        let free = pending
+            .iter()
+            .filter(|row| row.warnings.iter().any(|w| w.starts_with("Free tier")))
+            .count();
+        context.printer.warning(&format!(
+            "{} cluster(s) will be migrated to AKS-managed Microsoft Entra integration ({} skipped); see the plan with --dry-run.",
+            pending.len(),
+            rows.len() - pending.len()
+        ));
+        if free > 0 {
+            context.printer.warning(&format!(
+                "{free} of them are on the Free tier: their API servers may see downtime during the migration."
+            ));
+        }
+        super::confirm_or_yes(context, false)?;
+    }
+
+    let journal = Arc::new(Journal::open(&journal_path)?);
+    if fresh {
+        journal.start(target.admin_groups.clone(), target.tenant_id.clone())?;
+        let plan: Vec<Entry> = rows.iter().cloned().map(Entry::Plan).collect();
+        journal.write_all(&plan)?;
+    } else {
+        journal.write(&Entry::Resume {
+            time: journal::now(),
+        })?;
+    }
+
+    let already_done = rows
+        .iter()
+        .filter(|row| prior.get(&row.key()).is_some_and(|l| l.state.is_final()))
+        .count() as u64;
+    let progress = Arc::new(Progress::new(
+        rows.len() as u64,
+        already_done,
+        std::io::stderr().is_terminal(),
+        !context.printer.shows_warnings(),
+    ));
+    let shown = journal_path.display();
+    progress.note(&format!(
+        "journal: {shown} (after an interruption: aksctl aks migrate --resume {shown} --yes)"
+    ));
+
+    let runner = Arc::new(Runner {
+        arm: arm.clone(),
+        journal: journal.clone(),
+        gates: WriteGates::new(u64::from(args.concurrency).clamp(2, 10)),
+        progress: progress.clone(),
+        changes: Changes::enable_managed_aad(target.admin_groups.clone(), target.tenant_id.clone()),
+        resource_poll: Duration::from_secs(1),
+    });
+
+    // Finished clusters come from the journal; skipped ones are recorded now; the rest run.
+    let mut report: Vec<Option<ReportRow>> = vec![None; rows.len()];
+    let mut queue = Vec::new();
+    let mut skipped_lines = Vec::new();
+    for (index, row) in rows.iter().enumerate() {
+        let last = prior.get(&row.key());
+        if let Some(line) = last.filter(|line| line.state.is_final()) {
+            report[index] = Some(ReportRow::from_journal(row, line));
+        } else if row.action == Action::Skip {
+            skipped_lines.push(Entry::State(journal::StateLine {
+                time: journal::now(),
+                id: row.id.clone(),
+                state: ClusterState::Skipped,
+                operation: None,
+                reason: row.reason.clone(),
+                error: None,
+            }));
+            report[index] = Some(ReportRow::new(
+                row,
+                ClusterState::Skipped,
+                row.reason.clone(),
+                None,
+            ));
+        } else {
+            queue.push((index, row.clone(), last.cloned()));
+        }
+    }
+    journal.write_all(&skipped_lines)?;
+    for (row, done) in rows.iter().zip(&report) {
+        if let Some(done) = done.as_ref().filter(|_| row.action == Action::Skip)
+            && !prior.get(&row.key()).is_some_and(|l| l.state.is_final())
+        {
+            progress.finished(&row.label(), &done.summary());
+        }
+    }
+
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut queue = queue.into_iter();
+    let concurrency = args.concurrency as usize;
+    let mut refresh_failures = 0usize;
+    let mut refreshed: Vec<std::path::PathBuf> = Vec::new();
+    loop {
+        while tasks.len() < concurrency {
+            let Some((index, row, last)) = queue.next() else {
+                break;
+            };
+            let runner = runner.clone();
+            tasks.spawn(async move { (index, runner.run(row, last).await) });
+        }
+        let Some(joined) = tasks.join_next().await else {
+            break;
+        };
+        let (index, mut row) = match joined {
+            Ok(done) => done,
+            Err(error) => {
+                progress.close();
+                return Err(CliError::message(format!(
+                    "a migration worker stopped unexpectedly: {error}"
+                )));
+            }
+        };
+        if row.result == ClusterState::Migrated && args.refresh_credentials {
+            match refresh_credentials(&arm, &row, args.file.as_deref(), context).await {
+                Ok(Some(path)) => refreshed.push(path),
+                Ok(None) => {}
+                Err(error) => {
+                    refresh_failures += 1;
+                    row.warnings.push(format!(
+                        "credentials not refreshed: {}",
+                        error.display_text()
+                    ));
+                }
+            }
+        }
+        report[index] = Some(row);
+    }
+    progress.close();
+
+    let report: Vec<ReportRow> = report.into_iter().flatten().collect();
+    print_report(&report, &journal_path, &printer, format)?;
+    let migrated = report
+        .iter()
+        .filter(|row| row.result == ClusterState::Migrated)
+        .count();
+    if migrated > 0 && !args.refresh_credentials {
+        context.printer.warning(
+            "The migration changes the content of the kubeconfig: existing entries of migrated clusters stop working. Merge the new credentials with aksctl aks get-credentials --resource-group <group> --name <name> --overwrite-existing (or run with --refresh-credentials).",
+        );
+    }
+    refreshed.dedup();
+    for path in &refreshed {
+        context.printer.warning(&format!(
+            "Merged the new credentials of the migrated clusters into {}",
+            path.display()
+        ));
+    }
+    if refresh_failures > 0 {
+        context.printer.warning(&format!(
+            "{refresh_failures} migrated cluster(s) could not get fresh credentials; see the report."
+        ));
+    }
+    let failed = report
+        .iter()
+        .filter(|row| row.result == ClusterState::Failed)
+        .count();
+    if failed > 0 {
+        return Err(CliError::message(format!(
+            "{failed} of {} cluster(s) failed to migrate (see the report). The journal is {}.",
+            report.len(),
+            journal_path.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_come_from_lines_or_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let lines = dir.path().join("ids.txt");
+        std::fs::write(
+            &lines,
+            "# fleet\n/subscriptions/s/a\n\n  /subscriptions/s/b  \n",
+        )
+        .unwrap();
+        assert_eq!(
+            ids_from_file(&lines).unwrap(),
+            ["/subscriptions/s/a", "/subscriptions/s/b"]
+        );
+        let listed = dir.path().join("list.json");
+        std::fs::write(&listed, r#"[{"id": "/x", "name": "a"}, "/y"]"#).unwrap();
+        assert_eq!(ids_from_file(&listed).unwrap(), ["/x", "/y"]);
+        std::fs::write(&listed, r#"[{"name": "a"}]"#).unwrap();
+        assert!(ids_from_file(&listed).is_err());
+    }
+
+    #[test]
+    fn the_default_output_is_a_table() {
+        let args = AksMigrateArgs {
+            subscription: vec![],
+            resource_group: None,
+            ids: vec![],
+            from_file: None,
+            aad_admin_group_object_ids: None,
+            aad_tenant_id: None,
+            dry_run: true,
+            concurrency: 10,
+            journal: None,
+            resume: None,
+            refresh_credentials: false,
+            file: None,
+            output: Some(OutputFormat::Json),
+            yes: false,
+        };
+        assert_eq!(output_format(&args), OutputFormat::Json);
+    }
+}
