@@ -80,7 +80,7 @@ for key in ("enableRbac", "disableLocalAccounts", "location", "kubernetesVersion
     same(key, az_show.get(key), our_show.get(key))
 missing = sorted(set(az_show) - set(our_show)); extra = sorted(set(our_show) - set(az_show))
 if missing or extra:
-    notes.append(f"top-level keys only az prints: {missing}; only aksctl prints: {extra}")
+    failures.append(f"top-level keys only az prints: {missing}; only aksctl prints: {extra}")
 def paths(value, prefix=""):
     if isinstance(value, dict):
         for key, child in value.items():
@@ -92,7 +92,7 @@ def paths(value, prefix=""):
 nested_missing = sorted(set(paths(az_show)) - set(paths(our_show)))
 nested_extra = sorted(set(paths(our_show)) - set(paths(az_show)))
 if nested_missing or nested_extra:
-    notes.append(f"nested keys only az prints: {nested_missing}; only aksctl prints: {nested_extra}")
+    failures.append(f"nested keys only az prints: {nested_missing}; only aksctl prints: {nested_extra}")
 for note in notes: print("note:", note)
 if failures:
     raise SystemExit("az conformance FAILED:\n" + "\n".join(failures))
@@ -115,5 +115,17 @@ PY
 az_merged=$(grep -c 'Merged "azc" as current context' "$work/az-gc.err" || true)
 our_merged=$(grep -c 'Merged "azc" as current context' "$work/aksctl-gc.err" || true)
 [ "$az_merged" = 2 ] && [ "$our_merged" = 2 ] || { echo "Merged lines: az=$az_merged aksctl=$our_merged"; cat "$work/az-gc.err" "$work/aksctl-gc.err"; exit 1; }
+# kubelogin's azurecli mode with the real az logged in to the emulator: kubectl → kubelogin (aksctl) → az.
+step kubelogin azurecli + kubectl get nodes
+mkdir -p "$work/bin" "$work/kube-home"
+ln -s "$binary" "$work/bin/kubelogin"
+printf '#!/bin/sh\nHOME=%s AZURE_CONFIG_DIR=%s exec %s "$@"\n' "$work/az-home" "$work/az-config" "$venv/bin/az" > "$work/bin/az"
+chmod +x "$work/bin/az"
+cp "$work/aksctl-kc-exec" "$work/kc-azurecli"
+PATH=$work/bin:$PATH kubelogin convert-kubeconfig -l azurecli --kubeconfig "$work/kc-azurecli"
+grep -q -- "azurecli" "$work/kc-azurecli"
+nodes=$(PATH=$work/bin:$PATH HOME=$work/kube-home KUBECACHEDIR=$work/kube-home/cache \
+  kubectl get nodes --kubeconfig "$work/kc-azurecli" -o name)
+echo "$nodes" | grep -q '^node/aks-nodepool1-' || { echo "kubectl get nodes through azurecli failed: $nodes"; exit 1; }
 echo "az conformance: ok"
 INNER

@@ -15,7 +15,7 @@ if [ $quick = 1 ]; then
   profile=debug; runs=3; warmup=1; sizes="500 5000"
   cargo build --quiet --bin aksctl
 else
-  profile=release; runs=30; warmup=3; sizes="500 5000 50000"
+  profile=release; runs=${BENCH_RUNS:-20}; warmup=3; sizes="500 5000 50000"
   cargo build --quiet --release --bin aksctl
   venv=${AZ_VENV:-$root/target/az-venv}
   if [ ! -x "$venv/bin/az" ]; then
@@ -93,6 +93,18 @@ bench get-credentials-exec "$binary aks get-credentials -g rg1 -n c1 --format ex
 bench get-credentials-azure "$binary aks get-credentials -g rg1 -n c1 --format azure --file $work/kc-azure" \
   "$work/az aks get-credentials -g rg1 -n c1 --format azure --file $work/kc-azure" "rm -f $work/kc-azure"
 bench version "$binary --version" "$work/az version"
+
+# The exec plugin kubectl runs on every call, warm (token cache hit) vs what kubelogin's azurecli mode runs.
+export AZURE_AUTHORITY_HOST=$(field authority_host) KUBECACHEDIR=$work/kubelogin-cache
+server_id=6dae42f8-4368-4678-94ff-3960e28e3630
+bench get-token "$binary kubelogin get-token --login spn --server-id $server_id --client-id $client --tenant-id $tenant --environment AzurePublicCloud" \
+  "$work/az account get-access-token --resource $server_id"
+
+# Long-running operations: the emulator answers InProgress once with Retry-After: 1, so every run waits 1 s.
+saved_runs=$runs; saved_warmup=$warmup; runs=$([ "$quick" = 1 ] && echo 2 || echo 5); warmup=0
+bench create-lro "$binary aks create -g rg1 -n lro --no-ssh-key -o none" "$work/az aks create -g rg1 -n lro --no-ssh-key -o none" \
+  "$binary aks delete -g rg1 -n lro --yes"
+runs=$saved_runs; warmup=$saved_warmup
 for n in $sizes; do
   make_kubeconfig "$n" "$work/big-$n"
   anchor=""
@@ -118,6 +130,10 @@ def row(label, name, goal):
 row("`aks get-credentials --format exec`", "get-credentials-exec", "≥ 40× faster")
 row("`aks get-credentials --format azure`", "get-credentials-azure", "≥ 40× faster")
 row("`aksctl --version` cold start (anchor: `az version`)", "version", "≤ 5 ms")
+row("warm exec plugin `kubelogin get-token` (cache hit; anchor: `az account get-access-token`)", "get-token", "≤ 3 ms")
+m = medians("create-lro")
+def overhead(x): return f"{(x - 1.0) * 1000:.0f} ms over the 1 s Retry-After" if x is not None else "–"
+rows.append(f"| `aks create --enable-aad` LRO (one 1 s Retry-After) | {ms(m.get('aksctl'))} ({overhead(m.get('aksctl'))}) | {ms(m.get('anchor'))} ({overhead(m.get('anchor'))}) | – | overhead ≤ 30 ms |")
 for n in sizes:
     row(f"merge one cluster into a kubeconfig of {int(n):,} contexts", f"merge-{n}", "≥ 50× faster, linear" if n == "5000" else "linear")
 rss = [line.split() for line in open(f"{results}/rss.txt")]
@@ -134,8 +150,7 @@ lines = [
     "",
     "Peak memory (max RSS) of one merge: " + ", ".join(f"{int(n):,} contexts {int(kb) / 1024:.1f} MiB" for n, kb in rss) + ".",
     "",
-    "Not measured yet (their commands land with later issues): warm exec-plugin `get-token` vs `az account get-access-token`, "
-    "`aks create`/`aks update` LRO overhead, the 500-cluster fleet migration.",
+    "Not measured yet: `aks update` LRO overhead and the 500-cluster fleet migration against its throttle-bound minimum.",
     "",
 ]
 open(out, "w").write("\n".join(lines))

@@ -1,10 +1,19 @@
 //! End-to-end tests: the real `aksctl` binary against the local cloud emulator over TLS on 127.0.0.1 (port 0),
 //! and real kubectl where noted. One test binary (STYLE.md habit 12).
 
+mod ad;
 mod concurrency;
+mod doctor;
 mod errors;
+mod export_template;
+mod faults;
 mod guide;
+mod hostile;
+mod kubelogin;
+mod migrate;
+mod operator;
 mod outputs;
+mod secrets;
 mod update;
 
 use aks_test_support::TestCloud;

@@ -70,21 +70,31 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
             .map(str::trim)
     };
     for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
-        if let Some(ms) = text(name).and_then(|value| value.parse::<f64>().ok())
-            && ms.is_finite()
-            && ms > 0.0
+        if let Some(delay) = text(name)
+            .and_then(|value| value.parse::<f64>().ok())
+            .and_then(|ms| seconds_to_duration(ms / 1000.0))
         {
-            return Some(Duration::from_secs_f64(ms / 1000.0));
+            return Some(delay);
         }
     }
     let value = text("retry-after")?;
     if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds > 0.0).then(|| Duration::from_secs_f64(seconds));
+        return seconds_to_duration(seconds);
     }
     let date =
         time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822).ok()?;
     let wait = date - time::OffsetDateTime::now_utc();
-    (wait.is_positive()).then(|| Duration::from_secs_f64(wait.as_seconds_f64()))
+    seconds_to_duration(wait.as_seconds_f64())
+}
+
+/// A number of seconds as a `Duration`: `None` unless positive, finite and at least a nanosecond; saturating
+/// for huge values (a `Retry-After: 1e300` from a hostile server made `Duration::from_secs_f64` panic). Callers
+/// cap the result.
+fn seconds_to_duration(seconds: f64) -> Option<Duration> {
+    if !(seconds.is_finite() && seconds > 0.0) {
+        return None;
+    }
+    Some(Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX)).filter(|d| !d.is_zero())
 }
 
 /// An ARM answer with a 2xx status.
@@ -332,7 +342,8 @@ impl ArmClient {
             let response = match result {
                 Ok(response) => response,
                 Err(error) => {
-                    let retryable = is_retryable_transport_error(&error);
+                    let retryable = is_retryable_transport_error(&error)
+                        || (is_safe_method(&method) && is_lost_answer(&error));
                     tracing::debug!(
                         target: "aks_arm::http",
                         %method, %url, request_id = %request_id, elapsed_ms = elapsed.as_millis() as u64,
@@ -639,6 +650,18 @@ pub(crate) fn decode<T: DeserializeOwned>(
         url: url.to_string(),
         source,
     })
+}
+
+/// GET and HEAD change nothing, so an answer lost on the way back may be asked for again.
+fn is_safe_method(method: &Method) -> bool {
+    *method == Method::GET || *method == Method::HEAD
+}
+
+/// An answer that was cut off after the request went out (an HTTP/2 stream reset, a body that stopped): safe
+/// to retry only for [`is_safe_method`], because a write may already have happened.
+fn is_lost_answer(error: &reqwest::Error) -> bool {
+    !(is_certificate_error(error) || error.is_builder() || error.is_redirect())
+        && (error.is_request() || error.is_body() || error.is_decode())
 }
 
 /// Connection failures and resets are retried; TLS certificate problems and request-building errors are not.

@@ -22,7 +22,9 @@ pub mod config;
 pub mod credential;
 mod error;
 mod files;
+pub mod graph;
 mod http;
+pub mod kubelogin;
 mod poller;
 pub mod redact;
 pub mod transport;
@@ -37,3 +39,5 @@ pub use poller::{DEFAULT_POLL_INTERVAL, PollStatus, Poller};
 
 #[cfg(test)]
 mod pipeline_tests;
+#[cfg(test)]
+mod properties_tests;

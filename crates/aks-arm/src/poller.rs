@@ -94,6 +94,18 @@ fn header_url(response: &ArmResponse, name: &str, base: &Url) -> Option<Url> {
     base.join(value).ok()
 }
 
+/// The longest wait between two polls, whatever the server's `Retry-After` says (a huge value must not turn
+/// into a hang).
+pub const MAX_POLL_DELAY: Duration = Duration::from_secs(60);
+
+/// The wait before the next poll: the answer's retry headers (at most [`MAX_POLL_DELAY`]), else
+/// [`DEFAULT_POLL_INTERVAL`].
+pub(crate) fn poll_delay(headers: &reqwest::header::HeaderMap) -> Duration {
+    retry_after(headers)
+        .unwrap_or(DEFAULT_POLL_INTERVAL)
+        .min(MAX_POLL_DELAY)
+}
+
 fn provisioning_state(body: &serde_json::Value) -> Option<&str> {
     body.get("properties")?.get("provisioningState")?.as_str()
 }
@@ -239,7 +251,7 @@ impl Poller {
         match self.mode.clone() {
             Mode::AsyncOperation(url) => {
                 let response = self.client.send(Method::GET, url.clone(), None).await?;
-                self.delay = retry_after(&response.headers).unwrap_or(DEFAULT_POLL_INTERVAL);
+                self.delay = poll_delay(&response.headers);
                 let status: AsyncOperationStatus = decode(&url, response.body)?;
                 let failure = |status: &AsyncOperationStatus| {
                     status
@@ -263,7 +275,7 @@ impl Poller {
             }
             Mode::Location(url) => {
                 let response = self.client.send(Method::GET, url, None).await?;
-                self.delay = retry_after(&response.headers).unwrap_or(DEFAULT_POLL_INTERVAL);
+                self.delay = poll_delay(&response.headers);
                 if response.status == 202 {
                     Ok(self.in_progress("InProgress"))
                 } else {
@@ -281,7 +293,7 @@ impl Poller {
                     }
                     other => other?,
                 };
-                self.delay = retry_after(&response.headers).unwrap_or(DEFAULT_POLL_INTERVAL);
+                self.delay = poll_delay(&response.headers);
                 let state = provisioning_state(&response.body)
                     .unwrap_or("Succeeded")
                     .to_owned();

@@ -22,6 +22,14 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// `--query` is compiled while parsing, as az does (its `jmespath_type`): a bad expression is a usage error
+/// (exit 2) before any request is sent, not a failure after a write.
+fn jmespath_query(value: &str) -> Result<String, String> {
+    jmespath::compile(value)
+        .map(|_| value.to_owned())
+        .map_err(|error| format!("invalid jmespath_type value: '{value}' ({error})"))
+}
+
 /// Options every command takes, anywhere on the command line (as az does).
 #[derive(Debug, Args, Clone, Default)]
 pub struct GlobalArgs {
@@ -32,7 +40,7 @@ pub struct GlobalArgs {
     #[arg(long, short = 'o', global = true, value_enum)]
     pub output: Option<OutputFormat>,
     /// JMESPath query string. See http://jmespath.org/ for more information and examples.
-    #[arg(long, global = true, value_name = "JMESPATH")]
+    #[arg(long, global = true, value_name = "JMESPATH", value_parser = jmespath_query)]
     pub query: Option<String>,
     /// Only show errors, suppressing warnings.
     #[arg(long, global = true)]
@@ -82,6 +90,163 @@ pub enum Command {
     /// Run the local cloud emulator (ARM, Entra and Kubernetes API on 127.0.0.1).
     #[command(subcommand)]
     Emulator(EmulatorCommand),
+    /// kubelogin mode: Azure/kubelogin 0.2.19's commands (get-token, convert-kubeconfig, remove-cache-dir, …).
+    ///
+    /// The same as running this binary under the name `kubelogin` (a symlink or copy). See `aksctl kubelogin --help`.
+    #[command(disable_help_flag = true, disable_version_flag = true)]
+    Kubelogin(KubeloginArgs),
+    /// Show aksctl's version, the API versions it speaks, the kubelogin release it follows and kubectl's version.
+    ///
+    /// kubectl's client version is read with `kubectl version --client -o json` run against a throw-away kubeconfig and home directory, so no cluster is contacted. `aksctl --version` prints aksctl's version alone.
+    ///
+    /// Examples:
+    ///
+    ///   aksctl version
+    ///   aksctl version -o table
+    #[command(verbatim_doc_comment)]
+    Version,
+    /// Print a shell completion script, or the manual page, generated from the command definitions.
+    ///
+    /// Examples:
+    ///
+    ///   Load completions into the current bash session (add the line to ~/.bashrc to keep them):
+    ///     source <(aksctl completion bash)
+    ///
+    ///   zsh (a directory on $fpath), fish, PowerShell:
+    ///     aksctl completion zsh > "${fpath[1]}/_aksctl"
+    ///     aksctl completion fish > ~/.config/fish/completions/aksctl.fish
+    ///     aksctl completion powershell | Out-String | Invoke-Expression
+    ///
+    ///   The manual page, or one page per command in a directory:
+    ///     aksctl completion man > aksctl.1 && man ./aksctl.1
+    ///     aksctl completion man --dir /usr/local/share/man/man1
+    #[command(verbatim_doc_comment)]
+    Completion(CompletionArgs),
+    /// Manage Microsoft Entra ID (Azure Active Directory) Graph entities needed for Role Based Access Control.
+    #[command(subcommand)]
+    Ad(AdCommand),
+    /// Check a cluster and the current kubeconfig: kubectl and kubelogin, the sign-in, Entra integration.
+    ///
+    /// No az equivalent. Each check is pass, warn or fail, with the fix to apply. kubectl is only asked for its
+    /// client version, in isolation (a throw-away kubeconfig and home directory); no cluster is contacted.
+    /// Exits 1 when any check fails.
+    ///
+    /// Examples:
+    ///
+    ///   aksctl doctor -g MyResourceGroup -n MyManagedCluster
+    ///   aksctl doctor -g MyResourceGroup -n MyManagedCluster -o json
+    #[command(verbatim_doc_comment)]
+    Doctor(DoctorArgs),
+}
+
+/// `aksctl ad ...`
+#[derive(Debug, Subcommand)]
+pub enum AdCommand {
+    /// Manage Microsoft Entra groups.
+    #[command(subcommand)]
+    Group(AdGroupCommand),
+}
+
+/// `aksctl ad group ...` (az ad group, graph-groups.md).
+#[derive(Debug, Subcommand)]
+pub enum AdGroupCommand {
+    /// Create a group.
+    ///
+    /// Examples:
+    ///
+    ///   aksctl ad group create --display-name myAKSAdminGroup --mail-nickname myAKSAdminGroup
+    #[command(verbatim_doc_comment)]
+    Create(AdGroupCreateArgs),
+    /// Get the details of a group.
+    ///
+    /// Example: aksctl ad group show -g "Dev Team" --query id -o tsv
+    Show(AdGroupArgs),
+    /// List groups in the directory.
+    List(AdGroupListArgs),
+    /// Delete a group.
+    Delete(AdGroupArgs),
+    /// Manage the members of a group.
+    #[command(subcommand)]
+    Member(AdGroupMemberCommand),
+}
+
+/// `aksctl ad group member ...`
+#[derive(Debug, Subcommand)]
+pub enum AdGroupMemberCommand {
+    /// Add a member to a group.
+    ///
+    /// Example: aksctl ad group member add -g myAKSAdminGroup --member-id <object-id>
+    Add(AdGroupMemberArgs),
+    /// Get the members of a group.
+    List(AdGroupArgs),
+    /// Check if a member is in a group.
+    Check(AdGroupMemberArgs),
+}
+
+/// `ad group create` flags.
+#[derive(Debug, Args)]
+pub struct AdGroupCreateArgs {
+    /// Object's display name.
+    #[arg(long)]
+    pub display_name: String,
+    /// Mail nickname.
+    #[arg(long)]
+    pub mail_nickname: String,
+    /// Group description.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Always create a new group instead of updating the one with same display and mail nickname.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub force: Option<String>,
+}
+
+/// A group: its object id or display name.
+#[derive(Debug, Args)]
+pub struct AdGroupArgs {
+    /// Group's object id or display name (prefix also works if there is a unique match).
+    #[arg(long, short = 'g')]
+    pub group: String,
+}
+
+/// `ad group list` flags.
+#[derive(Debug, Args)]
+pub struct AdGroupListArgs {
+    /// Object's display name or its prefix.
+    #[arg(long)]
+    pub display_name: Option<String>,
+    /// OData filter, e.g. --filter "displayname eq 'test' and servicePrincipalType eq 'Application'".
+    #[arg(long)]
+    pub filter: Option<String>,
+}
+
+/// `ad group member add|check` flags.
+#[derive(Debug, Args)]
+pub struct AdGroupMemberArgs {
+    /// Group's object id or display name (prefix also works if there is a unique match).
+    #[arg(long, short = 'g')]
+    pub group: String,
+    /// The object ID of the contact, group, user, or service principal.
+    #[arg(long)]
+    pub member_id: String,
+}
+
+/// `doctor` flags.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The cluster.
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Output format (default for this command: one line per check for people; `-o json` for pipelines).
+    #[arg(long, short = 'o', value_enum)]
+    pub output: Option<OutputFormat>,
+}
+
+/// `aksctl kubelogin ARGS...`: everything after `kubelogin` goes to kubelogin mode unchanged.
+#[derive(Debug, Args)]
+pub struct KubeloginArgs {
+    /// kubelogin's command line.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    pub args: Vec<std::ffi::OsString>,
 }
 
 /// `aksctl group ...`
@@ -158,8 +323,17 @@ pub struct GroupDeleteArgs {
 pub enum AksCommand {
     /// Create a new managed Kubernetes cluster.
     ///
-    /// Example (the guide): aksctl aks create -g myResourceGroup -n myManagedCluster --enable-aad
-    /// --aad-admin-group-object-ids <id> [--aad-tenant-id <id>] --generate-ssh-keys
+    /// Examples:
+    ///
+    ///   The guide: a cluster with AKS-managed Microsoft Entra integration:
+    ///     aksctl aks create -g myResourceGroup -n myManagedCluster --enable-aad --aad-admin-group-object-ids <id> [--aad-tenant-id <id>] --generate-ssh-keys
+    ///
+    ///   Create a kubernetes cluster with AKS-managed AAD integration:
+    ///     aksctl aks create -g MyResourceGroup -n MyManagedCluster --enable-aad --aad-admin-group-object-ids <id-1,id-2> --aad-tenant-id <id>
+    ///
+    ///   Create a kubernetes cluster with Azure RBAC enabled:
+    ///     aksctl aks create -g MyResourceGroup -n MyManagedCluster --enable-aad --enable-azure-rbac
+    #[command(verbatim_doc_comment)]
     Create(Box<AksCreateArgs>),
     /// Update a managed Kubernetes cluster.
     ///
@@ -195,11 +369,103 @@ pub enum AksCommand {
     List(AksListArgs),
     /// Delete a managed Kubernetes cluster.
     Delete(AksDeleteArgs),
+    /// Install kubelogin (a link to aksctl, which runs as kubelogin under that name) and check kubectl.
+    ///
+    /// Downloads nothing. Creates DIR/kubelogin as a symbolic link to the running aksctl (a copy where links are not possible); a `kubelogin` that is already this aksctl is left as is, any other file is only replaced with --force.
+    ///
+    /// Reports on stderr whether DIR is on PATH, whether kubectl is installed and its client version, and with -g/-n whether that version is within one minor version of the cluster's Kubernetes version.
+    ///
+    /// Examples:
+    ///
+    ///   Install kubelogin into ~/.local/bin:
+    ///     aksctl aks install-cli
+    ///
+    ///   Install it system-wide and check kubectl against a cluster:
+    ///     sudo aksctl aks install-cli --install-location /usr/local/bin -g MyResourceGroup -n MyManagedCluster
+    #[command(verbatim_doc_comment)]
+    InstallCli(InstallCliArgs),
     /// Get access credentials for a managed Kubernetes cluster.
     ///
     /// Example (the guide): aksctl aks get-credentials --resource-group myResourceGroup --name myManagedCluster
     /// [--format exec|azure]
     GetCredentials(GetCredentialsArgs),
+    /// Migrate a fleet of legacy AAD clusters to AKS-managed Microsoft Entra integration.
+    ///
+    /// Each cluster gets what `aks update --enable-aad` gives it. Clusters come from --ids,
+    /// --from-file, or discovery in each --subscription (and --resource-group). --dry-run
+    /// prints the plan; --yes skips the confirmation. Clusters are migrated --concurrency at a
+    /// time, slowing down when ARM throttles; every step is recorded in a journal, --resume
+    /// continues an interrupted run. Ends with a report; exits 1 if any cluster failed.
+    ///
+    /// Examples:
+    ///
+    ///   Show what would happen in one resource group:
+    ///     aksctl aks migrate -g MyResourceGroup --aad-admin-group-object-ids <id>
+    ///       --aad-tenant-id <id> --dry-run
+    ///
+    ///   Migrate every legacy AAD cluster of two subscriptions, 20 at a time:
+    ///     aksctl aks migrate --subscription <sub-1> --subscription <sub-2>
+    ///       --aad-admin-group-object-ids <id> --concurrency 20 --yes
+    ///
+    ///   Continue after an interruption:
+    ///     aksctl aks migrate --resume ~/.aksctl/migrations/<timestamp>.jsonl --yes
+    #[command(verbatim_doc_comment)]
+    Migrate(Box<AksMigrateArgs>),
+}
+
+/// `aks migrate` flags (the fleet form of `aks update --enable-aad` on legacy AAD clusters).
+#[derive(Debug, Args)]
+pub struct AksMigrateArgs {
+    /// Subscription to search (name or id); repeat for several. Default: the active subscription.
+    #[arg(long, value_name = "SUBSCRIPTION", action = clap::ArgAction::Append)]
+    pub subscription: Vec<String>,
+    /// Only this resource group (in each subscription).
+    #[arg(long, short = 'g')]
+    pub resource_group: Option<String>,
+    /// Cluster resource ids (space-separated or repeated) instead of discovery.
+    #[arg(long, num_args = 1.., value_name = "ID")]
+    pub ids: Vec<String>,
+    /// A file of cluster resource ids: one per line (`#` comments allowed), or a JSON array of ids or of objects
+    /// with an `id` (such as `aksctl aks list -o json`).
+    #[arg(long, value_name = "FILE")]
+    pub from_file: Option<PathBuf>,
+    /// Comma-separated list of aad group object IDs that will be set as cluster admin.
+    #[arg(long, value_name = "IDS")]
+    pub aad_admin_group_object_ids: Option<String>,
+    /// The ID of an Azure Active Directory tenant (default: the subscription's tenant).
+    #[arg(long, value_name = "ID")]
+    pub aad_tenant_id: Option<String>,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Clusters migrated at the same time.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub concurrency: u32,
+    /// Journal file (JSON lines). Default: `$AKSCTL_CONFIG_DIR/migrations/<timestamp>.jsonl`.
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+    /// Continue the run recorded in this journal (its clusters, groups and tenant); finished clusters are not
+    /// touched again, in-flight ones are re-read.
+    #[arg(long, value_name = "JOURNAL")]
+    pub resume: Option<PathBuf>,
+    /// Merge each migrated cluster's new user credentials into the kubeconfig (as `aks get-credentials
+    /// --overwrite-existing`).
+    #[arg(long)]
+    pub refresh_credentials: bool,
+    /// Kubeconfig file for --refresh-credentials (default: as `aks get-credentials`).
+    #[arg(
+        long,
+        short = 'f',
+        value_name = "FILE",
+        requires = "refresh_credentials"
+    )]
+    pub file: Option<String>,
+    /// Output format (default for this command: table).
+    #[arg(long, short = 'o', value_enum)]
+    pub output: Option<OutputFormat>,
+    /// Do not prompt for confirmation.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 /// A cluster: `-g` and `-n`.
@@ -313,6 +579,10 @@ pub struct AksCreateArgs {
     /// Do not wait for the long-running operation to finish.
     #[arg(long)]
     pub no_wait: bool,
+    /// Write the ARM deployment template that creates this cluster (the body az would PUT) to FILE instead of
+    /// creating it ("-" prints it to stdout). All checks still run; nothing is written to Azure.
+    #[arg(long, value_name = "FILE")]
+    pub export_template: Option<String>,
 }
 
 /// `aks update` flags (az-cli-aks.md §1.3).
@@ -351,6 +621,10 @@ pub struct AksUpdateArgs {
     /// Do not wait for the long-running operation to finish.
     #[arg(long)]
     pub no_wait: bool,
+    /// Write the ARM deployment template of the updated cluster (the whole resource az would PUT) to FILE instead
+    /// of updating it ("-" prints it to stdout). The cluster is read, nothing is written to Azure.
+    #[arg(long, value_name = "FILE")]
+    pub export_template: Option<String>,
 }
 
 /// `aks get-credentials` flags (az-cli-aks.md §1.4).
@@ -488,4 +762,47 @@ pub struct EmulatorServeArgs {
     /// Retry-After seconds on long-running operation answers.
     #[arg(long, default_value_t = 1)]
     pub retry_after: u64,
+}
+
+/// `aks install-cli` flags.
+#[derive(Debug, Args)]
+pub struct InstallCliArgs {
+    /// Directory to put `kubelogin` in (default: ~/.local/bin; created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub install_location: Option<PathBuf>,
+    /// Replace an existing `kubelogin` in the directory that is not this aksctl.
+    #[arg(long)]
+    pub force: bool,
+    /// Resource group of a cluster to check kubectl's version against (with --name).
+    #[arg(long, short = 'g', requires = "name")]
+    pub resource_group: Option<String>,
+    /// Name of a managed cluster to check kubectl's version against (with --resource-group).
+    #[arg(long, short = 'n', requires = "resource_group")]
+    pub name: Option<String>,
+}
+
+/// `completion` arguments.
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell to complete in, or `man` for the manual page.
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+    /// With `man`: write one page per command into this directory and print their paths.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// What `completion` generates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    /// Bash.
+    Bash,
+    /// Zsh.
+    Zsh,
+    /// Fish.
+    Fish,
+    /// PowerShell.
+    Powershell,
+    /// The roff manual page (`man 1 aksctl`).
+    Man,
 }

@@ -32,6 +32,10 @@ pub enum CliError {
     /// A usage error detected after parsing (exit 2).
     #[error("{0}")]
     Usage(String),
+    /// A "resource not found" answer from a service other than ARM, with az's message (exit 3, as az's show
+    /// commands do for Microsoft Graph 404s).
+    #[error("{0}")]
+    NotFound(String),
     /// A local file operation failed.
     #[error("{action} {path}: {source}")]
     Io {
@@ -74,6 +78,7 @@ impl CliError {
         match self {
             CliError::Arm(error) if error.is_not_found() => Outcome::NotFound,
             CliError::Usage(_) => Outcome::Usage,
+            CliError::NotFound(_) => Outcome::NotFound,
             _ => Outcome::Failure,
         }
     }

@@ -13,6 +13,7 @@ mod commands;
 mod context;
 pub mod env_vars;
 mod error;
+pub mod kubelogin;
 mod output;
 mod paths;
 mod progress;
@@ -51,8 +52,18 @@ pub struct EmulatorServeSettings {
     pub retry_after_seconds: u64,
 }
 
-/// Run aksctl with these arguments (argv[0] included).
+/// Run kubelogin mode (Azure/kubelogin 0.2.19's commands, flags, outputs and exit codes) with these arguments
+/// (argv[0] included): what the binary does when it is named `kubelogin`.
+pub fn kubelogin_main(argv: impl IntoIterator<Item = OsString>) -> Outcome {
+    kubelogin::main(argv)
+}
+
+/// Run aksctl with these arguments (argv[0] included). `aksctl kubelogin …` runs kubelogin mode.
 pub fn main(argv: impl IntoIterator<Item = OsString>, local_cloud: &dyn LocalCloud) -> Outcome {
+    let argv: Vec<OsString> = argv.into_iter().collect();
+    if argv.get(1).is_some_and(|command| command == "kubelogin") {
+        return kubelogin::main(argv.into_iter().skip(1));
+    }
     let cli = match args::Cli::try_parse_from(argv) {
         Ok(cli) => cli,
         Err(error) => {
@@ -64,6 +75,9 @@ pub fn main(argv: impl IntoIterator<Item = OsString>, local_cloud: &dyn LocalClo
             };
         }
     };
+    if let args::Command::Kubelogin(kubelogin) = cli.command {
+        return kubelogin::main(std::iter::once(OsString::from("kubelogin")).chain(kubelogin.args));
+    }
     let context = match context::Context::new(&cli.global) {
         Ok(context) => context,
         Err(error) => {

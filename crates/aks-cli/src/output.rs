@@ -47,6 +47,16 @@ impl Printer {
         }
     }
 
+    /// The same printer with another output format (a command whose default format is not az's JSON).
+    pub fn with_format(&self, format: OutputFormat) -> Printer {
+        Printer {
+            format,
+            query: self.query.clone(),
+            only_show_errors: self.only_show_errors,
+            color: self.color,
+        }
+    }
+
     /// Whether warnings are shown.
     pub fn shows_warnings(&self) -> bool {
         !self.only_show_errors

@@ -111,6 +111,13 @@ pub(crate) async fn dispatch(State(state): State<SharedState>, request: Request)
         Err(_) => Bytes::new(),
     };
     let ctx = Ctx::new(parts.method, &parts.uri, parts.headers, body);
+    // Injected faults (`/_emulator/faults`) come first; a faulted request never reaches its service.
+    if ctx.lower.first().map(String::as_str) != Some("_emulator")
+        && let Some(mut response) = crate::faults::intercept(&state, &ctx).await
+    {
+        finish(&ctx, &mut response);
+        return response;
+    }
     let mut response = route(&state, &ctx);
     finish(&ctx, &mut response);
     if ctx.lower.first().map(String::as_str) != Some("_emulator") {
@@ -128,6 +135,7 @@ fn route(state: &SharedState, ctx: &Ctx) -> Response {
         Some("metadata") | Some("subscriptions") | Some("providers") | Some("tenants") => {
             arm::route(state, ctx)
         }
+        Some("v1.0") => crate::graph::route(state, ctx),
         Some(_) => entra::route(state, ctx),
         None => unsupported(ctx),
     }

@@ -32,6 +32,8 @@
 mod arm;
 mod entra;
 mod error;
+mod faults;
+mod graph;
 mod http;
 mod kubernetes;
 pub mod management;
@@ -48,6 +50,7 @@ use axum_server::accept::NoDelayAcceptor;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use serde::{Deserialize, Serialize};
 
+pub use arm::WriteThrottle;
 pub use error::EmulatorError;
 pub use state::SharedState;
 
@@ -82,6 +85,8 @@ pub struct EmulatorOptions {
     pub state_file: Option<PathBuf>,
     /// How long-running operations progress.
     pub lro: LroPacing,
+    /// ARM's write throttling (off by default).
+    pub throttle: WriteThrottle,
 }
 
 impl EmulatorOptions {
@@ -92,6 +97,7 @@ impl EmulatorOptions {
             data_dir: data_dir.into(),
             state_file: None,
             lro: LroPacing::default(),
+            throttle: WriteThrottle::default(),
         }
     }
 }

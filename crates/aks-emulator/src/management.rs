@@ -8,6 +8,13 @@
 //! | `GET /_emulator/lro` | the current [`LroPacing`] |
 //! | `PUT /_emulator/lro` | replaces it (missing fields take their defaults); applies to operations started afterwards |
 //! | `POST /_emulator/lro/fail-next` | body `{"code","message"}`: the next started cluster operation (PUT or DELETE) ends `Failed` with that error and the cluster's `provisioningState` becomes `Failed` |
+//! | `POST /_emulator/lro/cancel-next` | body `{"code","message"}` (optional; default `Canceled`): the next started cluster operation ends `Canceled` with that error (`provisioningState` `Canceled`); `fail-next` wins when both are set |
+//! | `POST /_emulator/faults` | body: a fault rule or an array of them (`method`, `path` glob, `service`, `times`, `delay_ms`, `drop`, `status`, `code`, `message`, `retry_after`, `body`, `repeat`, `content_type`; see the crate README): matching ARM/Entra requests get the fault instead of an answer. Answers the rules with their `id`s |
+//! | `GET /_emulator/faults` | the rules, with `times` left and `hits` so far |
+//! | `DELETE /_emulator/faults[/{id}]` | remove every rule (or one) |
+//! | `POST /_emulator/tokens/expire` | body `{"count": N}` (default 1): the next N ARM requests answer `401 ExpiredAuthenticationToken` whatever their token |
+//! | `GET /_emulator/throttle` | the current [`WriteThrottle`](crate::WriteThrottle) |
+//! | `PUT /_emulator/throttle` | body `{"enabled", "capacity", "refill_per_second"}` (missing fields take their defaults: off, 200, 10): ARM's write token bucket per subscription; every bucket starts full |
 //! | `PUT /_emulator/page-size` | body `{"page_size": N}` (N ≥ 1): page size of list answers (default 100) |
 //! | `POST /_emulator/seed` | body `{"resource_groups":[{"name","location"}], "clusters":[{"resource_group","name","body":<ManagedCluster JSON>}]}`: stored as if created and already `Succeeded` (server fields filled as for a PUT, unknown properties kept, AKS rules not enforced; a missing group is created in the cluster's location). Answers the counts. |
 //! | `GET /_emulator/state` | everything (groups, clusters with their Kubernetes ports, operations, directory, pacing), secrets redacted |
@@ -29,6 +36,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::arm::{SeedCluster, fill_server_fields_for_seed};
+use crate::faults::{FaultRule, Service};
 use crate::http::{Ctx, arm_error, empty, json, unsupported};
 use crate::state::{
     FEDERATED_AUDIENCE, FEDERATED_SUBJECT, FederatedCredential, ResourceGroupRecord, SharedState,
@@ -55,6 +63,18 @@ fn parse<T: for<'de> Deserialize<'de>>(ctx: &Ctx) -> Result<T, Response> {
 struct FailNext {
     code: String,
     message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(default)]
+struct ExpireTokens {
+    count: u32,
+}
+
+impl Default for ExpireTokens {
+    fn default() -> Self {
+        ExpireTokens { count: 1 }
+    }
 }
 
 #[derive(Deserialize)]
@@ -154,6 +174,67 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
             }
             Err(response) => response,
         },
+        (&Method::POST, ["lro", "cancel-next"]) => {
+            let request = if ctx.body.is_empty() {
+                Ok(None)
+            } else {
+                parse::<FailNext>(ctx).map(Some)
+            };
+            match request {
+                Ok(cancel) => {
+                    let detail = ArmErrorDetail {
+                        code: cancel
+                            .as_ref()
+                            .map_or("Canceled".into(), |cancel| cancel.code.clone()),
+                        message: cancel.map_or(
+                            "The operation was canceled (injected by the emulator).".into(),
+                            |cancel| cancel.message,
+                        ),
+                        ..ArmErrorDetail::default()
+                    };
+                    state.store().cancel_next = Some(detail.clone());
+                    json(StatusCode::OK, &json!({"cancel_next": detail}))
+                }
+                Err(response) => response,
+            }
+        }
+        (&Method::POST, ["faults"]) => add_faults(state, ctx),
+        (&Method::GET, ["faults"]) => json(StatusCode::OK, &state.store().faults.list()),
+        (&Method::DELETE, ["faults"]) => {
+            state.store().faults.clear();
+            empty(StatusCode::NO_CONTENT)
+        }
+        (&Method::DELETE, ["faults", id]) => match id.parse::<u64>() {
+            Ok(id) if state.store().faults.remove(id) => empty(StatusCode::NO_CONTENT),
+            _ => not_found(format!("no fault rule '{id}'")),
+        },
+        (&Method::POST, ["tokens", "expire"]) => {
+            let request = if ctx.body.is_empty() {
+                Ok(ExpireTokens::default())
+            } else {
+                parse::<ExpireTokens>(ctx)
+            };
+            match request {
+                Ok(ExpireTokens { count }) => {
+                    let rule =
+                        FaultRule::status(Service::Arm, count, 401, "ExpiredAuthenticationToken");
+                    let rule = state.store().faults.add(rule);
+                    json(StatusCode::OK, &rule)
+                }
+                Err(response) => response,
+            }
+        }
+        (&Method::GET, ["throttle"]) => json(StatusCode::OK, state.store().throttle.config()),
+        (&Method::PUT, ["throttle"]) => match parse::<crate::WriteThrottle>(ctx) {
+            Ok(config)
+                if config.refill_per_second.is_finite() && config.refill_per_second >= 0.0 =>
+            {
+                state.store().throttle.configure(config.clone());
+                json(StatusCode::OK, &config)
+            }
+            Ok(_) => bad_request("refill_per_second must be a finite number, at least 0"),
+            Err(response) => response,
+        },
         (&Method::PUT, ["page-size"]) => match parse::<PageSize>(ctx) {
             Ok(PageSize { page_size }) if page_size >= 1 => {
                 state.store().page_size = page_size;
@@ -215,6 +296,31 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
         }
         _ => unsupported(ctx),
     }
+}
+
+/// `POST /_emulator/faults`: one rule or an array of rules; answers them with their ids.
+fn add_faults(state: &SharedState, ctx: &Ctx) -> Response {
+    let rules = match serde_json::from_slice::<serde_json::Value>(&ctx.body) {
+        Ok(serde_json::Value::Array(items)) => items,
+        Ok(item) => vec![item],
+        Err(error) => return bad_request(format!("invalid body for POST {}: {error}", ctx.path)),
+    };
+    let mut parsed = Vec::with_capacity(rules.len());
+    for rule in rules {
+        match serde_json::from_value::<FaultRule>(rule) {
+            Ok(rule) => match rule.validate() {
+                Ok(()) => parsed.push(rule),
+                Err(message) => return bad_request(message),
+            },
+            Err(error) => return bad_request(format!("invalid fault rule: {error}")),
+        }
+    }
+    let mut store = state.store();
+    let added: Vec<FaultRule> = parsed
+        .into_iter()
+        .map(|rule| store.faults.add(rule))
+        .collect();
+    json(StatusCode::OK, &added)
 }
 
 /// `POST /_emulator/apps/{client_id}/certificates`: register a certificate credential.

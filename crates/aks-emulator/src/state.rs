@@ -170,6 +170,18 @@ pub(crate) struct Group {
     pub object_id: String,
     /// Display name.
     pub display_name: String,
+    /// `mailNickname` (Graph groups created through `POST /v1.0/groups`; seeded groups have none).
+    #[serde(default)]
+    pub mail_nickname: Option<String>,
+    /// `description`.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `createdDateTime` (RFC 3339).
+    #[serde(default)]
+    pub created: Option<String>,
+    /// Object ids of the groups this group is a member of (nested groups).
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 /// The emulated Entra directory.
@@ -210,6 +222,10 @@ impl Directory {
             groups: vec![Group {
                 object_id: ADMIN_GROUP_ID.into(),
                 display_name: "aks-cluster-admins".into(),
+                mail_nickname: None,
+                description: None,
+                created: None,
+                groups: Vec::new(),
             }],
             users: Vec::new(),
             cert_client: None,
@@ -438,6 +454,13 @@ pub(crate) enum Outcome {
         /// The error.
         error: ArmErrorDetail,
     },
+    /// Canceled at `end_time` with `error` (injected by `POST /_emulator/lro/cancel-next`).
+    Canceled {
+        /// RFC 3339.
+        end_time: String,
+        /// The error.
+        error: ArmErrorDetail,
+    },
 }
 
 /// A long-running operation.
@@ -461,6 +484,9 @@ pub(crate) struct Operation {
     pub pacing: LroPacing,
     /// The error to end with (failure injection).
     pub injected: Option<ArmErrorDetail>,
+    /// Whether `injected` ends the operation `Canceled` rather than `Failed`.
+    #[serde(default)]
+    pub canceled: bool,
     /// Set once terminal.
     pub outcome: Option<Outcome>,
 }
@@ -479,12 +505,20 @@ pub(crate) struct Store {
     pub lro: LroPacing,
     /// Failure to inject into the next operation.
     pub fail_next: Option<ArmErrorDetail>,
+    /// Error to end the next started operation `Canceled` with (`POST /_emulator/lro/cancel-next`).
+    pub cancel_next: Option<ArmErrorDetail>,
+    /// Fault rules of the main server (`/_emulator/faults`).
+    pub faults: crate::faults::Faults,
     /// Page size of list answers.
     pub page_size: usize,
+    /// ARM's write throttle per subscription (off unless configured).
+    pub throttle: crate::arm::WriteBuckets,
     /// The request log (already redacted).
     pub requests: Vec<Value>,
     /// Device-code sign-ins by device code (in memory only).
     pub device_codes: Vec<DeviceCodeFlow>,
+    /// Template deployments by lower-case (group, name) (in memory only, not in the state file).
+    pub deployments: BTreeMap<crate::arm::DeploymentKey, crate::arm::DeploymentRecord>,
 }
 
 impl Store {
@@ -615,9 +649,13 @@ impl SharedState {
                 .collect(),
             lro: options.lro.clone(),
             fail_next: None,
+            cancel_next: None,
+            faults: crate::faults::Faults::default(),
             page_size: DEFAULT_PAGE_SIZE,
+            throttle: crate::arm::WriteBuckets::new(options.throttle.clone()),
             requests: Vec::new(),
             device_codes: Vec::new(),
+            deployments: BTreeMap::new(),
         };
         let state = SharedState(Arc::new(Inner {
             base_url,
@@ -896,6 +934,8 @@ impl SharedState {
             "operations": store.operations.values().collect::<Vec<_>>(),
             "lro": store.lro,
             "fail_next": store.fail_next,
+            "cancel_next": store.cancel_next,
+            "faults": store.faults.list(),
             "page_size": store.page_size,
         })
     }

@@ -531,8 +531,9 @@ fn validate_authority_host(value: &str) -> Result<(), ConvertError> {
     Ok(())
 }
 
-/// Parses a Go duration (`90s`, `1m30s`, `1.5h`, `-2s`, `0`) into nanoseconds; `None` when Go would reject it.
-pub(crate) fn parse_go_duration(text: &str) -> Option<i128> {
+/// Parses a Go duration (`90s`, `1m30s`, `1.5h`, `-2s`, `0`) into nanoseconds; `None` when Go would reject it
+/// (kubelogin's `--timeout` and `AZURE_CLI_TIMEOUT`).
+pub fn parse_go_duration(text: &str) -> Option<i128> {
     let (negative, mut rest) = match text.as_bytes().first()? {
         b'-' => (true, &text[1..]),
         b'+' => (false, &text[1..]),

@@ -38,7 +38,7 @@ pub use az_merge::{MergeError, az_merge, az_rename};
 pub use convert::{
     ConvertError, ConvertOptions, DEFAULT_ENVIRONMENT, DEFAULT_INSTALL_HINT, DEFAULT_TIMEOUT,
     EXEC_API_VERSION, EnvironmentValues, KUBELOGIN_COMMAND, LoginMode, UnsupportedLoginMethod,
-    convert, is_azure_user,
+    convert, is_azure_user, parse_go_duration,
 };
 pub use convert_file::{
     ConvertFileError, ConvertFilesOptions, ConvertReport, ConvertedUser, MissingFiles,

@@ -144,6 +144,9 @@ const MAX_SYMLINK_HOPS: usize = 40;
 /// directory. A reader sees the old or the new file, never a half-written one, and on error the target is
 /// unchanged (the temporary file is removed).
 ///
+/// An existing file with no write permission bit (e.g. 0444) is refused with `PermissionDenied`: the rename
+/// would replace it, but its owner asked for it not to change.
+///
 /// Missing parent directories are created with the default mode under the umask (0755 under umask 022), as
 /// az's `os.makedirs` and kubectl do. The rename gives the file to the writing user: an owner or group other
 /// than ours is not kept. With [`SymlinkPolicy::Follow`] the final target of the link is replaced.
@@ -166,6 +169,18 @@ pub fn write_atomic(
             });
         }
     };
+
+    // A rename only needs write access to the directory; a file its owner made read-only (no write bit at
+    // all) is refused as az's in-place write would refuse it, whoever runs us (root included).
+    if !created && mode & 0o222 == 0 {
+        return Err(WriteError::Write {
+            path: target,
+            source: io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("the file is read-only (mode {mode:04o})"),
+            ),
+        });
+    }
 
     let write_error = |source| WriteError::Write {
         path: target.clone(),

@@ -36,8 +36,9 @@ pub struct ManagedCluster {
     pub extra: Extra,
 }
 
-/// `ManagedClusterProperties`: the fields this project reads or writes (arm-aks-api.md §2.3).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+/// `ManagedClusterProperties`: the fields this project reads or writes (arm-aks-api.md §2.3). Its `Debug`
+/// redacts write-only secrets kept in `extra` (`servicePrincipalProfile.secret`, `windowsProfile.adminPassword`).
+#[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ManagedClusterProperties {
     /// Current provisioning state (read-only).
@@ -149,6 +150,68 @@ pub struct AadProfile {
     pub extra: Extra,
 }
 
+/// Keys whose values never reach `Debug` output (matched case-insensitively, at any depth of an `extra` map).
+const SECRET_KEYS: &[&str] = &[
+    "secret",
+    "serverappsecret",
+    "adminpassword",
+    "password",
+    "clientsecret",
+    "token",
+];
+
+/// A copy of `value` with every secret (per [`SECRET_KEYS`]) replaced by `"<redacted>"`.
+fn redact_secrets(value: &serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => serde_json::Value::Object(
+            map.iter()
+                .map(|(key, item)| {
+                    let secret =
+                        SECRET_KEYS.contains(&key.to_ascii_lowercase().as_str()) && !item.is_null();
+                    let shown = if secret {
+                        serde_json::Value::String("<redacted>".into())
+                    } else {
+                        redact_secrets(item)
+                    };
+                    (key.clone(), shown)
+                })
+                .collect(),
+        ),
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.iter().map(redact_secrets).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+impl std::fmt::Debug for ManagedClusterProperties {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ManagedClusterProperties")
+            .field("provisioning_state", &self.provisioning_state)
+            .field("power_state", &self.power_state)
+            .field("kubernetes_version", &self.kubernetes_version)
+            .field(
+                "current_kubernetes_version",
+                &self.current_kubernetes_version,
+            )
+            .field("dns_prefix", &self.dns_prefix)
+            .field("fqdn", &self.fqdn)
+            .field("azure_portal_fqdn", &self.azure_portal_fqdn)
+            .field("private_fqdn", &self.private_fqdn)
+            .field("node_resource_group", &self.node_resource_group)
+            .field("enable_rbac", &self.enable_rbac)
+            .field("aad_profile", &self.aad_profile)
+            .field("disable_local_accounts", &self.disable_local_accounts)
+            .field("agent_pool_profiles", &self.agent_pool_profiles)
+            .field("linux_profile", &self.linux_profile)
+            .field(
+                "extra",
+                &redact_secrets(&serde_json::Value::Object(self.extra.clone())),
+            )
+            .finish()
+    }
+}
+
 impl std::fmt::Debug for AadProfile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AadProfile")
@@ -162,7 +225,10 @@ impl std::fmt::Debug for AadProfile {
                 "server_app_secret",
                 &self.server_app_secret.as_ref().map(|_| "<redacted>"),
             )
-            .field("extra", &self.extra)
+            .field(
+                "extra",
+                &redact_secrets(&serde_json::Value::Object(self.extra.clone())),
+            )
             .finish()
     }
 }
@@ -422,6 +488,28 @@ mod tests {
         let shown = format!("{profile:?}");
         assert!(!shown.contains("hunter2-secret"), "{shown}");
         assert!(shown.contains("<redacted>"));
+    }
+
+    #[test]
+    fn debug_of_a_whole_cluster_shows_no_write_only_secret() {
+        let cluster: ManagedCluster = serde_json::from_value(serde_json::json!({
+            "location": "eastus",
+            "properties": {
+                "aadProfile": {"serverAppSecret": "aad-secret-1", "clientAppID": "c", "extraSecret": {"password": "aad-pw-2"}},
+                "servicePrincipalProfile": {"clientId": "sp-id", "secret": "sp-secret-3"},
+                "windowsProfile": {"adminUsername": "azureuser", "adminPassword": "win-pw-4"},
+                "identityProfile": {"kubeletidentity": {"clientId": "k"}}
+            }
+        }))
+        .unwrap();
+        let shown = format!("{cluster:?}");
+        for secret in ["aad-secret-1", "aad-pw-2", "sp-secret-3", "win-pw-4"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(
+            shown.contains("sp-id") && shown.contains("azureuser"),
+            "{shown}"
+        );
     }
 
     #[test]

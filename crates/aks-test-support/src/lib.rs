@@ -198,6 +198,81 @@ impl TestCloud {
         })
     }
 
+    /// An authenticated ARM call as the seeded admin service principal (a client-credentials token from the
+    /// emulator's Entra, then `Authorization: Bearer`). `target` is a path under `resource_manager` (with its
+    /// `api-version`) or an absolute URL, e.g. an `Azure-AsyncOperation` URL to poll. Any status is returned.
+    pub fn arm(&self, method: &str, target: &str, body: Option<Value>) -> ArmAnswer {
+        let ready = self.ready();
+        let url = if target.starts_with("https://") {
+            target.to_string()
+        } else {
+            format!(
+                "{}{}",
+                ready.resource_manager,
+                target.trim_start_matches('/')
+            )
+        };
+        let token_url = format!(
+            "{}{}/oauth2/v2.0/token",
+            ready.authority_host, ready.tenant_id
+        );
+        let form = [
+            ("client_id", ready.client_id.clone()),
+            ("client_secret", ready.client_secret.clone()),
+            ("grant_type", "client_credentials".to_string()),
+            ("scope", "https://management.azure.com/.default".to_string()),
+        ];
+        let ca = std::fs::read(&ready.ca_cert_file).expect("CA file");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let certificate = reqwest::Certificate::from_pem(&ca).expect("CA PEM");
+            let client = reqwest::Client::builder()
+                .tls_certs_merge([certificate])
+                .no_proxy()
+                .build()
+                .expect("client");
+            let token: Value = client
+                .post(&token_url)
+                .form(&form)
+                .send()
+                .await
+                .expect("token endpoint answers")
+                .json()
+                .await
+                .expect("token JSON");
+            let token = token["access_token"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no access_token from {token_url}: {token}"));
+            let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+            let mut request = client.request(method, &url).bearer_auth(token);
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let response = request.send().await.expect("ARM answers");
+            let status = response.status().as_u16();
+            let headers = response
+                .headers()
+                .iter()
+                .map(|(name, value)| {
+                    (
+                        name.as_str().to_string(),
+                        value.to_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect();
+            let text = response.text().await.expect("body");
+            let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+            ArmAnswer {
+                status,
+                headers,
+                body,
+            }
+        })
+    }
+
     /// The emulator's request log.
     pub fn requests(&self) -> Vec<Value> {
         self.management("GET", "requests", None)
@@ -210,6 +285,17 @@ impl TestCloud {
     pub fn clear_requests(&self) {
         self.management("DELETE", "requests", None);
     }
+}
+
+/// An answer of [`TestCloud::arm`].
+#[derive(Debug, Clone)]
+pub struct ArmAnswer {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers, names lower-case.
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// The JSON body (`null` when empty or not JSON).
+    pub body: Value,
 }
 
 /// Replace every occurrence of the sandbox paths and ports in `text` with stable placeholders, for snapshots.

@@ -64,7 +64,20 @@ impl AzureCredential {
         scope: &str,
     ) -> Result<AccessToken, CredentialError> {
         tracing::debug!(credential = %self.description, scope, "requesting a token");
-        match credential.get_token(&[scope], None).await {
+        let mut attempt = 0u32;
+        let result = loop {
+            let result = credential.get_token(&[scope], None).await;
+            match &result {
+                Err(error) if attempt < TRANSIENT_RETRIES && transient_status(error).is_some() => {
+                    let delay = TRANSIENT_BACKOFF * 2u32.pow(attempt);
+                    attempt += 1;
+                    tracing::debug!(credential = %self.description, status = ?transient_status(error), attempt, "token endpoint busy; retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                _ => break result,
+            }
+        };
+        match result {
             Ok(token) => {
                 tracing::debug!(credential = %self.description, expires_on = %token.expires_on, "got a token");
                 Ok(AccessToken {
@@ -94,6 +107,27 @@ impl AzureCredential {
             }
         }
     }
+}
+
+/// Retries of a token request that the identity provider answered 408, 429 or 5xx (Entra's
+/// `temporarily_unavailable`), with a backoff doubling from [`TRANSIENT_BACKOFF`].
+const TRANSIENT_RETRIES: u32 = 3;
+const TRANSIENT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(400);
+
+/// The HTTP status of a token-endpoint answer worth retrying (408, 429, 5xx), if that is what failed.
+fn transient_status(error: &azure_core::Error) -> Option<u16> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = current {
+        if let Some(azure) = error.downcast_ref::<azure_core::Error>()
+            && let ErrorKind::HttpResponse { status, .. } = azure.kind()
+        {
+            let status = u16::from(*status);
+            return (status == 408 || status == 429 || (500..600).contains(&status))
+                .then_some(status);
+        }
+        current = error.source();
+    }
+    None
 }
 
 fn is_connection_error(error: &azure_core::Error) -> bool {

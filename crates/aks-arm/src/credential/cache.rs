@@ -14,6 +14,22 @@ use super::{AccessToken, CredentialError, Secret, TokenSource};
 /// Tokens are refreshed this long before they expire.
 pub const REFRESH_MARGIN: time::Duration = time::Duration::minutes(5);
 
+/// The stable file-name digest of a cache key: hex sha256 of the parts joined with `|`.
+pub(crate) fn key_digest(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for (index, part) in parts.iter().enumerate() {
+        if index > 0 {
+            hasher.update(b"|");
+        }
+        hasher.update(part.as_bytes());
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 /// One cache file.
 #[derive(Serialize, Deserialize)]
 struct Entry {
@@ -61,15 +77,9 @@ impl CachedTokenSource {
 
     /// The cache file for a scope.
     pub fn path_for(&self, scope: &str) -> PathBuf {
-        let mut hasher = Sha256::new();
-        for part in &self.key_parts {
-            hasher.update(part.as_bytes());
-            hasher.update(b"|");
-        }
-        hasher.update(scope.as_bytes());
-        let digest = hasher.finalize();
-        let name: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
-        self.dir.join(format!("{name}.json"))
+        let mut parts: Vec<&str> = self.key_parts.iter().map(String::as_str).collect();
+        parts.push(scope);
+        self.dir.join(format!("{}.json", key_digest(&parts)))
     }
 
     fn read(&self, scope: &str) -> Option<AccessToken> {

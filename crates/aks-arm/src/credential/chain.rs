@@ -9,10 +9,11 @@ use azure_core::cloud::CustomConfiguration;
 use azure_core::credentials::TokenCredential;
 use azure_core::http::{ClientOptions, RetryOptions, Transport};
 use azure_identity::{
-    AzureCliCredential, AzureCliCredentialOptions, ClientAssertionCredential,
-    ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions,
-    ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
-    WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+    AzureCliCredential, AzureCliCredentialOptions, AzurePipelinesCredential,
+    AzurePipelinesCredentialOptions, ClientAssertionCredential, ClientAssertionCredentialOptions,
+    ClientSecretCredential, ClientSecretCredentialOptions, ManagedIdentityCredential,
+    ManagedIdentityCredentialOptions, UserAssignedId, WorkloadIdentityCredential,
+    WorkloadIdentityCredentialOptions,
 };
 
 use super::azure::{AzureCredential, Failure};
@@ -109,6 +110,16 @@ enum Planned {
         source: ManagedSource,
         client_id: Option<String>,
     },
+    /// A user-assigned managed identity named by its Azure resource id (kubelogin `--identity-resource-id`).
+    ManagedIdentityResource {
+        resource_id: String,
+    },
+    AzurePipelines {
+        tenant_id: String,
+        client_id: String,
+        service_connection_id: String,
+        system_access_token: Secret,
+    },
     AzureCli {
         path: PathBuf,
     },
@@ -147,6 +158,18 @@ impl Planned {
                     None => format!("{MANAGED} ({source}, system-assigned)"),
                 }
             }
+            Planned::ManagedIdentityResource { resource_id } => {
+                format!("{MANAGED} for resource {resource_id}")
+            }
+            Planned::AzurePipelines {
+                tenant_id,
+                client_id,
+                service_connection_id,
+                ..
+            } => format!(
+                "AzurePipelinesCredential (service connection {service_connection_id}) for client {client_id} in \
+                 tenant {tenant_id}"
+            ),
             Planned::AzureCli { path } => format!("{AZURE_CLI} ({})", path.display()),
         }
     }
@@ -284,9 +307,9 @@ fn is_executable(path: &Path) -> bool {
 
 /// `ClientOptions` for every azure_identity credential: our transport, no retries (a TLS mistake must fail in
 /// milliseconds, not 82 s), the cloud's authority host.
-fn client_options(cloud: &Cloud, transport: &Transport) -> ClientOptions {
+fn client_options(authority: &str, transport: &Transport) -> ClientOptions {
     let mut custom = CustomConfiguration::default();
-    custom.authority_host = cloud.authority();
+    custom.authority_host = authority.to_owned();
     ClientOptions {
         transport: Some(transport.clone()),
         retry: RetryOptions::none(),
@@ -300,11 +323,11 @@ fn client_options(cloud: &Cloud, transport: &Transport) -> ClientOptions {
 #[allow(clippy::needless_update)]
 fn build(
     planned: &Planned,
-    cloud: &Cloud,
+    authority: &str,
     transport: &Transport,
 ) -> Result<Arc<dyn TokenSource>, CredentialError> {
     let description = planned.describe();
-    let cloud = cloud.clone();
+    let authority = authority.trim_end_matches('/').to_owned();
     let transport = transport.clone();
     let credential = match planned.clone() {
         Planned::EnvironmentSecret {
@@ -316,7 +339,7 @@ fn build(
             Failure::ConnectionIsUnavailable,
             Box::new(move || {
                 let options = ClientSecretCredentialOptions {
-                    client_options: client_options(&cloud, &transport),
+                    client_options: client_options(&authority, &transport),
                     ..Default::default()
                 };
                 let credential: Arc<dyn TokenCredential> = ClientSecretCredential::new(
@@ -334,7 +357,7 @@ fn build(
             path,
         } => {
             let certificate = Arc::new(ClientCertificate::load(&path)?);
-            let audience = format!("{}/{tenant_id}/oauth2/v2.0/token", cloud.authority());
+            let audience = format!("{authority}/{tenant_id}/oauth2/v2.0/token");
             AzureCredential::new(
                 description,
                 Failure::ConnectionIsUnavailable,
@@ -345,7 +368,7 @@ fn build(
                         audience: audience.clone(),
                     };
                     let options = ClientAssertionCredentialOptions {
-                        client_options: client_options(&cloud, &transport),
+                        client_options: client_options(&authority, &transport),
                         ..Default::default()
                     };
                     let credential: Arc<dyn TokenCredential> = ClientAssertionCredential::new(
@@ -368,7 +391,7 @@ fn build(
             Box::new(move || {
                 let options = WorkloadIdentityCredentialOptions {
                     credential_options: ClientAssertionCredentialOptions {
-                        client_options: client_options(&cloud, &transport),
+                        client_options: client_options(&authority, &transport),
                         ..Default::default()
                     },
                     client_id: Some(client_id.clone()),
@@ -387,11 +410,51 @@ fn build(
             Box::new(move || {
                 let options = ManagedIdentityCredentialOptions {
                     user_assigned_id: client_id.clone().map(UserAssignedId::ClientId),
-                    client_options: client_options(&cloud, &transport),
+                    client_options: client_options(&authority, &transport),
                     ..Default::default()
                 };
                 let credential: Arc<dyn TokenCredential> =
                     ManagedIdentityCredential::new(Some(options))?;
+                Ok(credential)
+            }),
+        )?,
+        Planned::ManagedIdentityResource { resource_id } => AzureCredential::new(
+            description,
+            Failure::ConnectionIsUnavailable,
+            Box::new(move || {
+                let options = ManagedIdentityCredentialOptions {
+                    user_assigned_id: Some(UserAssignedId::ResourceId(resource_id.clone())),
+                    client_options: client_options(&authority, &transport),
+                    ..Default::default()
+                };
+                let credential: Arc<dyn TokenCredential> =
+                    ManagedIdentityCredential::new(Some(options))?;
+                Ok(credential)
+            }),
+        )?,
+        Planned::AzurePipelines {
+            tenant_id,
+            client_id,
+            service_connection_id,
+            system_access_token,
+        } => AzureCredential::new(
+            description,
+            Failure::ConnectionIsUnavailable,
+            Box::new(move || {
+                let options = AzurePipelinesCredentialOptions {
+                    credential_options: ClientAssertionCredentialOptions {
+                        client_options: client_options(&authority, &transport),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                };
+                let credential: Arc<dyn TokenCredential> = AzurePipelinesCredential::new(
+                    tenant_id.clone(),
+                    client_id.clone(),
+                    &service_connection_id,
+                    azure_core::credentials::Secret::new(system_access_token.expose().to_owned()),
+                    Some(options),
+                )?;
                 Ok(credential)
             }),
         )?,
@@ -448,7 +511,7 @@ fn chain_from(
     let mut sources = Vec::with_capacity(plan.candidates.len());
     for planned in &plan.candidates {
         tracing::debug!(credential = %planned.describe(), "credential configured");
-        sources.push(build(planned, cloud, transport)?);
+        sources.push(build(planned, &cloud.authority(), transport)?);
     }
     if sources.len() == 1 {
         return Ok(sources.remove(0));
@@ -520,6 +583,145 @@ impl TokenSource for ChainedTokenSource {
                 .join(", then "),
         }
     }
+}
+
+/// An identity chosen explicitly (kubelogin's `spn`, `workloadidentity`, `msi` and `azurepipelines` modes) rather
+/// than discovered from the environment as [`default_chain`] does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CredentialSpec {
+    /// A service principal with a client secret.
+    ClientSecret {
+        /// Tenant.
+        tenant_id: String,
+        /// Application (client) id.
+        client_id: String,
+        /// The secret (redacted in `Debug`).
+        secret: Secret,
+    },
+    /// A service principal with a PEM certificate (RSA key + certificate; PFX is refused with a hint).
+    ClientCertificate {
+        /// Tenant.
+        tenant_id: String,
+        /// Application (client) id.
+        client_id: String,
+        /// The PEM file.
+        path: PathBuf,
+    },
+    /// Workload identity: a federated token file exchanged as a client assertion.
+    WorkloadIdentity {
+        /// Tenant.
+        tenant_id: String,
+        /// Application (client) id.
+        client_id: String,
+        /// The federated (service account) token file, re-read for every request.
+        token_file: PathBuf,
+    },
+    /// A managed identity: App Service (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`) when those are set, else the VM
+    /// endpoint (IMDS, 169.254.169.254).
+    ManagedIdentity {
+        /// Which user-assigned identity; `None` = system-assigned.
+        id: Option<ManagedIdentityId>,
+    },
+    /// An Azure Pipelines service connection (`SYSTEM_OIDCREQUESTURI` is read by azure_identity).
+    AzurePipelines {
+        /// Tenant.
+        tenant_id: String,
+        /// Application (client) id of the service connection's principal.
+        client_id: String,
+        /// The service connection id.
+        service_connection_id: String,
+        /// `SYSTEM_ACCESSTOKEN` (redacted in `Debug`).
+        system_access_token: Secret,
+    },
+}
+
+/// How a user-assigned managed identity is named.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ManagedIdentityId {
+    /// Its client id.
+    ClientId(String),
+    /// Its Azure resource id.
+    ResourceId(String),
+}
+
+impl CredentialSpec {
+    fn planned(self) -> Planned {
+        match self {
+            CredentialSpec::ClientSecret {
+                tenant_id,
+                client_id,
+                secret,
+            } => Planned::EnvironmentSecret {
+                tenant_id,
+                client_id,
+                secret,
+            },
+            CredentialSpec::ClientCertificate {
+                tenant_id,
+                client_id,
+                path,
+            } => Planned::EnvironmentCertificate {
+                tenant_id,
+                client_id,
+                path,
+            },
+            CredentialSpec::WorkloadIdentity {
+                tenant_id,
+                client_id,
+                token_file,
+            } => Planned::WorkloadIdentity {
+                tenant_id,
+                client_id,
+                token_file,
+            },
+            CredentialSpec::ManagedIdentity { id } => {
+                let app_service = ["IDENTITY_ENDPOINT", "IDENTITY_HEADER"]
+                    .iter()
+                    .all(|name| std::env::var_os(name).is_some_and(|value| !value.is_empty()));
+                let source = if app_service {
+                    ManagedSource::AppService
+                } else {
+                    ManagedSource::Imds
+                };
+                match id {
+                    Some(ManagedIdentityId::ResourceId(resource_id)) => {
+                        Planned::ManagedIdentityResource { resource_id }
+                    }
+                    Some(ManagedIdentityId::ClientId(client_id)) => Planned::ManagedIdentity {
+                        source,
+                        client_id: Some(client_id),
+                    },
+                    None => Planned::ManagedIdentity {
+                        source,
+                        client_id: None,
+                    },
+                }
+            }
+            CredentialSpec::AzurePipelines {
+                tenant_id,
+                client_id,
+                service_connection_id,
+                system_access_token,
+            } => Planned::AzurePipelines {
+                tenant_id,
+                client_id,
+                service_connection_id,
+                system_access_token,
+            },
+        }
+    }
+}
+
+/// One credential for an explicitly chosen identity, with `http` as transport, no retries and `authority_host`
+/// (e.g. `https://login.microsoftonline.com/`) as the Entra authority. No cache: wrap it in
+/// [`CachedTokenSource`](super::CachedTokenSource) or keep tokens yourself.
+pub fn credential(
+    spec: CredentialSpec,
+    authority_host: &str,
+    http: &reqwest::Client,
+) -> Result<Arc<dyn TokenSource>, CredentialError> {
+    let transport = Transport::new(Arc::new(http.clone()));
+    build(&spec.planned(), authority_host, &transport)
 }
 
 #[cfg(test)]
@@ -758,6 +960,76 @@ mod tests {
             claims["aud"],
             "https://127.0.0.1:8443/tenant-1/oauth2/v2.0/token"
         );
+    }
+
+    /// A fake IMDS: answers every request in-process (nothing leaves the test), records URLs and headers.
+    #[derive(Debug, Default)]
+    struct FakeImds {
+        seen: Mutex<Vec<(String, Option<String>)>>,
+    }
+
+    #[async_trait]
+    impl HttpClient for FakeImds {
+        async fn execute_request(&self, request: &Request) -> azure_core::Result<AsyncRawResponse> {
+            let metadata = request
+                .headers()
+                .get_optional_str(&azure_core::http::headers::HeaderName::from_static(
+                    "metadata",
+                ))
+                .map(str::to_owned);
+            self.seen
+                .lock()
+                .unwrap()
+                .push((request.url().to_string(), metadata));
+            let expires_on =
+                (time::OffsetDateTime::now_utc() + time::Duration::hours(1)).unix_timestamp();
+            let body = format!(
+                r#"{{"access_token":"imds-token","expires_on":"{expires_on}","expires_in":"3600","resource":"6dae42f8-4368-4678-94ff-3960e28e3630","token_type":"Bearer"}}"#
+            );
+            Ok(AsyncRawResponse::from_bytes(
+                StatusCode::Ok,
+                Headers::new(),
+                body.into_bytes(),
+            ))
+        }
+    }
+
+    #[tokio::test]
+    async fn explicit_managed_identity_without_app_service_uses_the_imds_shape() {
+        if std::env::var_os("IDENTITY_ENDPOINT").is_some()
+            || std::env::var_os("MSI_ENDPOINT").is_some()
+        {
+            return; // azure_identity would pick another source from this process's environment
+        }
+        let fake = Arc::new(FakeImds::default());
+        let planned = CredentialSpec::ManagedIdentity {
+            id: Some(ManagedIdentityId::ClientId("uami-client".into())),
+        }
+        .planned();
+        assert_eq!(
+            planned.describe(),
+            "ManagedIdentityCredential (IMDS) for client uami-client"
+        );
+        let source = build(
+            &planned,
+            "https://login.microsoftonline.com/",
+            &Transport::new(fake.clone()),
+        )
+        .unwrap();
+        let token = source
+            .token("6dae42f8-4368-4678-94ff-3960e28e3630/.default")
+            .await
+            .unwrap();
+        assert_eq!(token.token.expose(), "imds-token");
+        let seen = fake.seen.lock().unwrap();
+        let (url, metadata) = seen.last().unwrap();
+        let url = url::Url::parse(url).unwrap();
+        assert_eq!(url.host_str(), Some("169.254.169.254"));
+        assert_eq!(url.path(), "/metadata/identity/oauth2/token");
+        let query: HashMap<String, String> = url.query_pairs().into_owned().collect();
+        assert_eq!(query["resource"], "6dae42f8-4368-4678-94ff-3960e28e3630");
+        assert_eq!(query["client_id"], "uami-client");
+        assert_eq!(metadata.as_deref(), Some("true"));
     }
 
     #[derive(Debug)]

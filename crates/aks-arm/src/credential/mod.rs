@@ -3,8 +3,8 @@
 //! token cache so a second aksctl process does not sign in again.
 
 mod azure;
-mod cache;
-mod certificate;
+pub(crate) mod cache;
+pub(crate) mod certificate;
 mod chain;
 
 use std::fmt;
@@ -12,8 +12,10 @@ use std::fmt;
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-pub use cache::CachedTokenSource;
-pub use chain::{TOKEN_CREDENTIALS_ENV, default_chain};
+pub use cache::{CachedTokenSource, REFRESH_MARGIN};
+pub use chain::{
+    CredentialSpec, ManagedIdentityId, TOKEN_CREDENTIALS_ENV, credential, default_chain,
+};
 
 /// A string that must never be shown: `Debug` and `Display` print `<redacted>`.
 #[derive(Clone, PartialEq, Eq)]

@@ -1,4 +1,5 @@
-//! `aksctl aks create|show|list|delete` (az aks ..., az-cli-aks.md §1, az-oracle.md §3).
+//! `aksctl aks create|show|list|delete` (az aks ..., az-cli-aks.md §1, az-oracle.md §3); `aks create
+//! --export-template` writes the create PUT as an ARM template instead (see `export_template`).
 
 use aks_arm::{ArmClient, PollStatus, Poller};
 use aks_model::{
@@ -226,6 +227,9 @@ pub async fn create(args: AksCreateArgs, context: &Context) -> Result<(), CliErr
         }
     };
     let body = create_body(&args, location, &subscription, ssh_key)?;
+    if let Some(target) = &args.export_template {
+        return super::export_template::export(&body, &args.cluster, target, context);
+    }
     put_and_print(
         &arm,
         &subscription,

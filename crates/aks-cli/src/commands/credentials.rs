@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use aks_arm::ArmClient;
 use aks_kubeconfig::{FileMergeError, Kubeconfig, MergeError};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -114,26 +115,44 @@ pub async fn get_credentials(args: GetCredentialsArgs, context: &Context) -> Res
     }
     let arm = context.arm("aks get-credentials")?;
     let subscription = context.subscription_id(&arm).await?;
+    fetch_and_merge(&arm, &subscription, &args, format.as_deref(), true, context)
+        .await
+        .map(|_| ())
+}
+
+/// The rest of `get-credentials` once the flags are checked: fetch the credentials and print them (`--file -`)
+/// or merge them into the kubeconfig (also `aks migrate --refresh-credentials`, per migrated cluster). Returns
+/// the kubeconfig merged into; `announce: false` leaves out the per-merge `Merged …` and kubelogin warnings.
+pub(super) async fn fetch_and_merge(
+    arm: &ArmClient,
+    subscription: &str,
+    args: &GetCredentialsArgs,
+    format: Option<&str>,
+    announce: bool,
+    context: &Context,
+) -> Result<Option<PathBuf>, CliError> {
     let (group, name) = (&args.cluster.resource_group, &args.cluster.name);
     let results = if args.admin {
-        arm.list_cluster_admin_credentials(&subscription, group, name, args.public_fqdn)
+        arm.list_cluster_admin_credentials(subscription, group, name, args.public_fqdn)
             .await?
     } else {
-        arm.list_cluster_user_credentials(
-            &subscription,
-            group,
-            name,
-            format.as_deref(),
-            args.public_fqdn,
-        )
-        .await?
+        arm.list_cluster_user_credentials(subscription, group, name, format, args.public_fqdn)
+            .await?
     };
     let not_found = || CliError::message("Fail to find kubeconfig file.");
     let first = results.kubeconfigs.first().ok_or_else(not_found)?;
-    let bytes = STANDARD
-        .decode(first.value.trim())
-        .map_err(|_| not_found())?;
-    let text = String::from_utf8(bytes).map_err(|_| not_found())?;
+    let bytes = STANDARD.decode(first.value.trim()).map_err(|error| {
+        CliError::message(format!(
+            "the kubeconfig '{}' returned by the server is not base64: {error}",
+            first.name
+        ))
+    })?;
+    let text = String::from_utf8(bytes).map_err(|error| {
+        CliError::message(format!(
+            "the kubeconfig '{}' returned by the server is not UTF-8: {error}",
+            first.name
+        ))
+    })?;
 
     if args.file.as_deref() == Some("-") {
         context.printer.stdout(&format!("{text}\n"))?;
@@ -143,7 +162,7 @@ pub async fn get_credentials(args: GetCredentialsArgs, context: &Context) -> Res
         {
             context.printer.warning(DEVICECODE_WARNING);
         }
-        return Ok(());
+        return Ok(None);
     }
 
     let path = target_file(args.file.as_deref(), context);
@@ -174,13 +193,15 @@ pub async fn get_credentials(args: GetCredentialsArgs, context: &Context) -> Res
             mode & 0o777
         ));
     }
-    printer.warning(&format!(
-        "Merged \"{}\" as current context in {}",
-        outcome.current_context,
-        path.display()
-    ));
-    if devicecode && !kubelogin_on_path() {
-        printer.warning(DEVICECODE_WARNING);
+    if announce {
+        printer.warning(&format!(
+            "Merged \"{}\" as current context in {}",
+            outcome.current_context,
+            path.display()
+        ));
+        if devicecode && !kubelogin_on_path() {
+            printer.warning(DEVICECODE_WARNING);
+        }
     }
-    Ok(())
+    Ok(Some(path))
 }

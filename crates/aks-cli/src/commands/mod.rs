@@ -1,12 +1,19 @@
 //! Commands: each takes its arguments and the [`Context`] and prints through the context's printer.
 
 mod account;
+mod ad;
 mod aks;
 mod cloud;
+mod completion;
 mod credentials;
+mod doctor;
 mod emulator;
+mod export_template;
 mod group;
+mod install_cli;
+mod migrate;
 mod update;
+mod version;
 
 use crate::LocalCloud;
 use crate::args::{
@@ -40,9 +47,17 @@ pub fn run(
             Command::Group(GroupCommand::Delete(args)) => group::delete(args, context).await,
             Command::Aks(AksCommand::Create(args)) => aks::create(*args, context).await,
             Command::Aks(AksCommand::Update(args)) => update::update(*args, context).await,
+            Command::Aks(AksCommand::Migrate(args)) => migrate::migrate(*args, context).await,
             Command::Aks(AksCommand::Show(args)) => aks::show(args, context).await,
             Command::Aks(AksCommand::List(args)) => aks::list(args, context).await,
             Command::Aks(AksCommand::Delete(args)) => aks::delete(args, context).await,
+            Command::Aks(AksCommand::InstallCli(args)) => {
+                install_cli::install_cli(args, context).await
+            }
+            Command::Version => version::version(context).await,
+            Command::Completion(args) => completion::completion(args, context),
+            Command::Ad(command) => ad::run(command, context).await,
+            Command::Doctor(args) => doctor::doctor(args, context).await,
             Command::Aks(AksCommand::GetCredentials(args)) => {
                 credentials::get_credentials(args, context).await
             }
@@ -55,6 +70,9 @@ pub fn run(
             Command::Account(AccountCommand::Show) => account::show(context).await,
             Command::Account(AccountCommand::List) => account::list(context).await,
             Command::Emulator(EmulatorCommand::Serve(_)) => unreachable!("handled above"),
+            Command::Kubelogin(_) => {
+                unreachable!("aks_cli::main runs kubelogin mode before commands")
+            }
         }
     })
 }

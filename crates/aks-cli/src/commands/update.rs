@@ -35,7 +35,7 @@ const UPDATE_OPTIONS: &[&str] = &[
 
 /// What one `aks update` asks for, with the ids already checked as GUIDs.
 #[derive(Debug, Default, Clone)]
-struct Changes {
+pub(super) struct Changes {
     enable_aad: bool,
     admin_groups: Option<Vec<String>>,
     tenant_id: Option<String>,
@@ -47,6 +47,20 @@ struct Changes {
 }
 
 impl Changes {
+    /// What `aks update --enable-aad [--aad-admin-group-object-ids …] [--aad-tenant-id …]` asks for: the change
+    /// `aks migrate` applies to each legacy AAD cluster.
+    pub(super) fn enable_managed_aad(
+        admin_groups: Option<Vec<String>>,
+        tenant_id: Option<String>,
+    ) -> Changes {
+        Changes {
+            enable_aad: true,
+            admin_groups,
+            tenant_id,
+            ..Changes::default()
+        }
+    }
+
     fn from_args(args: &AksUpdateArgs) -> Result<Changes, CliError> {
         let AadIds {
             admin_groups,
@@ -108,19 +122,25 @@ struct LegacyMigration {
 impl LegacyMigration {
     fn of(cluster: &ManagedCluster, changes: &Changes) -> Option<LegacyMigration> {
         (changes.enable_aad && cluster.aad_mode() == AadMode::Legacy).then(|| LegacyMigration {
-            free_tier: cluster
-                .sku
-                .as_ref()
-                .and_then(|sku| sku.tier.as_deref())
-                .is_none_or(|tier| tier.eq_ignore_ascii_case("Free")),
+            free_tier: is_free_tier(cluster),
         })
     }
+}
+
+/// Whether the cluster is on the Free tier (no tier counts as Free): its API server may see downtime during the
+/// legacy → managed migration.
+pub(super) fn is_free_tier(cluster: &ManagedCluster) -> bool {
+    cluster
+        .sku
+        .as_ref()
+        .and_then(|sku| sku.tier.as_deref())
+        .is_none_or(|tier| tier.eq_ignore_ascii_case("Free"))
 }
 
 /// Change the fetched cluster as az's `AKSManagedClusterUpdateDecorator` does, in its order (`update_tags`, …,
 /// `update_disable_local_accounts`, …, `update_aad_profile`), raising its messages; then drop the read-only
 /// fields. `name` is only for messages.
-fn apply(
+pub(super) fn apply(
     mut cluster: ManagedCluster,
     changes: &Changes,
     name: &str,
@@ -253,7 +273,7 @@ fn drop_read_only(cluster: &mut ManagedCluster) {
     }
 }
 
-/// `aks update`.
+/// `aks update`; with `--export-template` the checked PUT body is written as an ARM template instead of sent.
 pub async fn update(args: AksUpdateArgs, context: &Context) -> Result<(), CliError> {
     aks::validate_cluster_args(&args.cluster)?;
     let changes = Changes::from_args(&args)?;
@@ -280,6 +300,9 @@ pub async fn update(args: AksUpdateArgs, context: &Context) -> Result<(), CliErr
                 "Cluster '{name}' is on the Free tier: its API server may see downtime during the migration from legacy AAD to AKS-managed Microsoft Entra integration."
             ));
         }
+    }
+    if let Some(target) = &args.export_template {
+        return super::export_template::export(&body, &args.cluster, target, context);
     }
     aks::put_and_print(
         &arm,

@@ -1,14 +1,18 @@
 //! Azure Resource Manager: cloud metadata, subscriptions, resource groups, managed clusters, their operations
-//! and credentials (arm-aks-api.md §1, §5, §6; az-oracle.md §9).
+//! and credentials, and template deployments of managed clusters (arm-aks-api.md §1, §5, §6; az-oracle.md §9).
 //!
 //! Routes are parsed by hand so that segment names match case-insensitively (`resourcegroups`,
 //! `resourceGroups`, `Microsoft.ContainerService/managedClusters` in any case).
 
 mod credentials;
+mod deployments;
 mod managed_clusters;
 mod operations;
 mod resource_groups;
 mod subscriptions;
+mod throttle;
+
+use std::time::Instant;
 
 use aks_model::ArmErrorBody;
 use axum::http::{Method, StatusCode};
@@ -18,6 +22,10 @@ use crate::entra::{self, TokenProblem};
 use crate::http::{Ctx, arm_error, set, unsupported};
 use crate::state::SharedState;
 use crate::{SUBSCRIPTION_ID, TENANT_ID};
+
+pub(crate) use deployments::{DeploymentKey, DeploymentRecord};
+pub(crate) use throttle::WriteBuckets;
+pub use throttle::WriteThrottle;
 
 pub(crate) use managed_clusters::{
     SeedCluster, fill_server_fields_for_seed, major_minor as major_minor_of,
@@ -38,15 +46,50 @@ enum ArmRoute {
     ListSubscriptions,
     GetSubscription,
     ListResourceGroups,
-    ResourceGroup { group: String },
-    ResourceGroupOperationResult { id: String },
+    ResourceGroup {
+        group: String,
+    },
+    ResourceGroupOperationResult {
+        id: String,
+    },
     ListClusters,
-    ListClustersInGroup { group: String },
-    Cluster { group: String, name: String },
-    UserCredential { group: String, name: String },
-    AdminCredential { group: String, name: String },
-    OperationStatus { id: String },
-    OperationResult { id: String },
+    ListClustersInGroup {
+        group: String,
+    },
+    Cluster {
+        group: String,
+        name: String,
+    },
+    UserCredential {
+        group: String,
+        name: String,
+    },
+    AdminCredential {
+        group: String,
+        name: String,
+    },
+    OperationStatus {
+        id: String,
+    },
+    OperationResult {
+        id: String,
+    },
+    ListDeployments {
+        group: String,
+    },
+    Deployment {
+        group: String,
+        name: String,
+    },
+    DeploymentValidate {
+        group: String,
+        name: String,
+    },
+    DeploymentOperationStatus {
+        group: String,
+        name: String,
+        id: String,
+    },
 }
 
 fn parse(ctx: &Ctx) -> Option<(ArmRoute, Option<String>)> {
@@ -55,6 +98,7 @@ fn parse(ctx: &Ctx) -> Option<(ArmRoute, Option<String>)> {
     let method = &ctx.method;
     let get = method == Method::GET;
     let cs = "microsoft.containerservice";
+    let resources = "microsoft.resources";
     let route = match lower.as_slice() {
         ["metadata", "endpoints"] if get => (ArmRoute::Metadata, None),
         ["subscriptions"] if get => (ArmRoute::ListSubscriptions, None),
@@ -164,6 +208,72 @@ fn parse(ctx: &Ctx) -> Option<(ArmRoute, Option<String>)> {
             };
             (route, Some(original[1].clone()))
         }
+        [
+            "subscriptions",
+            _,
+            "resourcegroups",
+            _,
+            "providers",
+            ns,
+            "deployments",
+        ] if get && *ns == resources => (
+            ArmRoute::ListDeployments {
+                group: original[3].clone(),
+            },
+            Some(original[1].clone()),
+        ),
+        [
+            "subscriptions",
+            _,
+            "resourcegroups",
+            _,
+            "providers",
+            ns,
+            "deployments",
+            _,
+        ] if *ns == resources && matches!(*method, Method::GET | Method::PUT) => (
+            ArmRoute::Deployment {
+                group: original[3].clone(),
+                name: original[7].clone(),
+            },
+            Some(original[1].clone()),
+        ),
+        [
+            "subscriptions",
+            _,
+            "resourcegroups",
+            _,
+            "providers",
+            ns,
+            "deployments",
+            _,
+            "validate",
+        ] if *ns == resources && *method == Method::POST => (
+            ArmRoute::DeploymentValidate {
+                group: original[3].clone(),
+                name: original[7].clone(),
+            },
+            Some(original[1].clone()),
+        ),
+        [
+            "subscriptions",
+            _,
+            "resourcegroups",
+            _,
+            "providers",
+            ns,
+            "deployments",
+            _,
+            "operationstatuses",
+            _,
+        ] if get && *ns == resources => (
+            ArmRoute::DeploymentOperationStatus {
+                group: original[3].clone(),
+                name: original[7].clone(),
+                id: original[9].clone(),
+            },
+            Some(original[1].clone()),
+        ),
         _ => return None,
     };
     Some(route)
@@ -177,21 +287,32 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
     if let ArmRoute::Metadata = route {
         return subscriptions::metadata(state, ctx);
     }
-    let mut response = guarded(state, ctx, route, subscription);
-    let headers = response.headers_mut();
-    let kind = if matches!(ctx.method, Method::GET | Method::HEAD) {
-        "x-ms-ratelimit-remaining-subscription-reads"
+    // Writes (PUT, DELETE) take a token from the subscription's bucket first (arm-aks-api.md §7); every answer
+    // reports what is left.
+    let bucket = subscription.clone().unwrap_or_default();
+    let (mut response, remaining_writes) = if matches!(ctx.method, Method::PUT | Method::DELETE) {
+        let taken = state.store().throttle.take(&bucket, Instant::now());
+        match taken {
+            Ok(remaining) => (guarded(state, ctx, route, subscription), remaining),
+            Err(wait) => (throttle::too_many_requests(&bucket, wait), 0),
+        }
     } else {
-        "x-ms-ratelimit-remaining-subscription-writes"
+        let response = guarded(state, ctx, route, subscription);
+        let remaining = state.store().throttle.remaining(&bucket, Instant::now());
+        (response, remaining)
     };
+    let headers = response.headers_mut();
+    if matches!(ctx.method, Method::GET | Method::HEAD) {
+        set(
+            headers,
+            "x-ms-ratelimit-remaining-subscription-reads",
+            "249",
+        );
+    }
     set(
         headers,
-        kind,
-        if kind.ends_with("reads") {
-            "249"
-        } else {
-            "199"
-        },
+        "x-ms-ratelimit-remaining-subscription-writes",
+        &remaining_writes.to_string(),
     );
     if !headers.contains_key("x-ms-correlation-request-id") {
         set(
@@ -257,6 +378,17 @@ fn guarded(
         ArmRoute::AdminCredential { group, name } => credentials::admin(state, &group, &name),
         ArmRoute::OperationStatus { id } => operations::status(state, &id),
         ArmRoute::OperationResult { id } => operations::result(state, ctx, &id),
+        ArmRoute::ListDeployments { group } => deployments::list(state, ctx, &group),
+        ArmRoute::Deployment { group, name } => match ctx.method {
+            Method::PUT => deployments::put(state, ctx, &group, &name),
+            _ => deployments::get(state, &group, &name),
+        },
+        ArmRoute::DeploymentValidate { group, name } => {
+            deployments::validate(state, ctx, &group, &name)
+        }
+        ArmRoute::DeploymentOperationStatus { group, name, id } => {
+            deployments::status(state, &group, &name, &id)
+        }
     }
 }
 

@@ -26,6 +26,13 @@ pub(super) fn start(
     injected: Option<ArmErrorDetail>,
 ) -> String {
     let id = random_guid();
+    let (injected, canceled) = match injected {
+        Some(error) => (Some(error), false),
+        None => match store.cancel_next.take() {
+            Some(error) => (Some(error), true),
+            None => (None, false),
+        },
+    };
     let operation = Operation {
         id: id.clone(),
         kind,
@@ -36,6 +43,7 @@ pub(super) fn start(
         polls_seen: 0,
         pacing: store.lro.clone(),
         injected,
+        canceled,
         outcome: None,
     };
     store.operations.insert(id.clone(), operation);
@@ -58,10 +66,12 @@ pub(crate) fn advance(state: &SharedState, store: &mut Store, id: &str) -> bool 
     }
     let end_time = rfc3339_now();
     let outcome = match operation.injected.clone() {
+        Some(error) if operation.canceled => Outcome::Canceled { end_time, error },
         Some(error) => Outcome::Failed { end_time, error },
         None => Outcome::Succeeded { end_time },
     };
     let succeeded = matches!(outcome, Outcome::Succeeded { .. });
+    let operation_outcome = outcome.clone();
     operation.outcome = Some(outcome);
     let kind = operation.kind;
     let cluster = operation.cluster.clone();
@@ -76,10 +86,12 @@ pub(crate) fn advance(state: &SharedState, store: &mut Store, id: &str) -> bool 
             && record.operation.as_deref() == Some(id)
         {
             record.operation = None;
-            set_provisioning_state(
-                &mut record.cluster,
-                if succeeded { "Succeeded" } else { "Failed" },
-            );
+            let state = match &operation_outcome {
+                Outcome::Succeeded { .. } => "Succeeded",
+                Outcome::Canceled { .. } => "Canceled",
+                Outcome::Failed { .. } => "Failed",
+            };
+            set_provisioning_state(&mut record.cluster, state);
         }
     }
     true
@@ -173,6 +185,13 @@ pub(super) fn status(state: &SharedState, id: &str) -> Response {
                 "error": {"code": error.code, "message": error.message},
             }),
         ),
+        Some(Outcome::Canceled { end_time, error }) => json(
+            StatusCode::OK,
+            &json!({
+                "name": operation.id, "status": "Canceled", "startTime": operation.start_time, "endTime": end_time,
+                "error": {"code": error.code, "message": error.message},
+            }),
+        ),
     }
 }
 
@@ -197,7 +216,7 @@ pub(super) fn result(state: &SharedState, ctx: &Ctx, id: &str) -> Response {
     };
     match &operation.outcome {
         None => still_running(ctx, state, &operation),
-        Some(Outcome::Failed { error, .. }) => arm_error(
+        Some(Outcome::Failed { error, .. }) | Some(Outcome::Canceled { error, .. }) => arm_error(
             StatusCode::BAD_REQUEST,
             ArmErrorBody::new(error.code.clone(), error.message.clone()),
         ),

@@ -30,6 +30,80 @@ pub(crate) fn view(group: &ResourceGroupRecord) -> Value {
 
 /// `PUT /subscriptions/{sub}/resourcegroups/{rg}`: 201 when new, 200 when it exists (tags and managedBy are
 /// replaced; a different location is a 409).
+/// The regions a resource group may be created in: Azure's public, government and China regions (ARM answers
+/// `LocationNotAvailableForResourceGroup` with its list for any other; seeded groups are not checked).
+const REGIONS: &[&str] = &[
+    "eastus",
+    "eastus2",
+    "westus",
+    "westus2",
+    "westus3",
+    "centralus",
+    "northcentralus",
+    "southcentralus",
+    "westcentralus",
+    "canadacentral",
+    "canadaeast",
+    "brazilsouth",
+    "brazilsoutheast",
+    "mexicocentral",
+    "chilecentral",
+    "northeurope",
+    "westeurope",
+    "uksouth",
+    "ukwest",
+    "francecentral",
+    "francesouth",
+    "germanywestcentral",
+    "germanynorth",
+    "switzerlandnorth",
+    "switzerlandwest",
+    "norwayeast",
+    "norwaywest",
+    "swedencentral",
+    "swedensouth",
+    "polandcentral",
+    "italynorth",
+    "spaincentral",
+    "israelcentral",
+    "qatarcentral",
+    "uaenorth",
+    "uaecentral",
+    "southafricanorth",
+    "southafricawest",
+    "centralindia",
+    "southindia",
+    "westindia",
+    "jioindiawest",
+    "jioindiacentral",
+    "eastasia",
+    "southeastasia",
+    "japaneast",
+    "japanwest",
+    "koreacentral",
+    "koreasouth",
+    "australiaeast",
+    "australiasoutheast",
+    "australiacentral",
+    "australiacentral2",
+    "newzealandnorth",
+    "indonesiacentral",
+    "malaysiawest",
+    "eastus2euap",
+    "centraluseuap",
+    "usgovvirginia",
+    "usgovarizona",
+    "usgovtexas",
+    "usdodeast",
+    "usdodcentral",
+    "chinaeast",
+    "chinaeast2",
+    "chinaeast3",
+    "chinanorth",
+    "chinanorth2",
+    "chinanorth3",
+];
+
 pub(super) fn put(state: &SharedState, ctx: &Ctx, name: &str) -> Response {
     if validation::resource_group_name("name", name).is_err() {
         // Invented wording: ARM's exact text for a bad group name was not verified.
@@ -57,14 +131,18 @@ pub(super) fn put(state: &SharedState, ctx: &Ctx, name: &str) -> Response {
             .with_target("location"),
         );
     }
-    let Ok(location) = validation::location("location", &body.location) else {
+    let location = validation::location("location", &body.location)
+        .ok()
+        .filter(|location| REGIONS.contains(&location.as_str()));
+    let Some(location) = location else {
         return arm_error(
             StatusCode::BAD_REQUEST,
             ArmErrorBody::new(
                 "LocationNotAvailableForResourceGroup",
                 format!(
-                    "The provided location '{}' is not available for resource group.",
-                    body.location
+                    "The provided location '{}' is not available for resource group. List of available regions is '{}'.",
+                    body.location,
+                    REGIONS.join(",")
                 ),
             )
             .with_target("location"),
@@ -150,6 +228,7 @@ pub(super) fn delete(state: &SharedState, ctx: &Ctx, name: &str) -> Response {
         store.clusters.remove(cluster);
         state.stop_kubernetes_endpoint(cluster);
     }
+    super::deployments::forget_resource_group(&mut store, &key);
     let id = operations::start(
         &mut store,
         OperationKind::DeleteResourceGroup,

@@ -376,3 +376,32 @@ fn thirty_two_concurrent_merges_all_land() {
     assert_eq!(merged.user_names().len(), 32);
     assert_eq!(entries_in(directory.path()), ["config"]);
 }
+
+/// A kubeconfig its owner made read-only is not replaced (the rename would only need the directory's write
+/// permission, and root ignores file modes): `PermissionDenied`, the file and its mode unchanged.
+#[cfg(unix)]
+#[test]
+fn a_read_only_file_is_refused_and_left_alone() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("config");
+    fs::write(&path, "apiVersion: v1\nkind: Config\n").unwrap();
+    set_mode(&path, 0o444);
+    let error = write_atomic(&path, b"replaced", SymlinkPolicy::Refuse).unwrap_err();
+    assert_eq!(
+        error.io_error_kind(),
+        Some(std::io::ErrorKind::PermissionDenied)
+    );
+    assert_eq!(error.path(), path);
+    assert_eq!(fs::read(&path).unwrap(), b"apiVersion: v1\nkind: Config\n");
+    assert_eq!(mode_of(&path), 0o444);
+    assert_eq!(
+        entries_in(directory.path()),
+        ["config"],
+        "no temporary file left"
+    );
+    set_mode(&path, 0o400);
+    assert!(write_atomic(&path, b"replaced", SymlinkPolicy::Refuse).is_err());
+    set_mode(&path, 0o644);
+    assert!(write_atomic(&path, b"replaced", SymlinkPolicy::Refuse).is_ok());
+    assert_eq!(mode_of(&path), 0o644);
+}
