@@ -623,3 +623,92 @@ fn azure_rbac_and_local_account_flags_change_exactly_their_fields() {
         json!({"env": "prod", "team": ""})
     );
 }
+
+/// kubectl with the cluster's admin kubeconfig (servers are the emulator's 127.0.0.1 endpoints), isolated caches.
+fn kubectl_version(cloud: &TestCloud, kubeconfig: &std::path::Path) -> std::process::Output {
+    std::process::Command::new("kubectl")
+        .args(["version", "-o", "json", "--kubeconfig"])
+        .arg(kubeconfig)
+        .env("HOME", cloud.home())
+        .env("KUBECACHEDIR", cloud.dir().join("kube-cache"))
+        .output()
+        .expect("kubectl runs")
+}
+
+#[test]
+fn a_free_tier_api_server_is_down_while_its_legacy_migration_runs() {
+    let cloud = cloud();
+    let ready = cloud.ready().clone();
+    seed(
+        &cloud,
+        "rg1",
+        "legacy",
+        cluster_body(json!({
+            "aadProfile": {"clientAppID": LEGACY_CLIENT_APP, "serverAppID": LEGACY_SERVER_APP,
+                           "serverAppSecret": LEGACY_SECRET, "tenantID": ready.tenant_id}
+        })),
+    );
+    let kubeconfig = cloud.dir().join("admin.kubeconfig");
+    let path = kubeconfig.to_str().unwrap();
+    cloud.run_ok(&[
+        "aks",
+        "get-credentials",
+        "-g",
+        "rg1",
+        "-n",
+        "legacy",
+        "--admin",
+        "--file",
+        path,
+    ]);
+    assert!(
+        kubectl_version(&cloud, &kubeconfig).status.success(),
+        "the API server answers before the migration"
+    );
+
+    // Keep the operation running for a while: 20 InProgress answers before it completes.
+    cloud.management(
+        "PUT",
+        "lro",
+        Some(json!({"polls": 20, "retry_after_seconds": 1, "retry_after_ms": 20})),
+    );
+    cloud.run_ok(&[
+        "aks",
+        "update",
+        "-g",
+        "rg1",
+        "-n",
+        "legacy",
+        "--enable-aad",
+        "--aad-admin-group-object-ids",
+        &ready.admin_group_id,
+        "--no-wait",
+    ]);
+    let during = kubectl_version(&cloud, &kubeconfig);
+    assert!(
+        !during.status.success(),
+        "the Free-tier API server is down during the migration"
+    );
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&during.stdout),
+        String::from_utf8_lossy(&during.stderr)
+    );
+    assert!(
+        text.contains("503") || text.contains("ServiceUnavailable") || text.contains("unavailable"),
+        "{text}"
+    );
+
+    // Let the operation finish (each read of the cluster counts a poll): the API server comes back.
+    for _ in 0..30 {
+        if cloud.run_json(&["aks", "show", "-g", "rg1", "-n", "legacy"])["provisioningState"]
+            == "Succeeded"
+        {
+            break;
+        }
+    }
+    assert!(
+        kubectl_version(&cloud, &kubeconfig).status.success(),
+        "the API server is back after the migration"
+    );
+}

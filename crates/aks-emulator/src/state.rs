@@ -372,6 +372,10 @@ pub(crate) struct ApiServerState {
     /// An API-server outage is in progress: every request answers 503 (for migrations and fault tests).
     #[serde(default)]
     pub unavailable: bool,
+    /// The outage belongs to a running legacy → managed AAD migration of a Free-tier cluster: it ends with the
+    /// operation (the guide warns that Free-tier API servers may be down during the migration).
+    #[serde(default)]
+    pub migration_outage: bool,
     /// When the cluster's nodes were created, ms since the epoch (their `creationTimestamp` and age).
     #[serde(default = "now_ms")]
     pub created_ms: u64,
@@ -381,6 +385,7 @@ impl Default for ApiServerState {
     fn default() -> Self {
         ApiServerState {
             unavailable: false,
+            migration_outage: false,
             created_ms: now_ms(),
         }
     }

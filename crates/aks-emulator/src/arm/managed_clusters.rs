@@ -505,6 +505,15 @@ pub(super) fn put(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> Re
     } else {
         OperationKind::Create
     };
+    // A Free-tier legacy-AAD cluster migrating to managed AAD loses its API server until the operation ends.
+    let free_tier_migration = previous
+        .is_some_and(|before| before.aad_mode() == aks_model::AadMode::Legacy)
+        && cluster.aad_mode() == aks_model::AadMode::Managed
+        && cluster
+            .sku
+            .as_ref()
+            .and_then(|sku| sku.tier.as_deref())
+            .is_none_or(|tier| tier.eq_ignore_ascii_case("Free"));
     set_provisioning_state(&mut cluster, kind.running_state());
     let record = match existing {
         Some(mut record) => {
@@ -521,6 +530,10 @@ pub(super) fn put(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> Re
     let retry_after = store.lro.retry_after_seconds;
     let mut record = record;
     record.operation = Some(id.clone());
+    if free_tier_migration {
+        record.api_server.unavailable = true;
+        record.api_server.migration_outage = true;
+    }
     let view = public_view(&record.cluster);
     store.clusters.insert(key, record);
     state.save_or_log(&store);

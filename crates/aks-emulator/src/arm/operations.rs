@@ -86,6 +86,10 @@ pub(crate) fn advance(state: &SharedState, store: &mut Store, id: &str) -> bool 
             && record.operation.as_deref() == Some(id)
         {
             record.operation = None;
+            if record.api_server.migration_outage {
+                record.api_server.migration_outage = false;
+                record.api_server.unavailable = false;
+            }
             let state = match &operation_outcome {
                 Outcome::Succeeded { .. } => "Succeeded",
                 Outcome::Canceled { .. } => "Canceled",
