@@ -132,3 +132,58 @@ fn cloud_and_account_commands() {
         crate::stderr(&output)
     );
 }
+
+/// The LRO spinner draws on a terminal and never in a pipe (or a CI log).
+#[test]
+fn spinner_only_on_a_terminal() {
+    let cloud = cloud();
+    cloud.run_json(&["group", "create", "-n", "rg1", "-l", "eastus"]);
+    // Keep each create running for a few polls so the spinner has time to draw.
+    cloud.management(
+        "PUT",
+        "lro",
+        Some(serde_json::json!({"polls": 4, "retry_after_seconds": 1, "retry_after_ms": 300})),
+    );
+    // Through a pipe: no spinner, no control characters on stderr.
+    let piped = cloud.run(&[
+        "aks",
+        "create",
+        "-g",
+        "rg1",
+        "-n",
+        "piped",
+        "--no-ssh-key",
+        "-o",
+        "none",
+    ]);
+    assert!(piped.status.success(), "{}", crate::stderr(&piped));
+    let text = crate::stderr(&piped);
+    assert!(
+        !text.contains("Running") && !text.contains('\u{1b}'),
+        "{text:?}"
+    );
+
+    // Under a pseudo-terminal (util-linux `script`): the spinner with the operation shows on the terminal.
+    let binary = env!("CARGO_BIN_EXE_aksctl");
+    let command_line = format!("{binary} aks create -g rg1 -n onterminal --no-ssh-key -o none");
+    let mut terminal = std::process::Command::new("script");
+    terminal.args(["-qec", &command_line, "/dev/null"]);
+    for (key, value) in cloud.std_command().get_envs() {
+        match value {
+            Some(value) => terminal.env(key, value),
+            None => terminal.env_remove(key),
+        };
+    }
+    terminal.env_remove("NO_COLOR");
+    let output = terminal.output().expect("script runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let screen = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        screen.contains("Running .."),
+        "spinner expected on a terminal: {screen:?}"
+    );
+}
