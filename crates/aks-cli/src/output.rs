@@ -173,11 +173,47 @@ pub fn apply_query(query: &str, value: &Value) -> Result<Value, CliError> {
             "Invalid jmespath query supplied for `--query`: {error}"
         ))
     })?;
-    serde_json::to_value(&*result).map_err(|error| {
+    let mut value = serde_json::to_value(&*result).map_err(|error| {
         CliError::message(format!(
             "Invalid jmespath query supplied for `--query`: {error}"
         ))
-    })
+    })?;
+    // jmespath's objects are sorted maps; az keeps a multiselect hash's keys in query order (tables show it).
+    if let Some(order) = multiselect_key_order(expression.as_ast()) {
+        reorder_keys(&mut value, &order);
+    }
+    Ok(value)
+}
+
+/// The keys of the multiselect hash that shapes a query's result (`[].{Name: name, Location: location}`), in
+/// the order the query names them.
+fn multiselect_key_order(ast: &jmespath::ast::Ast) -> Option<Vec<String>> {
+    use jmespath::ast::Ast;
+    match ast {
+        Ast::MultiHash { elements, .. } => Some(elements.iter().map(|kv| kv.key.clone()).collect()),
+        Ast::Projection { rhs, .. } | Ast::Subexpr { rhs, .. } => multiselect_key_order(rhs),
+        Ast::Condition { then, .. } => multiselect_key_order(then),
+        Ast::Function { args, .. } => args.first().and_then(multiselect_key_order),
+        _ => None,
+    }
+}
+
+/// Put the keys of the result's objects (top level, or the items of a top-level list) in `order`.
+fn reorder_keys(value: &mut Value, order: &[String]) {
+    match value {
+        Value::Object(map) => {
+            let mut ordered = serde_json::Map::new();
+            for key in order {
+                if let Some(child) = map.remove(key) {
+                    ordered.insert(key.clone(), child);
+                }
+            }
+            ordered.append(map);
+            *map = ordered;
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| reorder_keys(item, order)),
+        _ => {}
+    }
 }
 
 /// Python's `json.dumps(indent=2, ensure_ascii=False, separators=(',', ': '))`, optionally coloured.
@@ -495,6 +531,26 @@ mod tests {
         );
         assert_eq!(tsv_text(&value), "/x\teastus\tNone\trg1\t\tNone\tt\n");
         assert_eq!(tsv_text(&json!(["a", "b"])), "a\nb\n");
+    }
+
+    #[test]
+    fn query_tables_keep_the_query_key_order() {
+        let value = json!([{"name": "c1", "location": "eastus", "resourceGroup": "rg1"}]);
+        let result = apply_query(
+            "[].{Name: name, RG: resourceGroup, Location: location}",
+            &value,
+        )
+        .unwrap();
+        assert_eq!(
+            table_text(&result, TableLayout::Auto)
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .collect::<Vec<_>>(),
+            ["Name", "RG", "Location"]
+        );
     }
 
     #[test]
