@@ -8,7 +8,7 @@
 # (shared/reference/az-oracle.md §8). Usage: scripts/az-conformance.sh [path/to/aksctl]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-binary=${1:-$root/target/debug/aksctl}
+binary=$(realpath "${1:-$root/target/debug/aksctl}")
 venv=${AZ_VENV:-$root/target/az-venv}
 
 if [ ! -x "$venv/bin/az" ]; then
@@ -122,7 +122,7 @@ ln -s "$binary" "$work/bin/kubelogin"
 printf '#!/bin/sh\nHOME=%s AZURE_CONFIG_DIR=%s exec %s "$@"\n' "$work/az-home" "$work/az-config" "$venv/bin/az" > "$work/bin/az"
 chmod +x "$work/bin/az"
 cp "$work/aksctl-kc-exec" "$work/kc-azurecli"
-PATH=$work/bin:$PATH kubelogin convert-kubeconfig -l azurecli --kubeconfig "$work/kc-azurecli"
+PATH=$work/bin:$PATH "$work/bin/kubelogin" convert-kubeconfig -l azurecli --kubeconfig "$work/kc-azurecli"
 grep -q -- "azurecli" "$work/kc-azurecli"
 nodes=$(PATH=$work/bin:$PATH HOME=$work/kube-home KUBECACHEDIR=$work/kube-home/cache \
   kubectl get nodes --kubeconfig "$work/kc-azurecli" -o name)

@@ -106,9 +106,12 @@ bench create-lro "$binary aks create -g rg1 -n lro --no-ssh-key -o none" "$work/
   "$binary aks delete -g rg1 -n lro --yes"
 runs=$saved_runs; warmup=$saved_warmup
 # Fleet migration: N legacy clusters, every operation takes 2 s, ARM's write throttle on (bucket 200, 10/s).
-mgmt() { python3 - "$(field management)$2" "$1" "${3:-}" "$ca" <<'PY'
+mgmt() { # method, path, body (JSON text, or @file)
+  python3 - "$(field management)$2" "$1" "${3:-}" "$ca" <<'PY'
 import json, ssl, sys, urllib.request
 url, method, body, ca = sys.argv[1:5]
+if body.startswith("@"):
+    body = open(body[1:]).read()
 request = urllib.request.Request(url, method=method, data=body.encode() if body else None, headers={"Content-Type": "application/json"})
 urllib.request.urlopen(request, context=ssl.create_default_context(cafile=ca)).read()
 PY
@@ -125,7 +128,7 @@ clusters = [{"resource_group": "fleet", "name": f"legacy{i:03d}", "body": {
         "agentPoolProfiles": [{"name": "nodepool1", "count": 1, "mode": "System"}]}}} for i in range(n)]
 print(json.dumps({"resource_groups": [{"name": "fleet", "location": "eastus"}], "clusters": clusters}))
 PY
-mgmt POST seed "$(cat "$work/fleet.json")"
+mgmt POST seed "@$work/fleet.json"
 mgmt PUT lro "{\"polls\": 0, \"retry_after_seconds\": 1, \"retry_after_ms\": 200, \"min_duration_ms\": $lro_ms}"
 mgmt PUT throttle "{\"enabled\": true, \"capacity\": $capacity, \"refill_per_second\": $refill}"
 start=$(date +%s.%N)

@@ -7,7 +7,7 @@
 # the machine. Usage: scripts/sdk-fidelity.sh [path/to/aksctl]   (default: target/debug/aksctl)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-binary=${1:-$root/target/debug/aksctl}
+binary=$(realpath "${1:-$root/target/debug/aksctl}")
 venv=${SDK_VENV:-$root/target/sdk-venv}
 
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import azure.mgmt.containerservice, azure.identity, azure.mgmt.resource' 2>/dev/null; then
