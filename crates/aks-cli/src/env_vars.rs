@@ -34,3 +34,8 @@ pub fn flag(name: &str) -> bool {
 
 /// The service principal's client id (read by the credential chain in aks-arm; shown by `account show`).
 pub const AZURE_CLIENT_ID: &str = "AZURE_CLIENT_ID";
+
+/// The user's shell (install-cli's PATH hint names its rc file).
+pub const SHELL: &str = "SHELL";
+/// kubectl's and kubelogin's cache directory.
+pub const KUBECACHEDIR: &str = "KUBECACHEDIR";

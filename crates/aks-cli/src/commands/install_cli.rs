@@ -211,7 +211,7 @@ fn path_advice(context: &Context, dir: &Path, link: &Path) {
 
 /// The login shell's name (`bash`, `zsh`, `fish`, ...), from `$SHELL`.
 fn shell_name() -> Option<String> {
-    let shell = env_vars::get("SHELL")?;
+    let shell = env_vars::get(env_vars::SHELL)?;
     Some(
         Path::new(&shell)
             .file_name()?

@@ -103,7 +103,7 @@ pub(super) async fn kubectl_client_version(kubectl: &Path) -> Result<KubectlVers
         .args(["version", "--client", "-o", "json"])
         .env(env_vars::KUBECONFIG, &kubeconfig)
         .env("HOME", sandbox.path())
-        .env("KUBECACHEDIR", sandbox.path().join("cache"))
+        .env(env_vars::KUBECACHEDIR, sandbox.path().join("cache"))
         .current_dir(sandbox.path())
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);

@@ -49,7 +49,7 @@ fn non_empty(field: &Option<String>) -> Option<String> {
 
 /// The default cache dir of get-token: `$KUBECACHEDIR` when set and non-empty, else `~/.kube/cache/kubelogin/`.
 fn default_cache_dir() -> PathBuf {
-    match crate::env_vars::get("KUBECACHEDIR") {
+    match crate::env_vars::get(crate::env_vars::KUBECACHEDIR) {
         Some(dir) => PathBuf::from(dir),
         None => super::default_cache_dir(),
     }
