@@ -1,7 +1,12 @@
 //! Write pacing per subscription (arm-aks-api.md §7): ARM's write budget is a token bucket per subscription, so
-//! the workers of one subscription share a gate. A write waits at the gate; the gate closes for a while when
-//! `x-ms-ratelimit-remaining-subscription-writes` runs low (slowing down before ARM says no) and, after a 429
-//! that outlived the client's own `Retry-After` retries, for an exponentially growing pause.
+//! the workers of one subscription share a gate. While `x-ms-ratelimit-remaining-subscription-writes` shows
+//! plenty of budget, writes pass at once; once it runs low the gate hands out one slot per refill interval, so
+//! writes leave at ARM's refill rate, one after the other. A 429 that outlived the client's own `Retry-After`
+//! retries closes the gate for a while and widens the slots; successes narrow them again.
+//!
+//! The gate must hand out *slots*, not open for everyone at once: a first version closed it for a refill interval
+//! after each write, and every worker waiting behind it then wrote together, ran into 429s and the doubling pauses
+//! after them, and ran a 500-cluster fleet at 2.5× the throttle-bound minimum.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,26 +16,26 @@ use tokio::time::Instant;
 
 /// The header ARM reports the remaining write budget in.
 pub(super) const REMAINING_WRITES: &str = "x-ms-ratelimit-remaining-subscription-writes";
-/// The spacing per write missing from the reserve: ARM refills 10 writes per second per subscription.
+/// The slot spacing while the budget is low: ARM refills 10 writes per second per subscription.
 const PACE: Duration = Duration::from_millis(100);
-/// The first pause after a 429 the client gave up on.
-const FIRST_BACKOFF: Duration = Duration::from_secs(2);
+/// The widest slot spacing after repeated 429s.
+const MAX_PACE: Duration = Duration::from_secs(2);
+/// The first pause after a 429 the client gave up on (ARM's write `Retry-After` is about a second).
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 /// The longest pause after repeated 429s.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
-/// How long to hold writes back when `remaining` writes are left and the gate keeps a reserve of `low_water`:
-/// below the reserve, one refill interval per write, so writes go out at ARM's refill rate. (Pausing one interval
-/// per *missing* write, as a first version did, ran a 500-cluster fleet at 2.5× the throttle-bound minimum.)
-pub(super) fn pause_for(remaining: u64, low_water: u64) -> Duration {
-    if remaining >= low_water {
-        return Duration::ZERO;
-    }
-    PACE
-}
-
 #[derive(Debug)]
 struct GateState {
+    /// No write before this instant (after a 429).
     open_at: Instant,
+    /// The next free slot while paced.
+    next_slot: Instant,
+    /// Whether writes take slots (the budget ran low or ARM said 429).
+    paced: bool,
+    /// The slot spacing while paced.
+    pace: Duration,
+    /// The pause after the next 429.
     backoff: Duration,
 }
 
@@ -43,10 +48,14 @@ pub(super) struct WriteGate {
 
 impl WriteGate {
     fn new(low_water: u64) -> WriteGate {
+        let now = Instant::now();
         WriteGate {
             low_water,
             state: Mutex::new(GateState {
-                open_at: Instant::now(),
+                open_at: now,
+                next_slot: now,
+                paced: false,
+                pace: PACE,
                 backoff: FIRST_BACKOFF,
             }),
         }
@@ -58,37 +67,50 @@ impl WriteGate {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// Wait until the gate is open.
-    pub(super) async fn pass(&self) {
-        loop {
-            let open_at = self.lock().open_at;
-            if open_at <= Instant::now() {
-                return;
-            }
-            tokio::time::sleep_until(open_at).await;
+    /// Take the next slot (at once while the budget is ample); returns the instant the write may go.
+    fn reserve(&self, now: Instant) -> Instant {
+        let mut state = self.lock();
+        let mut slot = now.max(state.open_at);
+        if state.paced {
+            slot = slot.max(state.next_slot);
+            state.next_slot = slot + state.pace;
         }
+        slot
     }
 
-    /// A write went through and ARM reported `remaining` writes left (when it did): relax the 429 backoff and
-    /// close the gate for a moment when the budget runs low. Returns the pause.
-    pub(super) fn succeeded(&self, remaining: Option<u64>) -> Duration {
+    /// Wait for this write's slot.
+    pub(super) async fn pass(&self) {
+        let slot = self.reserve(Instant::now());
+        tokio::time::sleep_until(slot).await;
+    }
+
+    /// A write went through and ARM reported `remaining` writes left (when it did): reset the 429 backoff, and
+    /// pace writes while the budget is below the reserve. Returns whether writes are paced.
+    pub(super) fn succeeded(&self, remaining: Option<u64>) -> bool {
         let mut state = self.lock();
         state.backoff = FIRST_BACKOFF;
-        let pause = remaining
-            .map(|remaining| pause_for(remaining, self.low_water))
-            .unwrap_or_default();
-        let until = Instant::now() + pause;
-        if until > state.open_at {
-            state.open_at = until;
+        match remaining {
+            Some(remaining) if remaining < self.low_water => state.paced = true,
+            // Well above the reserve again (the bucket refilled): no pacing.
+            Some(remaining) if remaining >= self.low_water.saturating_mul(2) => {
+                state.paced = false;
+                state.pace = PACE;
+            }
+            // In between: keep pacing, and narrow slots that 429s widened.
+            Some(_) => state.pace = state.pace.mul_f64(0.9).max(PACE),
+            None => {}
         }
-        pause
+        state.paced
     }
 
-    /// ARM kept answering 429: close the gate for the current backoff (doubling it). Returns the pause.
+    /// ARM kept answering 429: close the gate for the current backoff (doubling it) and pace the writes after
+    /// it in wider slots. Returns the pause.
     pub(super) fn throttled(&self) -> Duration {
         let mut state = self.lock();
         let pause = state.backoff;
         state.backoff = (state.backoff * 2).min(MAX_BACKOFF);
+        state.pace = (state.pace * 2).min(MAX_PACE);
+        state.paced = true;
         let until = Instant::now() + pause;
         if until > state.open_at {
             state.open_at = until;
@@ -131,36 +153,89 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pauses_grow_as_the_budget_shrinks() {
-        assert_eq!(pause_for(10, 8), Duration::ZERO);
-        assert_eq!(pause_for(8, 8), Duration::ZERO);
-        assert_eq!(pause_for(4, 8), PACE);
-        assert_eq!(pause_for(0, 8), PACE);
-        assert_eq!(pause_for(0, 0), Duration::ZERO);
-    }
-
-    #[test]
-    fn throttling_closes_the_gate_with_a_doubling_backoff() {
+    fn ample_budget_passes_at_once_and_a_low_one_hands_out_spaced_slots() {
         let gates = WriteGates::new(4);
         let gate = gates.of("SUB");
         assert!(Arc::ptr_eq(&gate, &gates.of("sub")));
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let start = std::time::Instant::now();
-        runtime.block_on(gate.pass());
-        assert!(start.elapsed() < Duration::from_millis(100));
+        let now = Instant::now();
+        assert_eq!(gate.reserve(now), now);
+        assert_eq!(gate.reserve(now), now, "not paced: no slots");
+        assert!(!gate.succeeded(Some(10)));
+        assert!(!gate.succeeded(None));
+        assert!(gate.succeeded(Some(3)), "below the reserve: paced");
+        let now = Instant::now();
+        let slots: Vec<Instant> = (0..5).map(|_| gate.reserve(now)).collect();
+        assert_eq!(slots[0], now);
+        for pair in slots.windows(2) {
+            assert_eq!(
+                pair[1] - pair[0],
+                PACE,
+                "one write per refill interval, never together"
+            );
+        }
+        assert!(
+            gate.succeeded(Some(5)),
+            "between reserve and twice the reserve: still paced"
+        );
+        assert!(!gate.succeeded(Some(8)), "refilled: no pacing");
+        let later = Instant::now();
+        assert_eq!(gate.reserve(later), later);
+    }
+
+    #[test]
+    fn throttling_closes_the_gate_then_paces_in_wider_slots() {
+        let gate = WriteGates::new(4).of("sub");
+        assert_eq!(gate.throttled(), Duration::from_secs(1));
         assert_eq!(gate.throttled(), Duration::from_secs(2));
-        assert_eq!(gate.throttled(), Duration::from_secs(4));
-        let closed_for = gate.lock().open_at - Instant::now();
-        assert!(closed_for > Duration::from_secs(3), "{closed_for:?}");
-        assert_eq!(gate.succeeded(Some(0)), PACE);
+        let now = Instant::now();
+        let first = gate.reserve(now);
+        assert!(
+            first - now > Duration::from_millis(1500),
+            "{:?}",
+            first - now
+        );
+        assert_eq!(
+            gate.reserve(now) - first,
+            PACE * 4,
+            "two 429s: slots four times as wide"
+        );
+        assert!(gate.succeeded(Some(6)));
         assert_eq!(
             gate.throttled(),
-            Duration::from_secs(2),
+            Duration::from_secs(1),
             "success resets the backoff"
         );
-        assert_eq!(gate.succeeded(None), Duration::ZERO);
+        for _ in 0..40 {
+            gate.succeeded(Some(6));
+        }
+        assert_eq!(
+            gate.lock().pace,
+            PACE,
+            "successes narrow the slots back to the refill interval"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiting_writers_leave_one_slot_apart() {
+        let gate = WriteGates::new(4).of("sub");
+        gate.succeeded(Some(0));
+        let start = Instant::now();
+        let mut passed = Vec::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let gate = gate.clone();
+            tasks.spawn(async move {
+                gate.pass().await;
+                Instant::now()
+            });
+        }
+        while let Some(at) = tasks.join_next().await {
+            passed.push(at.unwrap() - start);
+        }
+        passed.sort();
+        assert_eq!(passed.last().copied(), Some(PACE * 7), "{passed:?}");
+        for pair in passed.windows(2) {
+            assert_eq!(pair[1] - pair[0], PACE, "{passed:?}");
+        }
     }
 }

@@ -304,8 +304,9 @@ impl Runner {
             {
                 Ok(cluster) => cluster,
                 Err(error) if is_throttled(&error) && throttled < MAX_THROTTLED => {
+                    // The read budget is not the write gate's business: back off this worker only.
                     throttled += 1;
-                    tokio::time::sleep(gate.throttled()).await;
+                    tokio::time::sleep(Duration::from_secs(1 << throttled.min(6))).await;
                     continue;
                 }
                 Err(error) if is_transient(&error) && transient < MAX_TRANSIENT_ERRORS => {
@@ -382,9 +383,11 @@ impl Runner {
                         .initial()
                         .header(REMAINING_WRITES)
                         .and_then(|value| value.trim().parse::<u64>().ok());
-                    let pause = gate.succeeded(remaining);
-                    if !pause.is_zero() {
-                        tracing::debug!(?remaining, ?pause, "write budget low: pausing writes");
+                    if gate.succeeded(remaining) {
+                        tracing::debug!(
+                            ?remaining,
+                            "write budget low: one write per refill interval"
+                        );
                     }
                     let operation = poller
                         .initial()
