@@ -104,6 +104,10 @@ bench get-token "$binary kubelogin get-token --login spn --server-id $server_id 
 saved_runs=$runs; saved_warmup=$warmup; runs=$([ "$quick" = 1 ] && echo 2 || echo 5); warmup=0
 bench create-lro "$binary aks create -g rg1 -n lro --no-ssh-key -o none" "$work/az aks create -g rg1 -n lro --no-ssh-key -o none" \
   "$binary aks delete -g rg1 -n lro --yes"
+# `aks update --enable-aad` on a Kubernetes-RBAC cluster (no AAD), recreated before every run (not timed).
+bench update-lro "$binary aks update -g rg1 -n upd --enable-aad --aad-admin-group-object-ids $group -o none" \
+  "$work/az aks update -g rg1 -n upd --enable-aad --aad-admin-group-object-ids $group -o none" \
+  "sh -c '$binary aks delete -g rg1 -n upd --yes 2>/dev/null; $binary aks create -g rg1 -n upd --no-ssh-key -o none'"
 runs=$saved_runs; warmup=$saved_warmup
 # Fleet migration: N legacy clusters, every operation takes 2 s, ARM's write throttle on (bucket 200, 10/s).
 mgmt() { # method, path, body (JSON text, or @file)
@@ -132,9 +136,11 @@ mgmt POST seed "@$work/fleet.json"
 mgmt PUT lro "{\"polls\": 0, \"retry_after_seconds\": 1, \"retry_after_ms\": 200, \"min_duration_ms\": $lro_ms}"
 mgmt PUT throttle "{\"enabled\": true, \"capacity\": $capacity, \"refill_per_second\": $refill}"
 start=$(date +%s.%N)
-"$binary" aks migrate --resource-group fleet --aad-admin-group-object-ids "$group" --concurrency $fleet_concurrency --yes -o json > "$work/fleet-report.json" 2> "$work/fleet.log" || true
+/usr/bin/time -f %M -o "$work/fleet-rss" "$binary" aks migrate --resource-group fleet --aad-admin-group-object-ids "$group" \
+  --concurrency $fleet_concurrency --yes -o json > "$work/fleet-report.json" 2> "$work/fleet.log" || true
 end=$(date +%s.%N)
-echo "$fleet $capacity $refill $lro_ms $fleet_concurrency $start $end" > "$results/fleet.txt"
+migrated=$(python3 -c 'import json,sys; print(sum(1 for c in json.load(open(sys.argv[1]))["clusters"] if c["result"] == "migrated"))' "$work/fleet-report.json" 2>/dev/null || echo 0)
+echo "$fleet $capacity $refill $lro_ms $fleet_concurrency $start $end $(tail -n 1 "$work/fleet-rss") $migrated" > "$results/fleet.txt"
 mgmt PUT throttle '{"enabled": false}'
 mgmt PUT lro '{"polls": 1, "retry_after_seconds": 1}'
 
@@ -167,16 +173,18 @@ row("warm exec plugin `kubelogin get-token` (cache hit; anchor: `az account get-
 m = medians("create-lro")
 def overhead(x): return f"{(x - 1.0) * 1000:.0f} ms over the 1 s Retry-After" if x is not None else "–"
 rows.append(f"| `aks create --enable-aad` LRO (one 1 s Retry-After) | {ms(m.get('aksctl'))} ({overhead(m.get('aksctl'))}) | {ms(m.get('anchor'))} ({overhead(m.get('anchor'))}) | – | overhead ≤ 30 ms |")
+m = medians("update-lro")
+rows.append(f"| `aks update --enable-aad` LRO (one 1 s Retry-After) | {ms(m.get('aksctl'))} ({overhead(m.get('aksctl'))}) | {ms(m.get('anchor'))} ({overhead(m.get('anchor'))}) | – | overhead ≤ 30 ms |")
 for n in sizes:
     row(f"merge one cluster into a kubeconfig of {int(n):,} contexts", f"merge-{n}", "≥ 50× faster, linear" if n == "5000" else "linear")
-n, capacity, refill, lro_ms, concurrency, start, end = open(f"{results}/fleet.txt").read().split()
+n, capacity, refill, lro_ms, concurrency, start, end, fleet_rss_kb, migrated = open(f"{results}/fleet.txt").read().split()
 n, capacity, refill, lro_s, concurrency = int(n), int(capacity), float(refill), int(lro_ms) / 1000, int(concurrency)
 wall = float(end) - float(start)
 # The throttle lets `capacity` writes through at once, then `refill` per second; each cluster needs one write and
 # an operation of lro_s; with `concurrency` workers no faster than n / concurrency operations in a row.
 minimum = max(max(0, n - capacity) / refill + lro_s, -(-n // concurrency) * lro_s)
 rows.append(f"| fleet migration of {n} clusters ({lro_s:.0f} s LRO, write throttle {capacity} + {refill:.0f}/s, --concurrency {concurrency}) "
-            f"| {wall:.1f} s | minimum {minimum:.1f} s (computed) | {wall / minimum:.2f}× the minimum | ≤ 1.2× the minimum |")
+            f"| {wall:.1f} s ({migrated} of {n} migrated) | minimum {minimum:.1f} s (computed) | {wall / minimum:.2f}× the minimum | ≤ 1.2× the minimum |")
 rss = [line.split() for line in open(f"{results}/rss.txt")]
 lines = [
     "# Benchmarks",
@@ -189,12 +197,17 @@ lines = [
     "|---|---|---|---|---|",
     *rows,
     "",
-    "Peak memory (max RSS) of one merge: " + ", ".join(f"{int(n):,} contexts {int(kb) / 1024:.1f} MiB" for n, kb in rss) + ".",
-    "",
-    "Not measured yet: `aks update` LRO overhead (same poller as `aks create`), peak memory of the fleet run.",
+    "Peak memory (max RSS) of one merge: " + ", ".join(f"{int(n):,} contexts {int(kb) / 1024:.1f} MiB" for n, kb in rss)
+    + f"; of the {n}-cluster fleet run: {int(fleet_rss_kb) / 1024:.1f} MiB.",
     "",
 ]
-open(out, "w").write("\n".join(lines))
+if os.path.exists(f"{results}/az-concurrency.md"):
+    lines += [open(f"{results}/az-concurrency.md").read().rstrip("\n"), ""]
+# The hand-written findings below the generated part survive a re-run.
+previous = open(out).read() if os.path.exists(out) else ""
+findings = previous.find("\n## Findings")
+tail = previous[findings + 1:] if findings >= 0 else ""
+open(out, "w").write("\n".join(lines) + ("\n" + tail if tail else ""))
 print("\n".join(lines))
 PY
 INNER
