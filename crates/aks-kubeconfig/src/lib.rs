@@ -32,6 +32,8 @@ mod field;
 mod file;
 mod kubectl_merge;
 mod model;
+mod sorted;
+mod split;
 mod write;
 
 pub use az_merge::{MergeError, az_merge, az_rename};

@@ -308,7 +308,7 @@ impl KubeconfigError {
 /// Reader settings: YAML 1.1 octals like the kubeconfig writers (PyYAML, go-yaml v2), no source snippets in
 /// errors (they could show a token), and a budget large enough for 50,000-context files. A repeated mapping key
 /// is an error (PyYAML would keep the last value; serde's flatten cannot collapse repeats).
-fn parse_options() -> serde_saphyr::Options {
+pub(crate) fn parse_options() -> serde_saphyr::Options {
     serde_saphyr::options! {
         budget: serde_saphyr::budget! {
             max_events: 200_000_000,
@@ -316,7 +316,6 @@ fn parse_options() -> serde_saphyr::Options {
             max_total_scalar_bytes: 1 << 30,
             max_depth: 128,
         },
-        emit_comments: false,
         legacy_octal_numbers: true,
         non_finite_float_policy: serde_saphyr::NonFiniteFloatPolicy::AsString,
         with_snippet: false,
@@ -337,7 +336,16 @@ fn value_kind(value: &Value) -> &'static str {
 impl Kubeconfig {
     /// Parses a kubeconfig. `Ok(None)` for an empty document (empty, whitespace or comments only, or a bare
     /// `null`), which is what az's `yaml.safe_load` returns and treats as "no existing config".
+    ///
+    /// A large file laid out as az, kubectl and aksctl write it is parsed in pieces on several threads (see
+    /// `split.rs`); the result, and any error, is that of one parse of the whole text.
     pub fn parse(text: &str) -> Result<Option<Kubeconfig>, KubeconfigError> {
+        if text.len() >= crate::split::MIN_SPLIT_LEN {
+            let threads = std::thread::available_parallelism().map_or(1, usize::from);
+            if let Some(document) = crate::split::parse_pieces(text, threads.min(4)) {
+                return Ok(Some(document));
+            }
+        }
         let options = parse_options();
         match serde_saphyr::from_str_with_options::<Option<Kubeconfig>>(text, options) {
             Ok(config) => Ok(config),
@@ -368,13 +376,14 @@ impl Kubeconfig {
     /// Writes the document as YAML the way az (PyYAML `safe_dump`) and kubectl do: block style, keys sorted at
     /// every level, lists not indented under their key, and strings a YAML 1.1 reader would misread (`"yes"`,
     /// `"0123"`, `"2024-01-01"`, …) quoted. Long strings stay on one line (`prefer_block_scalars: false`,
-    /// rust-deps.md §4). Keys of an `other` map that collide with a modelled key are overwritten by it.
+    /// rust-deps.md §4). A key of an `other` map that collides with a modelled key wins over it, as in
+    /// [`Kubeconfig::to_json_value`].
+    ///
+    /// The output is that of [`Kubeconfig::to_json_value`] with every object sorted, written straight from the
+    /// typed structs (no intermediate value: on large files that copy cost as much as the writing), and for a file
+    /// of thousands of entries in pieces on several threads (see `sorted.rs`).
     pub fn to_yaml(&self) -> String {
-        let mut value = self.to_json_value();
-        value.sort_all_objects();
-        let options = serde_saphyr::ser_options! { prefer_block_scalars: false };
-        serde_saphyr::to_string_with_options(&value, options)
-            .expect("a JSON value with string keys always serializes to YAML")
+        crate::sorted::to_yaml(self)
     }
 
     /// The document as a JSON value (keys in model order; [`Kubeconfig::to_yaml`] sorts them).

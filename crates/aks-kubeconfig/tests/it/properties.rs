@@ -290,6 +290,11 @@ proptest! {
     }
 
     #[test]
+    fn to_yaml_writes_the_sorted_json_value(document in document()) {
+        prop_assert_eq!(document.to_yaml(), crate::support::yaml_via_json(&document));
+    }
+
+    #[test]
     fn az_merge_is_idempotent(
         existing in proptest::option::of(mergeable()),
         addition in mergeable(),

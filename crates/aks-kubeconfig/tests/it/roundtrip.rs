@@ -1,6 +1,6 @@
 //! Parsing and writing: round trips of az-, AKS- and kubectl-written files, quoting, errors, accessors.
 
-use crate::support::{fixture, parse};
+use crate::support::{fixture, parse, yaml_via_json};
 use aks_kubeconfig::{ContextRef, Field, Kubeconfig, KubeconfigError};
 
 fn assert_round_trip(text: &str) -> (Kubeconfig, String) {
@@ -27,6 +27,48 @@ fn every_fixture_round_trips() {
         }
     }
     assert!(count >= 2);
+}
+
+#[test]
+fn to_yaml_writes_the_sorted_json_value() {
+    let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    for entry in std::fs::read_dir(directory).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        if name.ends_with(".yaml") {
+            let document = parse(&fixture(&name));
+            assert_eq!(document.to_yaml(), yaml_via_json(&document), "{name}");
+        }
+    }
+}
+
+#[test]
+fn an_unknown_key_equal_to_a_modelled_key_wins() {
+    let mut document = parse(&fixture("aks-exec.yaml"));
+    document.other.insert(
+        "current-context".to_owned(),
+        serde_json::json!("from-other"),
+    );
+    if let Some(Some(cluster)) = document
+        .clusters
+        .as_mut()
+        .and_then(|list| list.first_mut())
+        .map(|entry| entry.cluster.as_mut())
+    {
+        cluster.other.insert(
+            "server".to_owned(),
+            serde_json::json!({"b": 1, "a": [true, null]}),
+        );
+    }
+    let written = document.to_yaml();
+    assert_eq!(written, yaml_via_json(&document));
+    assert!(
+        written.contains("current-context: from-other\n"),
+        "{written}"
+    );
+    assert!(
+        written.contains("    server:\n      a:\n      - true\n      - null\n      b: 1\n"),
+        "{written}"
+    );
 }
 
 #[test]

@@ -35,3 +35,12 @@ pub fn permissions_are_bypassed() -> bool {
         .expect("chmod back");
     bypassed
 }
+
+/// What `to_yaml` wrote before it serialized the structs directly: the JSON value with every object sorted.
+/// `to_yaml` must stay byte-for-byte equal to it.
+pub fn yaml_via_json(document: &Kubeconfig) -> String {
+    let mut value = document.to_json_value();
+    value.sort_all_objects();
+    let options = serde_saphyr::ser_options! { prefer_block_scalars: false };
+    serde_saphyr::to_string_with_options(&value, options).expect("serializable")
+}
