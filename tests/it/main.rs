@@ -10,6 +10,8 @@ mod faults;
 mod guide;
 mod hostile;
 mod kubelogin;
+mod kubelogin_interactive;
+mod kubelogin_modes;
 mod migrate;
 mod operator;
 mod outputs;

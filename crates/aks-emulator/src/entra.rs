@@ -2,11 +2,14 @@
 //! (kubelogin.md §3.4, arm-aks-api.md §10):
 //!
 //! * `client_credentials` with a secret (form or HTTP Basic), a certificate assertion (RS256/PS256, signed by a
-//!   key whose certificate is registered for the app; `aud` = this token endpoint, `iss` = `sub` = client id) or
+//!   key whose certificate is registered for the app, or sent in `x5c` and trusted by subject name and issuer:
+//!   see [`certificate_trust`]; `aud` = this token endpoint, `iss` = `sub` = client id) or
 //!   a federated assertion (a token from the emulator's OIDC issuer matching a federated credential: issuer,
 //!   subject, audience `api://AzureADTokenExchange`);
 //! * `password` (ROPC) and device code (`/oauth2/v2.0/devicecode`, approved through the management API) for
 //!   directory users, with refresh tokens and, when `openid` is asked, id tokens; `refresh_token`;
+//! * `authorization_code` with PKCE, from `GET /{tenant}/oauth2/v2.0/authorize` on a loopback redirect
+//!   (kubelogin `-l interactive`; see [`authorize`]);
 //! * managed identity: the App Service protocol (`GET /msi/token`, `X-IDENTITY-HEADER`) and the IMDS shape
 //!   (`GET /metadata/identity/oauth2/token`, `Metadata: true`).
 //!
@@ -21,9 +24,11 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::http::{Ctx, json, unsupported};
-use crate::pki;
 use crate::state::{SharedState, random_guid};
 use crate::{MSI_CLIENT_ID, TENANT_ID};
+
+pub(crate) mod authorize;
+pub(crate) mod certificate_trust;
 
 /// Lifetime of issued access tokens, seconds.
 const TOKEN_LIFETIME: u64 = 3599;
@@ -58,6 +63,7 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
         (&Method::GET, ["discovery", "v2.0", "keys"] | ["discovery", "keys"]) => {
             json(StatusCode::OK, &jwks(state))
         }
+        (&Method::GET, ["oauth2", "v2.0", "authorize"]) => authorize::authorize(state, ctx, tenant),
         (&Method::POST, ["oauth2", "v2.0", "token"]) => token(state, ctx, tenant, true),
         (&Method::POST, ["oauth2", "token"]) => token(state, ctx, tenant, false),
         _ => unsupported(ctx),
@@ -367,6 +373,7 @@ fn token(state: &SharedState, ctx: &Ctx, tenant: &str, v2: bool) -> Response {
     match grant_type.as_str() {
         "client_credentials" => client_credentials(state, ctx, &form, tenant, v2),
         "password" => password(state, ctx, &form, tenant, v2),
+        "authorization_code" if v2 => authorize::redeem(state, ctx, &form, tenant),
         "refresh_token" => refresh(state, ctx, &form, tenant, v2),
         DEVICE_CODE_GRANT | "device_code" => device_code_token(state, ctx, &form, tenant, v2),
         _ => entra_error(
@@ -510,6 +517,7 @@ fn verify_client_assertion(
         .unwrap_or_default()
         .to_string();
     let federated = issuer == state.oidc_issuer()
+        || crate::pipelines::is_issuer(state, &issuer)
         || principal
             .federated_credentials
             .iter()
@@ -517,7 +525,7 @@ fn verify_client_assertion(
     if federated {
         verify_federated_assertion(state, ctx, principal, assertion, &issuer)
     } else {
-        verify_certificate_assertion(state, ctx, tenant, principal, assertion, header.alg)
+        verify_certificate_assertion(state, ctx, tenant, principal, assertion, &header)
     }
 }
 
@@ -548,8 +556,8 @@ fn verify_federated_assertion(
     assertion: &str,
     issuer: &str,
 ) -> Result<(), Response> {
-    if issuer != state.oidc_issuer() {
-        // Only the emulator's own issuer has keys the emulator can check.
+    if issuer != state.oidc_issuer() && !crate::pipelines::is_issuer(state, issuer) {
+        // Only the emulator's own issuers (service accounts, Azure Pipelines) have keys the emulator can check.
         return Err(assertion_refused(
             ctx,
             700211,
@@ -629,8 +637,9 @@ fn verify_certificate_assertion(
     tenant: &str,
     principal: &crate::state::ServicePrincipal,
     assertion: &str,
-    algorithm: jsonwebtoken::Algorithm,
+    header: &jsonwebtoken::Header,
 ) -> Result<(), Response> {
+    let algorithm = header.alg;
     if !matches!(
         algorithm,
         jsonwebtoken::Algorithm::RS256 | jsonwebtoken::Algorithm::PS256
@@ -643,12 +652,13 @@ fn verify_certificate_assertion(
             ),
         ));
     }
-    let keys: Vec<Vec<u8>> = principal
-        .certificates
-        .iter()
-        .filter_map(|pem| pki::rsa_public_key_of_certificate(pem))
-        .collect();
+    // Registered certificates, or the x5c leaf when it is registered or trusted by subject name and issuer.
+    let keys = certificate_trust::signing_keys(principal, header)
+        .map_err(|refusal| assertion_refused(ctx, refusal.code, &refusal.description))?;
     if keys.is_empty() {
+        if let Some(refusal) = certificate_trust::unregistered_thumbprint(principal, header) {
+            return Err(assertion_refused(ctx, refusal.code, &refusal.description));
+        }
         return Err(assertion_refused(
             ctx,
             700027,
@@ -681,11 +691,11 @@ fn verify_certificate_assertion(
         }
     }
     let Some(claims) = claims else {
-        return Err(assertion_refused(
-            ctx,
-            700027,
-            "Client assertion failed signature validation.",
-        ));
+        let refusal = certificate_trust::unregistered_thumbprint(principal, header);
+        return Err(match refusal {
+            Some(refusal) => assertion_refused(ctx, refusal.code, &refusal.description),
+            None => assertion_refused(ctx, 700027, "Client assertion failed signature validation."),
+        });
     };
     let issuer = claims["iss"].as_str().unwrap_or_default();
     let subject = claims["sub"].as_str().unwrap_or_default();
@@ -890,7 +900,8 @@ fn user_tokens(
         "appidacr": "0",
         "family_name": "Admin",
         "given_name": "Emulator",
-        "groups": user.groups,
+        // Entra puts transitive memberships (groups of groups) in the claim.
+        "groups": state.store().directory.transitive_groups(&user.groups),
         "idtyp": "user",
         "ipaddr": "127.0.0.1",
         "name": user.display_name,
@@ -1411,7 +1422,8 @@ pub(crate) fn mint_app(
         "aio": "emulator",
         "appid": principal.app_id,
         "appidacr": authentication_class,
-        "groups": principal.groups,
+        // Entra puts transitive memberships (groups of groups) in the claim.
+        "groups": state.store().directory.transitive_groups(&principal.groups),
         "idp": format!("https://sts.windows.net/{TENANT_ID}/"),
         "idtyp": "app",
         "oid": principal.object_id,

@@ -136,6 +136,7 @@ fn route(state: &SharedState, ctx: &Ctx) -> Response {
             arm::route(state, ctx)
         }
         Some("v1.0") => crate::graph::route(state, ctx),
+        Some("pipelines") => crate::pipelines::route(state, ctx),
         Some(_) => entra::route(state, ctx),
         None => unsupported(ctx),
     }

@@ -1,8 +1,9 @@
 //! A local cloud for aksctl: Azure Resource Manager (subscriptions, resource groups, AKS managed clusters with
 //! long-running operations and credentials), Microsoft Entra (tokens signed RS256 for every grant kubelogin
 //! uses: client credentials with a secret, a certificate or a federated assertion, password, device code,
-//! refresh token, and the managed-identity endpoints; OpenID discovery, JWKS) and one small Kubernetes API
-//! endpoint per cluster that authenticates and authorizes like AKS, all over HTTPS on 127.0.0.1.
+//! refresh token, and the managed-identity endpoints; OpenID discovery, JWKS), Azure Pipelines' OIDC token
+//! endpoint for workload-identity service connections (jobs from `POST /_emulator/pipelines/jobs`) and one small
+//! Kubernetes API endpoint per cluster that authenticates and authorizes like AKS, all over HTTPS on 127.0.0.1.
 //!
 //! The seeded identities and their secrets are in the [`ReadyRecord`]: the admin and non-admin service
 //! principals (`client_id`/`client_secret`, `nonadmin_client_id`/`nonadmin_client_secret`), a certificate
@@ -37,6 +38,7 @@ mod graph;
 mod http;
 mod kubernetes;
 pub mod management;
+mod pipelines;
 mod pki;
 mod request_log;
 mod state;

@@ -3,7 +3,7 @@
 //!
 //! | route | what it does |
 //! | --- | --- |
-//! | `GET /_emulator/requests` | JSON array of every request the ARM/Entra server and the Kubernetes endpoints handled: `time`, `server` (`arm` or `kubernetes`, plus `cluster`), `method`, `path`, `query` (raw), `status`, and for PUT/POST/PATCH the `body` (JSON, or a form as an object) with `serverAppSecret`, `client_secret`, `client_assertion`, tokens, passwords and secrets replaced by `"REDACTED"`. Management calls are not logged. |
+//! | `GET /_emulator/requests` | JSON array of every request the ARM/Entra server and the Kubernetes endpoints handled: `time`, `server` (`arm` or `kubernetes`, plus `cluster`), `method`, `path`, `query` (raw), `status`, and for PUT/POST/PATCH the `body` (JSON, or a form as an object) with `serverAppSecret`, `client_secret`, `client_assertion`, tokens, passwords and secrets replaced by `"REDACTED"` (a form's `client_assertion` also gets a `client_assertion_header`: its public JOSE header, e.g. `alg`, `x5t`, `x5c`). Management calls are not logged. |
 //! | `DELETE /_emulator/requests` | clears the log (204) |
 //! | `GET /_emulator/lro` | the current [`LroPacing`] |
 //! | `PUT /_emulator/lro` | replaces it (missing fields take their defaults); applies to operations started afterwards |
@@ -20,11 +20,16 @@
 //! | `GET /_emulator/state` | everything (groups, clusters with their Kubernetes ports, operations, directory, pacing), secrets redacted |
 //! | `PUT /_emulator/clusters/{rg}/{name}/api-server` | body `{"available": bool}`: with `false` every request to the cluster's Kubernetes endpoint answers 503 (an API-server outage) until set back to `true` |
 //! | `POST /_emulator/apps/{client_id}/certificates` | body: a PEM certificate with an RSA key (raw, or JSON `{"certificate": PEM}`): client assertions signed by its key authenticate the app |
+//! | `POST /_emulator/apps/{client_id}/trusted-subjects` | body `{"subject": "CN=...[, O=...]", "issuer_ca_pem": PEM}`: Subject Name/Issuer trust. A certificate not registered for the app authenticates it when a client assertion sends it in `x5c` (leaf first) and it has that subject (attributes in any order) and chains to that CA; without `x5c` it is refused (AADSTS700027). Answers `{"client_id","subject","issuer","trusted_subjects"}` |
 //! | `POST /_emulator/apps/{client_id}/federated-credentials` | body `{"issuer","subject","audiences"?}` (default audience `api://AzureADTokenExchange`): tokens from that issuer about that subject authenticate the app (only the emulator's own issuer can be verified) |
 //! | `POST /_emulator/federated-token` | body `{"subject"?, "audience"?, "expires_in"?}` (defaults: the seeded federated subject, `api://AzureADTokenExchange`, 3600 s; negative = already expired): a service-account token from the emulator's OIDC issuer; answers `{"token","issuer","subject","expires_on"}` |
 //! | `GET /_emulator/devicecode` | the pending device-code sign-ins: `[{"user_code","client_id","scope","expires_on"}]` |
 //! | `POST /_emulator/devicecode/approve` | body `{"user_code", "user"?}` (default `admin@emulator.local`): the next poll with that device code gets the user's tokens |
 //! | `POST /_emulator/devicecode/decline` | body `{"user_code"}`: the next poll answers `authorization_declined` |
+//! | `POST /_emulator/authorize/approve` | body `{"user"?}` (optional; default `admin@emulator.local`): the next `GET /{tenant}/oauth2/v2.0/authorize` signs that user in (whatever its `login_hint`). Decisions queue, oldest first |
+//! | `POST /_emulator/authorize/decline` | the next `/authorize` redirects with `error=access_denied` (`error_subcode=cancel`, AADSTS65004) |
+//!
+//! | `POST /_emulator/pipelines/jobs` | body (optional) `{"client_id"?, "service_connection_id"?, "service_connection_name"?, "expires_in"?, "without_federated_credential"?}`: an Azure Pipelines job's `system_access_token` and `oidc_request_uri` (`SYSTEM_ACCESSTOKEN`, `SYSTEM_OIDCREQUESTURI`) with `service_connection_id`, `client_id`, `tenant_id`, `issuer`, `subject`, `expires_on`; gives the app the connection's federated credential (see the crate README, "Azure Pipelines") |
 //!
 //! Errors are `{"error":{"code":"EmulatorBadRequest","message":…}}` with status 400; unknown routes are
 //! `404 EmulatorUnsupportedRoute`.
@@ -93,6 +98,12 @@ struct CertificateBody {
 }
 
 #[derive(Deserialize)]
+struct TrustedSubjectBody {
+    subject: String,
+    issuer_ca_pem: String,
+}
+
+#[derive(Deserialize)]
 struct FederatedCredentialBody {
     issuer: String,
     subject: String,
@@ -106,6 +117,12 @@ struct FederatedTokenRequest {
     subject: Option<String>,
     audience: Option<String>,
     expires_in: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct AuthorizeDecision {
+    user: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -150,6 +167,7 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
     let rest: Vec<&str> = ctx.lower[1..].iter().map(String::as_str).collect();
     match (&ctx.method, rest.as_slice()) {
         (&Method::GET, ["requests"]) => json(StatusCode::OK, &state.store().requests),
+        (_, ["pipelines", ..]) => crate::pipelines::manage(state, ctx),
         (&Method::DELETE, ["requests"]) => {
             state.store().requests.clear();
             empty(StatusCode::NO_CONTENT)
@@ -260,6 +278,12 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
             Err(response) => response,
         },
         (&Method::POST, ["apps", _, "certificates"]) => add_certificate(state, ctx),
+        (&Method::POST, ["apps", _, "trusted-subjects"]) => {
+            match parse::<TrustedSubjectBody>(ctx) {
+                Ok(body) => add_trusted_subject(state, &ctx.segments[2], body),
+                Err(response) => response,
+            }
+        }
         (&Method::POST, ["apps", _, "federated-credentials"]) => {
             match parse::<FederatedCredentialBody>(ctx) {
                 Ok(body) => add_federated_credential(state, &ctx.segments[2], body),
@@ -278,6 +302,26 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
             }
         }
         (&Method::GET, ["devicecode"]) => json(StatusCode::OK, &entra::pending_device_codes(state)),
+        (&Method::POST, ["authorize", decision @ ("approve" | "decline")]) => {
+            let body = if ctx.body.is_empty() {
+                Ok(AuthorizeDecision::default())
+            } else {
+                parse::<AuthorizeDecision>(ctx)
+            };
+            match body {
+                Ok(body) => {
+                    let user = (*decision == "approve")
+                        .then(|| body.user.as_deref().unwrap_or(ADMIN_USER_NAME));
+                    match entra::authorize::queue_decision(state, user) {
+                        Ok(()) => {
+                            json(StatusCode::OK, &json!({"decision": decision, "user": user}))
+                        }
+                        Err(message) => bad_request(message),
+                    }
+                }
+                Err(response) => response,
+            }
+        }
         (&Method::POST, ["devicecode", decision @ ("approve" | "decline")]) => {
             match parse::<DeviceCodeDecision>(ctx) {
                 Ok(body) => {
@@ -347,6 +391,50 @@ fn add_certificate(state: &SharedState, ctx: &Ctx) -> Response {
     json(
         StatusCode::OK,
         &json!({"client_id": client_id, "certificates": count}),
+    )
+}
+
+/// `POST /_emulator/apps/{client_id}/trusted-subjects`: trust certificates with a subject name issued by a CA
+/// (Subject Name/Issuer trust) for assertions that carry their chain in `x5c`.
+fn add_trusted_subject(state: &SharedState, client_id: &str, body: TrustedSubjectBody) -> Response {
+    use crate::entra::certificate_trust::{Certificate, parse_subject, render};
+    let Some(subject) = parse_subject(&body.subject) else {
+        return bad_request(format!(
+            "subject '{}' is not a distinguished name such as 'CN=app.contoso.com, O=Contoso'",
+            body.subject
+        ));
+    };
+    let ca_der = crate::pki::pem_blocks(&body.issuer_ca_pem, "CERTIFICATE");
+    let issuer = ca_der
+        .first()
+        .and_then(|der| Certificate::parse(der))
+        .filter(|ca| ca.rsa_public_key().is_some())
+        .and_then(|ca| ca.subject_attributes());
+    let Some(issuer) = issuer else {
+        return bad_request(
+            "issuer_ca_pem holds no PEM certificate with an RSA key (-----BEGIN CERTIFICATE-----)",
+        );
+    };
+    let trusted = crate::state::TrustedSubject {
+        subject: render(&subject),
+        issuer_ca_pem: body.issuer_ca_pem,
+    };
+    let mut store = state.store();
+    let Some(principal) = store.directory.service_principal_mut(client_id) else {
+        return not_found(format!("no application with client id '{client_id}'"));
+    };
+    if !principal.trusted_subjects.contains(&trusted) {
+        principal.trusted_subjects.push(trusted);
+    }
+    let subjects: Vec<String> = principal
+        .trusted_subjects
+        .iter()
+        .map(|trusted| trusted.subject.clone())
+        .collect();
+    state.save_or_log(&store);
+    json(
+        StatusCode::OK,
+        &json!({"client_id": client_id, "subject": render(&subject), "issuer": render(&issuer), "trusted_subjects": subjects}),
     )
 }
 

@@ -185,7 +185,7 @@ pub(crate) fn self_signed_rsa_client(common_name: &str) -> Result<LeafMaterial, 
 }
 
 /// One DER element: (tag, content, what follows it).
-fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+pub(crate) fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
     let tag = *input.first()?;
     let first = *input.get(1)? as usize;
     let (length, header) = if first < 0x80 {
@@ -248,7 +248,8 @@ pub(crate) fn rsa_public_key_of_certificate(pem: &str) -> Option<Vec<u8>> {
     }
 }
 
-fn pem_blocks(pem: &str, label: &str) -> Vec<Vec<u8>> {
+/// The DER of every `label` block of a PEM text.
+pub(crate) fn pem_blocks(pem: &str, label: &str) -> Vec<Vec<u8>> {
     use base64::Engine as _;
     let begin = format!("-----BEGIN {label}-----");
     let end = format!("-----END {label}-----");

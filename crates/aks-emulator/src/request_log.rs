@@ -22,8 +22,39 @@ const SECRET_KEYS: &[&str] = &[
     "token",
 ];
 
+/// Form fields whose values never reach the log, besides [`SECRET_KEYS`].
+const FORM_SECRET_KEYS: &[&str] = &["code", "code_verifier"];
+
 /// What replaces a secret.
 pub(crate) const REDACTED: &str = "REDACTED";
+
+/// Request headers whose values never reach the log (lower case).
+const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "x-identity-header",
+    "secret",
+];
+
+/// The request headers as logged: names in lower case, repeated values joined with `, `, secrets redacted.
+fn logged_headers(ctx: &Ctx) -> Value {
+    let mut map = Map::new();
+    for name in ctx.headers.keys() {
+        let value = if SECRET_HEADERS.contains(&name.as_str()) {
+            REDACTED.to_string()
+        } else {
+            ctx.headers
+                .get_all(name)
+                .iter()
+                .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        map.insert(name.as_str().to_string(), Value::String(value));
+    }
+    Value::Object(map)
+}
 
 /// Replace every secret value in a JSON document with `"REDACTED"`.
 pub(crate) fn redact(value: &mut Value) {
@@ -58,13 +89,40 @@ fn logged_body(ctx: &Ctx) -> Value {
     if is_form {
         let mut map = Map::new();
         for (key, value) in url::form_urlencoded::parse(&ctx.body) {
-            map.insert(key.into_owned(), Value::String(value.into_owned()));
+            // Authorization codes (and v1 device codes) and PKCE verifiers are secrets in a token form only:
+            // `code` elsewhere (an error code, a power state) is not.
+            let value = if FORM_SECRET_KEYS.contains(&key.as_ref()) {
+                REDACTED.to_string()
+            } else {
+                value.into_owned()
+            };
+            map.insert(key.into_owned(), Value::String(value));
+        }
+        // The header of a client assertion is public (algorithm, thumbprint, certificate chain), the rest is not.
+        if let Some(header) = map
+            .get("client_assertion")
+            .and_then(Value::as_str)
+            .and_then(assertion_header)
+        {
+            map.insert("client_assertion_header".into(), header);
         }
         let mut value = Value::Object(map);
         redact(&mut value);
         return value;
     }
     Value::String(format!("<{} bytes>", ctx.body.len()))
+}
+
+/// The decoded JOSE header of a JWT (its first segment), when it is a JSON object.
+fn assertion_header(jwt: &str) -> Option<Value> {
+    use base64::Engine as _;
+    let (header, _) = jwt.split_once('.')?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .filter(Value::is_object)
 }
 
 /// Append one entry for a handled request. `server` is `arm` for the main server (ARM, Entra) or
@@ -77,6 +135,7 @@ pub(crate) fn record(state: &SharedState, server: &str, ctx: &Ctx, status: Statu
         "path": ctx.path,
         "query": ctx.raw_query,
         "status": status.as_u16(),
+        "headers": logged_headers(ctx),
     });
     if matches!(ctx.method.as_str(), "PUT" | "POST" | "PATCH") {
         entry["body"] = logged_body(ctx);
@@ -122,5 +181,58 @@ mod tests {
         assert_eq!(value["properties"]["aadProfile"]["clientAppID"], "c");
         assert_eq!(value["client_secret"], REDACTED);
         assert_eq!(value["scope"], "a/.default");
+    }
+
+    #[test]
+    fn a_client_assertion_is_redacted_but_its_header_is_logged() {
+        use base64::Engine as _;
+        let encode = |value: &Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
+        };
+        let header = json!({"alg": "RS256", "typ": "JWT", "x5t": "abc", "x5c": ["MIIB", "MIIC"]});
+        let jwt = format!(
+            "{}.{}.c2lnbmF0dXJl",
+            encode(&header),
+            encode(&json!({"sub": "app-secret-claims"}))
+        );
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(
+            "content-type",
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        let ctx = Ctx::new(
+            axum::http::Method::POST,
+            &"/t/oauth2/v2.0/token".parse().unwrap(),
+            headers,
+            axum::body::Bytes::from(format!(
+                "grant_type=client_credentials&client_assertion={jwt}"
+            )),
+        );
+        let body = logged_body(&ctx);
+        assert_eq!(body["client_assertion"], REDACTED);
+        assert_eq!(body["client_assertion_header"], header);
+        assert!(!body.to_string().contains("c2lnbmF0dXJl"));
+    }
+
+    #[test]
+    fn authorization_codes_and_verifiers_in_forms_are_redacted() {
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(
+            "content-type",
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        let ctx = Ctx::new(
+            axum::http::Method::POST,
+            &"/t/oauth2/v2.0/token".parse().unwrap(),
+            headers,
+            axum::body::Bytes::from_static(
+                b"grant_type=authorization_code&code=1.AQsecret&code_verifier=v3rifier&redirect_uri=http%3A%2F%2Flocalhost%3A1",
+            ),
+        );
+        let body = logged_body(&ctx);
+        assert_eq!(body["code"], REDACTED);
+        assert_eq!(body["code_verifier"], REDACTED);
+        assert_eq!(body["grant_type"], "authorization_code");
+        assert_eq!(body["redirect_uri"], "http://localhost:1");
     }
 }

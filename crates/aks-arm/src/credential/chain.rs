@@ -17,7 +17,7 @@ use azure_identity::{
 };
 
 use super::azure::{AzureCredential, Failure};
-use super::certificate::{CertificateAssertion, ClientCertificate};
+use super::certificate::{CertificateAssertion, ClientCertificate, SendChain};
 use super::{AccessToken, CredentialError, Secret, TokenSource};
 use crate::Cloud;
 
@@ -100,6 +100,11 @@ enum Planned {
         tenant_id: String,
         client_id: String,
         path: PathBuf,
+        /// `AZURE_CLIENT_CERTIFICATE_PASSWORD`: opens a PFX file.
+        password: Option<Secret>,
+        /// `x5c` in the assertion: `AZURE_CLIENT_SEND_CERTIFICATE_CHAIN` (`1` or `true`, as azidentity reads
+        /// it), or kubelogin's `spn` mode.
+        send_chain: SendChain,
     },
     WorkloadIdentity {
         tenant_id: String,
@@ -139,9 +144,16 @@ impl Planned {
                 tenant_id,
                 client_id,
                 path,
+                send_chain,
+                ..
             } => format!(
-                "{ENVIRONMENT} (client certificate {}) for client {client_id} in tenant {tenant_id}",
-                path.display()
+                "{ENVIRONMENT} (client certificate {}{}) for client {client_id} in tenant {tenant_id}",
+                path.display(),
+                match send_chain {
+                    SendChain::Yes => ", sending its chain as x5c",
+                    SendChain::Leaf => ", sending it as x5c",
+                    SendChain::No => "",
+                }
             ),
             Planned::WorkloadIdentity {
                 tenant_id,
@@ -172,6 +184,17 @@ impl Planned {
             ),
             Planned::AzureCli { path } => format!("{AZURE_CLI} ({})", path.display()),
         }
+    }
+}
+
+/// azidentity's EnvironmentCredential sends the certificate chain (`x5c`) when this is `1` or `true` (any case).
+const SEND_CERTIFICATE_CHAIN_ENV: &str = "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN";
+
+/// azidentity's reading of [`SEND_CERTIFICATE_CHAIN_ENV`]: `v == "1" || strings.ToLower(v) == "true"`.
+fn send_certificate_chain(value: Option<&str>) -> SendChain {
+    match value {
+        Some(value) if value == "1" || value.eq_ignore_ascii_case("true") => SendChain::Yes,
+        _ => SendChain::No,
     }
 }
 
@@ -214,6 +237,8 @@ fn plan(env: &dyn Fn(&str) -> Option<String>) -> Result<Plan, CredentialError> {
                     tenant_id: tenant_id.clone(),
                     client_id: client_id.clone(),
                     path: PathBuf::from(path),
+                    password: var("AZURE_CLIENT_CERTIFICATE_PASSWORD").map(Secret::new),
+                    send_chain: send_certificate_chain(var(SEND_CERTIFICATE_CHAIN_ENV).as_deref()),
                 })
             }
             (_, _, secret, certificate) => {
@@ -355,8 +380,10 @@ fn build(
             tenant_id,
             client_id,
             path,
+            password,
+            send_chain,
         } => {
-            let certificate = Arc::new(ClientCertificate::load(&path)?);
+            let certificate = Arc::new(ClientCertificate::load(&path, password.as_ref())?);
             let audience = format!("{authority}/{tenant_id}/oauth2/v2.0/token");
             AzureCredential::new(
                 description,
@@ -366,6 +393,7 @@ fn build(
                         certificate: certificate.clone(),
                         client_id: client_id.clone(),
                         audience: audience.clone(),
+                        send_chain,
                     };
                     let options = ClientAssertionCredentialOptions {
                         client_options: client_options(&authority, &transport),
@@ -474,8 +502,8 @@ fn build(
 /// The chain other Azure SDKs use (arm-aks-api.md §10; rust-deps.md §2), each attempt and skip logged at debug:
 ///
 /// 1. environment service principal: `AZURE_CLIENT_ID` + `AZURE_TENANT_ID` + `AZURE_CLIENT_SECRET`, or
-///    `AZURE_CLIENT_CERTIFICATE_PATH` (a PEM file with the RSA private key and the certificate; PFX is not
-///    supported yet);
+///    `AZURE_CLIENT_CERTIFICATE_PATH` (a PEM file with the RSA private key and the certificate, or a PKCS#12/PFX
+///    file opened with `AZURE_CLIENT_CERTIFICATE_PASSWORD`);
 /// 2. workload identity: `AZURE_FEDERATED_TOKEN_FILE` + `AZURE_CLIENT_ID` + `AZURE_TENANT_ID`;
 /// 3. managed identity: App Service (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`); the VM endpoint (IMDS,
 ///    169.254.169.254) only with `AZURE_TOKEN_CREDENTIALS=ManagedIdentityCredential` or `=prod`, never probed
@@ -598,14 +626,20 @@ pub enum CredentialSpec {
         /// The secret (redacted in `Debug`).
         secret: Secret,
     },
-    /// A service principal with a PEM certificate (RSA key + certificate; PFX is refused with a hint).
+    /// A service principal with a certificate: a PEM file (RSA key + certificate) or a PKCS#12/PFX file.
     ClientCertificate {
         /// Tenant.
         tenant_id: String,
         /// Application (client) id.
         client_id: String,
-        /// The PEM file.
+        /// The PEM or PFX file.
         path: PathBuf,
+        /// The PFX password (redacted in `Debug`; not used for PEM files, as in kubelogin).
+        password: Option<Secret>,
+        /// Send the key's certificate in the assertion's `x5c` header for Entra's Subject Name/Issuer trust, as
+        /// kubelogin's `spn` mode does (it sets azidentity's `SendCertificateChain` but hands it only the
+        /// certificate that matches the key, so `x5c` is that one certificate).
+        send_certificate_chain: bool,
     },
     /// Workload identity: a federated token file exchanged as a client assertion.
     WorkloadIdentity {
@@ -660,10 +694,18 @@ impl CredentialSpec {
                 tenant_id,
                 client_id,
                 path,
+                password,
+                send_certificate_chain,
             } => Planned::EnvironmentCertificate {
                 tenant_id,
                 client_id,
                 path,
+                password,
+                send_chain: if send_certificate_chain {
+                    SendChain::Leaf
+                } else {
+                    SendChain::No
+                },
             },
             CredentialSpec::WorkloadIdentity {
                 tenant_id,
@@ -914,6 +956,40 @@ mod tests {
             seen[0].0,
             "https://127.0.0.1:8443/72f988bf-0000-0000-0000-000000000001/oauth2/v2.0/token"
         );
+    }
+
+    #[test]
+    fn the_certificate_chain_is_sent_only_as_azidentity_reads_the_variable() {
+        // azidentity's EnvironmentCredential: `v == "1" || strings.ToLower(v) == "true"`.
+        for (value, sent) in [
+            (Some("1"), true),
+            (Some("true"), true),
+            (Some("TRUE"), true),
+            (Some("yes"), false),
+            (Some("0"), false),
+            (Some("false"), false),
+            (None, false),
+        ] {
+            let mut vars = vec![
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_CERTIFICATE_PATH", "/x/cert.pem"),
+            ];
+            if let Some(value) = value {
+                vars.push(("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN", value));
+            }
+            let plan = plan(&env(&vars)).unwrap();
+            let expected = if sent { SendChain::Yes } else { SendChain::No };
+            assert!(
+                matches!(&plan.candidates[0], Planned::EnvironmentCertificate { send_chain, .. } if *send_chain == expected),
+                "{value:?}: {plan:?}"
+            );
+            assert_eq!(
+                kinds(&plan)[0].contains("sending its chain as x5c"),
+                sent,
+                "{value:?}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::{Acquire, KubeloginError, TokenSet, scope};
 use crate::credential::Secret;
-use crate::credential::certificate::ClientCertificate;
+use crate::credential::certificate::{ClientCertificate, SendChain};
 
 /// The OAuth scopes a user sign-in adds so that Entra returns a refresh token and an id token.
 const USER_SCOPES: &str = "offline_access openid profile";
@@ -360,7 +360,8 @@ pub(super) async fn legacy_client_credentials(
         ClientAuth::Secret(secret) => form.push(("client_secret", secret.expose())),
         ClientAuth::Certificate(certificate) => {
             assertion = certificate
-                .assertion(client_id, &url, OffsetDateTime::now_utc())
+                // ADAL's certificate secret (kubelogin `--legacy`) always sends `x5c` with `x5t`.
+                .assertion(client_id, &url, OffsetDateTime::now_utc(), SendChain::Leaf)
                 .map_err(|message| KubeloginError::Decode {
                     url: url.clone(),
                     detail: message,

@@ -107,25 +107,49 @@ async fn wait_for_code(listener: &TcpListener, state: &str) -> Result<String, Ku
                 .await;
             continue;
         }
+        let outcome = if let Some(error) = error {
+            let description = query("error_description").unwrap_or_default();
+            Err(
+                match query("error_subcode").filter(|subcode| !subcode.is_empty()) {
+                    Some(subcode) => format!("{error} ({subcode}): {description}"),
+                    None => format!("{error}: {description}"),
+                },
+            )
+        } else if query("state").as_deref() != Some(state) {
+            Err("the redirect's state does not match the request (possible cross-site request forgery)".to_owned())
+        } else {
+            Ok(code.unwrap_or_default())
+        };
+        let page = match &outcome {
+            Ok(_) => DONE_PAGE.to_owned(),
+            Err(message) => failed_page(message),
+        };
         let response = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{DONE_PAGE}",
-            DONE_PAGE.len()
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nCache-Control: no-store\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+            page.len()
         );
         let _ = stream.write_all(response.as_bytes()).await;
         let _ = stream.shutdown().await;
-        if let Some(error) = error {
-            let description = query("error_description").unwrap_or_default();
-            return Err(KubeloginError::Interactive(format!(
-                "{error}: {description}"
-            )));
-        }
-        if query("state").as_deref() != Some(state) {
-            return Err(KubeloginError::Interactive(
-                "the redirect's state does not match the request (possible cross-site request forgery)".into(),
-            ));
-        }
-        return Ok(code.unwrap_or_default());
+        return outcome.map_err(KubeloginError::Interactive);
     }
+}
+
+/// The page the browser shows when the sign-in failed: what Entra said (never a code), HTML-escaped.
+fn failed_page(message: &str) -> String {
+    let mut escaped = String::with_capacity(message.len());
+    for character in message.chars() {
+        match character {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            other => escaped.push(other),
+        }
+    }
+    format!(
+        "<html><body><p>Authentication failed. You can close this window and return to the application.</p><pre>{escaped}</pre></body></html>"
+    )
 }
 
 /// Sign a user in through the browser and redeem the code.
@@ -249,5 +273,35 @@ mod tests {
             .await
             .unwrap_err();
         assert!(error.to_string().contains("localhost"));
+    }
+
+    #[tokio::test]
+    async fn an_error_redirect_fails_the_sign_in_and_says_so_in_the_browser() {
+        let (listener, _) = listener(None).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let browser = tokio::spawn(async move {
+            let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .unwrap();
+            stream
+                .write_all(b"GET /?error=access_denied&error_subcode=cancel&error_description=AADSTS65004%3A+User+declined+%3Cb%3E&state=s1 HTTP/1.1\r\n\r\n")
+                .await
+                .unwrap();
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).await.unwrap();
+            answer
+        });
+        let error = wait_for_code(&listener, "s1")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "interactive sign-in: access_denied (cancel): AADSTS65004: User declined <b>"
+        );
+        let page = browser.await.unwrap();
+        assert!(page.contains("Authentication failed"), "{page}");
+        assert!(page.contains("User declined &lt;b&gt;"), "{page}");
+        assert!(!page.contains("Authentication complete"), "{page}");
     }
 }

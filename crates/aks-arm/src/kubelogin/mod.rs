@@ -74,14 +74,16 @@ pub enum Login {
         /// `--legacy`: v1 endpoint, `resource=<server-id>`.
         legacy: bool,
     },
-    /// `spn` with `--client-certificate` (PEM).
+    /// `spn` with `--client-certificate` (PEM, or PKCS#12/PFX).
     ServicePrincipalCertificate {
         /// Client id.
         client_id: String,
         /// Tenant.
         tenant_id: String,
-        /// The PEM file.
+        /// The PEM or PFX file.
         path: PathBuf,
+        /// `--client-certificate-password`: opens a PFX file (unused for PEM, as in kubelogin).
+        password: Option<Secret>,
         /// `--legacy`.
         legacy: bool,
     },
@@ -343,12 +345,16 @@ pub async fn acquire(login: &Login, context: &Acquire<'_>) -> Result<TokenSet, K
             client_id,
             tenant_id,
             path,
+            password,
             legacy,
         } => {
             require(&client_id, "client ID")?;
             require(&tenant_id, "tenant ID")?;
             if legacy {
-                let certificate = crate::credential::certificate::ClientCertificate::load(&path)?;
+                let certificate = crate::credential::certificate::ClientCertificate::load(
+                    &path,
+                    password.as_ref(),
+                )?;
                 return entra::legacy_client_credentials(
                     context,
                     &client_id,
@@ -357,10 +363,13 @@ pub async fn acquire(login: &Login, context: &Acquire<'_>) -> Result<TokenSet, K
                 )
                 .await;
             }
+            // kubelogin sets azidentity's SendCertificateChain (clientcertcredential.go): `x5c` with `x5t`.
             via_credential(CredentialSpec::ClientCertificate {
                 tenant_id,
                 client_id,
                 path,
+                password,
+                send_certificate_chain: true,
             })
             .await
         }

@@ -1,5 +1,9 @@
 //! `azurecli` and `azd`: tokens from the developer tools, run the way azidentity v1.14 runs them
-//! (kubelogin.md §3.4).
+//! (kubelogin.md §3.4): the same arguments in the same order, in the working directory `/bin` (so neither tool
+//! picks up a project or configuration from wherever kubectl was started), stdout parsed as JSON, exit code 127
+//! as "not found on path", and stderr otherwise surfaced as the error. The one difference: azidentity runs
+//! `/bin/sh -c "<command line>"`; here the program is run directly with the same arguments (no shell quoting
+//! to get wrong), found on `PATH` the same way.
 
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -27,6 +31,16 @@ fn valid_tenant(tenant: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
 }
 
+/// azidentity's `validScope` for scopes passed to a tool: letters, digits, `.`, `-`, `_`, `/` and `:`.
+fn valid_scope(scope: &str) -> bool {
+    scope
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | ':'))
+}
+
+/// The working directory azidentity runs the tools in.
+const TOOL_DIRECTORY: &str = "/bin";
+
 /// Run `program args…` and return its stdout; `not_found` when it is not on PATH.
 async fn run(
     tool: &'static str,
@@ -35,19 +49,24 @@ async fn run(
     not_found: &str,
 ) -> Result<Vec<u8>, KubeloginError> {
     tracing::debug!(program, ?args, "running");
-    let output = tokio::process::Command::new(program)
+    let mut command = tokio::process::Command::new(program);
+    command
         .args(args)
         .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|error| {
-            if error.kind() == std::io::ErrorKind::NotFound {
-                tool_error(tool, not_found)
-            } else {
-                tool_error(tool, format!("cannot run {program}: {error}"))
-            }
-        })?;
+        .kill_on_drop(true);
+    if cfg!(unix) && std::path::Path::new(TOOL_DIRECTORY).is_dir() {
+        // Go's exec sets PWD with the directory, so the tool's shell reports /bin, not its target (/usr/bin).
+        command
+            .current_dir(TOOL_DIRECTORY)
+            .env("PWD", TOOL_DIRECTORY);
+    }
+    let output = command.output().await.map_err(|error| {
+        if error.kind() == std::io::ErrorKind::NotFound {
+            tool_error(tool, not_found)
+        } else {
+            tool_error(tool, format!("cannot run {program}: {error}"))
+        }
+    })?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
         if output.status.code() == Some(127) {
@@ -169,11 +188,18 @@ struct AzdToken {
     expires_on: String,
 }
 
-/// `azd auth token -o json --no-prompt --scope <scope> [--tenant-id T]`.
+/// `azd auth token -o json --no-prompt --scope <scope> [--tenant-id T]`, as azidentity's
+/// `AzureDeveloperCLICredential` runs it; azd answers `{"token": "...", "expiresOn": "2026-03-05T15:42:37Z"}`.
 pub(super) async fn azure_developer_cli(
     scope: &str,
     tenant_id: Option<&str>,
 ) -> Result<TokenSet, KubeloginError> {
+    if !valid_scope(scope) {
+        return Err(tool_error(
+            AZURE_DEVELOPER_CLI,
+            format!("invalid scope {scope:?}"),
+        ));
+    }
     let mut args = vec![
         "auth",
         "token",
@@ -198,7 +224,16 @@ pub(super) async fn azure_developer_cli(
         &args,
         "Azure Developer CLI not found on path",
     )
-    .await?;
+    .await
+    .map_err(|error| match error {
+        // azidentity replaces azd's "not logged in, run `azd auth login` to login" with its own advice.
+        KubeloginError::Tool { tool, message } if message.contains("azd auth login") => tool_error(
+            tool,
+            "please run \"azd auth login\" from a command prompt to authenticate before using this \
+                 credential",
+        ),
+        other => other,
+    })?;
     let token: AzdToken = serde_json::from_slice(&stdout).map_err(|error| {
         tool_error(
             AZURE_DEVELOPER_CLI,
@@ -237,5 +272,23 @@ mod tests {
         assert!(parse_local_time("soon").is_none());
         assert!(valid_tenant("72f988bf-0000-0000-0000-000000000001"));
         assert!(!valid_tenant("a b"));
+    }
+
+    #[test]
+    fn azd_scopes_are_checked_as_azidentity_does() {
+        assert!(valid_scope("6dae42f8-4368-4678-94ff-3960e28e3630/.default"));
+        assert!(valid_scope("api://my_app/.default"));
+        assert!(!valid_scope("x/.default; rm -rf /"));
+        assert!(!valid_scope("x y"));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let error = runtime
+            .block_on(azure_developer_cli("a b/.default", None))
+            .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "AzureDeveloperCLICredential: invalid scope \"a b/.default\""
+        );
     }
 }

@@ -125,6 +125,7 @@ fn resolve(args: &GetTokenArgs) -> Result<Settings, KubeloginError> {
                 client_id: client_id.clone(),
                 tenant_id: tenant_id.clone(),
                 path: PathBuf::from(path),
+                password: non_empty(&options.client_certificate_password).map(Secret::new),
                 legacy,
             },
             None => Login::ServicePrincipalSecret {
@@ -182,10 +183,26 @@ fn resolve(args: &GetTokenArgs) -> Result<Settings, KubeloginError> {
                     "failed to create azidentity credential: SYSTEM_ACCESSTOKEN environment variable not set",
                 ));
             };
+            // What azidentity's NewAzurePipelinesCredential refuses before any request, worded as kubelogin
+            // wraps it (azure_identity reads SYSTEM_OIDCREQUESTURI itself).
+            let service_connection_id = value(&options.azure_pipelines_service_connection_id);
+            let refused = |reason: &str| {
+                KubeloginError::new(format!(
+                    "failed to create azidentity credential: failed to create azure pipelines credential: {reason}"
+                ))
+            };
+            if service_connection_id.is_empty() {
+                return Err(refused("no service connection ID specified"));
+            }
+            if crate::env_vars::get("SYSTEM_OIDCREQUESTURI").is_none() {
+                return Err(refused(
+                    "no value for environment variable SYSTEM_OIDCREQUESTURI. This should be set by Azure Pipelines",
+                ));
+            }
             Login::AzurePipelines {
                 client_id: client_id.clone(),
                 tenant_id: tenant_id.clone(),
-                service_connection_id: value(&options.azure_pipelines_service_connection_id),
+                service_connection_id,
                 system_access_token: Secret::new(token),
             }
         }

@@ -11,7 +11,7 @@ use crate::support::{Answer, Env, aad_create_body, start};
 const AKS_CLIENT: &str = "80faf920-1908-4b52-b5ef-a8e7bedfc67a";
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-async fn post_form(env: &Env, path: &str, form: &[(&str, &str)]) -> Answer {
+pub(crate) async fn post_form(env: &Env, path: &str, form: &[(&str, &str)]) -> Answer {
     let response = env
         .client
         .post(format!("{}{path}", env.base()))
@@ -30,11 +30,11 @@ async fn post_form(env: &Env, path: &str, form: &[(&str, &str)]) -> Answer {
     }
 }
 
-fn token_path() -> String {
+pub(crate) fn token_path() -> String {
     format!("/{TENANT_ID}/oauth2/v2.0/token")
 }
 
-fn claims_of(token: &str) -> Value {
+pub(crate) fn claims_of(token: &str) -> Value {
     let payload = token.split('.').nth(1).unwrap();
     use base64::Engine as _;
     serde_json::from_slice(

@@ -1,10 +1,12 @@
 //! Integration tests of the emulator over real HTTPS on 127.0.0.1 (one test binary; modules by area).
 
 mod arm;
+mod authorize;
 mod clusters;
 mod credentials;
 mod entra;
 mod grants;
 mod kubernetes;
 mod management;
+mod pipelines;
 mod support;

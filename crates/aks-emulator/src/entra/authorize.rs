@@ -1,0 +1,459 @@
+//! The authorization code grant with PKCE (RFC 6749 §4.1, RFC 7636) for public clients redirected to a loopback
+//! listener (RFC 8252 §7.3), as azidentity's InteractiveBrowserCredential and kubelogin `-l interactive` use it
+//! (kubelogin.md §3.4):
+//!
+//! * `GET /{tenant}/oauth2/v2.0/authorize` signs a user in at once (the emulator has no sign-in page) and answers
+//!   `302` to `redirect_uri` with `code` and `state`, or with `error`/`error_description` (RFC 6749 §4.1.2.1);
+//!   an unknown tenant or client and a `redirect_uri` that is not an `http` loopback URI are answered with a
+//!   `400` Entra error body instead, as they must never be redirected to.
+//! * `grant_type=authorization_code` on the token endpoint redeems a code once, for the client and
+//!   `redirect_uri` it was issued to, with the PKCE `code_verifier` whose S256 hash is the `code_challenge`.
+//!
+//! Who signs in: the oldest decision queued through the management API (`POST /_emulator/authorize/approve`
+//! with an optional `user`, or `POST /_emulator/authorize/decline`), else the directory user `login_hint` names,
+//! else the seeded user (`admin@emulator.local`, the device-code approval default). Codes are kept only as
+//! SHA-256 hashes, in memory.
+
+use std::collections::VecDeque;
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use super::{
+    Form, entra_error, known_tenant, missing, requested, tenant_not_found, user_grant_client,
+    user_tokens,
+};
+use crate::ADMIN_USER_NAME;
+use crate::http::{Ctx, json};
+use crate::state::{SharedState, now_ms, random_guid, random_hex};
+
+/// Lifetime of an authorization code, ms (Entra: "about 10 minutes").
+const CODE_LIFETIME_MS: u64 = 10 * 60 * 1000;
+
+/// Interactive sign-ins in flight: codes issued and decisions queued by the management API. In memory only; no
+/// `Debug`, as it holds secret hashes.
+#[derive(Default)]
+pub(crate) struct SignIns {
+    codes: Vec<IssuedCode>,
+    decisions: VecDeque<Decision>,
+}
+
+/// An authorization code, by the SHA-256 of its text.
+struct IssuedCode {
+    hash: String,
+    client_id: String,
+    redirect_uri: String,
+    scope: String,
+    challenge: String,
+    user_object_id: String,
+    expires_ms: u64,
+    redeemed: bool,
+}
+
+/// What the next `/authorize` request does instead of the default sign-in.
+enum Decision {
+    /// Sign this user (object id) in.
+    Approve(String),
+    /// The user cancels: `error=access_denied`.
+    Decline,
+}
+
+fn sha256(text: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(text.as_bytes()))
+}
+
+/// The `redirect_uri` as a URL when it is an `http` loopback URI (`localhost`, `127.0.0.1` or `[::1]`, any port
+/// and path), the only kind a public client may use with the emulator.
+fn loopback(redirect_uri: &str) -> Option<Url> {
+    let url = Url::parse(redirect_uri).ok()?;
+    let loopback = match url.host()? {
+        url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(address) => address.is_loopback(),
+        url::Host::Ipv6(address) => address.is_loopback(),
+    };
+    (url.scheme() == "http" && loopback && url.fragment().is_none()).then_some(url)
+}
+
+/// A `302` to `target`.
+fn redirect(target: &Url) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::FOUND;
+    if let Ok(location) = HeaderValue::from_str(target.as_str()) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, no-cache"),
+    );
+    response
+}
+
+/// The OAuth error redirect (RFC 6749 §4.1.2.1): `error`, `error_description` (with Entra's `AADSTS` code and
+/// trace lines when `code` is given), `error_subcode`, and `state` echoed.
+fn redirect_error(
+    ctx: &Ctx,
+    target: &Url,
+    state: Option<&str>,
+    error: &str,
+    subcode: Option<&str>,
+    code: Option<u32>,
+    description: &str,
+) -> Response {
+    let description = match code {
+        Some(code) => format!(
+            "AADSTS{code}: {description}\r\nTrace ID: {}\r\nCorrelation ID: {}\r\nTimestamp: {}",
+            random_guid(),
+            ctx.header("client-request-id")
+                .map(str::to_string)
+                .unwrap_or_else(random_guid),
+            crate::state::rfc3339_now()
+        ),
+        None => description.to_string(),
+    };
+    let mut target = target.clone();
+    {
+        let mut query = target.query_pairs_mut();
+        query.append_pair("error", error);
+        query.append_pair("error_description", &description);
+        if let Some(subcode) = subcode {
+            query.append_pair("error_subcode", subcode);
+        }
+        if let Some(code) = code {
+            query.append_pair(
+                "error_uri",
+                &format!("https://login.microsoftonline.com/error?code={code}"),
+            );
+        }
+        if let Some(state) = state {
+            query.append_pair("state", state);
+        }
+    }
+    tracing::info!(error, "authorization request refused");
+    redirect(&target)
+}
+
+/// `GET /{tenant}/oauth2/v2.0/authorize`: sign the chosen user in and redirect to the loopback `redirect_uri`
+/// with a code.
+pub(super) fn authorize(state: &SharedState, ctx: &Ctx, tenant: &str) -> Response {
+    let form = Form(ctx.query.clone());
+    if !known_tenant(tenant) {
+        return tenant_not_found(ctx, tenant);
+    }
+    // Errors about the client and the redirect URI itself are never redirected (RFC 6749 §4.1.2.1).
+    let client_id = match user_grant_client(ctx, state, &form, tenant) {
+        Ok(client_id) => client_id,
+        Err(response) => return response,
+    };
+    let Some(redirect_uri) = form.get("redirect_uri") else {
+        return missing(ctx, "redirect_uri");
+    };
+    let Some(target) = loopback(&redirect_uri) else {
+        return entra_error(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            50011,
+            &format!(
+                "The redirect URI '{redirect_uri}' specified in the request does not match the redirect URIs configured for the application '{client_id}'. Make sure the redirect URI sent in the request matches one added to your application in the Azure portal. Navigate to https://aka.ms/redirectUriMismatchError to learn more about how to fix this."
+            ),
+        );
+    };
+    if let Some(mode) = form.get("response_mode").filter(|mode| mode != "query") {
+        // The emulator's own refusal: it cannot post a form or write a fragment a loopback listener could read.
+        return json(
+            StatusCode::BAD_REQUEST,
+            &json!({
+                "error": "invalid_request",
+                "error_description": format!(
+                    "The local cloud emulator answers authorization requests only with response_mode=query, not '{mode}'."
+                ),
+            }),
+        );
+    }
+    let oauth_state = form.get("state");
+    let fail = |error: &str, code: Option<u32>, description: &str| {
+        redirect_error(
+            ctx,
+            &target,
+            oauth_state.as_deref(),
+            error,
+            None,
+            code,
+            description,
+        )
+    };
+    let missing_parameter = |name: &str| {
+        fail(
+            "invalid_request",
+            Some(900144),
+            &format!("The request body must contain the following parameter: '{name}'."),
+        )
+    };
+    match form.get("response_type").as_deref() {
+        None => return missing_parameter("response_type"),
+        Some("code") => {}
+        Some(other) => {
+            return fail(
+                "unsupported_response_type",
+                Some(700054),
+                &format!("response_type '{other}' is not enabled for the application."),
+            );
+        }
+    }
+    let Some(scope) = form.get("scope") else {
+        return missing_parameter("scope");
+    };
+    // Entra lets native clients omit PKCE; the emulator insists, as every client it serves sends it.
+    let Some(challenge) = form.get("code_challenge") else {
+        return missing_parameter("code_challenge");
+    };
+    let method = form.get("code_challenge_method").unwrap_or_default();
+    if method != "S256" {
+        return fail(
+            "invalid_request",
+            None,
+            &format!(
+                "The local cloud emulator requires code_challenge_method=S256 (PKCE), not '{method}'."
+            ),
+        );
+    }
+    if challenge.len() != 43 || URL_SAFE_NO_PAD.decode(&challenge).is_err() {
+        return fail(
+            "invalid_request",
+            Some(501491),
+            "Invalid size of Code_Challenge parameter.",
+        );
+    }
+
+    let mut store = state.store();
+    let user = match store.sign_ins.decisions.pop_front() {
+        Some(Decision::Decline) => {
+            drop(store);
+            return redirect_error(
+                ctx,
+                &target,
+                oauth_state.as_deref(),
+                "access_denied",
+                Some("cancel"),
+                Some(65004),
+                "User declined to consent to access the app.",
+            );
+        }
+        Some(Decision::Approve(object_id)) => store.directory.user_by_object_id(&object_id),
+        None => {
+            let name = form
+                .get("login_hint")
+                .unwrap_or_else(|| ADMIN_USER_NAME.to_string());
+            match store.directory.user(&name) {
+                Some(user) => Some(user),
+                None => {
+                    drop(store);
+                    return fail(
+                        "access_denied",
+                        Some(50034),
+                        &format!(
+                            "The user account {name} does not exist in the {tenant} directory. To sign into this application, the account must be added to the directory."
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    .cloned();
+    let Some(user) = user else {
+        drop(store);
+        return fail(
+            "access_denied",
+            Some(50034),
+            "The approving user no longer exists in the directory.",
+        );
+    };
+    let code = format!("1.AQ{}", random_hex(160));
+    let now = now_ms();
+    store
+        .sign_ins
+        .codes
+        .retain(|issued| issued.expires_ms + CODE_LIFETIME_MS > now);
+    store.sign_ins.codes.push(IssuedCode {
+        hash: sha256(&code),
+        client_id,
+        redirect_uri,
+        scope,
+        challenge,
+        user_object_id: user.object_id.clone(),
+        expires_ms: now + CODE_LIFETIME_MS,
+        redeemed: false,
+    });
+    drop(store);
+    tracing::info!(user = %user.user_principal_name, "interactive sign-in: issued an authorization code");
+    let mut target = target;
+    {
+        let mut query = target.query_pairs_mut();
+        query.append_pair("code", &code);
+        if let Some(oauth_state) = &oauth_state {
+            query.append_pair("state", oauth_state);
+        }
+        query.append_pair("session_state", &random_guid());
+    }
+    redirect(&target)
+}
+
+/// `grant_type=authorization_code`: redeem a code from [`authorize`] once, with the same client and
+/// `redirect_uri` and the PKCE verifier of its challenge.
+pub(super) fn redeem(state: &SharedState, ctx: &Ctx, form: &Form, tenant: &str) -> Response {
+    let client_id = match user_grant_client(ctx, state, form, tenant) {
+        Ok(client_id) => client_id,
+        Err(response) => return response,
+    };
+    let Some(code) = form.get("code") else {
+        return missing(ctx, "code");
+    };
+    let Some(redirect_uri) = form.get("redirect_uri") else {
+        return missing(ctx, "redirect_uri");
+    };
+    let invalid_grant = |code: u32, description: &str| {
+        entra_error(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            code,
+            description,
+        )
+    };
+    let hash = sha256(&code);
+    let verifier = form.get("code_verifier").unwrap_or_default();
+    let now = now_ms();
+    // Every check and the redemption under one lock, so a code is never redeemed twice.
+    let redeemed = {
+        let mut store = state.store();
+        let Some(issued) = store
+            .sign_ins
+            .codes
+            .iter_mut()
+            .find(|issued| issued.hash == hash)
+        else {
+            // Invented wording beyond the code: Entra's text for an unknown code varies.
+            return invalid_grant(70000, "Provided grant is invalid or malformed.");
+        };
+        if issued.redeemed {
+            return invalid_grant(
+                54005,
+                "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.",
+            );
+        }
+        if issued.expires_ms <= now {
+            return invalid_grant(
+                70008,
+                "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.",
+            );
+        }
+        if !issued.client_id.eq_ignore_ascii_case(&client_id) {
+            // Invented wording beyond the code.
+            return invalid_grant(
+                70000,
+                "Provided grant is invalid or malformed: the authorization code was issued to another client.",
+            );
+        }
+        if issued.redirect_uri != redirect_uri {
+            return invalid_grant(
+                500112,
+                &format!(
+                    "The reply address '{redirect_uri}' does not match the reply address '{}' provided when requesting Authorization code.",
+                    issued.redirect_uri
+                ),
+            );
+        }
+        if sha256(&verifier) != issued.challenge {
+            tracing::info!("authorization code redemption with a wrong PKCE verifier");
+            return invalid_grant(
+                501481,
+                "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
+            );
+        }
+        issued.redeemed = true;
+        let (object_id, scope) = (issued.user_object_id.clone(), issued.scope.clone());
+        store
+            .directory
+            .user_by_object_id(&object_id)
+            .cloned()
+            .map(|user| (user, scope))
+    };
+    let Some((user, scope)) = redeemed else {
+        return invalid_grant(
+            70000,
+            "Provided grant is invalid or malformed: the signed-in user no longer exists.",
+        );
+    };
+    // The token request's scope when it names one, else the scope the user consented to at /authorize.
+    let scope_form = if form.get("scope").is_some() {
+        Form(form.0.clone())
+    } else {
+        Form(vec![("scope".to_string(), scope)])
+    };
+    let requested = match requested(ctx, &scope_form, true, false) {
+        Ok(requested) => requested,
+        Err(response) => return response,
+    };
+    user_tokens(state, ctx, &user, &client_id, &requested, true, "pwd")
+}
+
+/// Queue the outcome of the next `/authorize` request: sign `user` (a user principal name) in, or decline
+/// (`None`). For the management API.
+pub(crate) fn queue_decision(state: &SharedState, user: Option<&str>) -> Result<(), String> {
+    let mut store = state.store();
+    let decision = match user {
+        Some(name) => Decision::Approve(
+            store
+                .directory
+                .user(name)
+                .map(|user| user.object_id.clone())
+                .ok_or_else(|| format!("no user '{name}' in the directory"))?,
+        ),
+        None => Decision::Decline,
+    };
+    store.sign_ins.decisions.push_back(decision);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_http_loopback_redirects_are_accepted() {
+        for good in [
+            "http://localhost:8400",
+            "http://localhost:8400/callback?x=1",
+            "http://127.0.0.1:1/",
+            "http://[::1]:9000",
+            "http://LOCALHOST",
+        ] {
+            assert!(loopback(good).is_some(), "{good}");
+        }
+        for bad in [
+            "https://localhost:8400",
+            "http://example.com/",
+            "http://localhost.example.com/",
+            "http://10.0.0.1:80/",
+            "http://localhost:8400/#frag",
+            "not a url",
+        ] {
+            assert!(loopback(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn challenge_is_the_rfc_7636_s256_of_the_verifier() {
+        // RFC 7636 appendix B.
+        assert_eq!(
+            sha256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
+    }
+}
