@@ -49,6 +49,7 @@ step az login; az login --service-principal -u "$client" -p "$secret" --tenant "
 step az group create; az group create -n rg1 -l centralus > "$work/az-group.json"
 step az aks create; az aks create -g rg1 -n azc --enable-aad --aad-admin-group-object-ids "$group" --generate-ssh-keys > "$work/az-create.json"
 step az aks show; az aks show -g rg1 -n azc > "$work/az-show.json"
+az aks show -g rg1 -n azc -o yaml > "$work/az-show.yaml"
 step az aks get-credentials; az aks get-credentials -g rg1 -n azc --format azure --file "$work/az-kc-azure" 2> "$work/az-gc.err"
 az aks get-credentials -g rg1 -n azc --format exec --file "$work/az-kc-exec" 2>> "$work/az-gc.err"
 
@@ -57,6 +58,7 @@ aksctl cloud set --name Local 2>/dev/null
 step aksctl group create; aksctl group create -n rg2 -l centralus > "$work/aksctl-group.json"
 step aksctl aks create; aksctl aks create -g rg2 -n azc --enable-aad --aad-admin-group-object-ids "$group" --generate-ssh-keys > "$work/aksctl-create.json" 2>/dev/null
 step aksctl aks show; aksctl aks show -g rg2 -n azc > "$work/aksctl-show.json"
+aksctl aks show -g rg2 -n azc -o yaml > "$work/aksctl-show.yaml"
 step aksctl aks get-credentials; aksctl aks get-credentials -g rg2 -n azc --format azure --file "$work/aksctl-kc-azure" 2> "$work/aksctl-gc.err"
 aksctl aks get-credentials -g rg2 -n azc --format exec --file "$work/aksctl-kc-exec" 2>> "$work/aksctl-gc.err"
 
@@ -98,9 +100,16 @@ if failures:
     raise SystemExit("az conformance FAILED:\n" + "\n".join(failures))
 PY
 "$venv/bin/python" - "$work" <<'PY'
-import sys, yaml
+import json, sys, yaml
 work = sys.argv[1]
 failures = []
+# -o yaml is yaml.safe_dump of the -o json document, byte for byte, for az and for aksctl.
+for who in ("az", "aksctl"):
+    with open(f"{work}/{who}-show.json", encoding="utf-8") as file:
+        expected = yaml.safe_dump(json.load(file), default_flow_style=False, allow_unicode=True)
+    with open(f"{work}/{who}-show.yaml", encoding="utf-8") as file:
+        if file.read() != expected:
+            failures.append(f"{who} aks show -o yaml differs from yaml.safe_dump of its -o json")
 for fmt in ("azure", "exec"):
     az = yaml.safe_load(open(f"{work}/az-kc-{fmt}"))
     ours = yaml.safe_load(open(f"{work}/aksctl-kc-{fmt}"))

@@ -561,3 +561,309 @@ fn a_new_group_as_cluster_admin_group_reaches_the_groups_claim() {
     cloud.run_ok(&["ad", "group", "delete", "-g", &group_id]);
     assert_eq!(token("deleted")["groups"], json!([]));
 }
+
+/// `<sandbox>/bin` with `kubelogin` as a link to aksctl, for kubectl's exec plugin.
+fn kubelogin_bin(cloud: &TestCloud) -> std::path::PathBuf {
+    let bin = cloud.dir().join("bin");
+    if !bin.join("kubelogin").exists() {
+        std::fs::create_dir_all(&bin).unwrap();
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_aksctl"), bin.join("kubelogin")).unwrap();
+    }
+    bin
+}
+
+/// Real kubectl on `kubeconfig` (a 127.0.0.1 server) with nothing from the host: sandbox HOME and KUBECACHEDIR,
+/// kubelogin from the sandbox, the emulator as authority and its CA trusted, signed in as this service principal.
+fn kubectl_as(
+    cloud: &TestCloud,
+    kubeconfig: &std::path::Path,
+    client_id: &str,
+    client_secret: &str,
+    args: &[&str],
+) -> Output {
+    std::process::Command::new("kubectl")
+        .env_clear()
+        .env(
+            "PATH",
+            format!(
+                "{}:/usr/local/bin:/usr/bin:/bin",
+                kubelogin_bin(cloud).display()
+            ),
+        )
+        .env("HOME", cloud.home())
+        .env("KUBECACHEDIR", cloud.dir().join("kube-cache"))
+        .env("KUBECONFIG", kubeconfig)
+        .env("AZURE_AUTHORITY_HOST", &cloud.ready().authority_host)
+        .env("REQUESTS_CA_BUNDLE", &cloud.ready().ca_cert_file)
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("RUST_BACKTRACE", "0")
+        .env("AAD_SERVICE_PRINCIPAL_CLIENT_ID", client_id)
+        .env("AAD_SERVICE_PRINCIPAL_CLIENT_SECRET", client_secret)
+        .stdin(std::process::Stdio::null())
+        .args(args)
+        .output()
+        .expect("kubectl runs")
+}
+
+#[test]
+fn nested_group_members_are_cluster_admins_like_in_entra() {
+    let cloud = cloud();
+    let ready = cloud.ready().clone();
+    let nonadmin = object_id(&cloud, &ready.nonadmin_client_id);
+    let create = |name: &str| {
+        cloud.run_json(&[
+            "ad",
+            "group",
+            "create",
+            "--display-name",
+            name,
+            "--mail-nickname",
+            name,
+        ])["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // A is the cluster's admin group; B is a member of A; the non-admin service principal is a member of B.
+    let admins = create("aks-admins");
+    let team = create("platform-team");
+    cloud.run_json(&["group", "create", "--name", "rg1", "--location", "eastus"]);
+    cloud.run_json(&[
+        "aks",
+        "create",
+        "-g",
+        "rg1",
+        "-n",
+        "c1",
+        "--enable-aad",
+        "--aad-admin-group-object-ids",
+        &admins,
+        "--no-ssh-key",
+    ]);
+    for (group, member) in [("aks-admins", &team), ("platform-team", &nonadmin)] {
+        cloud.run_ok(&[
+            "ad",
+            "group",
+            "member",
+            "add",
+            "-g",
+            group,
+            "--member-id",
+            member,
+        ]);
+    }
+    // A cycle (A in B as well) must not hang anything.
+    cloud.run_ok(&[
+        "ad",
+        "group",
+        "member",
+        "add",
+        "-g",
+        "platform-team",
+        "--member-id",
+        &admins,
+    ]);
+
+    // The token carries both groups: the direct one first, then the one reached through it.
+    let output = cloud
+        .command()
+        .env("AZURE_AUTHORITY_HOST", &ready.authority_host)
+        .env_remove("AZURE_CLIENT_ID")
+        .env_remove("AZURE_CLIENT_SECRET")
+        .args([
+            "kubelogin",
+            "get-token",
+            "--server-id",
+            "6dae42f8-4368-4678-94ff-3960e28e3630",
+            "-l",
+            "spn",
+            "--client-id",
+            &ready.nonadmin_client_id,
+            "--client-secret",
+            &ready.nonadmin_client_secret,
+            "-t",
+            &ready.tenant_id,
+            "--cache-dir",
+        ])
+        .arg(cloud.dir().join("token-cache"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let token = claims(&stdout(&output));
+    assert_eq!(token["oid"], nonadmin.as_str());
+    assert_eq!(token["groups"], json!([team, admins]));
+
+    // az's check is Graph's checkMemberGroups, which is transitive: true for the nested member.
+    cloud.clear_requests();
+    let checked = cloud.run_ok(&[
+        "ad",
+        "group",
+        "member",
+        "check",
+        "-g",
+        "aks-admins",
+        "--member-id",
+        &nonadmin,
+    ]);
+    assert_eq!(checked, "{\n  \"value\": true\n}\n");
+    assert!(
+        graph_requests(&cloud).contains(&format!(
+            "POST /v1.0/directoryObjects/{nonadmin}/checkMemberGroups"
+        )),
+        "{:?}",
+        graph_requests(&cloud)
+    );
+    // member list is Graph's /members: direct members only.
+    let members = cloud.run_json(&["ad", "group", "member", "list", "-g", "aks-admins"]);
+    let ids: Vec<&str> = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|member| member["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [team.as_str()]);
+    assert_eq!(members[0]["@odata.type"], "#microsoft.graph.group");
+
+    // Real kubectl as the nested member: cluster-admin through A.
+    let kubeconfig = cloud.dir().join("c1.kubeconfig");
+    cloud.run_ok(&[
+        "aks",
+        "get-credentials",
+        "-g",
+        "rg1",
+        "-n",
+        "c1",
+        "--file",
+        kubeconfig.to_str().unwrap(),
+    ]);
+    cloud.run_ok(&[
+        "kubelogin",
+        "convert-kubeconfig",
+        "-l",
+        "spn",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+    ]);
+    let output = kubectl_as(
+        &cloud,
+        &kubeconfig,
+        &ready.nonadmin_client_id,
+        &ready.nonadmin_client_secret,
+        &["get", "nodes", "-o", "name"],
+    );
+    assert!(output.status.success(), "kubectl: {}", stderr(&output));
+    assert!(
+        stdout(&output).starts_with("node/aks-nodepool1-"),
+        "{}",
+        stdout(&output)
+    );
+
+    // B deleted: the member is out of A too; its next token has neither, and kubectl is forbidden.
+    cloud.run_ok(&["ad", "group", "delete", "-g", &team]);
+    std::fs::remove_dir_all(cloud.dir().join("kube-cache")).ok();
+    let output = kubectl_as(
+        &cloud,
+        &kubeconfig,
+        &ready.nonadmin_client_id,
+        &ready.nonadmin_client_secret,
+        &["get", "nodes", "-o", "name"],
+    );
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("cannot list resource \"nodes\""),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn graph_requests_carry_azs_headers() {
+    let cloud = cloud();
+    let nonadmin = object_id(&cloud, &cloud.ready().nonadmin_client_id);
+    cloud.run_json(&[
+        "ad",
+        "group",
+        "create",
+        "--display-name",
+        "Dev Team",
+        "--mail-nickname",
+        "devteam",
+    ]);
+    cloud.run_ok(&["ad", "group", "list"]);
+    cloud.run_ok(&[
+        "ad",
+        "group",
+        "member",
+        "check",
+        "-g",
+        "Dev Team",
+        "--member-id",
+        &nonadmin,
+        "-o",
+        "json",
+    ]);
+    let graph: Vec<Value> = cloud
+        .requests()
+        .into_iter()
+        .filter(|r| r["path"].as_str().unwrap_or_default().starts_with("/v1.0/"))
+        .collect();
+    assert_eq!(graph.len(), 5, "{graph:#?}");
+    let mut request_ids = Vec::new();
+    for request in &graph {
+        let headers = &request["headers"];
+        let what = format!("{} {}: {headers}", request["method"], request["path"]);
+        assert_eq!(headers["accept"], "*/*", "{what}");
+        assert_eq!(headers["accept-encoding"], "gzip, deflate", "{what}");
+        assert_eq!(
+            headers["user-agent"],
+            format!("aksctl/{}", env!("CARGO_PKG_VERSION")),
+            "{what}"
+        );
+        assert_eq!(headers["authorization"], "REDACTED", "{what}");
+        let request_id = headers["x-ms-client-request-id"].as_str().unwrap();
+        assert!(
+            request_id.len() == 36 && request_id.matches('-').count() == 4,
+            "{what}"
+        );
+        request_ids.push(request_id.to_string());
+        let with_body = request["method"] == "POST";
+        assert_eq!(
+            headers.get("content-type").and_then(Value::as_str),
+            with_body.then_some("application/json"),
+            "{what}"
+        );
+        for forbidden in ["consistencylevel", "connection"] {
+            assert!(headers.get(forbidden).is_none(), "{what}");
+        }
+    }
+    request_ids.dedup();
+    assert_eq!(request_ids.len(), graph.len(), "a new request id each time");
+    let header = |index: usize, name: &str| graph[index]["headers"].get(name).cloned();
+    // create: the pre-check GET and the POST.
+    assert_eq!(header(0, "commandname"), Some(json!("ad group create")));
+    assert_eq!(
+        header(0, "parametersetname"),
+        Some(json!("--display-name --mail-nickname"))
+    );
+    assert_eq!(header(1, "commandname"), Some(json!("ad group create")));
+    // list: no options typed, no ParameterSetName.
+    assert_eq!(header(2, "commandname"), Some(json!("ad group list")));
+    assert_eq!(header(2, "parametersetname"), None);
+    // member check: the name lookup and checkMemberGroups; global options count too, as in az.
+    for index in [3, 4] {
+        assert_eq!(
+            header(index, "commandname"),
+            Some(json!("ad group member check"))
+        );
+        assert_eq!(
+            header(index, "parametersetname"),
+            Some(json!("-g --member-id -o"))
+        );
+    }
+    assert!(
+        graph[4]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("/checkMemberGroups")
+    );
+}

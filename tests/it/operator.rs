@@ -472,3 +472,140 @@ fn help_carries_the_guide_and_az_examples() {
         assert!(help.contains(example), "{}: {help}", args.join(" "));
     }
 }
+
+/// `aksctl args` under a pseudo-terminal (util-linux `script`) with `input` typed at it; the sandbox environment
+/// of `cloud`. Returns the exit code and the screen (stdout and stderr as the terminal showed them, `\r\n` → `\n`).
+fn on_terminal(
+    cloud: &aks_test_support::TestCloud,
+    args: &[&str],
+    input: &str,
+) -> (Option<i32>, String) {
+    let command_line = std::iter::once(AKSCTL)
+        .chain(args.iter().copied())
+        .map(|arg| format!("'{}'", arg.replace('\'', r"'\''")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut terminal = Command::new("script");
+    terminal
+        .args(["-qec", &command_line, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (key, value) in cloud.std_command().get_envs() {
+        match value {
+            Some(value) => terminal.env(key, value),
+            None => terminal.env_remove(key),
+        };
+    }
+    let mut child = terminal.spawn().expect("script runs");
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input.as_bytes()).unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    let screen = String::from_utf8_lossy(&output.stdout).replace("\r\n", "\n");
+    (output.status.code(), screen)
+}
+
+/// az's get-credentials conflict rules (az-cli-aks.md §3.5): a different entry of the same name is replaced only
+/// after a "y" on a terminal (one prompt per conflicting entry, knack's `prompt_y_n`); "n", or no terminal at all,
+/// is the conflict error and the file is left as it was.
+#[test]
+fn get_credentials_asks_before_overwriting_only_on_a_terminal() {
+    let cloud = cloud();
+    // Two clusters named c1 in two groups: the second's cluster and context entries (both "c1") differ from the
+    // first's; the users (clusterUser_<rg>_c1) do not collide.
+    crate::create_aad_cluster(&cloud, "rg1", "c1");
+    crate::create_aad_cluster(&cloud, "rg2", "c1");
+    let file = cloud.dir().join("kubeconfig");
+    let path = file.to_str().unwrap().to_string();
+    cloud.run_ok(&[
+        "aks",
+        "get-credentials",
+        "-g",
+        "rg1",
+        "-n",
+        "c1",
+        "--file",
+        &path,
+    ]);
+    let first = std::fs::read_to_string(&file).unwrap();
+    let second_args = [
+        "aks",
+        "get-credentials",
+        "-g",
+        "rg2",
+        "-n",
+        "c1",
+        "--file",
+        &path,
+    ];
+
+    // No terminal (a pipe on stdin): no prompt, az's conflict error, exit 1, the file untouched.
+    let output = cloud.run(&second_args);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "ERROR: A different object named c1 already exists in clusters in your kubeconfig file.\n"
+    );
+    assert_eq!(stdout(&output), "");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), first);
+
+    // On a terminal, answered "n": the prompt, then the same error; the file untouched.
+    let prompt =
+        "A different object named c1 already exists in your kubeconfig file.\nOverwrite? (y/n): ";
+    let (code, screen) = on_terminal(&cloud, &second_args, "n\n");
+    assert_eq!(code, Some(1), "{screen}");
+    assert_eq!(screen.matches(prompt).count(), 1, "{screen:?}");
+    assert!(
+        screen.ends_with(
+            "ERROR: A different object named c1 already exists in clusters in your kubeconfig file.\n"
+        ),
+        "{screen:?}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), first);
+
+    // Answered "y" twice (the cluster entry, then the context entry): both replaced, the users kept side by side.
+    let (code, screen) = on_terminal(&cloud, &second_args, "y\ny\n");
+    assert_eq!(code, Some(0), "{screen}");
+    assert_eq!(screen.matches(prompt).count(), 2, "{screen:?}");
+    assert!(
+        screen.contains(&format!("Merged \"c1\" as current context in {path}")),
+        "{screen:?}"
+    );
+    let merged: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let names = |key: &str| -> Vec<String> {
+        merged[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| entry["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names("clusters"), ["c1"]);
+    assert_eq!(names("contexts"), ["c1"]);
+    assert_eq!(names("users"), ["clusterUser_rg1_c1", "clusterUser_rg2_c1"]);
+    assert_eq!(
+        merged["contexts"][0]["context"]["user"],
+        "clusterUser_rg2_c1"
+    );
+    assert_eq!(merged["current-context"], "c1");
+    let rg2: serde_json::Value = serde_saphyr::from_str(&cloud.run_ok(&[
+        "aks",
+        "get-credentials",
+        "-g",
+        "rg2",
+        "-n",
+        "c1",
+        "--file",
+        "-",
+    ]))
+    .unwrap();
+    assert_eq!(merged["clusters"][0], rg2["clusters"][0]);
+    assert_ne!(
+        merged["clusters"][0]["cluster"]["server"],
+        serde_saphyr::from_str::<serde_json::Value>(&first).unwrap()["clusters"][0]["cluster"]["server"]
+    );
+}

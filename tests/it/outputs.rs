@@ -187,3 +187,86 @@ fn spinner_only_on_a_terminal() {
         "spinner expected on a terminal: {screen:?}"
     );
 }
+
+/// `-o yaml` is PyYAML's `safe_dump(default_flow_style=False, allow_unicode=True)` (the emitter's data test holds
+/// it to PyYAML's own output; scripts/az-conformance.sh to real az's): sorted keys, block style, lists at their
+/// key's indentation, YAML 1.1 look-alikes quoted; it reads back as the JSON document. `yamlc` is the same text
+/// in a pipe and coloured on a terminal.
+#[test]
+fn yaml_like_pyyaml_and_yamlc_coloured_only_on_a_terminal() {
+    let cloud = cloud();
+    create_aad_cluster(&cloud, "rg1", "c1");
+    let json = cloud.run_json(&["aks", "show", "-g", "rg1", "-n", "c1"]);
+    let yaml = cloud.run_ok(&["aks", "show", "-g", "rg1", "-n", "c1", "-o", "yaml"]);
+    let parsed: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
+    assert_eq!(parsed, json, "{yaml}");
+    let top_level: Vec<&str> = yaml
+        .lines()
+        .filter(|line| !line.starts_with([' ', '-']))
+        .map(|line| line.split(':').next().unwrap())
+        .collect();
+    let mut sorted = top_level.clone();
+    sorted.sort_unstable();
+    assert_eq!(top_level, sorted, "keys sorted");
+    let group = cloud.ready().admin_group_id.clone();
+    assert!(
+        yaml.contains(&format!(
+            "aadProfile:\n  adminGroupObjectIDs:\n  - {group}\n"
+        )),
+        "{yaml}"
+    );
+    assert!(yaml.contains("\nagentPoolProfiles:\n- "), "{yaml}");
+    assert!(yaml.ends_with('\n') && !yaml.ends_with("\n\n"));
+    // YAML 1.1 look-alikes are quoted, numbers and booleans are not.
+    let query = cloud.run_ok(&[
+        "aks",
+        "show",
+        "-g",
+        "rg1",
+        "-n",
+        "c1",
+        "--query",
+        "{a: 'yes', b: '0123', c: `1.5`, d: `true`, e: `[]`, f: `{}`, g: null, h: ': x'}",
+        "-o",
+        "yaml",
+    ]);
+    assert_eq!(
+        query,
+        "a: 'yes'\nb: '0123'\nc: 1.5\nd: true\ne: []\nf: {}\ng: null\nh: ': x'\n"
+    );
+
+    // yamlc in a pipe: exactly yaml.
+    let yamlc = cloud.run_ok(&["aks", "show", "-g", "rg1", "-n", "c1", "-o", "yamlc"]);
+    assert_eq!(yamlc, yaml);
+    // yamlc on a terminal (util-linux `script`): coloured keys and values, the same text without the colours.
+    let binary = env!("CARGO_BIN_EXE_aksctl");
+    let command_line = format!("{binary} group show -n rg1 -o yamlc");
+    let mut terminal = std::process::Command::new("script");
+    terminal.args(["-qec", &command_line, "/dev/null"]);
+    for (key, value) in cloud.std_command().get_envs() {
+        match value {
+            Some(value) => terminal.env(key, value),
+            None => terminal.env_remove(key),
+        };
+    }
+    terminal.env_remove("NO_COLOR");
+    let output = terminal.output().expect("script runs");
+    let screen = String::from_utf8_lossy(&output.stdout).replace("\r\n", "\n");
+    assert!(output.status.success(), "{screen}");
+    assert!(
+        screen.contains("\u{1b}[36mname\u{1b}[0m: \u{1b}[32mrg1\u{1b}[0m\n"),
+        "{screen:?}"
+    );
+    let plain = cloud.run_ok(&["group", "show", "-n", "rg1", "-o", "yaml"]);
+    let mut uncoloured = screen.clone();
+    for code in [
+        "\u{1b}[36m",
+        "\u{1b}[32m",
+        "\u{1b}[34m",
+        "\u{1b}[35m",
+        "\u{1b}[0m",
+    ] {
+        uncoloured = uncoloured.replace(code, "");
+    }
+    assert_eq!(uncoloured, plain);
+}

@@ -712,3 +712,80 @@ fn a_free_tier_api_server_is_down_while_its_legacy_migration_runs() {
         "the API server is back after the migration"
     );
 }
+
+/// The `ParameterSetName` az sent for `aks update` in its recording of this very scenario.
+fn recorded_parameter_set_name() -> String {
+    let recording = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/az-recordings/test_aks_create_nonaad_and_update_with_managed_aad.yaml"
+    ))
+    .unwrap();
+    let lines: Vec<&str> = recording.lines().collect();
+    let mut update_headers = lines
+        .windows(2)
+        .enumerate()
+        .filter(|(_, pair)| pair[0].trim() == "CommandName:" && pair[1].trim() == "- aks update")
+        .map(|(index, _)| index);
+    let start = update_headers.next().expect("an aks update request");
+    let at = lines[start..]
+        .iter()
+        .position(|line| line.trim() == "ParameterSetName:")
+        .expect("a ParameterSetName header")
+        + start;
+    lines[at + 1].trim().trim_start_matches("- ").to_string()
+}
+
+#[test]
+fn arm_requests_carry_azs_command_and_parameter_set_names() {
+    let cloud = cloud();
+    let tenant = cloud.ready().tenant_id.clone();
+    seed(&cloud, "rg1", "plain", cluster_body(json!({})));
+    let expected = recorded_parameter_set_name();
+    assert_eq!(
+        expected,
+        "--resource-group --name --enable-aad --aad-admin-group-object-ids --aad-tenant-id"
+    );
+    cloud.clear_requests();
+    let output = cloud.run(&[
+        "aks",
+        "update",
+        "--resource-group",
+        "rg1",
+        "--name",
+        "plain",
+        "--enable-aad",
+        "--aad-admin-group-object-ids",
+        OTHER_GROUP,
+        "--aad-tenant-id",
+        &tenant,
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let arm: Vec<Value> = cloud
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("/subscriptions")
+        })
+        .collect();
+    assert!(arm.len() >= 2, "a GET and a PUT at least: {arm:#?}");
+    for request in &arm {
+        let headers = &request["headers"];
+        let what = format!("{} {}: {headers}", request["method"], request["path"]);
+        assert_eq!(headers["commandname"], "aks update", "{what}");
+        assert_eq!(headers["parametersetname"], expected.as_str(), "{what}");
+    }
+    // No option typed, no header (az's rule).
+    cloud.clear_requests();
+    cloud.run_ok(&["group", "list"]);
+    let requests = cloud.requests();
+    assert!(!requests.is_empty());
+    for request in &requests {
+        assert!(
+            request["headers"].get("parametersetname").is_none(),
+            "{request}"
+        );
+    }
+}

@@ -153,6 +153,7 @@ impl fmt::Debug for ArmClientOptions {
     }
 }
 
+#[derive(Clone)]
 struct Inner {
     cloud: Cloud,
     scope: String,
@@ -160,6 +161,8 @@ struct Inner {
     credential: Arc<dyn TokenSource>,
     retry: RetryPolicy,
     command_name: Option<HeaderValue>,
+    /// Set on every try after the pipeline's own headers, replacing them (see [`ArmClient::with_headers`]).
+    headers: HeaderMap,
 }
 
 /// The ARM REST client. Cheap to clone (an `Arc` inside).
@@ -215,7 +218,18 @@ impl ArmClient {
                 credential: options.credential,
                 retry: options.retry,
                 command_name,
+                headers: HeaderMap::new(),
             }),
+        }
+    }
+
+    /// The same client, also sending `headers` on every try; each replaces the pipeline's header of that name
+    /// (the Graph client's `Accept: */*`, as az's raw requests send it).
+    pub fn with_headers(self, headers: HeaderMap) -> ArmClient {
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        inner.headers = headers;
+        ArmClient {
+            inner: Arc::new(inner),
         }
     }
 
@@ -317,6 +331,9 @@ impl ArmClient {
             }
             if let Some(command) = &self.inner.command_name {
                 headers.insert(COMMAND_NAME, command.clone());
+            }
+            for (name, value) in &self.inner.headers {
+                headers.insert(name.clone(), value.clone());
             }
             if tracing::enabled!(tracing::Level::DEBUG) {
                 tracing::debug!(

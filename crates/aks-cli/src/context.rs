@@ -94,13 +94,20 @@ impl Context {
             self.store.token_cache_dir(),
             &[&cloud.name, cloud.authority_host.as_str(), &description],
         ));
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(value) = parameter_set_name()
+            .and_then(|names| reqwest::header::HeaderValue::from_str(&names).ok())
+        {
+            headers.insert("parametersetname", value);
+        }
         Ok(ArmClient::new(ArmClientOptions {
             cloud,
             http,
             credential: cached,
             retry: RetryPolicy::default(),
             command_name: Some(command_name.to_string()),
-        }))
+        })
+        .with_headers(headers))
     }
 
     /// The subscription to act on: `--subscription` / `AZURE_SUBSCRIPTION_ID` (an id, or a name looked up), else
@@ -145,4 +152,14 @@ impl Context {
             )),
         }
     }
+}
+
+/// az's `ParameterSetName` header for this command line (the option names typed, in order), sent on ARM and
+/// Graph requests like az does; `None` when no option was typed.
+pub(crate) fn parameter_set_name() -> Option<String> {
+    let arguments: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
+    aks_arm::graph::parameter_set_name(&arguments)
 }

@@ -6,6 +6,8 @@ use std::io::{self, BufRead, IsTerminal, Write};
 
 use serde_json::Value;
 
+mod yaml;
+
 use crate::args::OutputFormat;
 use crate::error::CliError;
 
@@ -81,9 +83,9 @@ impl Printer {
                 out.push('\n');
                 out
             }
-            OutputFormat::Yaml | OutputFormat::Yamlc => {
-                yaml_text(&aks_model::az_view::sort_keys(value))?
-            }
+            OutputFormat::Yaml => yaml::to_yaml(&value, None),
+            // knack colours yamlc only on a terminal (pygments); the palette is jsonc's.
+            OutputFormat::Yamlc => yaml::to_yaml(&value, self.color.then_some(YAML_PALETTE)),
             OutputFormat::Table => {
                 let layout = if queried { TableLayout::Auto } else { layout };
                 table_text(&value, layout)?
@@ -263,13 +265,13 @@ fn write_json(out: &mut String, value: &Value, depth: usize, color: bool) {
     }
 }
 
-fn yaml_text(value: &Value) -> Result<String, CliError> {
-    let options = serde_saphyr::ser_options! { prefer_block_scalars: false };
-    let mut text = String::new();
-    serde_saphyr::to_fmt_writer_with_options(&mut text, value, options)
-        .map_err(|error| CliError::message(format!("cannot write YAML output: {error}")))?;
-    Ok(text)
-}
+/// `yamlc`'s colours on a terminal: the ones `jsonc` uses.
+const YAML_PALETTE: yaml::Palette = yaml::Palette {
+    key: "36",
+    string: "32",
+    number: "34",
+    literal: "35",
+};
 
 /// Scalar text as Python's `str()` would print it inside tables and tsv.
 fn python_str(value: &Value) -> String {

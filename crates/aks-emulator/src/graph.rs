@@ -1,9 +1,13 @@
 //! Microsoft Graph v1.0, the part `az ad group …` calls (graph-groups.md §9): groups (create, get, list with
 //! `$filter` and paging, delete), members (`$ref` add and remove, list) and `checkMemberGroups`, under `/v1.0/` on
-//! the main HTTPS server, whose root the cloud metadata advertises as `microsoftGraphResourceId`.
+//! the main HTTPS server, whose root the cloud metadata advertises as `microsoftGraphResourceId`. Also Graph's
+//! other membership reads, which scripts use beside az: `checkMemberObjects`, `getMemberGroups`,
+//! `getMemberObjects` and `GET /groups/{id}/transitiveMembers`.
 //!
 //! Memberships live in the directory the token endpoint reads, so a principal added to a group gets that group
-//! in the `groups` claim of its next token. Errors are Graph-shaped: `{"error": {"code", "message"}}`
+//! in the `groups` claim of its next token. Groups nest: a member of group B, where B is a member of A, belongs
+//! to A too, in the claim and in every check except the direct lists (`/members`), as in Entra. A membership
+//! cycle is not refused (what Entra answers is not in the reference) and ends every walk. Errors are Graph-shaped: `{"error": {"code", "message"}}`
 //! (`Request_ResourceNotFound`, `Request_BadRequest`, `Authorization_RequestDenied`, `InvalidAuthenticationToken`).
 //!
 //! Invented where the real service's behaviour is not in the reference: the `$filter` grammar is the subset az
@@ -21,6 +25,18 @@ use crate::state::{Directory, Group, NONADMIN_OBJECT_ID, SharedState};
 
 /// Graph's application id, an audience Graph tokens may carry.
 const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+
+/// The collections whose objects have Graph's membership actions (lower case).
+const DIRECTORY_COLLECTIONS: &[&str] =
+    &["directoryobjects", "users", "serviceprincipals", "groups"];
+
+/// Graph's membership actions: POSTs that only read, so the read-only principal may call them (lower case).
+const MEMBERSHIP_READS: &[&str] = &[
+    "checkmembergroups",
+    "checkmemberobjects",
+    "getmembergroups",
+    "getmemberobjects",
+];
 
 /// A Graph error answer.
 fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -56,10 +72,7 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
     let segments: Vec<&str> = ctx.segments.iter().map(String::as_str).collect();
     let lower: Vec<&str> = ctx.lower.iter().map(String::as_str).collect();
     let write = matches!(ctx.method, Method::POST | Method::DELETE | Method::PATCH)
-        && !matches!(
-            lower.as_slice(),
-            [_, "directoryobjects", _, "checkmembergroups"]
-        );
+        && !matches!(lower.as_slice(), [_, _, _, action] if MEMBERSHIP_READS.contains(action));
     if write && caller.eq_ignore_ascii_case(NONADMIN_OBJECT_ID) {
         return graph_error(
             StatusCode::FORBIDDEN,
@@ -77,8 +90,13 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
         (&Method::DELETE, [_, "groups", _, "members", _, "$ref"]) => {
             remove_member(state, segments[2], segments[4])
         }
-        (&Method::POST, [_, "directoryobjects", _, "checkmembergroups"]) => {
-            check_member_groups(state, ctx, segments[2])
+        (&Method::GET, [_, "groups", _, "transitivemembers"]) => {
+            transitive_members(state, ctx, segments[2])
+        }
+        (&Method::POST, [_, collection, _, action])
+            if DIRECTORY_COLLECTIONS.contains(collection) && MEMBERSHIP_READS.contains(action) =>
+        {
+            membership_read(state, ctx, segments[2], action)
         }
         _ => graph_error(
             StatusCode::BAD_REQUEST,
@@ -411,22 +429,6 @@ fn memberships(directory: &Directory, id: &str) -> Option<Vec<String>> {
         .or_else(|| find_group(directory, id).map(|group| group.groups.clone()))
 }
 
-/// Every group `direct` leads to through nested groups (lower-case ids).
-fn transitive(directory: &Directory, direct: &[String]) -> Vec<String> {
-    let mut seen: Vec<String> = Vec::new();
-    let mut pending: Vec<String> = direct.iter().map(|id| id.to_lowercase()).collect();
-    while let Some(id) = pending.pop() {
-        if seen.contains(&id) {
-            continue;
-        }
-        if let Some(group) = find_group(directory, &id) {
-            pending.extend(group.groups.iter().map(|parent| parent.to_lowercase()));
-        }
-        seen.push(id);
-    }
-    seen
-}
-
 /// `POST /v1.0/groups/{id}/members/$ref` with `{"@odata.id": ".../directoryObjects/{member}"}`: 204.
 fn add_member(state: &SharedState, ctx: &Ctx, group_id: &str) -> Response {
     if let Err(response) = check_id(group_id) {
@@ -487,8 +489,19 @@ fn remove_member(state: &SharedState, group_id: &str, member: &str) -> Response 
     empty(StatusCode::NO_CONTENT)
 }
 
-/// `GET /v1.0/groups/{id}/members`: users, then service principals, then groups, each with `@odata.type`.
+/// `GET /v1.0/groups/{id}/members`: the direct members, users, then service principals, then groups, each with
+/// `@odata.type`.
 fn list_members(state: &SharedState, ctx: &Ctx, group_id: &str) -> Response {
+    members(state, ctx, group_id, false)
+}
+
+/// `GET /v1.0/groups/{id}/transitiveMembers`: the members and, through nested groups, their members (the nested
+/// groups included), in the order of `/members`.
+fn transitive_members(state: &SharedState, ctx: &Ctx, group_id: &str) -> Response {
+    members(state, ctx, group_id, true)
+}
+
+fn members(state: &SharedState, ctx: &Ctx, group_id: &str, transitive: bool) -> Response {
     if let Err(response) = check_id(group_id) {
         return response;
     }
@@ -497,13 +510,23 @@ fn list_members(state: &SharedState, ctx: &Ctx, group_id: &str) -> Response {
     if find_group(directory, group_id).is_none() {
         return not_found(group_id);
     }
-    let member = |groups: &[String]| {
-        groups
-            .iter()
-            .any(|group| group.eq_ignore_ascii_case(group_id))
+    let member = |object_id: &str, groups: &[String]| {
+        let groups = if transitive {
+            directory.transitive_groups(groups)
+        } else {
+            groups.to_vec()
+        };
+        !object_id.eq_ignore_ascii_case(group_id)
+            && groups
+                .iter()
+                .any(|group| group.eq_ignore_ascii_case(group_id))
     };
     let mut items: Vec<Value> = Vec::new();
-    for user in directory.users.iter().filter(|user| member(&user.groups)) {
+    for user in directory
+        .users
+        .iter()
+        .filter(|user| member(&user.object_id, &user.groups))
+    {
         let (given, surname) = user
             .display_name
             .split_once(' ')
@@ -526,7 +549,7 @@ fn list_members(state: &SharedState, ctx: &Ctx, group_id: &str) -> Response {
     for sp in directory
         .service_principals
         .iter()
-        .filter(|sp| member(&sp.groups))
+        .filter(|sp| member(&sp.object_id, &sp.groups))
     {
         items.push(json!({
             "@odata.type": "#microsoft.graph.servicePrincipal",
@@ -542,7 +565,7 @@ fn list_members(state: &SharedState, ctx: &Ctx, group_id: &str) -> Response {
     for group in directory
         .groups
         .iter()
-        .filter(|group| member(&group.groups))
+        .filter(|group| member(&group.object_id, &group.groups))
     {
         let mut view = json!({"@odata.type": "#microsoft.graph.group"});
         if let (Value::Object(target), Value::Object(fields)) = (&mut view, group_view(group)) {
@@ -554,26 +577,51 @@ fn list_members(state: &SharedState, ctx: &Ctx, group_id: &str) -> Response {
     page(state, ctx, "directoryObjects", items)
 }
 
-/// `POST /v1.0/directoryObjects/{id}/checkMemberGroups` with `{"groupIds": [...]}`: the given ids (as sent)
-/// of the groups the object belongs to, transitively.
-fn check_member_groups(state: &SharedState, ctx: &Ctx, member: &str) -> Response {
+/// Graph's membership actions on a directory object, all transitive:
+/// * `checkMemberGroups` `{"groupIds": [...]}` and `checkMemberObjects` `{"ids": [...]}`: the given ids (as sent)
+///   of the groups the object belongs to;
+/// * `getMemberGroups` and `getMemberObjects` `{"securityEnabledOnly": bool}`: every group it belongs to (all the
+///   emulator's groups are security groups).
+fn membership_read(state: &SharedState, ctx: &Ctx, member: &str, action: &str) -> Response {
     let body: Value = serde_json::from_slice(&ctx.body).unwrap_or(Value::Null);
-    let Some(wanted) = body.get("groupIds").and_then(Value::as_array) else {
-        return bad_request("Invalid request body: 'groupIds' is required.");
+    let wanted = match action {
+        "checkmembergroups" | "checkmemberobjects" => {
+            let key = if action == "checkmembergroups" {
+                "groupIds"
+            } else {
+                "ids"
+            };
+            let Some(wanted) = body.get(key).and_then(Value::as_array).cloned() else {
+                return bad_request(&format!("Invalid request body: '{key}' is required."));
+            };
+            Some(wanted)
+        }
+        _ => {
+            if !body
+                .get("securityEnabledOnly")
+                .is_some_and(Value::is_boolean)
+            {
+                return bad_request("Invalid request body: 'securityEnabledOnly' is required.");
+            }
+            None
+        }
     };
     let store = state.store();
     let Some(direct) = memberships(&store.directory, member) else {
         return not_found(member);
     };
-    let all = transitive(&store.directory, &direct);
+    let all = store.directory.transitive_groups(&direct);
     drop(store);
-    let value: Vec<&Value> = wanted
-        .iter()
-        .filter(|id| {
-            id.as_str()
-                .is_some_and(|id| all.contains(&id.to_lowercase()))
-        })
-        .collect();
+    let value: Vec<Value> = match wanted {
+        Some(wanted) => wanted
+            .into_iter()
+            .filter(|id| {
+                id.as_str()
+                    .is_some_and(|id| all.iter().any(|group| group.eq_ignore_ascii_case(id)))
+            })
+            .collect(),
+        None => all.into_iter().map(Value::String).collect(),
+    };
     json(
         StatusCode::OK,
         &json!({
@@ -795,6 +843,162 @@ mod tests {
         assert!(Filter::parse("displayName eq").is_err());
         let either = Filter::parse("displayName eq 'a' or (displayName eq 'b')").unwrap();
         assert!(either.matches(&json!({"displayName": "B"})));
+    }
+
+    fn group(id: &str, parents: &[&str]) -> Group {
+        Group {
+            object_id: id.into(),
+            display_name: id.into(),
+            mail_nickname: None,
+            description: None,
+            created: None,
+            groups: parents.iter().map(|parent| (*parent).to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn nested_memberships_are_transitive_and_cycles_end() {
+        let directory = Directory {
+            service_principals: Vec::new(),
+            // b is in a, c in b, and a in c: a cycle; d is in B (upper case) and in nothing else.
+            groups: vec![
+                group("a", &["c"]),
+                group("b", &["a"]),
+                group("c", &["b"]),
+                group("d", &["B"]),
+                group("e", &[]),
+            ],
+            users: Vec::new(),
+            cert_client: None,
+            identity_header: String::new(),
+        };
+        assert_eq!(
+            directory.transitive_groups(&["d".into()]),
+            ["d", "B", "a", "c"]
+        );
+        assert_eq!(
+            directory.transitive_groups(&["c".into(), "e".into()]),
+            ["c", "e", "b", "a"]
+        );
+        assert_eq!(directory.transitive_groups(&[]), Vec::<String>::new());
+        assert_eq!(directory.transitive_groups(&["gone".into()]), ["gone"]);
+    }
+
+    /// One Graph call as the service principal `client_id`: status and JSON body.
+    fn call(
+        state: &SharedState,
+        client_id: &str,
+        method: Method,
+        path: &str,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let principal = state
+            .store()
+            .directory
+            .service_principal(client_id)
+            .cloned()
+            .unwrap();
+        let token = entra::mint_app(state, &principal, state.base_url(), "1").unwrap();
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let body = if body.is_null() {
+            axum::body::Bytes::new()
+        } else {
+            axum::body::Bytes::from(body.to_string())
+        };
+        let ctx = Ctx::new(method, &path.parse().unwrap(), headers, body);
+        let response = route(state, &ctx);
+        let status = response.status();
+        let bytes = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(axum::body::to_bytes(response.into_body(), usize::MAX))
+            .unwrap();
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    #[test]
+    fn graph_membership_reads_are_transitive_and_members_direct() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = SharedState::new(&crate::EmulatorOptions::new(dir.path()), 1).unwrap();
+        let (admins, team) = (
+            crate::ADMIN_GROUP_ID,
+            "b0b0b0b0-0000-4000-8000-000000000001",
+        );
+        {
+            let mut store = state.store();
+            let directory = &mut store.directory;
+            directory.groups.push(group(team, &[admins]));
+            directory
+                .service_principal_mut(crate::NONADMIN_CLIENT_ID)
+                .unwrap()
+                .groups = vec![team.to_string()];
+        }
+        let member = NONADMIN_OBJECT_ID;
+        let post = |client: &str, action: &str, body: Value| {
+            call(
+                &state,
+                client,
+                Method::POST,
+                &format!("/v1.0/directoryObjects/{member}/{action}"),
+                body,
+            )
+        };
+        let other = "c0c0c0c0-0000-4000-8000-000000000002";
+        for client in [crate::ADMIN_CLIENT_ID, crate::NONADMIN_CLIENT_ID] {
+            let (status, body) = post(
+                client,
+                "checkMemberGroups",
+                json!({"groupIds": [admins, other]}),
+            );
+            assert_eq!((status, &body["value"]), (StatusCode::OK, &json!([admins])));
+        }
+        let (_, body) = post(
+            crate::ADMIN_CLIENT_ID,
+            "checkMemberObjects",
+            json!({"ids": [other, admins.to_uppercase()]}),
+        );
+        assert_eq!(
+            body["value"],
+            json!([admins.to_uppercase()]),
+            "ids echoed as sent"
+        );
+        for action in ["getMemberGroups", "getMemberObjects"] {
+            let (_, body) = post(
+                crate::ADMIN_CLIENT_ID,
+                action,
+                json!({"securityEnabledOnly": true}),
+            );
+            assert_eq!(body["value"], json!([team, admins]), "{action}");
+        }
+        let (status, _) = post(crate::ADMIN_CLIENT_ID, "getMemberGroups", json!({}));
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+
+        let ids = |path: &str| -> Vec<String> {
+            let (status, body) = call(
+                &state,
+                crate::ADMIN_CLIENT_ID,
+                Method::GET,
+                path,
+                Value::Null,
+            );
+            assert_eq!(status, StatusCode::OK, "{path}: {body}");
+            body["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|item| item["id"].as_str().unwrap().to_string())
+                .collect()
+        };
+        // The seeded admin and certificate principals are direct members of the admin group.
+        let direct = ids(&format!("/v1.0/groups/{admins}/members"));
+        assert!(direct.contains(&team.to_string()) && !direct.contains(&member.to_string()));
+        let all = ids(&format!("/v1.0/groups/{admins}/transitiveMembers"));
+        assert!(all.contains(&team.to_string()) && all.contains(&member.to_string()));
+        assert_eq!(all.len(), direct.len() + 1);
     }
 
     #[test]

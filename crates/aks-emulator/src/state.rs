@@ -115,6 +115,20 @@ pub(crate) struct ServicePrincipal {
     /// A managed identity (tokens only through the managed-identity endpoints, never with a secret).
     #[serde(default)]
     pub managed_identity: bool,
+    /// Subject Name/Issuer trust: certificates with one of these subjects issued by its CA may sign assertions
+    /// sent with their chain (`x5c`) without being registered.
+    #[serde(default)]
+    pub trusted_subjects: Vec<TrustedSubject>,
+}
+
+/// A trusted certificate subject of an application (Entra's `trustedCertificateSubjects`, with the CA given
+/// directly instead of Entra's list of trusted authorities).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub(crate) struct TrustedSubject {
+    /// `CN=..., O=...` (any order).
+    pub subject: String,
+    /// The PEM certificate of the CA that must have issued the leaf (directly or through `x5c`).
+    pub issuer_ca_pem: String,
 }
 
 impl ServicePrincipal {
@@ -128,6 +142,7 @@ impl ServicePrincipal {
             certificates: Vec::new(),
             federated_credentials: Vec::new(),
             managed_identity: false,
+            trusted_subjects: Vec::new(),
         }
     }
 }
@@ -323,6 +338,33 @@ impl Directory {
         self.service_principals
             .iter()
             .find(|sp| sp.app_id.eq_ignore_ascii_case(app_id))
+    }
+
+    /// Every group the direct memberships `direct` lead to through nested groups, as Entra's `groups` claim and
+    /// Graph's `checkMemberGroups` count them: `direct` first (as stored), then the groups those are members of,
+    /// breadth first, each once (ids compared case-insensitively, so membership cycles end).
+    pub fn transitive_groups(&self, direct: &[String]) -> Vec<String> {
+        let mut all: Vec<String> = Vec::new();
+        let mut next = 0;
+        let mut pending: Vec<&String> = direct.iter().collect();
+        loop {
+            for id in pending.drain(..) {
+                if !all.iter().any(|seen| seen.eq_ignore_ascii_case(id)) {
+                    all.push(id.clone());
+                }
+            }
+            let Some(id) = all.get(next) else {
+                return all;
+            };
+            next += 1;
+            if let Some(group) = self
+                .groups
+                .iter()
+                .find(|group| group.object_id.eq_ignore_ascii_case(id))
+            {
+                pending.extend(group.groups.iter());
+            }
+        }
     }
 }
 
@@ -522,6 +564,8 @@ pub(crate) struct Store {
     pub requests: Vec<Value>,
     /// Device-code sign-ins by device code (in memory only).
     pub device_codes: Vec<DeviceCodeFlow>,
+    /// Interactive sign-ins: authorization codes and queued decisions (in memory only).
+    pub sign_ins: crate::entra::authorize::SignIns,
     /// Template deployments by lower-case (group, name) (in memory only, not in the state file).
     pub deployments: BTreeMap<crate::arm::DeploymentKey, crate::arm::DeploymentRecord>,
 }
@@ -660,6 +704,7 @@ impl SharedState {
             throttle: crate::arm::WriteBuckets::new(options.throttle.clone()),
             requests: Vec::new(),
             device_codes: Vec::new(),
+            sign_ins: Default::default(),
             deployments: BTreeMap::new(),
         };
         let state = SharedState(Arc::new(Inner {
@@ -907,6 +952,7 @@ impl SharedState {
                     "secret": "REDACTED", "groups": sp.groups, "certificates": sp.certificates.len(),
                     "federated_credentials": sp.federated_credentials,
                     "managed_identity": sp.managed_identity,
+                    "trusted_subjects": sp.trusted_subjects.iter().map(|trusted| &trusted.subject).collect::<Vec<_>>(),
                 })
             })
             .collect();
