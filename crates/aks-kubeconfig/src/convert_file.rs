@@ -13,7 +13,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// How often [`convert_files_with`] starts over when a file changes between reading it and locking it.
+/// How often [`convert_files_with`] starts over when a file changed between reading it and locking it and the
+/// new plan needs a file it has not locked (another file of the list took over a user).
 const MAX_ATTEMPTS: usize = 5;
 
 /// Why [`convert_files`] failed. No file has been changed when this is returned (see
@@ -192,14 +193,48 @@ fn read_all(paths: &[PathBuf], missing: MissingFiles) -> Result<Vec<Snapshot>, C
     Ok(snapshots)
 }
 
+/// Converted users grouped by the index of their file of origin in the snapshots.
+type UsersByFile = BTreeMap<usize, Vec<(String, User)>>;
+
+/// Merges the snapshots as kubectl does, converts, and groups the converted users by file of origin.
+fn plan_files(
+    snapshots: &[Snapshot],
+    options: &ConvertOptions,
+) -> Result<(Vec<ConvertedUser>, UsersByFile), ConvertFileError> {
+    let documents: Vec<(PathBuf, Kubeconfig)> = snapshots
+        .iter()
+        .map(|snapshot| (snapshot.path.clone(), snapshot.document.clone()))
+        .collect();
+    let merged = kubectl_merge(&documents);
+    let planned = plan(&merged.config, options)?;
+    let mut by_file = UsersByFile::new();
+    let mut converted = Vec::with_capacity(planned.len());
+    for (_, name, user) in planned {
+        let origin = merged
+            .user_origin(&name)
+            .expect("every merged user has an origin");
+        let index = snapshots
+            .iter()
+            .position(|snapshot| snapshot.path == origin)
+            .expect("origins are snapshot paths");
+        converted.push(ConvertedUser {
+            name: name.clone(),
+            file: origin.to_path_buf(),
+        });
+        by_file.entry(index).or_default().push((name, user));
+    }
+    Ok((converted, by_file))
+}
+
 /// [`convert_files`] with explicit options.
 ///
 /// Steps: validate the options (before any file is read, as kubelogin); read and parse every file;
 /// [`kubectl_merge`]; convert the merged view (kubelogin's rules, [`crate::convert`]); take `<file>.lock` for each
-/// file that gets a converted user (in path order, so two runs cannot deadlock); re-read those files and start
-/// over if one changed since it was read; replace each converted user's body in the first entry of its name in
-/// its file; write every file with [`write_atomic`] (mode kept, symbolic links followed). If a write fails, the
-/// files already written are restored.
+/// file that gets a converted user (in path order, so two runs cannot deadlock); re-read those files and, if one
+/// changed since it was read, plan again from what the files hold now (still under the locks, so a run that waited
+/// for another writer finishes; it starts over only if the new plan needs a file it has not locked); replace each
+/// converted user's body in the first entry of its name in its file; write every file with [`write_atomic`] (mode
+/// kept, symbolic links followed). If a write fails, the files already written are restored.
 pub fn convert_files_with(
     paths: &[PathBuf],
     options: &ConvertOptions,
@@ -208,31 +243,8 @@ pub fn convert_files_with(
     options.validate()?;
     let mut last_changed = None;
     for _ in 0..MAX_ATTEMPTS {
-        let snapshots = read_all(paths, file_options.missing_files)?;
-        let documents: Vec<(PathBuf, Kubeconfig)> = snapshots
-            .iter()
-            .map(|snapshot| (snapshot.path.clone(), snapshot.document.clone()))
-            .collect();
-        let merged = kubectl_merge(&documents);
-        let planned = plan(&merged.config, options)?;
-
-        // Converted users grouped by the index of their file of origin.
-        let mut by_file: BTreeMap<usize, Vec<(String, User)>> = BTreeMap::new();
-        let mut converted = Vec::with_capacity(planned.len());
-        for (_, name, user) in planned {
-            let origin = merged
-                .user_origin(&name)
-                .expect("every merged user has an origin");
-            let index = snapshots
-                .iter()
-                .position(|snapshot| snapshot.path == origin)
-                .expect("origins are snapshot paths");
-            converted.push(ConvertedUser {
-                name: name.clone(),
-                file: origin.to_path_buf(),
-            });
-            by_file.entry(index).or_default().push((name, user));
-        }
+        let mut snapshots = read_all(paths, file_options.missing_files)?;
+        let (mut converted, mut by_file) = plan_files(&snapshots, options)?;
         if by_file.is_empty() {
             return Ok(ConvertReport {
                 converted,
@@ -241,12 +253,14 @@ pub fn convert_files_with(
         }
 
         let mut locks = Vec::with_capacity(by_file.len());
+        let mut locked = Vec::with_capacity(by_file.len());
         for index in by_file.keys() {
             let path = &snapshots[*index].path;
             locks.push(
                 FileLock::acquire(path, file_options.lock_timeout)
                     .map_err(ConvertFileError::Lock)?,
             );
+            locked.push(path.clone());
         }
         let mut changed = None;
         for index in by_file.keys() {
@@ -257,9 +271,23 @@ pub fn convert_files_with(
             }
         }
         if let Some(path) = changed {
-            drop(locks);
-            last_changed = Some(path);
-            continue;
+            // Another writer got the lock first. The locked files cannot change any more: plan again from them.
+            snapshots = read_all(paths, file_options.missing_files)?;
+            (converted, by_file) = plan_files(&snapshots, options)?;
+            if by_file
+                .keys()
+                .any(|index| !locked.contains(&snapshots[*index].path))
+            {
+                drop(locks);
+                last_changed = Some(path);
+                continue;
+            }
+            if by_file.is_empty() {
+                return Ok(ConvertReport {
+                    converted,
+                    written: Vec::new(),
+                });
+            }
         }
 
         let mut outputs = Vec::with_capacity(by_file.len());

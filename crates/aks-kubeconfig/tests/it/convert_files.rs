@@ -358,3 +358,28 @@ fn converting_twice_is_idempotent() {
     convert_files(&paths, &azurecli()).unwrap();
     assert_eq!((fs::read(&a).unwrap(), fs::read(&b).unwrap()), first);
 }
+
+#[test]
+fn a_change_made_under_the_lock_is_kept_and_the_waiting_run_finishes() {
+    // Another writer holds A's lock while this run waits for it, and changes A meanwhile: the run plans again
+    // from the new contents under the lock (it neither fails nor starts over nor loses the other change).
+    let directory = tempfile::tempdir().unwrap();
+    let (a, _) = write_pair(directory.path());
+    let held = FileLock::acquire(&a, Duration::from_secs(1)).unwrap();
+    let worker = {
+        let a = a.clone();
+        std::thread::spawn(move || convert_explicit_file(&a, &azurecli()))
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    fs::write(&a, FILE_A.replace("token: abc", "token: changed")).unwrap();
+    drop(held);
+    let report = worker.join().unwrap().unwrap();
+    assert_eq!(report.written, std::slice::from_ref(&a));
+    let text = fs::read_to_string(&a).unwrap();
+    assert!(text.contains("token: changed"), "{text}");
+    assert_eq!(
+        args_of(&a, "clusterUser_rg_aks-a")[..3],
+        ["get-token", "--login", "azurecli"]
+    );
+    assert!(!directory.path().join("a.yaml.lock").exists());
+}
