@@ -56,6 +56,12 @@ pub enum ConfigError {
         #[source]
         source: reqwest::Error,
     },
+    /// The TLS settings of the HTTP client could not be built.
+    #[error("set up TLS for the HTTP client: {reason}")]
+    TlsSetup {
+        /// rustls's error.
+        reason: String,
+    },
 }
 
 /// Where the configuration lives.

@@ -2,7 +2,15 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
 
 use crate::ArmError;
 use crate::config::ConfigError;
@@ -17,20 +25,166 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// `SSL_CERT_FILE` (both may be set; a missing or unreadable file is an error naming the variable and path),
 /// `HTTPS_PROXY`/`NO_PROXY` (reqwest's system proxy), the given user agent (e.g. `aksctl/0.1.0`) and a 10 s
 /// connect timeout.
+///
+/// Server certificates are checked by [`LazySystemRoots`]: what reqwest's own rustls set-up does (the platform
+/// verifier with the extra roots added), except that the system store is loaded only when a server's chain does
+/// not already end at one of the extra roots. Loading and parsing the system store was a third of
+/// `aks get-credentials` against a server the bundle names (the emulator, a TLS-inspecting proxy).
 pub fn http_client(user_agent: &str) -> Result<reqwest::Client, ArmError> {
     let roots = extra_roots(|name| std::env::var_os(name))?;
+    let provider = CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
+    let verifier = LazySystemRoots::new(roots, provider.clone())?;
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| http_config_error(error.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    // What reqwest offers with its `http2` feature.
+    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     reqwest::Client::builder()
         .user_agent(user_agent)
         .connect_timeout(CONNECT_TIMEOUT)
-        .tls_certs_merge(roots)
+        .tls_backend_preconfigured(tls)
         .build()
         .map_err(|source| ArmError::Config(ConfigError::HttpClient { source }))
+}
+
+fn http_config_error(reason: String) -> ArmError {
+    ArmError::Config(ConfigError::TlsSetup { reason })
+}
+
+/// A server certificate verifier equal to rustls-platform-verifier's with extra roots, that reads the system store
+/// only when it is needed.
+///
+/// A chain that ends at an extra root is accepted by a WebPKI verifier of the extra roots alone (the platform
+/// verifier on Linux is WebPKI over the system roots plus the extra ones, so it would accept the chain too);
+/// anything else goes to the platform verifier, built on first use, whose answer (and error) is final.
+#[derive(Debug)]
+struct LazySystemRoots {
+    provider: Arc<CryptoProvider>,
+    extra: Vec<CertificateDer<'static>>,
+    extra_only: Option<Arc<WebPkiServerVerifier>>,
+    platform: OnceLock<Result<Arc<rustls_platform_verifier::Verifier>, rustls::Error>>,
+}
+
+impl LazySystemRoots {
+    fn new(
+        extra: Vec<CertificateDer<'static>>,
+        provider: Arc<CryptoProvider>,
+    ) -> Result<Self, ArmError> {
+        let extra_only = if extra.is_empty() {
+            None
+        } else {
+            let mut store = rustls::RootCertStore::empty();
+            let (_, ignored) = store.add_parsable_certificates(extra.iter().cloned());
+            if ignored > 0 {
+                tracing::debug!(
+                    ignored,
+                    "extra CA certificates that are not usable trust anchors"
+                );
+            }
+            let verifier =
+                WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone())
+                    .build()
+                    .map_err(|error| http_config_error(error.to_string()))?;
+            Some(verifier)
+        };
+        Ok(Self {
+            provider,
+            extra,
+            extra_only,
+            platform: OnceLock::new(),
+        })
+    }
+
+    fn platform(&self) -> Result<&rustls_platform_verifier::Verifier, rustls::Error> {
+        let built = self.platform.get_or_init(|| {
+            tracing::debug!("loading the system's root certificates");
+            let verifier = if self.extra.is_empty() {
+                rustls_platform_verifier::Verifier::new(self.provider.clone())
+            } else {
+                rustls_platform_verifier::Verifier::new_with_extra_roots(
+                    self.extra.iter().cloned(),
+                    self.provider.clone(),
+                )
+            };
+            verifier.map(Arc::new)
+        });
+        built.as_deref().map_err(Clone::clone)
+    }
+}
+
+impl ServerCertVerifier for LazySystemRoots {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if let Some(extra_only) = &self.extra_only
+            && let Ok(verified) = extra_only.verify_server_cert(
+                end_entity,
+                intermediates,
+                server_name,
+                ocsp_response,
+                now,
+            )
+        {
+            return Ok(verified);
+        }
+        self.platform()?.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        )
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }
 
 /// The certificates of every bundle named by [`CA_BUNDLE_VARIABLES`] (empty values are ignored).
 pub(crate) fn extra_roots(
     env: impl Fn(&str) -> Option<OsString>,
-) -> Result<Vec<reqwest::Certificate>, ConfigError> {
+) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
     let mut roots = Vec::new();
     for variable in CA_BUNDLE_VARIABLES {
         let Some(value) = env(variable).filter(|value| !value.is_empty()) else {
@@ -44,12 +198,9 @@ pub(crate) fn extra_roots(
         };
         let pem = std::fs::read(&path)
             .map_err(|error| bad(format!("cannot read the CA bundle: {error}")))?;
-        let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|error| {
-            bad(format!(
-                "not a PEM CA bundle: {}",
-                crate::error::error_chain(&error)
-            ))
-        })?;
+        let certificates = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| bad(format!("not a PEM CA bundle: {error}")))?;
         if certificates.is_empty() {
             return Err(bad("the CA bundle contains no PEM certificate".into()));
         }
@@ -100,6 +251,62 @@ mod tests {
                 .to_string();
         assert!(error.contains("REQUESTS_CA_BUNDLE"), "{error}");
         assert!(extra_roots(|_| Some(OsString::new())).unwrap().is_empty());
+    }
+
+    /// A CA named `ca_name` and a `localhost` server certificate it issued, as DER.
+    fn ca_and_leaf(ca_name: &str) -> (CertificateDer<'static>, CertificateDer<'static>) {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, ca_name);
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).unwrap();
+        let leaf_key = rcgen::KeyPair::generate().unwrap();
+        let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+            .unwrap()
+            .signed_by(&leaf_key, &ca)
+            .unwrap();
+        (ca.der().clone(), leaf.der().clone())
+    }
+
+    #[test]
+    fn system_roots_are_loaded_only_for_a_chain_the_extra_roots_do_not_anchor() {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let (ca, leaf) = ca_and_leaf("aksctl bundle CA");
+        let (_, stranger) = ca_and_leaf("aksctl unknown CA");
+        let verifier = LazySystemRoots::new(vec![ca], provider).unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let now = UnixTime::now();
+
+        verifier
+            .verify_server_cert(&leaf, &[], &name, &[], now)
+            .unwrap();
+        assert!(
+            verifier.platform.get().is_none(),
+            "the system store was read"
+        );
+
+        // Wrong name for the bundle's chain, and a chain of an unknown CA: the platform verifier decides.
+        let other = ServerName::try_from("example.com").unwrap();
+        let error = verifier
+            .verify_server_cert(&leaf, &[], &other, &[], now)
+            .unwrap_err();
+        assert!(
+            matches!(error, rustls::Error::InvalidCertificate(_)),
+            "{error:?}"
+        );
+        assert!(verifier.platform.get().is_some());
+        let error = verifier
+            .verify_server_cert(&stranger, &[], &name, &[], now)
+            .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer)
+            ),
+            "{error:?}"
+        );
     }
 
     #[test]
