@@ -25,6 +25,13 @@ else
 fi
 binary=$root/target/$profile/aksctl
 out=${BENCH_OUT:-$root/BENCHMARKS.md}
+# The 32-parallel get-credentials count with the real az next to aksctl (its own emulator and `unshare -n`); the
+# table lands in BENCHMARKS.md below the timings.
+concurrency=$root/target/bench/az-concurrency.md
+rm -f "$concurrency"
+if [ $quick = 0 ]; then
+  AZ_VENV=$venv AZ_CONCURRENCY_OUT=$concurrency bash "$root/scripts/az-concurrency.sh" "$binary" > /dev/null
+fi
 [ $quick = 1 ] && out=${BENCH_OUT:-$root/target/BENCHMARKS.quick.md}
 
 exec unshare -n bash -s "$binary" "${venv:-}" "$root" "$quick" "$runs" "$warmup" "$sizes" "$out" <<'INNER'
@@ -80,6 +87,7 @@ PY
 }
 
 results=$work/results; mkdir -p "$results"
+[ -f "$root/target/bench/az-concurrency.md" ] && cp "$root/target/bench/az-concurrency.md" "$results/"
 bench() { # name, command (aksctl), [anchor command], [prepare]
   local name=$1 ours=$2 anchor=${3:-} prepare=${4:-true}
   local args=(-N --warmup "$warmup" --runs "$runs" --prepare "$prepare" --export-json "$results/$name.json" -n aksctl "$ours")
