@@ -104,16 +104,22 @@ enum Piece {
 }
 
 fn parse_piece(text: &str, start: Start) -> Option<Piece> {
-    fn parse<T: DeserializeOwned>(text: &str) -> Option<T> {
-        serde_saphyr::from_str_with_options::<Option<T>>(text, parse_options())
+    /// `entry`: the piece's root is the list that the whole document holds under a top-level key, one level
+    /// deeper; the depth budget shrinks by that level so the piece fails where one parse would.
+    fn parse<T: DeserializeOwned>(text: &str, entry: bool) -> Option<T> {
+        let mut options = parse_options();
+        if entry && let Some(budget) = options.budget.as_mut() {
+            budget.max_depth -= 1;
+        }
+        serde_saphyr::from_str_with_options::<Option<T>>(text, options)
             .ok()
             .flatten()
     }
     match start {
-        Start::Key => parse(text).map(Piece::Mapping),
-        Start::Entry(List::Clusters) => parse(text).map(Piece::Clusters),
-        Start::Entry(List::Contexts) => parse(text).map(Piece::Contexts),
-        Start::Entry(List::Users) => parse(text).map(Piece::Users),
+        Start::Key => parse(text, false).map(Piece::Mapping),
+        Start::Entry(List::Clusters) => parse(text, true).map(Piece::Clusters),
+        Start::Entry(List::Contexts) => parse(text, true).map(Piece::Contexts),
+        Start::Entry(List::Users) => parse(text, true).map(Piece::Users),
     }
 }
 
@@ -425,6 +431,13 @@ mod tests {
                         "clusters:\n- name: a\n  x: {nested}\n- name: b\n  x: {nested}\nusers:\n- name: u\n  x: {nested}\n"
                     );
                     check(&text);
+                }
+                // Only a later entry deep, around the depth budget: its piece is rooted one level higher.
+                for depth in 123..=128 {
+                    let nested = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+                    check(&format!(
+                        "clusters:\n- name: a\n- name: b\n  x: {nested}\n- name: c\n"
+                    ));
                 }
             })
             .unwrap()
