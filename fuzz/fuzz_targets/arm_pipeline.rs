@@ -108,6 +108,7 @@ fuzz_target!(|script: Script| {
         credential: Arc::new(StaticTokenSource::new(token, "fuzz")),
         retry: RetryPolicy::default(),
         command_name: None,
+        parameter_set_name: None,
     };
     let client = ArmClient::with_transport(options, transport);
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -140,6 +140,9 @@ pub struct ArmClientOptions {
     pub retry: RetryPolicy,
     /// Sent as the `CommandName` header, like az (`aks get-credentials`).
     pub command_name: Option<String>,
+    /// Sent as the `ParameterSetName` header, like az: the option names typed (`-g -n --admin`); `None` or empty
+    /// sends none.
+    pub parameter_set_name: Option<String>,
 }
 
 impl fmt::Debug for ArmClientOptions {
@@ -149,6 +152,7 @@ impl fmt::Debug for ArmClientOptions {
             .field("credential", &self.credential.describe())
             .field("retry", &self.retry)
             .field("command_name", &self.command_name)
+            .field("parameter_set_name", &self.parameter_set_name)
             .finish_non_exhaustive()
     }
 }
@@ -161,6 +165,7 @@ struct Inner {
     credential: Arc<dyn TokenSource>,
     retry: RetryPolicy,
     command_name: Option<HeaderValue>,
+    parameter_set_name: Option<HeaderValue>,
     /// Set on every try after the pipeline's own headers, replacing them (see [`ArmClient::with_headers`]).
     headers: HeaderMap,
 }
@@ -193,6 +198,7 @@ struct Page<T> {
 
 const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
 const COMMAND_NAME: HeaderName = HeaderName::from_static("commandname");
+const PARAMETER_SET_NAME: HeaderName = HeaderName::from_static("parametersetname");
 const TOKEN_REJECTIONS: [&str; 2] = ["InvalidAuthenticationToken", "ExpiredAuthenticationToken"];
 /// A bound on `nextLink` pages, against servers that link in circles.
 const MAX_PAGES: usize = 10_000;
@@ -206,10 +212,13 @@ impl ArmClient {
 
     /// A client over another [`Transport`] (`options.http` is not used for ARM calls).
     pub fn with_transport(options: ArmClientOptions, transport: Arc<dyn Transport>) -> ArmClient {
-        let command_name = options
-            .command_name
-            .as_deref()
-            .and_then(|name| HeaderValue::from_str(name).ok());
+        let header = |value: Option<&str>| {
+            value
+                .filter(|value| !value.is_empty())
+                .and_then(|value| HeaderValue::from_str(value).ok())
+        };
+        let command_name = header(options.command_name.as_deref());
+        let parameter_set_name = header(options.parameter_set_name.as_deref());
         ArmClient {
             inner: Arc::new(Inner {
                 scope: options.cloud.arm_scope(),
@@ -218,6 +227,7 @@ impl ArmClient {
                 credential: options.credential,
                 retry: options.retry,
                 command_name,
+                parameter_set_name,
                 headers: HeaderMap::new(),
             }),
         }
@@ -331,6 +341,9 @@ impl ArmClient {
             }
             if let Some(command) = &self.inner.command_name {
                 headers.insert(COMMAND_NAME, command.clone());
+            }
+            if let Some(names) = &self.inner.parameter_set_name {
+                headers.insert(PARAMETER_SET_NAME, names.clone());
             }
             for (name, value) in &self.inner.headers {
                 headers.insert(name.clone(), value.clone());

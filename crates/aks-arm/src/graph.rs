@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use reqwest::Method;
-use reqwest::header::{ACCEPT, ACCEPT_ENCODING, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{ACCEPT, ACCEPT_ENCODING, HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 use url::Url;
 
@@ -31,53 +31,19 @@ const MAX_PAGES: usize = 10_000;
 /// The `Accept` header of az's Graph calls (python-requests' default).
 pub const GRAPH_ACCEPT: &str = "*/*";
 
-const PARAMETER_SET_NAME: HeaderName = HeaderName::from_static("parametersetname");
-
 /// The `Accept-Encoding` header of az's Graph calls, spelled as python-requests does (reqwest's own is
 /// `gzip,deflate`; its decompression follows the answer's `Content-Encoding` either way).
 pub const GRAPH_ACCEPT_ENCODING: &str = "gzip, deflate";
 
-/// The headers a Graph call sends beside the pipeline's: `Accept: */*`, `Accept-Encoding: gzip, deflate`, and
-/// `ParameterSetName` when options were typed.
-fn graph_headers(parameter_set_name: Option<&str>) -> HeaderMap {
+/// The headers a Graph call sends beside the pipeline's: `Accept: */*` and `Accept-Encoding: gzip, deflate`.
+fn graph_headers() -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert(ACCEPT, HeaderValue::from_static(GRAPH_ACCEPT));
     headers.insert(
         ACCEPT_ENCODING,
         HeaderValue::from_static(GRAPH_ACCEPT_ENCODING),
     );
-    if let Some(value) = parameter_set_name
-        .filter(|names| !names.is_empty())
-        .and_then(|names| HeaderValue::from_str(names).ok())
-    {
-        headers.insert(PARAMETER_SET_NAME, value);
-    }
     headers
-}
-
-/// az's `ParameterSetName` header value (`AzCliCommandInvoker._extract_parameter_names`): the options among the
-/// command-line arguments, in order, names only (`--group`, `--member-id=x` → `--member-id`, `-gX` → `-g`);
-/// arguments starting with `---` are values (PEM text). `None` when there are none (az then sends no header).
-pub fn parameter_set_name<I, S>(args: I) -> Option<String>
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<str>,
-{
-    let names: Vec<String> = args
-        .into_iter()
-        .filter_map(|arg| {
-            let arg = arg.as_ref();
-            if !arg.starts_with('-') || arg.starts_with("---") || arg.chars().count() < 2 {
-                return None;
-            }
-            Some(if arg.starts_with("--") {
-                arg.split('=').next().unwrap_or(arg).to_string()
-            } else {
-                arg.chars().take(2).collect()
-            })
-        })
-        .collect();
-    (!names.is_empty()).then(|| names.join(" "))
 }
 
 /// A Microsoft Graph v1.0 client for groups and memberships. Cheap to clone.
@@ -95,6 +61,7 @@ impl GraphClient {
         http: reqwest::Client,
         credential: Arc<dyn TokenSource>,
         command_name: Option<String>,
+        parameter_set_name: Option<String>,
     ) -> Option<GraphClient> {
         let base = cloud.microsoft_graph.clone()?;
         // The pipeline sends to `resource_manager` and asks tokens for `{arm_audience}/.default`: for Graph both
@@ -110,17 +77,10 @@ impl GraphClient {
             credential,
             retry: RetryPolicy::default(),
             command_name,
+            parameter_set_name,
         })
-        .with_headers(graph_headers(None));
+        .with_headers(graph_headers());
         Some(GraphClient { pipeline, base })
-    }
-
-    /// The same client, sending `ParameterSetName: {names}` like az (see [`parameter_set_name`]).
-    pub fn with_parameter_set_name(self, names: Option<&str>) -> GraphClient {
-        GraphClient {
-            pipeline: self.pipeline.with_headers(graph_headers(names)),
-            base: self.base,
-        }
     }
 
     /// The token scope: the Graph resource id verbatim + `/.default`.
@@ -287,6 +247,7 @@ mod tests {
             reqwest::Client::new(),
             Arc::new(StaticTokenSource::new(token, "static")),
             None,
+            None,
         )
         .unwrap()
     }
@@ -326,51 +287,10 @@ mod tests {
     }
 
     #[test]
-    fn parameter_set_names_like_az() {
-        // azure-cli's own test cases of `_extract_parameter_names`.
-        let args = [
-            "vm",
-            "user",
-            "update",
-            "-g",
-            "rg",
-            "-n",
-            "vm1",
-            "-u",
-            "user",
-            "--ssh-key-value",
-            "-----BEGIN PRIVATE KEY-----",
-        ];
-        assert_eq!(
-            parameter_set_name(args).as_deref(),
-            Some("-g -n -u --ssh-key-value")
-        );
-        let args = ["vm", "show", "-g", "rg", "--name", "vm1", "-d", "--debug"];
-        assert_eq!(
-            parameter_set_name(args).as_deref(),
-            Some("-g --name -d --debug")
-        );
-        let args = [
-            "ad",
-            "group",
-            "member",
-            "check",
-            "-gDev",
-            "--member-id=x",
-            "-",
-        ];
-        assert_eq!(parameter_set_name(args).as_deref(), Some("-g --member-id"));
-        assert_eq!(parameter_set_name(["ad", "group", "list"]), None);
-    }
-
-    #[test]
     fn graph_headers_replace_the_arm_accept() {
-        let headers = graph_headers(Some("--group --member-id"));
+        let headers = graph_headers();
         assert_eq!(headers[ACCEPT], "*/*");
         assert_eq!(headers[ACCEPT_ENCODING], "gzip, deflate");
-        assert_eq!(headers["parametersetname"], "--group --member-id");
-        assert!(graph_headers(None).get("parametersetname").is_none());
-        assert!(graph_headers(Some("")).get("parametersetname").is_none());
     }
 
     #[test]
@@ -386,6 +306,7 @@ mod tests {
                 &cloud,
                 reqwest::Client::new(),
                 Arc::new(StaticTokenSource::new(token, "static")),
+                None,
                 None
             )
             .is_none()

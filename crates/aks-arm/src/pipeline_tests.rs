@@ -124,6 +124,7 @@ fn options(tokens: Arc<Tokens>) -> ArmClientOptions {
             max_delay: Duration::from_millis(20),
         },
         command_name: Some("aks get-credentials".into()),
+        parameter_set_name: Some("-g -n".into()),
     }
 }
 
@@ -167,6 +168,7 @@ async fn per_try_headers_are_set_and_request_ids_are_fresh() {
     assert_eq!(header(0, "accept").unwrap(), "application/json");
     assert_eq!(header(0, "content-type").unwrap(), "application/json");
     assert_eq!(header(0, "commandname").unwrap(), "aks get-credentials");
+    assert_eq!(header(0, "parametersetname").unwrap(), "-g -n");
     let first = header(0, "x-ms-client-request-id").unwrap();
     let second = header(1, "x-ms-client-request-id").unwrap();
     assert!(uuid::Uuid::parse_str(&first).is_ok());

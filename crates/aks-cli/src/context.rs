@@ -94,20 +94,14 @@ impl Context {
             self.store.token_cache_dir(),
             &[&cloud.name, cloud.authority_host.as_str(), &description],
         ));
-        let mut headers = reqwest::header::HeaderMap::new();
-        if let Some(value) = parameter_set_name()
-            .and_then(|names| reqwest::header::HeaderValue::from_str(&names).ok())
-        {
-            headers.insert("parametersetname", value);
-        }
         Ok(ArmClient::new(ArmClientOptions {
             cloud,
             http,
             credential: cached,
             retry: RetryPolicy::default(),
             command_name: Some(command_name.to_string()),
-        })
-        .with_headers(headers))
+            parameter_set_name: parameter_set_name(),
+        }))
     }
 
     /// The subscription to act on: `--subscription` / `AZURE_SUBSCRIPTION_ID` (an id, or a name looked up), else
@@ -161,5 +155,70 @@ pub(crate) fn parameter_set_name() -> Option<String> {
         .skip(1)
         .map(|arg| arg.to_string_lossy().into_owned())
         .collect();
-    aks_arm::graph::parameter_set_name(&arguments)
+    option_names(&arguments)
+}
+
+/// az's `ParameterSetName` header value (`AzCliCommandInvoker._extract_parameter_names`): the options among the
+/// command-line arguments, in order, names only (`--group`, `--member-id=x` → `--member-id`, `-gX` → `-g`);
+/// arguments starting with `---` are values (PEM text). `None` when there are none (az then sends no header).
+fn option_names<I, S>(args: I) -> Option<String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let names: Vec<String> = args
+        .into_iter()
+        .filter_map(|arg| {
+            let arg = arg.as_ref();
+            if !arg.starts_with('-') || arg.starts_with("---") || arg.chars().count() < 2 {
+                return None;
+            }
+            Some(if arg.starts_with("--") {
+                arg.split('=').next().unwrap_or(arg).to_string()
+            } else {
+                arg.chars().take(2).collect()
+            })
+        })
+        .collect();
+    (!names.is_empty()).then(|| names.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameter_set_names_like_az() {
+        // azure-cli's own test cases of `_extract_parameter_names`.
+        let args = [
+            "vm",
+            "user",
+            "update",
+            "-g",
+            "rg",
+            "-n",
+            "vm1",
+            "-u",
+            "user",
+            "--ssh-key-value",
+            "-----BEGIN PRIVATE KEY-----",
+        ];
+        assert_eq!(
+            option_names(args).as_deref(),
+            Some("-g -n -u --ssh-key-value")
+        );
+        let args = ["vm", "show", "-g", "rg", "--name", "vm1", "-d", "--debug"];
+        assert_eq!(option_names(args).as_deref(), Some("-g --name -d --debug"));
+        let args = [
+            "ad",
+            "group",
+            "member",
+            "check",
+            "-gDev",
+            "--member-id=x",
+            "-",
+        ];
+        assert_eq!(option_names(args).as_deref(), Some("-g --member-id"));
+        assert_eq!(option_names(["ad", "group", "list"]), None);
+    }
 }

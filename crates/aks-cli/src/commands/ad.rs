@@ -62,10 +62,14 @@ pub(super) fn graph(context: &Context, command_name: &str) -> Result<GraphClient
         context.store.token_cache_dir(),
         &[&cloud.name, cloud.authority_host.as_str(), &description],
     ));
-    let parameter_set_name = crate::context::parameter_set_name();
-    GraphClient::new(&cloud, http, cached, Some(command_name.to_string()))
-        .map(|graph| graph.with_parameter_set_name(parameter_set_name.as_deref()))
-        .ok_or_else(|| CliError::message("the active cloud has no Microsoft Graph endpoint"))
+    GraphClient::new(
+        &cloud,
+        http,
+        cached,
+        Some(command_name.to_string()),
+        crate::context::parameter_set_name(),
+    )
+    .ok_or_else(|| CliError::message("the active cloud has no Microsoft Graph endpoint"))
 }
 
 /// A Graph error as az prints it: the server's message alone (exit 1).

@@ -204,6 +204,7 @@ async fn sign_in_and_get_cluster(
             http,
             arm.credential().clone(),
             Some("doctor".into()),
+            None,
         )
     });
     let subscription = match context.subscription_id(&arm).await {

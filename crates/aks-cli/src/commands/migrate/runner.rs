@@ -582,6 +582,7 @@ mod tests {
                     ..RetryPolicy::default()
                 },
                 command_name: None,
+                parameter_set_name: None,
             },
             transport.clone(),
         );
