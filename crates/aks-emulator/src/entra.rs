@@ -146,6 +146,43 @@ pub(crate) fn jwks(state: &SharedState) -> Value {
     })
 }
 
+/// The trace of an Entra error: its trace id, correlation id (the caller's `client-request-id`, else a new
+/// one) and timestamp.
+struct ErrorTrace {
+    trace_id: String,
+    correlation_id: String,
+    timestamp: String,
+}
+
+impl ErrorTrace {
+    fn new(ctx: &Ctx) -> Self {
+        ErrorTrace {
+            trace_id: random_guid(),
+            correlation_id: ctx
+                .header("client-request-id")
+                .map(str::to_string)
+                .unwrap_or_else(random_guid),
+            timestamp: time::OffsetDateTime::now_utc()
+                .format(time::macros::format_description!(
+                    "[year]-[month]-[day] [hour]:[minute]:[second]Z"
+                ))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Entra's `error_description`: the AADSTS text followed by the trace lines.
+    fn description(&self, code: u32, description: &str) -> String {
+        let ErrorTrace {
+            trace_id,
+            correlation_id,
+            timestamp,
+        } = self;
+        format!(
+            "AADSTS{code}: {description}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {timestamp}"
+        )
+    }
+}
+
 /// An Entra error answer. `description` is the AADSTS text without the trace lines, which are added here.
 fn entra_error(
     ctx: &Ctx,
@@ -154,23 +191,17 @@ fn entra_error(
     code: u32,
     description: &str,
 ) -> Response {
-    let trace_id = random_guid();
-    let correlation_id = ctx
-        .header("client-request-id")
-        .map(str::to_string)
-        .unwrap_or_else(random_guid);
-    let timestamp = time::OffsetDateTime::now_utc()
-        .format(time::macros::format_description!(
-            "[year]-[month]-[day] [hour]:[minute]:[second]Z"
-        ))
-        .unwrap_or_default();
+    let trace = ErrorTrace::new(ctx);
+    let ErrorTrace {
+        trace_id,
+        correlation_id,
+        timestamp,
+    } = &trace;
     json(
         status,
         &json!({
             "error": error,
-            "error_description": format!(
-                "AADSTS{code}: {description}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\nTimestamp: {timestamp}"
-            ),
+            "error_description": trace.description(code, description),
             "error_codes": [code],
             "timestamp": timestamp,
             "trace_id": trace_id,
@@ -516,8 +547,7 @@ fn verify_client_assertion(
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let federated = issuer == state.oidc_issuer()
-        || crate::pipelines::is_issuer(state, &issuer)
+    let federated = own_issuer(state, &issuer)
         || principal
             .federated_credentials
             .iter()
@@ -549,6 +579,11 @@ fn time_range_error(ctx: &Ctx, error: &jsonwebtoken::errors::Error) -> Option<Re
     }
 }
 
+/// Whether `issuer` is one of the emulator's own (service accounts, Azure Pipelines), whose keys it can check.
+fn own_issuer(state: &SharedState, issuer: &str) -> bool {
+    issuer == state.oidc_issuer() || crate::pipelines::is_issuer(state, issuer)
+}
+
 fn verify_federated_assertion(
     state: &SharedState,
     ctx: &Ctx,
@@ -556,7 +591,7 @@ fn verify_federated_assertion(
     assertion: &str,
     issuer: &str,
 ) -> Result<(), Response> {
-    if issuer != state.oidc_issuer() && !crate::pipelines::is_issuer(state, issuer) {
+    if !own_issuer(state, issuer) {
         // Only the emulator's own issuers (service accounts, Azure Pipelines) have keys the emulator can check.
         return Err(assertion_refused(
             ctx,

@@ -121,14 +121,7 @@ fn authenticate(state: &SharedState, ctx: &Ctx) -> Result<String, Response> {
         )
     };
     let token = ctx
-        .header("authorization")
-        .and_then(|value| {
-            value
-                .strip_prefix("Bearer ")
-                .or_else(|| value.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|token| !token.is_empty())
+        .bearer_token()
         .ok_or_else(|| unauthorized("Access token is empty."))?;
     let base = state.base_url();
     let with_slash = format!("{base}/");

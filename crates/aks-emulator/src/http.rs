@@ -78,6 +78,17 @@ impl Ctx {
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|value| value.to_str().ok())
     }
+
+    /// The token of an `Authorization: Bearer …` (or `bearer …`) header, trimmed; `None` when there is no such
+    /// header or the token is empty.
+    pub(crate) fn bearer_token(&self) -> Option<&str> {
+        let value = self.header("authorization")?;
+        value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+    }
 }
 
 fn percent_decode(segment: &str) -> String {

@@ -174,15 +174,7 @@ fn oidc_token(
     plan: &str,
     job: &str,
 ) -> Response {
-    let Some(token) = ctx
-        .header("authorization")
-        .and_then(|value| {
-            value
-                .strip_prefix("Bearer ")
-                .or(value.strip_prefix("bearer "))
-        })
-        .filter(|token| !token.is_empty())
-    else {
+    let Some(token) = ctx.bearer_token() else {
         return unauthorized("no bearer token");
     };
     let audience = job_audience(state);

@@ -209,43 +209,12 @@ pub(crate) fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 }
 
 /// The PKCS#1 `RSAPublicKey` DER of the first certificate in a PEM text, or `None` when there is no certificate
-/// or its key is not RSA. This walks `Certificate → tbsCertificate → subjectPublicKeyInfo` (RFC 5280 §4.1).
+/// or its key is not RSA.
 pub(crate) fn rsa_public_key_of_certificate(pem: &str) -> Option<Vec<u8>> {
-    /// DER of the OID 1.2.840.113549.1.1.1 (rsaEncryption).
-    const RSA_ENCRYPTION: &[u8] = &[
-        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
-    ];
     let der = pem_blocks(pem, "CERTIFICATE").into_iter().next()?;
-    let (0x30, certificate, _) = der_element(&der)? else {
-        return None;
-    };
-    let (0x30, tbs, _) = der_element(certificate)? else {
-        return None;
-    };
-    let mut rest = tbs;
-    if rest.first() == Some(&0xa0) {
-        rest = der_element(rest)?.2;
-    }
-    // serialNumber, signature, issuer, validity, subject
-    for _ in 0..5 {
-        rest = der_element(rest)?.2;
-    }
-    let (0x30, spki, _) = der_element(rest)? else {
-        return None;
-    };
-    let (0x30, algorithm, after) = der_element(spki)? else {
-        return None;
-    };
-    if !algorithm.starts_with(RSA_ENCRYPTION) {
-        return None;
-    }
-    let (0x03, bits, _) = der_element(after)? else {
-        return None;
-    };
-    match bits.split_first() {
-        Some((0, key)) => Some(key.to_vec()),
-        _ => None,
-    }
+    crate::entra::certificate_trust::Certificate::parse(&der)?
+        .rsa_public_key()
+        .map(<[u8]>::to_vec)
 }
 
 /// The DER of every `label` block of a PEM text.

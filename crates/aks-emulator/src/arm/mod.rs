@@ -405,7 +405,7 @@ fn authenticate(state: &SharedState, ctx: &Ctx) -> Result<(), Response> {
         set(response.headers_mut(), "www-authenticate", &www);
         response
     };
-    let Some(value) = ctx.header("authorization") else {
+    if ctx.header("authorization").is_none() {
         return Err(refuse(
             "AuthenticationFailed",
             "Authentication failed. The 'Authorization' header is missing.".into(),
@@ -414,12 +414,8 @@ fn authenticate(state: &SharedState, ctx: &Ctx) -> Result<(), Response> {
                 "The authentication failed because of missing 'Authorization' header.",
             ),
         ));
-    };
-    let token = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .map(str::trim);
-    let Some(token) = token.filter(|token| !token.is_empty()) else {
+    }
+    let Some(token) = ctx.bearer_token() else {
         return Err(refuse(
             "AuthenticationFailedInvalidHeader",
             "Authentication failed. The 'Authorization' header is provided in an invalid format."

@@ -22,12 +22,11 @@ use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{
-    Form, entra_error, known_tenant, missing, requested, tenant_not_found, user_grant_client,
-    user_tokens,
+    ErrorTrace, Form, entra_error, known_tenant, missing, requested, tenant_not_found,
+    user_grant_client, user_tokens,
 };
 use crate::ADMIN_USER_NAME;
 use crate::http::{Ctx, json};
@@ -65,7 +64,10 @@ enum Decision {
 }
 
 fn sha256(text: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(text.as_bytes()))
+    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        text.as_bytes(),
+    ))
 }
 
 /// The `redirect_uri` as a URL when it is an `http` loopback URI (`localhost`, `127.0.0.1` or `[::1]`, any port
@@ -106,14 +108,7 @@ fn redirect_error(
     description: &str,
 ) -> Response {
     let description = match code {
-        Some(code) => format!(
-            "AADSTS{code}: {description}\r\nTrace ID: {}\r\nCorrelation ID: {}\r\nTimestamp: {}",
-            random_guid(),
-            ctx.header("client-request-id")
-                .map(str::to_string)
-                .unwrap_or_else(random_guid),
-            crate::state::rfc3339_now()
-        ),
+        Some(code) => ErrorTrace::new(ctx).description(code, description),
         None => description.to_string(),
     };
     let mut target = target.clone();
