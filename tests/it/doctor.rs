@@ -282,3 +282,52 @@ fn old_kubectl_and_missing_kubelogin_fail() {
     assert_eq!(find(&checks, "kubectl")["status"], "fail");
     assert_eq!(find(&checks, "credential")["status"], "pass");
 }
+
+#[test]
+fn helm_is_checked_only_when_installed_and_must_be_3_3_or_later() {
+    let cloud = cloud();
+    crate::create_aad_cluster(&cloud, "rg1", "c1");
+    cloud.run_ok(&["aks", "get-credentials", "-g", "rg1", "-n", "c1"]);
+    let helm_check = |name: &str, version: Option<&str>| {
+        let bin = tools(&cloud, name, "32", true);
+        if let Some(version) = version {
+            let script = bin.join("helm");
+            std::fs::write(&script, format!("#!/bin/sh\necho '{version}'\n")).unwrap();
+            std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let output = doctor(&cloud, &bin, &["-o", "json"]);
+        let checks = report(&output);
+        let helm = checks
+            .iter()
+            .find(|check| check["check"] == "helm")
+            .cloned();
+        (output.status.code(), helm)
+    };
+
+    let (_, helm) = helm_check("no-helm", None);
+    assert_eq!(helm, None, "no helm on PATH, no helm check");
+
+    let (_, helm) = helm_check("new-helm", Some("v3.14.4+g81c902a"));
+    let helm = helm.expect("a helm check");
+    assert_eq!(helm["status"], "pass", "{helm}");
+    assert!(
+        helm["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("v3.14.4+g81c902a at "),
+        "{helm}"
+    );
+
+    let (code, helm) = helm_check("old-helm", Some("v3.2.4+g0ad800e"));
+    let helm = helm.expect("a helm check");
+    assert_eq!(helm["status"], "fail", "{helm}");
+    assert!(
+        helm["detail"].as_str().unwrap().contains("older than 3.3"),
+        "{helm}"
+    );
+    assert!(
+        helm["fix"].as_str().unwrap().contains("helm 3.3 or later"),
+        "{helm}"
+    );
+    assert_eq!(code, Some(1), "a failed check fails the run");
+}
