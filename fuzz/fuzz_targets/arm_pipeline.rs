@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use aks_arm::credential::{AccessToken, Secret, StaticTokenSource};
+use aks_identity::credential::{AccessToken, Secret, StaticTokenSource};
 use aks_arm::transport::{Transport, TransportRequest, TransportResponse};
 use aks_arm::{ArmClient, ArmClientOptions, Cloud, RetryPolicy};
 use async_trait::async_trait;

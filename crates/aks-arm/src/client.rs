@@ -14,12 +14,12 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName
 use serde::de::DeserializeOwned;
 use url::Url;
 
-use crate::credential::TokenSource;
 use crate::error::{is_certificate_error, parse_error_body};
 use crate::poller::Poller;
 use crate::redact::{redact_body, redact_headers};
 use crate::transport::{Transport, TransportRequest};
 use crate::{ArmError, Cloud};
+use aks_identity::credential::TokenSource;
 
 /// Statuses the retry policy retries (arm-aks-api.md §6.2, §7).
 pub const RETRYABLE_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
@@ -324,7 +324,7 @@ impl ArmClient {
             let mut headers = HeaderMap::new();
             let mut authorization =
                 HeaderValue::from_str(&format!("Bearer {}", token.token.expose())).map_err(
-                    |_| crate::credential::CredentialError::Authentication {
+                    |_| aks_identity::credential::CredentialError::Authentication {
                         credential: self.inner.credential.describe(),
                         message: "the token is not a valid header value".into(),
                     },

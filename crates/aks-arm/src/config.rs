@@ -128,7 +128,7 @@ impl ConfigStore {
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), ConfigError> {
-    crate::files::write_private_atomic(path, bytes).map_err(|source| ConfigError::Io {
+    aks_identity::files::write_private_atomic(path, bytes).map_err(|source| ConfigError::Io {
         action: "write",
         path: path.to_owned(),
         source,

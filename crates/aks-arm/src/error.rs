@@ -1,6 +1,7 @@
 //! [`ArmError`]: what went wrong talking to ARM, and az's way of printing it.
 
-use crate::{config::ConfigError, credential::CredentialError};
+use crate::config::ConfigError;
+use aks_identity::credential::CredentialError;
 
 /// Everything an ARM call can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -108,20 +109,7 @@ fn odata_text(code: &str, message: &str, target: Option<&str>) -> String {
     text
 }
 
-/// The whole `source()` chain of an error, `outer: inner: innermost`, skipping repeats
-/// (reqwest and hyper often repeat their inner message).
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(error) = current {
-        let text = error.to_string();
-        if !text.is_empty() && !parts.iter().any(|part| part.contains(&text)) {
-            parts.push(text);
-        }
-        current = error.source();
-    }
-    parts.join(": ")
-}
+pub use aks_identity::error_chain;
 
 /// Whether an error chain is about a TLS certificate (not worth retrying, worth a hint).
 pub(crate) fn is_certificate_error(error: &(dyn std::error::Error + 'static)) -> bool {

@@ -19,8 +19,8 @@ use reqwest::header::{ACCEPT, ACCEPT_ENCODING, HeaderMap, HeaderValue};
 use serde_json::{Value, json};
 use url::Url;
 
-use crate::credential::TokenSource;
 use crate::{ArmClient, ArmClientOptions, ArmError, Cloud, RetryPolicy};
+use aks_identity::credential::TokenSource;
 
 /// The Graph version az calls.
 pub const GRAPH_API_VERSION: &str = "v1.0";
@@ -233,7 +233,7 @@ pub fn encode_query_value(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::credential::{AccessToken, Secret, StaticTokenSource};
+    use aks_identity::credential::{AccessToken, Secret, StaticTokenSource};
 
     fn client(graph: &str) -> GraphClient {
         let mut cloud = Cloud::builtin("AzureCloud").unwrap();

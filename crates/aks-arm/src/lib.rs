@@ -1,8 +1,8 @@
 //! The Azure Resource Manager client of aksctl.
 //!
-//! What it is for: signing in the way the other Azure SDKs do ([`credential::default_chain`] over azure_identity,
-//! with an on-disk token cache), sending ARM requests through an ordered policy pipeline (per-call → retry with
-//! `Retry-After` → per-try auth and request ids → redacted `tracing` logs → transport), following long-running
+//! What it is for: sending ARM requests, with tokens from `aks-identity`'s token sources, through an ordered policy
+//! pipeline (per-call → retry with `Retry-After` → per-try auth and request ids → redacted `tracing` logs →
+//! transport), following long-running
 //! operations ([`Poller`]), the typed operations `az aks`/`az group` need ([`ArmClient`]), the clouds az knows
 //! ([`Cloud`], [`discover_cloud`]) and aksctl's own configuration ([`config`]).
 //!
@@ -19,12 +19,9 @@
 mod client;
 mod cloud;
 pub mod config;
-pub mod credential;
 mod error;
-mod files;
 pub mod graph;
 mod http;
-pub mod kubelogin;
 mod poller;
 pub mod redact;
 pub mod transport;

@@ -11,9 +11,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::credential::{AccessToken, CredentialError, Secret, TokenSource};
 use crate::transport::{Transport, TransportRequest, TransportResponse};
 use crate::*;
+use aks_identity::credential::{AccessToken, CredentialError, Secret, TokenSource};
 
 #[derive(Debug, Default)]
 struct Scripted {

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use aks_arm::config::{Config, ConfigStore};
-use aks_arm::credential::{CachedTokenSource, TokenSource};
 use aks_arm::{ArmClient, ArmClientOptions, Cloud, RetryPolicy};
+use aks_identity::credential::{CachedTokenSource, TokenSource};
 
 use crate::args::{GlobalArgs, OutputFormat};
 use crate::env_vars;
@@ -86,7 +86,7 @@ impl Context {
         let config = self.config()?;
         let cloud: Cloud = config.active();
         let http = aks_arm::http_client(&user_agent())?;
-        let credential = aks_arm::credential::default_chain(&cloud, &http)?;
+        let credential = aks_identity::credential::default_chain(&cloud.authority(), &http)?;
         let description = credential.describe();
         tracing::debug!(credential = %description, cloud = %cloud.name, "signing in");
         let cached: Arc<dyn TokenSource> = Arc::new(CachedTokenSource::new(

@@ -61,8 +61,8 @@ impl From<aks_arm::config::ConfigError> for CliError {
     }
 }
 
-impl From<aks_arm::credential::CredentialError> for CliError {
-    fn from(error: aks_arm::credential::CredentialError) -> Self {
+impl From<aks_identity::credential::CredentialError> for CliError {
+    fn from(error: aks_identity::credential::CredentialError) -> Self {
         CliError::Arm(Box::new(error.into()))
     }
 }

@@ -8,3 +8,22 @@
 //! requests (`aks-arm` takes its tokens from here through a small token-source trait).
 
 #![warn(missing_docs)]
+
+pub mod credential;
+pub mod files;
+pub mod kubelogin;
+
+/// The whole `source()` chain of an error, `outer: inner: innermost`, skipping repeats
+/// (reqwest and hyper often repeat their inner message).
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = current {
+        let text = error.to_string();
+        if !text.is_empty() && !parts.iter().any(|part| part.contains(&text)) {
+            parts.push(text);
+        }
+        current = error.source();
+    }
+    parts.join(": ")
+}

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use aks_arm::ArmError;
-use aks_arm::credential::{CachedTokenSource, TokenSource};
 use aks_arm::graph::GraphClient;
+use aks_identity::credential::{CachedTokenSource, TokenSource};
 use serde_json::{Value, json};
 
 use crate::args::{
@@ -54,7 +54,7 @@ pub(super) fn graph(context: &Context, command_name: &str) -> Result<GraphClient
         )));
     }
     let http = aks_arm::http_client(&user_agent())?;
-    let credential = aks_arm::credential::default_chain(&cloud, &http)?;
+    let credential = aks_identity::credential::default_chain(&cloud.authority(), &http)?;
     let description = credential.describe();
     tracing::debug!(credential = %description, cloud = %cloud.name, "signing in to Microsoft Graph");
     let cached: Arc<dyn TokenSource> = Arc::new(CachedTokenSource::new(

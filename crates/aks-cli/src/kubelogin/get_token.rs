@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aks_arm::credential::{CredentialError, ManagedIdentityId, Secret};
-use aks_arm::kubelogin::{Acquire, Login, TokenCache, TokenSet};
+use aks_identity::credential::{CredentialError, ManagedIdentityId, Secret};
+use aks_identity::kubelogin::{Acquire, Login, TokenCache, TokenSet};
 use aks_kubeconfig::{
     ConvertOptions, DEFAULT_TIMEOUT, ExecCredential, ExecCredentialVersion, KUBERNETES_EXEC_INFO,
     LoginMode,
@@ -262,8 +262,8 @@ fn authenticates(login: &Login) -> bool {
     )
 }
 
-fn failure(login: &Login, error: aks_arm::kubelogin::KubeloginError) -> KubeloginError {
-    use aks_arm::kubelogin::KubeloginError as E;
+fn failure(login: &Login, error: aks_identity::kubelogin::KubeloginError) -> KubeloginError {
+    use aks_identity::kubelogin::KubeloginError as E;
     let text = match &error {
         // azure_identity's own message already names the credential.
         E::Credential(CredentialError::Authentication { message, .. })
@@ -356,7 +356,7 @@ pub(super) fn run(args: GetTokenArgs) -> Result<(), KubeloginError> {
         tokio::time::timeout(settings.timeout, async {
             if let Some(refresh_token) = &refresh_token
                 && let Some(result) =
-                    aks_arm::kubelogin::refresh(&settings.login, refresh_token, &context).await
+                    aks_identity::kubelogin::refresh(&settings.login, refresh_token, &context).await
             {
                 match result {
                     Ok(token) => return Ok(token),
@@ -365,7 +365,7 @@ pub(super) fn run(args: GetTokenArgs) -> Result<(), KubeloginError> {
                     }
                 }
             }
-            aks_arm::kubelogin::acquire(&settings.login, &context).await
+            aks_identity::kubelogin::acquire(&settings.login, &context).await
         })
         .await
     });

@@ -453,9 +453,9 @@ mod tests {
     use std::pin::Pin;
     use std::sync::Mutex;
 
-    use aks_arm::credential::{AccessToken, Secret, StaticTokenSource};
     use aks_arm::transport::{Transport, TransportRequest, TransportResponse};
     use aks_arm::{ArmClientOptions, Cloud, RetryPolicy};
+    use aks_identity::credential::{AccessToken, Secret, StaticTokenSource};
     use serde_json::json;
 
     use super::super::plan::Action;

@@ -48,7 +48,7 @@ impl AzureCredential {
     ) -> Result<AzureCredential, CredentialError> {
         let current = factory().map_err(|error| CredentialError::Unavailable {
             credential: description.clone(),
-            message: crate::error::error_chain(&error),
+            message: crate::error_chain(&error),
         })?;
         Ok(AzureCredential {
             description,
@@ -86,7 +86,7 @@ impl AzureCredential {
                 })
             }
             Err(error) => {
-                let message = crate::error::error_chain(&error);
+                let message = crate::error_chain(&error);
                 tracing::debug!(credential = %self.description, error = %message, "token request failed");
                 let unavailable = match self.failure {
                     Failure::AlwaysUnavailable => true,
@@ -153,7 +153,7 @@ impl TokenSource for AzureCredential {
     async fn fresh_token(&self, scope: &str) -> Result<AccessToken, CredentialError> {
         let credential = (self.factory)().map_err(|error| CredentialError::Unavailable {
             credential: self.description.clone(),
-            message: crate::error::error_chain(&error),
+            message: crate::error_chain(&error),
         })?;
         *self.current.lock().expect("credential lock") = credential.clone();
         self.get(credential, scope).await

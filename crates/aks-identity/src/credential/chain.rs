@@ -19,7 +19,6 @@ use azure_identity::{
 use super::azure::{AzureCredential, Failure};
 use super::certificate::{CertificateAssertion, ClientCertificate, SendChain};
 use super::{AccessToken, CredentialError, Secret, TokenSource};
-use crate::Cloud;
 
 /// The variable that narrows the chain: `dev`, `prod`, or one credential name (as in the other Azure SDKs).
 pub const TOKEN_CREDENTIALS_ENV: &str = "AZURE_TOKEN_CREDENTIALS";
@@ -511,20 +510,20 @@ fn build(
 /// 4. Azure CLI (`az account get-access-token`) when `az` is on `PATH`.
 ///
 /// `AZURE_TOKEN_CREDENTIALS` narrows it: `dev` (Azure CLI), `prod` (1–3), or one credential name. Every credential
-/// uses `http` as its transport, no retries, and `cloud.authority_host`. Errors when nothing is configured, listing
+/// uses `http` as its transport, no retries, and the cloud's `authority` host. Errors when nothing is configured, listing
 /// what was tried and how to fix it. Credentials after the first are only tried when an earlier one is
 /// unavailable (not signed in, endpoint unreachable), never after a refusal.
 pub fn default_chain(
-    cloud: &Cloud,
+    authority: &str,
     http: &reqwest::Client,
 ) -> Result<Arc<dyn TokenSource>, CredentialError> {
     let transport = Transport::new(Arc::new(http.clone()));
-    chain_from(&|name| std::env::var(name).ok(), cloud, &transport)
+    chain_from(&|name| std::env::var(name).ok(), authority, &transport)
 }
 
 fn chain_from(
     env: &dyn Fn(&str) -> Option<String>,
-    cloud: &Cloud,
+    authority: &str,
     transport: &Transport,
 ) -> Result<Arc<dyn TokenSource>, CredentialError> {
     let plan = plan(env)?;
@@ -539,7 +538,7 @@ fn chain_from(
     let mut sources = Vec::with_capacity(plan.candidates.len());
     for planned in &plan.candidates {
         tracing::debug!(credential = %planned.describe(), "credential configured");
-        sources.push(build(planned, &cloud.authority(), transport)?);
+        sources.push(build(planned, authority, transport)?);
     }
     if sources.len() == 1 {
         return Ok(sources.remove(0));
@@ -802,7 +801,7 @@ mod tests {
         }
         let error = chain_from(
             &env(&[("PATH", "/nonexistent")]),
-            &Cloud::builtin("AzureCloud").unwrap(),
+            "https://login.microsoftonline.com/",
             &Transport::new(Arc::new(reqwest::Client::new())),
         )
         .unwrap_err();
@@ -922,16 +921,8 @@ mod tests {
         }
     }
 
-    fn local_cloud() -> Cloud {
-        Cloud {
-            name: "LocalCloud".into(),
-            resource_manager: url::Url::parse("https://127.0.0.1:8443/").unwrap(),
-            authority_host: url::Url::parse("https://127.0.0.1:8443/").unwrap(),
-            arm_audience: "https://management.core.windows.net/".into(),
-            microsoft_graph: None,
-            kubelogin_environment: "AzurePublicCloud".into(),
-        }
-    }
+    /// The emulator-style authority of these tests.
+    const LOCAL_AUTHORITY: &str = "https://127.0.0.1:8443/";
 
     #[tokio::test]
     async fn client_secret_goes_to_the_cloud_authority_and_errors_carry_aadsts_not_the_secret() {
@@ -940,7 +931,7 @@ mod tests {
             body: r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.","error_codes":[7000215]}"#,
             seen: Mutex::new(Vec::new()),
         });
-        let source = chain_from(&env(&SP), &local_cloud(), &Transport::new(fake.clone())).unwrap();
+        let source = chain_from(&env(&SP), LOCAL_AUTHORITY, &Transport::new(fake.clone())).unwrap();
         let error = source
             .token("https://management.core.windows.net//.default")
             .await
@@ -1009,7 +1000,7 @@ mod tests {
             ("AZURE_CLIENT_CERTIFICATE_PATH", path.to_str().unwrap()),
         ];
         let source =
-            chain_from(&env(&vars), &local_cloud(), &Transport::new(fake.clone())).unwrap();
+            chain_from(&env(&vars), LOCAL_AUTHORITY, &Transport::new(fake.clone())).unwrap();
         let token = source
             .token("https://management.core.windows.net//.default")
             .await
