@@ -338,26 +338,41 @@ fn entra_faults_are_survived_or_reported_with_the_entra_error() {
     assert!((2..=8).contains(&tries), "bounded retries: {tries}");
     cloud.management("DELETE", "faults", None);
 
-    // A refusal from Entra is reported with its AADSTS code at once; the secret is not echoed.
+    // A refusal from Entra is reported with its AADSTS line at once, as Entra writes it (the description goes on
+    // after `\r\n` with trace and correlation ids, which only --debug shows); the secret is not echoed.
     fault(
         &cloud,
-        json!({"method": "POST", "path": "*/oauth2/v2.0/token", "status": 401, "body": {
+        json!({"method": "POST", "path": "*/oauth2/v2.0/token", "status": 401, "times": 2, "body": {
             "error": "invalid_client",
-            "error_description": "AADSTS7000215: Invalid client secret provided.",
-            "error_codes": [7000215]
+            "error_description": "AADSTS7000215: Invalid client secret provided.\r\nTrace ID: 0e2f1c4a-trace\r\nCorrelation ID: 5b7d-correlation\r\nTimestamp: 2026-12-06 21:00:00Z",
+            "error_codes": [7000215],
+            "trace_id": "0e2f1c4a-trace",
+            "correlation_id": "5b7d-correlation"
         }}),
     );
     cloud.clear_requests();
     let output = nonadmin(&cloud, &["group", "list"]);
     let text = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{text}");
-    assert!(text.contains("AADSTS7000215"), "{text}");
-    assert!(text.contains("Invalid client secret provided."), "{text}");
+    assert!(
+        text.contains("AADSTS7000215: Invalid client secret provided.\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Trace ID") && !text.contains("expected") && !text.contains("line 1 column"),
+        "only Entra's line, no trace ids and no parser noise: {text}"
+    );
     assert!(
         !text.contains(&cloud.ready().nonadmin_client_secret),
         "{text}"
     );
     assert_eq!(token_requests(&cloud), 1, "a refusal is not retried");
+    let debug = nonadmin(&cloud, &["group", "list", "--debug"]);
+    assert!(
+        stderr(&debug).contains("Trace ID: 0e2f1c4a-trace"),
+        "--debug keeps Entra's trace ids: {}",
+        stderr(&debug)
+    );
 }
 
 #[test]

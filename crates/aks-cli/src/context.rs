@@ -56,7 +56,7 @@ impl Context {
         if global.debug || global.verbose {
             let level = if global.debug { "debug" } else { "info" };
             let filter = tracing_subscriber::EnvFilter::new(format!(
-                "warn,aks_arm={level},aks_cli={level},aks_kubeconfig={level},azure_identity={level}"
+                "warn,aks_arm={level},aks_identity={level},aks_cli={level},aks_kubeconfig={level},azure_identity={level}"
             ));
             let _ = tracing_subscriber::fmt()
                 .with_env_filter(filter)

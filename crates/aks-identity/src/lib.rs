@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod credential;
+pub mod entra;
 pub mod files;
 pub mod kubelogin;
 

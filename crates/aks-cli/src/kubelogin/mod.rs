@@ -161,10 +161,10 @@ fn install_logging(level: u8) {
     }
     let filter = match level {
         10.. => {
-            "warn,aks_arm=trace,aks_cli=trace,aks_kubeconfig=trace,azure_identity=debug,azure_core=debug"
+            "warn,aks_arm=trace,aks_identity=trace,aks_cli=trace,aks_kubeconfig=trace,azure_identity=debug,azure_core=debug"
         }
-        5.. => "warn,aks_arm=debug,aks_cli=debug,aks_kubeconfig=debug",
-        _ => "warn,aks_arm=info,aks_cli=info",
+        5.. => "warn,aks_arm=debug,aks_identity=debug,aks_cli=debug,aks_kubeconfig=debug",
+        _ => "warn,aks_arm=info,aks_identity=info,aks_cli=info",
     };
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))

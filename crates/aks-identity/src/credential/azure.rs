@@ -111,8 +111,8 @@ impl AzureCredential {
 
 /// Retries of a token request that the identity provider answered 408, 429 or 5xx (Entra's
 /// `temporarily_unavailable`), with a backoff doubling from [`TRANSIENT_BACKOFF`].
-const TRANSIENT_RETRIES: u32 = 3;
-const TRANSIENT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(400);
+pub(crate) const TRANSIENT_RETRIES: u32 = 3;
+pub(crate) const TRANSIENT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(400);
 
 /// The HTTP status of a token-endpoint answer worth retrying (408, 429, 5xx), if that is what failed.
 fn transient_status(error: &azure_core::Error) -> Option<u16> {

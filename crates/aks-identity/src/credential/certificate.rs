@@ -20,7 +20,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
 use base64::Engine;
@@ -37,7 +36,7 @@ const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
 
 /// Whether a client assertion carries the certificate chain (`x5c`) besides the thumbprint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum SendChain {
+pub enum SendChain {
     /// `x5t` only (azidentity's default).
     No,
     /// `x5t` and `x5c` with every certificate of the file (azidentity's `SendCertificateChain`).
@@ -48,7 +47,7 @@ pub(crate) enum SendChain {
 }
 
 /// A loaded client certificate: the signing key, the SHA-1 thumbprint of its certificate, and the chain.
-pub(crate) struct ClientCertificate {
+pub struct ClientCertificate {
     path: PathBuf,
     key: Arc<RsaKeyPair>,
     x5t: String,
@@ -319,36 +318,6 @@ impl ClientCertificate {
             "{signing_input}.{}",
             URL_SAFE_NO_PAD.encode(signature)
         ))
-    }
-}
-
-/// azure_identity's [`ClientAssertion`](azure_identity::ClientAssertion) backed by a certificate.
-#[derive(Debug)]
-pub(crate) struct CertificateAssertion {
-    pub(crate) certificate: Arc<ClientCertificate>,
-    pub(crate) client_id: String,
-    /// `{authority}/{tenant}/oauth2/v2.0/token`.
-    pub(crate) audience: String,
-    /// Whether `x5c` is sent (kubelogin `spn`; `AZURE_CLIENT_SEND_CERTIFICATE_CHAIN`).
-    pub(crate) send_chain: SendChain,
-}
-
-#[async_trait]
-impl azure_identity::ClientAssertion for CertificateAssertion {
-    async fn secret(
-        &self,
-        _options: Option<azure_core::http::ClientMethodOptions<'_>>,
-    ) -> azure_core::Result<String> {
-        self.certificate
-            .assertion(
-                &self.client_id,
-                &self.audience,
-                OffsetDateTime::now_utc(),
-                self.send_chain,
-            )
-            .map_err(|message| {
-                azure_core::Error::with_message(azure_core::error::ErrorKind::Credential, message)
-            })
     }
 }
 

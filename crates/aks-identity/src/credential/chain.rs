@@ -10,14 +10,14 @@ use azure_core::credentials::TokenCredential;
 use azure_core::http::{ClientOptions, RetryOptions, Transport};
 use azure_identity::{
     AzureCliCredential, AzureCliCredentialOptions, AzurePipelinesCredential,
-    AzurePipelinesCredentialOptions, ClientAssertionCredential, ClientAssertionCredentialOptions,
-    ClientSecretCredential, ClientSecretCredentialOptions, ManagedIdentityCredential,
+    AzurePipelinesCredentialOptions, ClientAssertionCredentialOptions, ManagedIdentityCredential,
     ManagedIdentityCredentialOptions, UserAssignedId, WorkloadIdentityCredential,
     WorkloadIdentityCredentialOptions,
 };
 
 use super::azure::{AzureCredential, Failure};
-use super::certificate::{CertificateAssertion, ClientCertificate, SendChain};
+use super::certificate::{ClientCertificate, SendChain};
+use super::client::{ClientCredential, ClientProof};
 use super::{AccessToken, CredentialError, Secret, TokenSource};
 
 /// The variable that narrows the chain: `dev`, `prod`, or one credential name (as in the other Azure SDKs).
@@ -329,6 +329,21 @@ fn is_executable(path: &Path) -> bool {
     }
 }
 
+/// The HTTP client, for the requests aksctl sends itself, and the same client as azure_identity's transport.
+struct Transports {
+    http: reqwest::Client,
+    azure: Transport,
+}
+
+impl Transports {
+    fn new(http: &reqwest::Client) -> Transports {
+        Transports {
+            http: http.clone(),
+            azure: Transport::new(Arc::new(http.clone())),
+        }
+    }
+}
+
 /// `ClientOptions` for every azure_identity credential: our transport, no retries (a TLS mistake must fail in
 /// milliseconds, not 82 s), the cloud's authority host.
 fn client_options(authority: &str, transport: &Transport) -> ClientOptions {
@@ -348,33 +363,27 @@ fn client_options(authority: &str, transport: &Transport) -> ClientOptions {
 fn build(
     planned: &Planned,
     authority: &str,
-    transport: &Transport,
+    transports: &Transports,
 ) -> Result<Arc<dyn TokenSource>, CredentialError> {
     let description = planned.describe();
     let authority = authority.trim_end_matches('/').to_owned();
-    let transport = transport.clone();
+    let transport = transports.azure.clone();
+    let native = |tenant_id: String, client_id: String, proof: ClientProof| {
+        Arc::new(ClientCredential {
+            description: description.clone(),
+            tenant_id,
+            client_id,
+            proof,
+            authority: authority.clone(),
+            http: transports.http.clone(),
+        }) as Arc<dyn TokenSource>
+    };
     let credential = match planned.clone() {
         Planned::EnvironmentSecret {
             tenant_id,
             client_id,
             secret,
-        } => AzureCredential::new(
-            description,
-            Failure::ConnectionIsUnavailable,
-            Box::new(move || {
-                let options = ClientSecretCredentialOptions {
-                    client_options: client_options(&authority, &transport),
-                    ..Default::default()
-                };
-                let credential: Arc<dyn TokenCredential> = ClientSecretCredential::new(
-                    &tenant_id,
-                    client_id.clone(),
-                    azure_core::credentials::Secret::new(secret.expose().to_owned()),
-                    Some(options),
-                )?;
-                Ok(credential)
-            }),
-        )?,
+        } => return Ok(native(tenant_id, client_id, ClientProof::Secret(secret))),
         Planned::EnvironmentCertificate {
             tenant_id,
             client_id,
@@ -383,30 +392,8 @@ fn build(
             send_chain,
         } => {
             let certificate = Arc::new(ClientCertificate::load(&path, password.as_ref())?);
-            let audience = format!("{authority}/{tenant_id}/oauth2/v2.0/token");
-            AzureCredential::new(
-                description,
-                Failure::ConnectionIsUnavailable,
-                Box::new(move || {
-                    let assertion = CertificateAssertion {
-                        certificate: certificate.clone(),
-                        client_id: client_id.clone(),
-                        audience: audience.clone(),
-                        send_chain,
-                    };
-                    let options = ClientAssertionCredentialOptions {
-                        client_options: client_options(&authority, &transport),
-                        ..Default::default()
-                    };
-                    let credential: Arc<dyn TokenCredential> = ClientAssertionCredential::new(
-                        tenant_id.clone(),
-                        client_id.clone(),
-                        assertion,
-                        Some(options),
-                    )?;
-                    Ok(credential)
-                }),
-            )?
+            let proof = ClientProof::Certificate(certificate, send_chain);
+            return Ok(native(tenant_id, client_id, proof));
         }
         Planned::WorkloadIdentity {
             tenant_id,
@@ -517,14 +504,17 @@ pub fn default_chain(
     authority: &str,
     http: &reqwest::Client,
 ) -> Result<Arc<dyn TokenSource>, CredentialError> {
-    let transport = Transport::new(Arc::new(http.clone()));
-    chain_from(&|name| std::env::var(name).ok(), authority, &transport)
+    chain_from(
+        &|name| std::env::var(name).ok(),
+        authority,
+        &Transports::new(http),
+    )
 }
 
 fn chain_from(
     env: &dyn Fn(&str) -> Option<String>,
     authority: &str,
-    transport: &Transport,
+    transports: &Transports,
 ) -> Result<Arc<dyn TokenSource>, CredentialError> {
     let plan = plan(env)?;
     for skipped in &plan.skipped {
@@ -538,7 +528,7 @@ fn chain_from(
     let mut sources = Vec::with_capacity(plan.candidates.len());
     for planned in &plan.candidates {
         tracing::debug!(credential = %planned.describe(), "credential configured");
-        sources.push(build(planned, authority, transport)?);
+        sources.push(build(planned, authority, transports)?);
     }
     if sources.len() == 1 {
         return Ok(sources.remove(0));
@@ -761,8 +751,7 @@ pub fn credential(
     authority_host: &str,
     http: &reqwest::Client,
 ) -> Result<Arc<dyn TokenSource>, CredentialError> {
-    let transport = Transport::new(Arc::new(http.clone()));
-    build(&spec.planned(), authority_host, &transport)
+    build(&spec.planned(), authority_host, &Transports::new(http))
 }
 
 #[cfg(test)]
@@ -802,7 +791,7 @@ mod tests {
         let error = chain_from(
             &env(&[("PATH", "/nonexistent")]),
             "https://login.microsoftonline.com/",
-            &Transport::new(Arc::new(reqwest::Client::new())),
+            &Transports::new(&reqwest::Client::new()),
         )
         .unwrap_err();
         assert!(matches!(error, CredentialError::NotConfigured { .. }));
@@ -894,59 +883,12 @@ mod tests {
         assert!(error.starts_with("AZURE_TOKEN_CREDENTIALS:"), "{error}");
     }
 
-    /// A fake Entra that answers every token request with one canned response and records request bodies.
-    #[derive(Debug)]
-    struct FakeEntra {
-        status: u16,
-        body: &'static str,
-        seen: Mutex<Vec<(String, String)>>,
-    }
-
-    #[async_trait]
-    impl HttpClient for FakeEntra {
-        async fn execute_request(&self, request: &Request) -> azure_core::Result<AsyncRawResponse> {
-            let body = match request.body() {
-                azure_core::http::Body::Bytes(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-                _ => String::new(),
-            };
-            self.seen
-                .lock()
-                .unwrap()
-                .push((request.url().to_string(), body));
-            Ok(AsyncRawResponse::from_bytes(
-                StatusCode::from(self.status),
-                Headers::new(),
-                self.body.as_bytes().to_vec(),
-            ))
+    /// Transports whose azure_identity side is `fake` (nothing leaves the test).
+    fn fake_transports(fake: Arc<dyn HttpClient>) -> Transports {
+        Transports {
+            http: reqwest::Client::new(),
+            azure: Transport::new(fake),
         }
-    }
-
-    /// The emulator-style authority of these tests.
-    const LOCAL_AUTHORITY: &str = "https://127.0.0.1:8443/";
-
-    #[tokio::test]
-    async fn client_secret_goes_to_the_cloud_authority_and_errors_carry_aadsts_not_the_secret() {
-        let fake = Arc::new(FakeEntra {
-            status: 401,
-            body: r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.","error_codes":[7000215]}"#,
-            seen: Mutex::new(Vec::new()),
-        });
-        let source = chain_from(&env(&SP), LOCAL_AUTHORITY, &Transport::new(fake.clone())).unwrap();
-        let error = source
-            .token("https://management.core.windows.net//.default")
-            .await
-            .unwrap_err();
-        let text = error.to_string();
-        assert!(text.contains("AADSTS7000215"), "{text}");
-        assert!(!text.contains("fake-secret-value"), "{text}");
-        assert!(!format!("{error:?} {source:?}").contains("fake-secret-value"));
-        assert!(matches!(error, CredentialError::Authentication { .. }));
-        let seen = fake.seen.lock().unwrap();
-        assert_eq!(seen.len(), 1, "no retries");
-        assert_eq!(
-            seen[0].0,
-            "https://127.0.0.1:8443/72f988bf-0000-0000-0000-000000000001/oauth2/v2.0/token"
-        );
     }
 
     #[test]
@@ -981,52 +923,6 @@ mod tests {
                 "{value:?}"
             );
         }
-    }
-
-    #[tokio::test]
-    async fn client_certificate_posts_a_signed_assertion() {
-        let (pem, _) = super::super::certificate::tests::test_pem();
-        let temp = tempfile::tempdir().unwrap();
-        let path = temp.path().join("sp.pem");
-        std::fs::write(&path, pem).unwrap();
-        let fake = Arc::new(FakeEntra {
-            status: 200,
-            body: r#"{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"tok-1"}"#,
-            seen: Mutex::new(Vec::new()),
-        });
-        let vars = [
-            ("AZURE_CLIENT_ID", "client-1"),
-            ("AZURE_TENANT_ID", "tenant-1"),
-            ("AZURE_CLIENT_CERTIFICATE_PATH", path.to_str().unwrap()),
-        ];
-        let source =
-            chain_from(&env(&vars), LOCAL_AUTHORITY, &Transport::new(fake.clone())).unwrap();
-        let token = source
-            .token("https://management.core.windows.net//.default")
-            .await
-            .unwrap();
-        assert_eq!(token.token.expose(), "tok-1");
-        let seen = fake.seen.lock().unwrap();
-        let form: HashMap<String, String> = url::form_urlencoded::parse(seen[0].1.as_bytes())
-            .into_owned()
-            .collect();
-        assert_eq!(
-            form["client_assertion_type"],
-            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-        );
-        assert_eq!(form["client_id"], "client-1");
-        let claims = form["client_assertion"].split('.').nth(1).unwrap();
-        use base64::Engine;
-        let claims: serde_json::Value = serde_json::from_slice(
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(claims)
-                .unwrap(),
-        )
-        .unwrap();
-        assert_eq!(
-            claims["aud"],
-            "https://127.0.0.1:8443/tenant-1/oauth2/v2.0/token"
-        );
     }
 
     /// A fake IMDS: answers every request in-process (nothing leaves the test), records URLs and headers.
@@ -1080,7 +976,7 @@ mod tests {
         let source = build(
             &planned,
             "https://login.microsoftonline.com/",
-            &Transport::new(fake.clone()),
+            &fake_transports(fake.clone()),
         )
         .unwrap();
         let token = source

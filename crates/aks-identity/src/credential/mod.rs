@@ -4,8 +4,9 @@
 
 mod azure;
 pub(crate) mod cache;
-pub(crate) mod certificate;
+pub mod certificate;
 mod chain;
+mod client;
 
 use std::fmt;
 

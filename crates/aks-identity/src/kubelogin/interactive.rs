@@ -8,7 +8,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use url::Url;
 
-use super::{Acquire, KubeloginError, TokenSet, entra};
+use super::{Acquire, KubeloginError, TokenSet};
+use crate::entra;
 
 /// The page the browser shows after the redirect.
 const DONE_PAGE: &str =
@@ -197,15 +198,18 @@ pub(super) async fn sign_in(
     tracing::debug!(redirect_uri, "waiting for the interactive sign-in redirect");
     (context.open_browser)(authorize.as_str());
     let code = wait_for_code(&listener, &state).await?;
-    entra::authorization_code(
-        context,
+    let scope = super::scope(context.server_id);
+    Ok(entra::authorization_code(
+        context.endpoint(),
         client_id,
         tenant_id,
         &code,
         &redirect_uri,
         &verifier,
+        &scope,
     )
-    .await
+    .await?
+    .into())
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@
 //! browser URL go to callbacks.
 
 mod cache;
-mod entra;
 mod interactive;
 mod tools;
 
@@ -18,6 +17,7 @@ use std::path::PathBuf;
 use time::OffsetDateTime;
 
 use crate::credential::{CredentialError, CredentialSpec, ManagedIdentityId, Secret};
+use crate::entra::{self, Audience, Endpoint, RequestError, TokenResponse};
 
 pub use cache::{CachedToken, TokenCache};
 
@@ -181,33 +181,9 @@ pub enum KubeloginError {
     /// An azure_identity credential failed.
     #[error(transparent)]
     Credential(#[from] CredentialError),
-    /// Entra refused (`error`, `error_description` with its AADSTS code).
-    #[error("{url}: {error}: {description}")]
-    Entra {
-        /// The endpoint.
-        url: String,
-        /// OAuth error code (`invalid_grant`, …), or the HTTP status.
-        error: String,
-        /// Entra's description.
-        description: String,
-    },
-    /// The request got no HTTP answer.
-    #[error("{url}: {}", crate::error_chain(source))]
-    Transport {
-        /// The endpoint.
-        url: String,
-        /// What reqwest reported.
-        #[source]
-        source: reqwest::Error,
-    },
-    /// A 2xx answer that is not the JSON expected.
-    #[error("unexpected answer from {url}: {detail}")]
-    Decode {
-        /// The endpoint.
-        url: String,
-        /// What was wrong.
-        detail: String,
-    },
+    /// A token request failed (Entra's refusal, no answer, an answer that is not a token).
+    #[error(transparent)]
+    Request(#[from] RequestError),
     /// `az` or `azd` failed.
     #[error("{tool}: {message}")]
     Tool {
@@ -219,9 +195,6 @@ pub enum KubeloginError {
     /// The interactive sign-in failed (listener, redirect, state mismatch).
     #[error("interactive sign-in: {0}")]
     Interactive(String),
-    /// The device code expired before it was approved.
-    #[error("the device code expired before the sign-in was completed")]
-    DeviceCodeExpired,
 }
 
 /// What every flow needs besides the [`Login`].
@@ -247,7 +220,7 @@ impl fmt::Debug for Acquire<'_> {
     }
 }
 
-impl Acquire<'_> {
+impl<'a> Acquire<'a> {
     fn authority(&self) -> &str {
         self.authority_host.trim_end_matches('/')
     }
@@ -255,6 +228,35 @@ impl Acquire<'_> {
     fn http(&self) -> &reqwest::Client {
         self.http
             .expect("an HTTP client is passed for every login that uses HTTP")
+    }
+
+    fn endpoint(&self) -> Endpoint<'_> {
+        Endpoint {
+            http: self.http(),
+            authority: self.authority(),
+        }
+    }
+
+    /// The server's scope (v2.0), or the server id as a v1 resource (`--legacy`).
+    fn audience<'s>(&self, scope: &'s str, legacy: bool) -> Audience<'s>
+    where
+        'a: 's,
+    {
+        if legacy {
+            Audience::Resource(self.server_id)
+        } else {
+            Audience::Scope(scope)
+        }
+    }
+}
+
+impl From<TokenResponse> for TokenSet {
+    fn from(response: TokenResponse) -> TokenSet {
+        TokenSet {
+            access_token: response.access_token,
+            expires_on: response.expires_on,
+            refresh_token: response.refresh_token,
+        }
     }
 }
 
@@ -297,7 +299,13 @@ pub async fn acquire(login: &Login, context: &Acquire<'_>) -> Result<TokenSet, K
         } => {
             require(&client_id, "client ID")?;
             require(&tenant_id, "tenant ID")?;
-            entra::device_code(context, &client_id, &tenant_id, legacy).await
+            let audience = context.audience(scope_ref, legacy);
+            let prompt = context.prompt;
+            Ok(
+                entra::device_code(context.endpoint(), &client_id, &tenant_id, audience, prompt)
+                    .await?
+                    .into(),
+            )
         }
         Login::Interactive {
             client_id,
@@ -326,13 +334,17 @@ pub async fn acquire(login: &Login, context: &Acquire<'_>) -> Result<TokenSet, K
             require(&tenant_id, "tenant ID")?;
             require(secret.expose(), "client secret")?;
             if legacy {
-                return entra::legacy_client_credentials(
-                    context,
+                let auth = entra::ClientAuth::Secret(&secret);
+                let audience = context.audience(scope_ref, true);
+                return Ok(entra::client_credentials(
+                    context.endpoint(),
                     &client_id,
                     &tenant_id,
-                    entra::ClientAuth::Secret(&secret),
+                    auth,
+                    audience,
                 )
-                .await;
+                .await?
+                .into());
             }
             via_credential(CredentialSpec::ClientSecret {
                 tenant_id,
@@ -355,13 +367,21 @@ pub async fn acquire(login: &Login, context: &Acquire<'_>) -> Result<TokenSet, K
                     &path,
                     password.as_ref(),
                 )?;
-                return entra::legacy_client_credentials(
-                    context,
+                // ADAL's certificate secret (kubelogin `--legacy`) always sends `x5c` with `x5t`.
+                let auth = entra::ClientAuth::Certificate(
+                    &certificate,
+                    crate::credential::certificate::SendChain::Leaf,
+                );
+                let audience = context.audience(scope_ref, true);
+                return Ok(entra::client_credentials(
+                    context.endpoint(),
                     &client_id,
                     &tenant_id,
-                    entra::ClientAuth::Certificate(&certificate),
+                    auth,
+                    audience,
                 )
-                .await;
+                .await?
+                .into());
             }
             // kubelogin sets azidentity's SendCertificateChain (clientcertcredential.go): `x5c` with `x5t`.
             via_credential(CredentialSpec::ClientCertificate {
@@ -384,10 +404,17 @@ pub async fn acquire(login: &Login, context: &Acquire<'_>) -> Result<TokenSet, K
             require(&tenant_id, "tenant ID")?;
             require(&username, "username")?;
             require(password.expose(), "password")?;
-            entra::password(
-                context, &client_id, &tenant_id, &username, &password, legacy,
+            let audience = context.audience(scope_ref, legacy);
+            Ok(entra::password(
+                context.endpoint(),
+                &client_id,
+                &tenant_id,
+                &username,
+                &password,
+                audience,
             )
-            .await
+            .await?
+            .into())
         }
         Login::ManagedIdentity { id } => {
             via_credential(CredentialSpec::ManagedIdentity { id }).await
@@ -450,7 +477,20 @@ pub async fn refresh(
     context: &Acquire<'_>,
 ) -> Option<Result<TokenSet, KubeloginError>> {
     let (client_id, tenant_id, legacy) = login.refreshable()?;
-    Some(entra::refresh(context, client_id, tenant_id, refresh_token, legacy).await)
+    let scope = scope(context.server_id);
+    let audience = context.audience(&scope, legacy);
+    Some(
+        entra::refresh(
+            context.endpoint(),
+            client_id,
+            tenant_id,
+            refresh_token,
+            audience,
+        )
+        .await
+        .map(TokenSet::from)
+        .map_err(KubeloginError::from),
+    )
 }
 
 #[cfg(test)]
