@@ -8,3 +8,4 @@
 //! requests (`aks-arm` takes its tokens from here through a small token-source trait).
 
 #![warn(missing_docs)]
+pub mod azure_cli;
