@@ -9,6 +9,7 @@
 
 #![warn(missing_docs)]
 
+pub mod azure_cli;
 pub mod credential;
 pub mod entra;
 pub mod files;

@@ -1,0 +1,227 @@
+//! msal-extensions' cross-process lock (`CrossPlatLock`), which az takes before every write to its token cache
+//! and service-principal entries (AzureAD/microsoft-authentication-extensions-for-python:
+//! `msal_extensions/cache_lock.py`, with portalocker). See docs/azure-cli-files.md.
+//!
+//! 1. Create `<file>.lockfile` with O_CREAT|O_EXCL, retrying every 0.25 s for up to 5 s; after that the file is
+//!    taken as stale and the protocol carries on (as msal-extensions does).
+//! 2. Open it and take an exclusive `flock` (LockFileEx on Windows) without blocking, retrying every 0.25 s for up
+//!    to 5 s; then fail with [`FileError::LockTimeout`].
+//! 3. Write `"<pid> aksctl"` into it.
+//! 4. On release: unlock, close, remove the file.
+
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::error::FileError;
+
+/// The timings of the protocol.
+#[derive(Clone, Copy, Debug)]
+pub struct LockTimings {
+    /// How long to retry the exclusive creation before taking the lock file as stale (5 s).
+    pub create_timeout: Duration,
+    /// How long to retry the `flock` before giving up (5 s).
+    pub lock_timeout: Duration,
+    /// The pause between attempts (0.25 s).
+    pub interval: Duration,
+}
+
+impl Default for LockTimings {
+    fn default() -> Self {
+        LockTimings {
+            create_timeout: Duration::from_secs(5),
+            lock_timeout: Duration::from_secs(5),
+            interval: Duration::from_millis(250),
+        }
+    }
+}
+
+/// `<file>.lockfile` for `file`.
+pub fn lock_file_for(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".lockfile");
+    PathBuf::from(name)
+}
+
+/// A held lock; released (unlock, close, remove) on drop.
+#[derive(Debug)]
+pub struct CacheLock {
+    file: Option<File>,
+    path: PathBuf,
+}
+
+impl CacheLock {
+    /// Take the lock guarding `file` (its `<file>.lockfile`) with msal-extensions' timings.
+    pub fn acquire(file: &Path) -> Result<CacheLock, FileError> {
+        Self::acquire_with(file, LockTimings::default())
+    }
+
+    /// Take the lock guarding `file` with the given timings.
+    pub fn acquire_with(file: &Path, timings: LockTimings) -> Result<CacheLock, FileError> {
+        let path = lock_file_for(file);
+        let lock_error = |source| FileError::Lock {
+            path: path.clone(),
+            source,
+        };
+        if let Some(parent) = path
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+        {
+            fs::create_dir_all(parent).map_err(lock_error)?;
+        }
+        if !create_exclusively(&path, timings).map_err(lock_error)? {
+            tracing::debug!(lock = %path.display(), "lock file still present after the timeout; taking it as stale");
+        }
+        let mut handle = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(lock_error)?;
+        flock_with_retry(&handle, &path, timings)?;
+        handle.set_len(0).map_err(lock_error)?;
+        write!(handle, "{} aksctl", std::process::id()).map_err(lock_error)?;
+        Ok(CacheLock {
+            file: Some(handle),
+            path,
+        })
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for CacheLock {
+    fn drop(&mut self) {
+        if let Some(file) = self.file.take() {
+            let _ = file.unlock();
+            drop(file);
+        }
+        // Like msal-extensions, a lock file that is already gone or not ours to remove is fine.
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Step 1: `true` when we created the lock file, `false` when it stayed present for the whole timeout.
+fn create_exclusively(path: &Path, timings: LockTimings) -> io::Result<bool> {
+    let deadline = Instant::now() + timings.create_timeout;
+    loop {
+        match OpenOptions::new().write(true).create_new(true).open(path) {
+            Ok(_) => return Ok(true),
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(error),
+        }
+        if Instant::now() >= deadline {
+            return Ok(false);
+        }
+        std::thread::sleep(timings.interval);
+    }
+}
+
+/// Step 2: an exclusive non-blocking lock, retried until the timeout.
+fn flock_with_retry(handle: &File, path: &Path, timings: LockTimings) -> Result<(), FileError> {
+    let started = Instant::now();
+    loop {
+        match handle.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(source)) => {
+                return Err(FileError::Lock {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        }
+        if started.elapsed() >= timings.lock_timeout {
+            return Err(FileError::LockTimeout {
+                path: path.to_path_buf(),
+                waited: started.elapsed(),
+                holder: holder_of(path),
+            });
+        }
+        std::thread::sleep(timings.interval);
+    }
+}
+
+/// What the holder wrote into the lock file (`"<pid> <program>"`), for the timeout message.
+fn holder_of(path: &Path) -> String {
+    let mut text = String::new();
+    let read = File::open(path).and_then(|file| file.take(200).read_to_string(&mut text));
+    match read {
+        Ok(_) if !text.trim().is_empty() => format!("process {}", text.trim()),
+        _ => "another process".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_file_is_created_written_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("msal_token_cache.json");
+        let lock = CacheLock::acquire(&cache).unwrap();
+        let lock_path = dir.path().join("msal_token_cache.json.lockfile");
+        assert_eq!(lock.path(), lock_path);
+        assert_eq!(
+            fs::read_to_string(&lock_path).unwrap(),
+            format!("{} aksctl", std::process::id())
+        );
+        drop(lock);
+        assert!(!lock_path.exists());
+    }
+
+    #[test]
+    fn a_stale_lock_file_without_flock_is_taken_after_five_seconds() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("msal_token_cache.json");
+        fs::write(lock_file_for(&cache), "999999 az").unwrap();
+        let started = Instant::now();
+        let lock = CacheLock::acquire(&cache).unwrap();
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_secs(5), "{waited:?}");
+        assert!(waited < Duration::from_secs(7), "{waited:?}");
+        drop(lock);
+        assert!(!lock_file_for(&cache).exists());
+    }
+
+    #[test]
+    fn a_held_flock_is_waited_for_then_times_out_naming_the_lock_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("service_principal_entries.json");
+        let holder = CacheLock::acquire(&cache).unwrap();
+        let timings = LockTimings {
+            create_timeout: Duration::from_millis(500),
+            lock_timeout: Duration::from_millis(750),
+            interval: Duration::from_millis(50),
+        };
+        let started = Instant::now();
+        let error = CacheLock::acquire_with(&cache, timings).unwrap_err();
+        assert!(
+            started.elapsed() >= Duration::from_millis(1250),
+            "{:?}",
+            started.elapsed()
+        );
+        let message = error.to_string();
+        assert!(matches!(error, FileError::LockTimeout { .. }), "{message}");
+        assert!(
+            message.contains("service_principal_entries.json.lockfile"),
+            "{message}"
+        );
+        assert!(
+            message.contains(&format!("{} aksctl", std::process::id())),
+            "{message}"
+        );
+
+        // Released while we wait: we get it.
+        let waiter = std::thread::spawn(move || CacheLock::acquire(&cache).map(|_| ()));
+        std::thread::sleep(Duration::from_millis(600));
+        drop(holder);
+        waiter.join().unwrap().unwrap();
+    }
+}
