@@ -465,12 +465,12 @@ fn azurecli_runs_az_once_then_serves_the_cache() {
         "az ran once; the second call was a cache hit"
     );
 
-    // az missing from PATH.
+    // az missing from PATH and no login in az's files: az's own "not signed in" message, with no az process.
     fs::remove_file(bin.join("az")).unwrap();
     let output = get_token(&cloud, "cli2", &["-l", "azurecli"], &[]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        stderr(&output).contains("Azure CLI not found on path"),
+        stderr(&output).contains("Please run 'az login' to setup account."),
         "{}",
         stderr(&output)
     );

@@ -100,6 +100,10 @@ impl TokenSource for Tokens {
     fn describe(&self) -> String {
         "test tokens".into()
     }
+
+    fn identity(&self) -> String {
+        "pipeline-test".into()
+    }
 }
 
 fn cloud() -> Cloud {

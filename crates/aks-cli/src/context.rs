@@ -92,7 +92,7 @@ impl Context {
         let cached: Arc<dyn TokenSource> = Arc::new(CachedTokenSource::new(
             credential,
             self.store.token_cache_dir(),
-            &[&cloud.name, cloud.authority_host.as_str(), &description],
+            &[&cloud.name, cloud.authority_host.as_str()],
         ));
         Ok(ArmClient::new(ArmClientOptions {
             cloud,

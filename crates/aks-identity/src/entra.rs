@@ -373,6 +373,8 @@ pub enum ClientAuth<'a> {
     Secret(&'a Secret),
     /// A certificate: a signed client assertion, with `x5c` as `send_chain` says.
     Certificate(&'a ClientCertificate, SendChain),
+    /// A ready client assertion (a federated token, as `az login --federated-token` stores it).
+    Assertion(&'a Secret),
 }
 
 /// The client-credentials grant (a service principal's own token).
@@ -402,6 +404,10 @@ pub async fn client_credentials(
                 })?;
             form.push(("client_assertion_type", JWT_BEARER));
             form.push(("client_assertion", &assertion));
+        }
+        ClientAuth::Assertion(token) => {
+            form.push(("client_assertion_type", JWT_BEARER));
+            form.push(("client_assertion", token.expose()));
         }
     }
     request_token(endpoint, &url, &form, &[]).await

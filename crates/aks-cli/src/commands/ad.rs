@@ -60,7 +60,7 @@ pub(super) fn graph(context: &Context, command_name: &str) -> Result<GraphClient
     let cached: Arc<dyn TokenSource> = Arc::new(CachedTokenSource::new(
         credential,
         context.store.token_cache_dir(),
-        &[&cloud.name, cloud.authority_host.as_str(), &description],
+        &[&cloud.name, cloud.authority_host.as_str()],
     ));
     GraphClient::new(
         &cloud,

@@ -34,7 +34,8 @@ struct Settings {
     server_id: String,
     authority_host: String,
     cache: TokenCache,
-    cache_key: Vec<String>,
+    /// `None`: tokens of this login are not cached (see [`Login::identity`]).
+    cache_key: Option<Vec<String>>,
     timeout: Duration,
     version: Result<ExecCredentialVersion, aks_kubeconfig::ExecInfoError>,
 }
@@ -212,22 +213,17 @@ fn resolve(args: &GetTokenArgs) -> Result<Settings, KubeloginError> {
         .or_else(|| non_empty(&options.token_cache_dir))
         .map(PathBuf::from)
         .unwrap_or_else(default_cache_dir);
-    let cache_key = vec![
-        "aksctl-kubelogin-v1".to_owned(),
-        mode.as_str().to_owned(),
-        authority_host.trim_end_matches('/').to_ascii_lowercase(),
-        tenant_id,
-        client_id,
-        value(&options.identity_resource_id),
-        if mode == LoginMode::Ropc {
-            value(&options.username)
-        } else {
-            String::new()
-        },
-        server_id.clone(),
-        value(&options.subscription),
-        if legacy { "legacy" } else { "" }.to_owned(),
-    ];
+    // The login's identity (secrets as fingerprints; azurecli: az's files as they are now) is part of the key,
+    // so a token is only served to the identity that earned it.
+    let cache_key = login.identity(&authority_host).map(|identity| {
+        vec![
+            "aksctl-kubelogin-v2".to_owned(),
+            mode.as_str().to_owned(),
+            authority_host.trim_end_matches('/').to_ascii_lowercase(),
+            identity,
+            server_id.clone(),
+        ]
+    });
     Ok(Settings {
         login,
         mode,
@@ -316,14 +312,16 @@ fn open_browser(url: &str) {
 /// Run `get-token`.
 pub(super) fn run(args: GetTokenArgs) -> Result<(), KubeloginError> {
     let settings = resolve(&args)?;
-    let key: Vec<&str> = settings.cache_key.iter().map(String::as_str).collect();
-    let path = settings.cache.path(&key);
+    let path = settings.cache_key.as_ref().map(|key| {
+        let key: Vec<&str> = key.iter().map(String::as_str).collect();
+        settings.cache.path(&key)
+    });
     // The fast path: a fresh cached token, with no HTTP client and no async runtime.
-    let cached = settings.cache.load(&path);
+    let cached = path.as_ref().and_then(|path| settings.cache.load(path));
     if let Some(cached) = &cached
         && cached.is_fresh()
     {
-        tracing::debug!(path = %path.display(), "token from the cache");
+        tracing::debug!(path = %cached.path.display(), "token from the cache");
         return output(&settings, &cached.token);
     }
 
@@ -387,7 +385,9 @@ pub(super) fn run(args: GetTokenArgs) -> Result<(), KubeloginError> {
         "kubelogin {} token for server {} from {}",
         settings.mode, settings.server_id, settings.authority_host
     );
-    if let Err(error) = settings.cache.store(&path, &token, &description) {
+    if let Some(path) = &path
+        && let Err(error) = settings.cache.store(path, &token, &description)
+    {
         tracing::debug!(path = %path.display(), %error, "could not write the token cache");
     }
     output(&settings, &token)

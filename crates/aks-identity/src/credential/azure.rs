@@ -26,6 +26,7 @@ pub(crate) enum Failure {
 /// One azure_identity credential.
 pub(crate) struct AzureCredential {
     description: String,
+    identity: String,
     failure: Failure,
     factory: Factory,
     current: Mutex<Arc<dyn TokenCredential>>,
@@ -43,6 +44,7 @@ impl AzureCredential {
     /// Build the credential once now (construction errors surface at chain build time).
     pub(crate) fn new(
         description: String,
+        identity: String,
         failure: Failure,
         factory: Factory,
     ) -> Result<AzureCredential, CredentialError> {
@@ -52,6 +54,7 @@ impl AzureCredential {
         })?;
         Ok(AzureCredential {
             description,
+            identity,
             failure,
             factory,
             current: Mutex::new(current),
@@ -161,5 +164,9 @@ impl TokenSource for AzureCredential {
 
     fn describe(&self) -> String {
         self.description.clone()
+    }
+
+    fn identity(&self) -> String {
+        self.identity.clone()
     }
 }

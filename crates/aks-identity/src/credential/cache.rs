@@ -75,9 +75,12 @@ impl CachedTokenSource {
         }
     }
 
-    /// The cache file for a scope.
+    /// The cache file for a scope: the key parts, the inner source's [`identity`](TokenSource::identity) and the
+    /// scope, so another identity (after a logout, a switch or a changed secret) never reads this entry.
     pub fn path_for(&self, scope: &str) -> PathBuf {
+        let identity = self.inner.identity();
         let mut parts: Vec<&str> = self.key_parts.iter().map(String::as_str).collect();
+        parts.push(&identity);
         parts.push(scope);
         self.dir.join(format!("{}.json", key_digest(&parts)))
     }
@@ -164,6 +167,10 @@ impl TokenSource for CachedTokenSource {
     fn describe(&self) -> String {
         self.inner.describe()
     }
+
+    fn identity(&self) -> String {
+        self.inner.identity()
+    }
 }
 
 #[cfg(test)]
@@ -188,6 +195,10 @@ mod tests {
         }
 
         fn describe(&self) -> String {
+            "counting".into()
+        }
+
+        fn identity(&self) -> String {
             "counting".into()
         }
     }

@@ -131,6 +131,11 @@ fn pair(key: RsaKeyPair, certificates: &[Vec<u8>]) -> Result<(RsaKeyPair, Vec<&[
 }
 
 impl ClientCertificate {
+    /// The certificate's SHA-1 thumbprint (`x5t`, base64url): public, and new whenever the certificate is.
+    pub fn thumbprint(&self) -> &str {
+        &self.x5t
+    }
+
     /// Load a certificate file: PEM (an RSA `PRIVATE KEY` or `RSA PRIVATE KEY` block and the certificate), or
     /// PKCS#12/PFX opened with `password` (none = the empty password). The password is not used for PEM files,
     /// as in kubelogin. Errors name the file and never contain the password or the key.

@@ -18,7 +18,9 @@ use azure_identity::{
 use super::azure::{AzureCredential, Failure};
 use super::certificate::{ClientCertificate, SendChain};
 use super::client::{ClientCredential, ClientProof};
+use super::shared_login::{SharedLoginCredential, SharedLoginSelection};
 use super::{AccessToken, CredentialError, Secret, TokenSource};
+use crate::azure_cli::AzureConfigDir;
 
 /// The variable that narrows the chain: `dev`, `prod`, or one credential name (as in the other Azure SDKs).
 pub const TOKEN_CREDENTIALS_ENV: &str = "AZURE_TOKEN_CREDENTIALS";
@@ -115,17 +117,21 @@ enum Planned {
         client_id: Option<String>,
     },
     /// A user-assigned managed identity named by its Azure resource id (kubelogin `--identity-resource-id`).
-    ManagedIdentityResource {
-        resource_id: String,
-    },
+    ManagedIdentityResource { resource_id: String },
     AzurePipelines {
         tenant_id: String,
         client_id: String,
         service_connection_id: String,
         system_access_token: Secret,
     },
+    /// The login shared with az (read natively), with `az` itself for what cannot be read natively.
     AzureCli {
-        path: PathBuf,
+        /// az's configuration directory.
+        config_dir: PathBuf,
+        /// `az` on PATH.
+        az: Option<PathBuf>,
+        /// `--subscription`/`--tenant` (kubelogin's `azurecli` flags); the default account otherwise.
+        selection: SharedLoginSelection,
     },
 }
 
@@ -181,7 +187,65 @@ impl Planned {
                 "AzurePipelinesCredential (service connection {service_connection_id}) for client {client_id} in \
                  tenant {tenant_id}"
             ),
-            Planned::AzureCli { path } => format!("{AZURE_CLI} ({})", path.display()),
+            Planned::AzureCli { config_dir, az, .. } => format!(
+                "{AZURE_CLI} (the login shared with az in {}{})",
+                config_dir.display(),
+                match az {
+                    Some(az) => format!(", else {}", az.display()),
+                    None => String::new(),
+                }
+            ),
+        }
+    }
+}
+
+impl Planned {
+    /// The identity part of cache keys (see [`TokenSource::identity`]); `certificate` is the loaded certificate
+    /// of [`Planned::EnvironmentCertificate`].
+    fn identity(&self, certificate: Option<&ClientCertificate>) -> String {
+        match self {
+            Planned::EnvironmentSecret {
+                tenant_id,
+                client_id,
+                secret,
+            } => format!(
+                "client-secret|{tenant_id}|{client_id}|{}",
+                super::fingerprint("client-secret", secret.expose().as_bytes())
+            ),
+            Planned::EnvironmentCertificate {
+                tenant_id,
+                client_id,
+                send_chain,
+                ..
+            } => format!(
+                "client-certificate|{tenant_id}|{client_id}|{}|{send_chain:?}",
+                certificate
+                    .map(ClientCertificate::thumbprint)
+                    .unwrap_or_default()
+            ),
+            Planned::WorkloadIdentity {
+                tenant_id,
+                client_id,
+                token_file,
+            } => format!(
+                "workload-identity|{tenant_id}|{client_id}|{}",
+                token_file.display()
+            ),
+            Planned::ManagedIdentity { source, client_id } => format!(
+                "managed-identity|{source:?}|{}",
+                client_id.as_deref().unwrap_or("system-assigned")
+            ),
+            Planned::ManagedIdentityResource { resource_id } => {
+                format!("managed-identity-resource|{resource_id}")
+            }
+            Planned::AzurePipelines {
+                tenant_id,
+                client_id,
+                service_connection_id,
+                ..
+            } => format!("azure-pipelines|{tenant_id}|{client_id}|{service_connection_id}"),
+            // Worked out from az's files when the credential is built (see shared_login.rs).
+            Planned::AzureCli { .. } => String::new(),
         }
     }
 }
@@ -298,17 +362,47 @@ fn plan(env: &dyn Fn(&str) -> Option<String>) -> Result<Plan, CredentialError> {
 
     // 4. Azure CLI.
     if selection.allows(AZURE_CLI) {
-        match var("PATH").and_then(|path| find_on_path("az", &path)) {
-            Some(path) => plan.candidates.push(Planned::AzureCli { path }),
-            None => plan
-                .skipped
-                .push(format!("{AZURE_CLI}: `az` is not on PATH")),
+        let az = var("PATH").and_then(|path| find_on_path("az", &path));
+        let config_dir = azure_config_dir(&var);
+        let signed_in = config_dir
+            .as_ref()
+            .is_some_and(|dir| dir.join("azureProfile.json").is_file());
+        match (config_dir, signed_in || az.is_some()) {
+            // Without HOME or AZURE_CONFIG_DIR only az itself can say who is signed in.
+            (config_dir, true) => plan.candidates.push(Planned::AzureCli {
+                config_dir: config_dir.unwrap_or_default(),
+                az,
+                selection: SharedLoginSelection::default(),
+            }),
+            (config_dir, _) => plan.skipped.push(format!(
+                "{AZURE_CLI}: not signed in (no {}) and `az` is not on PATH",
+                config_dir
+                    .map(|dir| dir.join("azureProfile.json").display().to_string())
+                    .unwrap_or_else(|| "AZURE_CONFIG_DIR or HOME".into())
+            )),
         }
     }
     Ok(plan)
 }
 
-fn find_on_path(program: &str, path: &str) -> Option<PathBuf> {
+/// az's configuration directory as `var` sees the environment (see [`AzureConfigDir::locate`]).
+fn azure_config_dir(var: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let snapshot: Vec<(&str, Option<String>)> = ["AZURE_CONFIG_DIR", "HOME", "USERPROFILE"]
+        .into_iter()
+        .map(|name| (name, var(name)))
+        .collect();
+    let environment = move |name: &str| {
+        snapshot
+            .iter()
+            .find(|(key, _)| *key == name)
+            .and_then(|(_, value)| value.clone())
+    };
+    AzureConfigDir::locate(Arc::new(environment))
+        .ok()
+        .map(|dir| dir.path().to_owned())
+}
+
+pub(crate) fn find_on_path(program: &str, path: &str) -> Option<PathBuf> {
     std::env::split_paths(path)
         .map(|dir| dir.join(program))
         .find(|candidate| is_executable(candidate))
@@ -366,11 +460,13 @@ fn build(
     transports: &Transports,
 ) -> Result<Arc<dyn TokenSource>, CredentialError> {
     let description = planned.describe();
+    let identity = planned.identity(None);
     let authority = authority.trim_end_matches('/').to_owned();
     let transport = transports.azure.clone();
-    let native = |tenant_id: String, client_id: String, proof: ClientProof| {
+    let native = |tenant_id: String, client_id: String, proof: ClientProof, identity: String| {
         Arc::new(ClientCredential {
             description: description.clone(),
+            identity,
             tenant_id,
             client_id,
             proof,
@@ -383,7 +479,10 @@ fn build(
             tenant_id,
             client_id,
             secret,
-        } => return Ok(native(tenant_id, client_id, ClientProof::Secret(secret))),
+        } => {
+            let proof = ClientProof::Secret(secret);
+            return Ok(native(tenant_id, client_id, proof, identity));
+        }
         Planned::EnvironmentCertificate {
             tenant_id,
             client_id,
@@ -392,8 +491,9 @@ fn build(
             send_chain,
         } => {
             let certificate = Arc::new(ClientCertificate::load(&path, password.as_ref())?);
+            let identity = planned.identity(Some(&certificate));
             let proof = ClientProof::Certificate(certificate, send_chain);
-            return Ok(native(tenant_id, client_id, proof));
+            return Ok(native(tenant_id, client_id, proof, identity));
         }
         Planned::WorkloadIdentity {
             tenant_id,
@@ -401,6 +501,7 @@ fn build(
             token_file,
         } => AzureCredential::new(
             description,
+            identity,
             Failure::ConnectionIsUnavailable,
             Box::new(move || {
                 let options = WorkloadIdentityCredentialOptions {
@@ -420,6 +521,7 @@ fn build(
         )?,
         Planned::ManagedIdentity { client_id, .. } => AzureCredential::new(
             description,
+            identity,
             Failure::ConnectionIsUnavailable,
             Box::new(move || {
                 let options = ManagedIdentityCredentialOptions {
@@ -434,6 +536,7 @@ fn build(
         )?,
         Planned::ManagedIdentityResource { resource_id } => AzureCredential::new(
             description,
+            identity,
             Failure::ConnectionIsUnavailable,
             Box::new(move || {
                 let options = ManagedIdentityCredentialOptions {
@@ -453,6 +556,7 @@ fn build(
             system_access_token,
         } => AzureCredential::new(
             description,
+            identity,
             Failure::ConnectionIsUnavailable,
             Box::new(move || {
                 let options = AzurePipelinesCredentialOptions {
@@ -472,17 +576,51 @@ fn build(
                 Ok(credential)
             }),
         )?,
-        Planned::AzureCli { .. } => AzureCredential::new(
-            description,
-            Failure::AlwaysUnavailable,
-            Box::new(move || {
-                let credential: Arc<dyn TokenCredential> =
-                    AzureCliCredential::new(Some(AzureCliCredentialOptions::default()))?;
-                Ok(credential)
-            }),
-        )?,
+        Planned::AzureCli {
+            config_dir,
+            az,
+            selection,
+        } => {
+            let process = match az {
+                Some(_) => {
+                    Some(Arc::new(az_process(&description, &selection)?) as Arc<dyn TokenSource>)
+                }
+                None => None,
+            };
+            return Ok(Arc::new(SharedLoginCredential::new(
+                config_dir,
+                selection,
+                &authority,
+                transports.http.clone(),
+                process,
+            )));
+        }
     };
     Ok(Arc::new(credential))
+}
+
+/// `az account get-access-token` as a process (azure_identity's AzureCliCredential), for what the shared login
+/// cannot read natively.
+fn az_process(
+    description: &str,
+    selection: &SharedLoginSelection,
+) -> Result<AzureCredential, CredentialError> {
+    let tenant = selection.tenant.clone();
+    let subscription = selection.subscription.clone();
+    AzureCredential::new(
+        format!("{description}: az"),
+        String::new(),
+        Failure::AlwaysUnavailable,
+        Box::new(move || {
+            let options = AzureCliCredentialOptions {
+                tenant_id: tenant.clone(),
+                subscription: subscription.clone(),
+                ..Default::default()
+            };
+            let credential: Arc<dyn TokenCredential> = AzureCliCredential::new(Some(options))?;
+            Ok(credential)
+        }),
+    )
 }
 
 /// The chain other Azure SDKs use (arm-aks-api.md §10; rust-deps.md §2), each attempt and skip logged at debug:
@@ -587,6 +725,15 @@ impl TokenSource for ChainedTokenSource {
 
     async fn fresh_token(&self, scope: &str) -> Result<AccessToken, CredentialError> {
         self.get(scope, true).await
+    }
+
+    fn identity(&self) -> String {
+        // Any configured credential may be the one that answers, so a change in any of them is a new identity.
+        self.sources
+            .iter()
+            .map(|source| source.identity())
+            .collect::<Vec<_>>()
+            .join(" then ")
     }
 
     fn describe(&self) -> String {
@@ -1020,6 +1167,10 @@ mod tests {
         }
 
         fn describe(&self) -> String {
+            self.name.into()
+        }
+
+        fn identity(&self) -> String {
             self.name.into()
         }
     }

@@ -17,12 +17,15 @@ pub(crate) enum ClientProof {
     Secret(Secret),
     /// A certificate (PEM or PFX, already loaded) and whether `x5c` is sent.
     Certificate(Arc<ClientCertificate>, SendChain),
+    /// A federated token used as the client assertion.
+    Assertion(Secret),
 }
 
 /// A service principal signing in with client credentials.
 #[derive(Debug)]
 pub(crate) struct ClientCredential {
     pub(crate) description: String,
+    pub(crate) identity: String,
     pub(crate) tenant_id: String,
     pub(crate) client_id: String,
     pub(crate) proof: ClientProof,
@@ -41,6 +44,7 @@ impl ClientCredential {
             ClientProof::Certificate(certificate, send_chain) => {
                 ClientAuth::Certificate(certificate, *send_chain)
             }
+            ClientProof::Assertion(assertion) => ClientAuth::Assertion(assertion),
         };
         let answer = entra::client_credentials(
             endpoint,
@@ -94,5 +98,9 @@ impl TokenSource for ClientCredential {
 
     fn describe(&self) -> String {
         self.description.clone()
+    }
+
+    fn identity(&self) -> String {
+        self.identity.clone()
     }
 }

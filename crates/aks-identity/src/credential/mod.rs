@@ -7,6 +7,7 @@ pub(crate) mod cache;
 pub mod certificate;
 mod chain;
 mod client;
+mod shared_login;
 
 use std::fmt;
 
@@ -14,9 +15,11 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 pub use cache::{CachedTokenSource, REFRESH_MARGIN};
+pub(crate) use chain::find_on_path;
 pub use chain::{
     CredentialSpec, ManagedIdentityId, TOKEN_CREDENTIALS_ENV, credential, default_chain,
 };
+pub use shared_login::{SharedLoginSelection, shared_login, shared_login_identity};
 
 /// A string that must never be shown: `Debug` and `Display` print `<redacted>`.
 #[derive(Clone, PartialEq, Eq)]
@@ -83,6 +86,27 @@ pub trait TokenSource: Send + Sync + fmt::Debug {
     /// Who this source signs in as, for logs and errors, e.g.
     /// `EnvironmentCredential (client secret) for client 0a0a… in tenant 72f9…`. Never contains a secret.
     fn describe(&self) -> String;
+
+    /// The identity a token from this source belongs to, for cache keys: authority, tenant, client and account,
+    /// with secrets, passwords and certificates entering only as [`fingerprint`]s. It is worked out when the
+    /// source is built (an `az login`/`logout`, an account switch or a changed secret gives a new value), so a
+    /// cached token is only ever served to the identity that earned it.
+    fn identity(&self) -> String;
+}
+
+/// A one-way fingerprint of a credential, for cache keys: hex SHA-256 of `kind` and the bytes, never the bytes.
+pub fn fingerprint(kind: &str, bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(b"aksctl-credential-fingerprint\0");
+    hasher.update(kind.as_bytes());
+    hasher.update(b"\0");
+    hasher.update(bytes);
+    hasher
+        .finalize()
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// A fixed token (tests, or a token handed over by the user). Never refreshes.
@@ -110,6 +134,10 @@ impl TokenSource for StaticTokenSource {
 
     fn describe(&self) -> String {
         self.description.clone()
+    }
+
+    fn identity(&self) -> String {
+        format!("static|{}", self.description)
     }
 }
 

@@ -16,7 +16,9 @@ use std::path::PathBuf;
 
 use time::OffsetDateTime;
 
-use crate::credential::{CredentialError, CredentialSpec, ManagedIdentityId, Secret};
+use crate::credential::{
+    CredentialError, CredentialSpec, ManagedIdentityId, Secret, SharedLoginSelection, TokenSource,
+};
 use crate::entra::{self, Audience, Endpoint, RequestError, TokenResponse};
 
 pub use cache::{CachedToken, TokenCache};
@@ -140,12 +142,97 @@ pub enum Login {
 }
 
 impl Login {
-    /// Whether acquiring needs an HTTP client (everything but `azurecli` and `azd`).
+    /// Whether acquiring needs an HTTP client (everything but `azd`).
     pub fn uses_http(&self) -> bool {
-        !matches!(
-            self,
-            Login::AzureCli { .. } | Login::AzureDeveloperCli { .. }
-        )
+        !matches!(self, Login::AzureDeveloperCli { .. })
+    }
+
+    /// Who a token of this login belongs to, for the token cache's key (see
+    /// [`TokenSource::identity`](crate::credential::TokenSource::identity)): secrets, passwords and certificate
+    /// files enter as fingerprints; `azurecli` is the login shared with az as its files say now. `None`: tokens
+    /// are not cached, because whose they are cannot be told without running the tool (`azd`, as kubelogin).
+    pub fn identity(&self, authority_host: &str) -> Option<String> {
+        use crate::credential::fingerprint;
+        Some(match self {
+            Login::DeviceCode {
+                client_id,
+                tenant_id,
+                legacy,
+            } => format!("devicecode|{tenant_id}|{client_id}|{legacy}"),
+            Login::Interactive {
+                client_id,
+                tenant_id,
+                login_hint,
+                ..
+            } => format!(
+                "interactive|{tenant_id}|{client_id}|{}",
+                login_hint.as_deref().unwrap_or_default().to_lowercase()
+            ),
+            Login::ServicePrincipalSecret {
+                client_id,
+                tenant_id,
+                secret,
+                legacy,
+            } => format!(
+                "client-secret|{tenant_id}|{client_id}|{legacy}|{}",
+                fingerprint("client-secret", secret.expose().as_bytes())
+            ),
+            Login::ServicePrincipalCertificate {
+                client_id,
+                tenant_id,
+                path,
+                password,
+                legacy,
+            } => format!(
+                "client-certificate|{tenant_id}|{client_id}|{legacy}|{}|{}",
+                fingerprint("certificate-file", &std::fs::read(path).unwrap_or_default()),
+                fingerprint(
+                    "certificate-password",
+                    password
+                        .as_ref()
+                        .map(Secret::expose)
+                        .unwrap_or_default()
+                        .as_bytes()
+                )
+            ),
+            Login::Ropc {
+                client_id,
+                tenant_id,
+                username,
+                password,
+                legacy,
+            } => format!(
+                "ropc|{tenant_id}|{client_id}|{legacy}|{}|{}",
+                username.to_lowercase(),
+                fingerprint("password", password.expose().as_bytes())
+            ),
+            Login::ManagedIdentity { id } => format!("msi|{id:?}"),
+            Login::AzureCli {
+                tenant_id,
+                subscription,
+            } => crate::credential::shared_login_identity(
+                &SharedLoginSelection {
+                    subscription: subscription.clone(),
+                    tenant: tenant_id.clone(),
+                },
+                authority_host,
+            ),
+            Login::AzureDeveloperCli { .. } => return None,
+            Login::WorkloadIdentity {
+                client_id,
+                tenant_id,
+                token_file,
+            } => format!(
+                "workload-identity|{tenant_id}|{client_id}|{}",
+                token_file.display()
+            ),
+            Login::AzurePipelines {
+                client_id,
+                tenant_id,
+                service_connection_id,
+                ..
+            } => format!("azure-pipelines|{tenant_id}|{client_id}|{service_connection_id}"),
+        })
     }
 
     /// The client and tenant of a flow that can use a refresh token.
@@ -423,12 +510,20 @@ pub async fn acquire(login: &Login, context: &Acquire<'_>) -> Result<TokenSet, K
             tenant_id,
             subscription,
         } => {
-            tools::azure_cli(
-                context.server_id,
-                tenant_id.as_deref(),
-                subscription.as_deref(),
-            )
-            .await
+            let selection = SharedLoginSelection {
+                subscription,
+                tenant: tenant_id,
+            };
+            let az = tools::AzProcess::on_path(context.server_id, &selection)
+                .map(|az| std::sync::Arc::new(az) as std::sync::Arc<dyn TokenSource>);
+            let source =
+                crate::credential::shared_login(selection, context.authority(), context.http(), az);
+            let token = source.token(scope_ref).await?;
+            Ok(TokenSet {
+                access_token: token.token,
+                expires_on: token.expires_on,
+                refresh_token: None,
+            })
         }
         Login::AzureDeveloperCli { tenant_id } => {
             tools::azure_developer_cli(&scope, tenant_id.as_deref()).await

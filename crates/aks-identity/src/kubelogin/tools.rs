@@ -10,10 +10,59 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 
+use async_trait::async_trait;
+
 use super::{KubeloginError, TokenSet};
-use crate::credential::Secret;
+use crate::credential::{AccessToken, CredentialError, Secret, SharedLoginSelection, TokenSource};
 
 const AZURE_CLI: &str = "AzureCLICredential";
+
+/// `az account get-access-token` run as kubelogin runs it: the last resort behind the login shared with az,
+/// for what aksctl cannot read natively.
+#[derive(Debug)]
+pub(super) struct AzProcess {
+    server_id: String,
+    selection: SharedLoginSelection,
+}
+
+impl AzProcess {
+    /// `az` when it is on `PATH`.
+    pub(super) fn on_path(server_id: &str, selection: &SharedLoginSelection) -> Option<AzProcess> {
+        let path = std::env::var("PATH").ok()?;
+        crate::credential::find_on_path("az", &path)?;
+        Some(AzProcess {
+            server_id: server_id.to_owned(),
+            selection: selection.clone(),
+        })
+    }
+}
+
+#[async_trait]
+impl TokenSource for AzProcess {
+    async fn token(&self, _scope: &str) -> Result<AccessToken, CredentialError> {
+        let tenant = self.selection.tenant.as_deref();
+        let subscription = self.selection.subscription.as_deref();
+        match azure_cli(&self.server_id, tenant, subscription).await {
+            Ok(token) => Ok(AccessToken {
+                token: token.access_token,
+                expires_on: token.expires_on,
+            }),
+            Err(error) => Err(CredentialError::Authentication {
+                credential: AZURE_CLI.into(),
+                message: error.to_string(),
+            }),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("{AZURE_CLI} (az)")
+    }
+
+    fn identity(&self) -> String {
+        // Only ever used behind the shared login, whose identity (az's own files) is the cache key.
+        format!("az-process|{:?}", self.selection)
+    }
+}
 const AZURE_DEVELOPER_CLI: &str = "AzureDeveloperCLICredential";
 
 fn tool_error(tool: &'static str, message: impl Into<String>) -> KubeloginError {

@@ -1,0 +1,281 @@
+//! The Azure CLI's login, read natively: `az login` (or `aksctl login`) leaves the account in az's
+//! `AZURE_CONFIG_DIR`; tokens come from its MSAL cache, or its refresh token redeemed at Entra, with no az process.
+//! Only where the files cannot be read natively (an encrypted cache, `az login --identity`) does it run
+//! `az account get-access-token`, and says so at debug level.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use super::certificate::{ClientCertificate, SendChain};
+use super::client::{ClientCredential, ClientProof};
+use super::{AccessToken, CredentialError, Secret, TokenSource};
+use crate::azure_cli::error::FileError;
+use crate::azure_cli::service_principal::ServicePrincipalCredential;
+use crate::azure_cli::{
+    AzureConfigDir, LoginRequest, ProcessEnvironment, Profile, SilentError, SilentOutcome,
+    SilentTokenRequest, acquire_token_silently, resolve_login,
+};
+
+/// The name azidentity gives the Azure CLI credential; kept for messages and `AZURE_TOKEN_CREDENTIALS`.
+pub(crate) const NAME: &str = "AzureCliCredential";
+
+/// Which shared login to use: az's default account, or the one `--subscription` names, in `--tenant`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SharedLoginSelection {
+    /// `--subscription`: an id or name in az's profile.
+    pub subscription: Option<String>,
+    /// `--tenant`: the tenant to authenticate to, for the same account.
+    pub tenant: Option<String>,
+}
+
+/// Tokens from the login shared with az.
+pub(crate) struct SharedLoginCredential {
+    directory: AzureConfigDir,
+    selection: SharedLoginSelection,
+    authority: String,
+    http: reqwest::Client,
+    identity: String,
+    /// `az` as a process, for what cannot be read natively.
+    az: Option<Arc<dyn TokenSource>>,
+}
+
+impl std::fmt::Debug for SharedLoginCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedLoginCredential")
+            .field("directory", &self.directory)
+            .field("selection", &self.selection)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SharedLoginCredential {
+    /// The shared login in `config_dir` (settings from the process environment); `az` runs the Azure CLI when
+    /// the files cannot be read natively.
+    pub(crate) fn new(
+        config_dir: PathBuf,
+        selection: SharedLoginSelection,
+        authority: &str,
+        http: reqwest::Client,
+        az: Option<Arc<dyn TokenSource>>,
+    ) -> SharedLoginCredential {
+        let directory = AzureConfigDir::at(config_dir, Arc::new(ProcessEnvironment));
+        let authority = authority.trim_end_matches('/').to_owned();
+        let identity = identity(&directory, &selection, &authority);
+        SharedLoginCredential {
+            directory,
+            selection,
+            authority,
+            http,
+            identity,
+            az,
+        }
+    }
+
+    fn request<'a>(&'a self, scopes: &'a [String]) -> SilentTokenRequest<'a> {
+        SilentTokenRequest {
+            login: LoginRequest {
+                subscription: self.selection.subscription.as_deref(),
+                tenant: self.selection.tenant.as_deref(),
+                authority_host: &self.authority,
+            },
+            scopes,
+            claims_challenge: None,
+        }
+    }
+
+    fn unavailable(&self, message: impl Into<String>) -> CredentialError {
+        CredentialError::Unavailable {
+            credential: self.describe(),
+            message: message.into(),
+        }
+    }
+
+    /// `az account get-access-token`, when the files cannot be read natively.
+    async fn ask_az(&self, scope: &str, why: &str) -> Result<AccessToken, CredentialError> {
+        match &self.az {
+            Some(az) => {
+                tracing::debug!(reason = why, "asking the Azure CLI for the token");
+                az.token(scope).await
+            }
+            None => Err(self.unavailable(format!("{why}, and `az` is not on PATH"))),
+        }
+    }
+
+    async fn service_principal(
+        &self,
+        login: crate::azure_cli::login::ServicePrincipalLogin,
+        scope: &str,
+    ) -> Result<AccessToken, CredentialError> {
+        let entry = login.entry;
+        let proof = match &entry.credential {
+            ServicePrincipalCredential::Secret(secret) => {
+                ClientProof::Secret(Secret::new(secret.expose()))
+            }
+            ServicePrincipalCredential::Assertion(assertion) => {
+                ClientProof::Assertion(Secret::new(assertion.expose()))
+            }
+            ServicePrincipalCredential::Certificate {
+                path,
+                use_cert_sn_issuer,
+            } => {
+                let certificate = ClientCertificate::load(path, None)?;
+                let send_chain = if *use_cert_sn_issuer {
+                    SendChain::Yes
+                } else {
+                    SendChain::No
+                };
+                ClientProof::Certificate(Arc::new(certificate), send_chain)
+            }
+        };
+        let credential = ClientCredential {
+            description: self.describe(),
+            identity: self.identity.clone(),
+            tenant_id: login.authority.tenant.clone(),
+            client_id: entry.client_id.clone(),
+            proof,
+            authority: login.authority.host_url.clone(),
+            http: self.http.clone(),
+        };
+        credential.token(scope).await
+    }
+}
+
+/// az's configuration directory from the process environment (`AZURE_CONFIG_DIR`, else `~/.azure`).
+fn process_config_dir() -> Option<PathBuf> {
+    AzureConfigDir::locate(Arc::new(ProcessEnvironment))
+        .ok()
+        .map(|dir| dir.path().to_owned())
+}
+
+/// Tokens from the login shared with az in the process environment's `AZURE_CONFIG_DIR` (kubelogin's
+/// `azurecli`), with `az` as the process to fall back on.
+pub fn shared_login(
+    selection: SharedLoginSelection,
+    authority: &str,
+    http: &reqwest::Client,
+    az: Option<Arc<dyn TokenSource>>,
+) -> Arc<dyn TokenSource> {
+    let config_dir = process_config_dir().unwrap_or_default();
+    Arc::new(SharedLoginCredential::new(
+        config_dir,
+        selection,
+        authority,
+        http.clone(),
+        az,
+    ))
+}
+
+/// [`TokenSource::identity`] of [`shared_login`], without building it (a cache hit needs no HTTP client).
+pub fn shared_login_identity(selection: &SharedLoginSelection, authority: &str) -> String {
+    let config_dir = process_config_dir().unwrap_or_default();
+    let directory = AzureConfigDir::at(config_dir, Arc::new(ProcessEnvironment));
+    identity(&directory, selection, authority.trim_end_matches('/'))
+}
+
+/// The identity part of cache keys: az's selected profile entry (cloud, user, tenant, subscription) and, when
+/// its account can be read, the login's own key (authority, tenant, client, home account id, or a service
+/// principal's credential fingerprint). Anything that changes who signs in changes it.
+fn identity(
+    directory: &AzureConfigDir,
+    selection: &SharedLoginSelection,
+    authority: &str,
+) -> String {
+    let entry = directory
+        .active_cloud()
+        .map_err(|error| error.to_string())
+        .and_then(|cloud| {
+            let profile = Profile::load(directory).map_err(|error| error.to_string())?;
+            profile
+                .subscription(&cloud, selection.subscription.as_deref())
+                .map_err(|error| error.to_string())
+        })
+        .map(|entry| {
+            format!(
+                "{}|{:?}|{}|{}|{}",
+                entry.environment_name,
+                entry.user.kind,
+                entry.user.name.to_lowercase(),
+                entry.tenant_id,
+                entry.id
+            )
+        })
+        .unwrap_or_else(|error| format!("no-account: {error}"));
+    let request = LoginRequest {
+        subscription: selection.subscription.as_deref(),
+        tenant: selection.tenant.as_deref(),
+        authority_host: authority,
+    };
+    let login = match resolve_login(directory, &request) {
+        Ok(login) => login
+            .identity_key()
+            .unwrap_or_else(|error| format!("unreadable: {error}")),
+        Err(error) => format!("unresolved: {error}"),
+    };
+    format!(
+        "azure-cli|{}|{entry}|{login}|tenant={}",
+        directory.path().display(),
+        selection.tenant.as_deref().unwrap_or_default()
+    )
+}
+
+#[async_trait]
+impl TokenSource for SharedLoginCredential {
+    async fn token(&self, scope: &str) -> Result<AccessToken, CredentialError> {
+        let scopes = [scope.to_owned()];
+        let outcome =
+            acquire_token_silently(&self.directory, &self.http, &self.request(&scopes)).await;
+        match outcome {
+            Ok(SilentOutcome::Token(token)) => {
+                tracing::debug!(
+                    credential = NAME,
+                    user = %token.identity.username,
+                    from_cache = token.from_cache,
+                    "token from the shared login"
+                );
+                Ok(AccessToken {
+                    token: Secret::new(token.access_token.expose()),
+                    expires_on: OffsetDateTime::from_unix_timestamp(token.expires_on)
+                        .unwrap_or_else(|_| OffsetDateTime::now_utc()),
+                })
+            }
+            Ok(SilentOutcome::ServicePrincipal(login)) => {
+                self.service_principal(login, scope).await
+            }
+            Ok(SilentOutcome::ManagedIdentity(_)) => {
+                self.ask_az(scope, "the shared login is `az login --identity`")
+                    .await
+            }
+            Err(SilentError::File(FileError::Encrypted { path })) => {
+                let why = format!("az's token cache {} is encrypted", path.display());
+                self.ask_az(scope, &why).await
+            }
+            Err(SilentError::Http { url, source }) => {
+                Err(self.unavailable(format!("{url}: {}", crate::error_chain(&source))))
+            }
+            Err(error @ SilentError::Entra(_)) => Err(CredentialError::Authentication {
+                credential: self.describe(),
+                message: format!(
+                    "{error}\nhint: sign in again with `aksctl login` (or `az login`)"
+                ),
+            }),
+            // Not signed in as far as the files say: az, when installed, is the last resort (as the chain's
+            // last credential), else the files' own message (`Please run 'az login' to setup account.`).
+            Err(error) if self.az.is_some() => self.ask_az(scope, &error.to_string()).await,
+            Err(error) => Err(self.unavailable(error.to_string())),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{NAME} (the login shared with az in {})",
+            self.directory.path().display()
+        )
+    }
+
+    fn identity(&self) -> String {
+        self.identity.clone()
+    }
+}
