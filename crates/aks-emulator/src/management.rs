@@ -41,6 +41,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::arm::{SeedCluster, fill_server_fields_for_seed};
+use crate::directory::{NewTenant, NewUser};
+use crate::entra::policy::Switches;
 use crate::faults::{FaultRule, Service};
 use crate::http::{Ctx, arm_error, empty, json, unsupported};
 use crate::state::{
@@ -123,6 +125,12 @@ struct FederatedTokenRequest {
 #[serde(default)]
 struct AuthorizeDecision {
     user: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct GuestBody {
+    user_principal_name: String,
 }
 
 #[derive(Deserialize)]
@@ -301,7 +309,8 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
                 Err(response) => response,
             }
         }
-        (&Method::GET, ["devicecode"]) => json(StatusCode::OK, &entra::pending_device_codes(state)),
+        (_, ["users" | "tenants" | "conditional-access", ..]) => directory_and_policies(state, ctx),
+        (&Method::GET, ["devicecode"]) => json(StatusCode::OK, &entra::device_code::pending(state)),
         (&Method::POST, ["authorize", decision @ ("approve" | "decline")]) => {
             let body = if ctx.body.is_empty() {
                 Ok(AuthorizeDecision::default())
@@ -327,7 +336,7 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
                 Ok(body) => {
                     let user = (*decision == "approve")
                         .then(|| body.user.as_deref().unwrap_or(ADMIN_USER_NAME));
-                    match entra::decide_device_code(state, &body.user_code, user) {
+                    match entra::device_code::decide(state, &body.user_code, user) {
                         Ok(()) => json(
                             StatusCode::OK,
                             &json!({"user_code": body.user_code, "decision": decision, "user": user}),
@@ -338,6 +347,47 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
                 Err(response) => response,
             }
         }
+        _ => unsupported(ctx),
+    }
+}
+
+/// The directory (users, tenants, guests) and the Conditional Access switches.
+fn directory_and_policies(state: &SharedState, ctx: &Ctx) -> Response {
+    let rest: Vec<&str> = ctx.lower[1..].iter().map(String::as_str).collect();
+    match (&ctx.method, rest.as_slice()) {
+        (&Method::POST, ["users"]) => match parse::<NewUser>(ctx) {
+            Ok(new) => add_user(state, new),
+            Err(response) => response,
+        },
+        (&Method::POST, ["tenants"]) => {
+            let body = if ctx.body.is_empty() {
+                Ok(NewTenant::default())
+            } else {
+                parse::<NewTenant>(ctx)
+            };
+            match body {
+                Ok(new) => add_tenant(state, new),
+                Err(response) => response,
+            }
+        }
+        (&Method::POST, ["tenants", _, "guests"]) => match parse::<GuestBody>(ctx) {
+            Ok(body) => add_guest(state, &ctx.segments[2], &body.user_principal_name),
+            Err(response) => response,
+        },
+        (&Method::GET, ["conditional-access"]) => {
+            json(StatusCode::OK, state.store().policies.switches())
+        }
+        (&Method::PUT, ["conditional-access"]) => match parse::<Switches>(ctx) {
+            Ok(switches) => {
+                let mut store = state.store();
+                let store = &mut *store;
+                match store.policies.set(switches, &store.directory) {
+                    Ok(()) => json(StatusCode::OK, store.policies.switches()),
+                    Err(message) => bad_request(message),
+                }
+            }
+            Err(response) => response,
+        },
         _ => unsupported(ctx),
     }
 }
@@ -493,6 +543,60 @@ fn federated_token(state: &SharedState, request: FederatedTokenRequest) -> Respo
             }),
         ),
         Err(error) => bad_request(format!("cannot sign the federated token: {error}")),
+    }
+}
+
+/// `POST /_emulator/users`: a directory user; answers its id and, when generated, its password.
+fn add_user(state: &SharedState, new: NewUser) -> Response {
+    let mut store = state.store();
+    match store.directory.add_user(new) {
+        Ok((user, generated)) => {
+            state.save_or_log(&store);
+            let mut body = json!({
+                "id": user.object_id,
+                "userPrincipalName": user.user_principal_name,
+                "displayName": user.display_name,
+                "tenantId": user.tenant_id,
+                "groups": user.groups,
+            });
+            if let Some(password) = generated {
+                body["password"] = serde_json::Value::String(password);
+            }
+            json(StatusCode::OK, &body)
+        }
+        Err(message) => bad_request(message),
+    }
+}
+
+/// `POST /_emulator/tenants`: another tenant; answers it.
+fn add_tenant(state: &SharedState, new: NewTenant) -> Response {
+    let mut store = state.store();
+    match store.directory.add_tenant(new) {
+        Ok(tenant) => {
+            state.save_or_log(&store);
+            json(
+                StatusCode::OK,
+                &json!({"tenantId": tenant.tenant_id, "displayName": tenant.display_name,
+                    "defaultDomain": tenant.default_domain}),
+            )
+        }
+        Err(message) => bad_request(message),
+    }
+}
+
+/// `POST /_emulator/tenants/{id}/guests`: invite a user of another tenant; answers the guest object's id.
+fn add_guest(state: &SharedState, tenant: &str, user_principal_name: &str) -> Response {
+    let mut store = state.store();
+    match store.directory.add_guest(tenant, user_principal_name) {
+        Ok(object_id) => {
+            state.save_or_log(&store);
+            json(
+                StatusCode::OK,
+                &json!({"tenantId": tenant, "userPrincipalName": user_principal_name, "id": object_id}),
+            )
+        }
+        Err(message) if message.starts_with("no tenant") => not_found(message),
+        Err(message) => bad_request(message),
     }
 }
 
