@@ -13,10 +13,15 @@
 //! * managed identity: the App Service protocol (`GET /msi/token`, `X-IDENTITY-HEADER`) and the IMDS shape
 //!   (`GET /metadata/identity/oauth2/token`, `Metadata: true`).
 //!
+//! The `{tenant}` of a route is a tenant id, a tenant's default domain, or `organizations`/`common`, where a user
+//! signs in to their home tenant ([`crate::directory`]); device-code sign-ins are approved on the emulator's own
+//! page ([`device_code`]); Conditional Access and token-lifetime switches refuse grants as Entra does
+//! ([`policy`]).
+//!
 //! Tokens are RS256 JWTs shaped like Entra v1 access tokens (`appid`, `oid`, `groups`; users also `upn`, `name`,
 //! `scp`); refresh tokens are self-contained JWTs with their own audience, so they survive a restart. Errors are
-//! Entra-shaped (`error`, `error_description` with `AADSTS` codes, `error_codes`, `trace_id`, ...). Secrets are
-//! never logged.
+//! Entra-shaped (`error`, `error_description` with `AADSTS` codes and trace lines, `error_codes`, `trace_id`,
+//! `correlation_id`, `timestamp`, `error_uri` on the emulator). Secrets are never logged.
 
 use axum::http::{Method, StatusCode};
 use axum::response::Response;

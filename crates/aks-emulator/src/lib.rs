@@ -7,7 +7,8 @@
 //!
 //! The seeded identities and their secrets are in the [`ReadyRecord`]: the admin and non-admin service
 //! principals (`client_id`/`client_secret`, `nonadmin_client_id`/`nonadmin_client_secret`), a certificate
-//! service principal (`cert_client_id`, `cert_file`), a user (`user_name`, `user_password`), a managed identity
+//! service principal (`cert_client_id`, `cert_file`), two users (`user_name`, `user_password` in the admin group;
+//! `dev_user_name`, `dev_user_password` in none), a managed identity
 //! (`msi_client_id`, `identity_endpoint`, `identity_header`) and a federated credential on the admin service
 //! principal (`oidc_issuer`, `federated_subject`).
 //!

@@ -583,6 +583,12 @@ async fn the_verification_page_approves_with_a_password_or_declines() {
     .await;
     assert_eq!(status, StatusCode::OK, "{text}");
     assert!(text.contains("dev@emulator.local signed in."), "{text}");
+    let log = env.manage(Method::GET, "requests", None).await;
+    assert!(log.text.contains("/devicelogin"));
+    assert!(
+        !log.text.contains(&ready.dev_user_password),
+        "the password reached the request log"
+    );
     assert_eq!(
         access_claims(&device_poll(&env, "organizations", device_code).await)["upn"],
         DEV_USER_NAME
