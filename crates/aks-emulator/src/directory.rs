@@ -245,3 +245,149 @@ impl Directory {
         Ok(object_id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TENANT_ID;
+
+    fn directory() -> Directory {
+        let mut directory: Directory = serde_json::from_value(serde_json::json!({
+            "service_principals": [], "groups": [], "users": [],
+            "tenants": [{"tenant_id": TENANT_ID, "display_name": "Home", "default_domain": "emulator.local"}],
+        }))
+        .unwrap();
+        directory
+            .add_user(NewUser {
+                user_principal_name: "dev@emulator.local".into(),
+                password: Some("p".into()),
+                tenant_id: None,
+                groups: Vec::new(),
+                display_name: None,
+            })
+            .unwrap();
+        directory
+    }
+
+    #[test]
+    fn authorities_name_a_tenant_by_id_or_domain_or_any_organization() {
+        let directory = directory();
+        let home = Some(Realm::Tenant(TENANT_ID.into()));
+        assert_eq!(directory.realm(TENANT_ID), home);
+        assert_eq!(directory.realm(&TENANT_ID.to_uppercase()), home);
+        assert_eq!(directory.realm("Emulator.Local"), home);
+        assert_eq!(
+            directory.realm("organizations"),
+            Some(Realm::AnyOrganization)
+        );
+        assert_eq!(directory.realm("COMMON"), Some(Realm::AnyOrganization));
+        assert_eq!(directory.realm("consumers"), None);
+        assert_eq!(directory.realm("other.example"), None);
+    }
+
+    #[test]
+    fn a_guest_is_a_member_of_the_inviting_tenant_under_its_own_object_id() {
+        let mut directory = directory();
+        let tenant = directory
+            .add_tenant(NewTenant {
+                tenant_id: None,
+                display_name: None,
+                default_domain: Some("partner.example".into()),
+            })
+            .unwrap();
+        let user = directory.user("dev@emulator.local").unwrap().clone();
+        let partner = Realm::Tenant(tenant.tenant_id.clone());
+        assert_eq!(directory.membership(&user, &partner), None);
+        let guest = directory
+            .add_guest("partner.example", "DEV@emulator.local")
+            .unwrap();
+        assert_eq!(
+            directory.add_guest(&tenant.tenant_id, "dev@emulator.local"),
+            Ok(guest.clone()),
+            "inviting twice keeps one guest object"
+        );
+        assert_eq!(
+            directory.membership(&user, &partner),
+            Some(Membership {
+                tenant_id: tenant.tenant_id.clone(),
+                object_id: guest.clone()
+            })
+        );
+        assert_eq!(
+            directory
+                .membership(&user, &Realm::AnyOrganization)
+                .map(|member| member.tenant_id),
+            Some(TENANT_ID.to_string())
+        );
+        assert_eq!(
+            directory
+                .user_by_any_object_id(&guest)
+                .map(|found| found.object_id.clone()),
+            Some(user.object_id.clone())
+        );
+        let reachable: Vec<&str> = directory
+            .tenants_of(&user)
+            .iter()
+            .map(|tenant| tenant.default_domain.as_str())
+            .collect();
+        assert_eq!(reachable, ["emulator.local", "partner.example"]);
+        assert!(
+            directory
+                .add_guest("nowhere.example", "dev@emulator.local")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn bad_users_and_tenants_are_refused_naming_the_value() {
+        let mut directory = directory();
+        let user = |name: &str| NewUser {
+            user_principal_name: name.into(),
+            password: None,
+            tenant_id: None,
+            groups: Vec::new(),
+            display_name: None,
+        };
+        for (name, expected) in [
+            (
+                "dev@emulator.local",
+                "a user 'dev@emulator.local' already exists",
+            ),
+            (
+                "@emulator.local",
+                "userPrincipalName '@emulator.local' is not of the form alias@domain",
+            ),
+            (
+                "a b@emulator.local",
+                "userPrincipalName 'a b@emulator.local' is not of the form alias@domain",
+            ),
+        ] {
+            assert_eq!(
+                directory.add_user(user(name)).err().as_deref(),
+                Some(expected)
+            );
+        }
+        let (added, password) = directory.add_user(user("new@emulator.local")).unwrap();
+        assert_eq!(password.as_deref(), Some(added.password.as_str()));
+        assert_eq!(added.display_name, "new");
+        let tenant = |id: Option<&str>, domain: Option<&str>| NewTenant {
+            tenant_id: id.map(str::to_string),
+            display_name: None,
+            default_domain: domain.map(str::to_string),
+        };
+        assert_eq!(
+            directory
+                .add_tenant(tenant(Some("not-a-guid"), None))
+                .err()
+                .as_deref(),
+            Some("tenantId 'not-a-guid' is not a GUID")
+        );
+        assert!(directory.add_tenant(tenant(Some(TENANT_ID), None)).is_err());
+        assert!(
+            directory
+                .add_tenant(tenant(None, Some("EMULATOR.local")))
+                .is_err()
+        );
+        assert!(directory.add_tenant(tenant(None, Some("a/b"))).is_err());
+    }
+}
