@@ -6,7 +6,7 @@
 # with `az login --use-device-code` (no --tenant: the `organizations` authority), approved through the emulator.
 #
 # Everything runs inside `unshare -n` (loopback only): az contacts Microsoft hosts by itself otherwise
-# (shared/reference/az-oracle.md §8). Usage: scripts/az-conformance.sh [path/to/aksctl]
+# (telemetry, version checks, instance discovery). Usage: scripts/az-conformance.sh [path/to/aksctl]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 binary=$(realpath "${1:-$root/target/debug/aksctl}")

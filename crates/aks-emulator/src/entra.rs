@@ -1,5 +1,6 @@
 //! Microsoft Entra: OpenID discovery, JWKS, and the token endpoint with every grant kubelogin's login modes use
-//! (kubelogin.md §3.4, arm-aks-api.md §10):
+//! (Azure/kubelogin: `pkg/internal/token`; Microsoft identity platform docs,
+//! <https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow>):
 //!
 //! * `client_credentials` with a secret (form or HTTP Basic), a certificate assertion (RS256/PS256, signed by a
 //!   key whose certificate is registered for the app, or sent in `x5c` and trusted by subject name and issuer:
@@ -461,7 +462,7 @@ const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 
 /// `POST /{tenant}/oauth2/v2.0/token` (and the v1 `/oauth2/token` with `resource=`): client credentials (secret,
 /// certificate assertion, federated assertion), password, refresh token and device code grants
-/// (kubelogin.md §3.4, arm-aks-api.md §10.1).
+/// (<https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow>).
 fn token(state: &SharedState, ctx: &Ctx, tenant: &str, v2: bool) -> Response {
     let form = Form::parse(ctx);
     let realm = match realm(state, ctx, tenant) {
@@ -614,7 +615,8 @@ fn assertion_refused(ctx: &Ctx, code: u32, description: &str) -> Response {
 }
 
 /// Check a `client_assertion`: a federated token from a trusted issuer (workload identity federation), or a
-/// JWT signed with a certificate registered for the app (arm-aks-api.md §10.1).
+/// JWT signed with a certificate registered for the app
+/// (<https://learn.microsoft.com/entra/identity-platform/certificate-credentials>).
 fn verify_client_assertion(
     state: &SharedState,
     ctx: &Ctx,
@@ -858,7 +860,8 @@ fn token_endpoint_audiences(state: &SharedState, tenant: &str) -> Vec<String> {
     audiences
 }
 
-/// Public clients that may sign users in (kubelogin.md §4, arm-aks-api.md §9), besides the directory's apps.
+/// Public clients that may sign users in (the AKS client kubelogin uses and the Azure CLI), besides the
+/// directory's apps.
 fn known_public_client(client_id: &str) -> bool {
     [aks_model::AKS_CLIENT_APP_ID, aks_model::AZURE_CLI_CLIENT_ID]
         .iter()

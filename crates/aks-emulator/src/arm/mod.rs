@@ -1,5 +1,6 @@
 //! Azure Resource Manager: cloud metadata, subscriptions, resource groups, managed clusters, their operations
-//! and credentials, and template deployments of managed clusters (arm-aks-api.md §1, §5, §6; az-oracle.md §9).
+//! and credentials, and template deployments of managed clusters (ARM and AKS REST API references:
+//! <https://learn.microsoft.com/rest/api/aks/managed-clusters>).
 //!
 //! Routes are parsed by hand so that segment names match case-insensitively (`resourcegroups`,
 //! `resourceGroups`, `Microsoft.ContainerService/managedClusters` in any case).
@@ -289,7 +290,7 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
     if let ArmRoute::Metadata = route {
         return subscriptions::metadata(state, ctx);
     }
-    // Writes (PUT, DELETE) take a token from the subscription's bucket first (arm-aks-api.md §7); every answer
+    // Writes (PUT, DELETE) take a token from the subscription's bucket first (ARM's request limits); every answer
     // reports what is left.
     let bucket = subscription.clone().unwrap_or_default();
     let (mut response, remaining_writes) = if matches!(ctx.method, Method::PUT | Method::DELETE) {

@@ -1,4 +1,5 @@
-//! Cloud metadata (`/metadata/endpoints`) and subscriptions (az-oracle.md §9).
+//! Cloud metadata (`/metadata/endpoints`), tenants and subscriptions, as az reads them when it registers a cloud
+//! and signs in (Azure/azure-cli: `src/azure-cli-core/azure/cli/core/_profile.py`, `cloud.py`).
 
 use axum::http::StatusCode;
 use axum::response::Response;

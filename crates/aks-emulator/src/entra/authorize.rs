@@ -1,6 +1,6 @@
 //! The authorization code grant with PKCE (RFC 6749 §4.1, RFC 7636) for public clients redirected to a loopback
 //! listener (RFC 8252 §7.3), as azidentity's InteractiveBrowserCredential and kubelogin `-l interactive` use it
-//! (kubelogin.md §3.4):
+//! (Azure/kubelogin: `pkg/internal/token/interactivebrowsercredential.go`):
 //!
 //! * `GET /{tenant}/oauth2/v2.0/authorize` signs a user in at once (the emulator has no sign-in page) and answers
 //!   `302` to `redirect_uri` with `code` and `state`, or with `error`/`error_description` (RFC 6749 §4.1.2.1);
