@@ -2,10 +2,11 @@
 # Conformance with the real Azure CLI: az 2.91 (installed from PyPI into a venv) runs the guide against the aksctl
 # emulator — cloud register (endpoint discovery), service-principal login, group create, aks create --enable-aad,
 # aks get-credentials --format azure|exec — and aksctl runs the same commands against the same emulator; the
-# outputs are compared (shape of `aks show`, the resource group, the kubeconfig users).
+# outputs are compared (shape of `aks show`, the resource group, the kubeconfig users). Then a person signs in
+# with `az login --use-device-code` (no --tenant: the `organizations` authority), approved through the emulator.
 #
 # Everything runs inside `unshare -n` (loopback only): az contacts Microsoft hosts by itself otherwise
-# (shared/reference/az-oracle.md §8). Usage: scripts/az-conformance.sh [path/to/aksctl]
+# (telemetry, version checks, instance discovery). Usage: scripts/az-conformance.sh [path/to/aksctl]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 binary=$(realpath "${1:-$root/target/debug/aksctl}")
@@ -136,5 +137,53 @@ grep -q -- "azurecli" "$work/kc-azurecli"
 nodes=$(PATH=$work/bin:$PATH HOME=$work/kube-home KUBECACHEDIR=$work/kube-home/cache \
   kubectl get nodes --kubeconfig "$work/kc-azurecli" -o name)
 echo "$nodes" | grep -q '^node/aks-nodepool1-' || { echo "kubectl get nodes through azurecli failed: $nodes"; exit 1; }
+
+# A person signs in with the real az: `az login --use-device-code` without --tenant (authority `organizations`),
+# the code approved through the emulator's management API while az polls, then `az account show` and
+# `az account get-access-token` act as that person in their home tenant.
+step az login --use-device-code as the developer
+dev_user=$(field dev_user_name); management=$(field management)
+mkdir -p "$work/az-user-home" "$work/az-user-config"
+cp "$work/az-config/versionCheck.json" "$work/az-user-config/"
+azu() { HOME=$work/az-user-home AZURE_CONFIG_DIR=$work/az-user-config "$venv/bin/az" "$@"; }
+azu cloud register -n Local --endpoint-resource-manager "$rm_url" >/dev/null
+azu cloud set -n Local 2>/dev/null
+azu login --use-device-code > "$work/az-user-login.json" 2> "$work/az-user-login.err" &
+login=$!
+code=
+for _ in $(seq 1 600); do
+  code=$(grep -o 'enter the code [A-Z0-9]*' "$work/az-user-login.err" | awk '{print $4}' || true)
+  [ -n "$code" ] && break
+  kill -0 "$login" 2>/dev/null || break
+  sleep 0.1
+done
+[ -n "$code" ] || { echo "az printed no device code:"; cat "$work/az-user-login.err"; exit 1; }
+grep -qF "To sign in, use a web browser to open the page ${rm_url}devicelogin and enter the code $code to authenticate." \
+  "$work/az-user-login.err" || { echo "az's device-code message does not name the emulator's page:"; cat "$work/az-user-login.err"; exit 1; }
+curl -sSf --cacert "$ca" -H 'content-type: application/json' -X POST "${management}devicecode/approve" \
+  -d "{\"user_code\": \"$code\", \"user\": \"$dev_user\"}" > /dev/null
+wait "$login" || { echo "az login --use-device-code failed:"; cat "$work/az-user-login.err"; exit 1; }
+azu account show > "$work/az-user-account.json"
+azu account get-access-token > "$work/az-user-token.json"
+python3 - "$work" "$dev_user" "$tenant" <<'PY'
+import base64, json, sys
+work, user, tenant = sys.argv[1:]
+failures = []
+login = json.load(open(f"{work}/az-user-login.json"))
+account = json.load(open(f"{work}/az-user-account.json"))
+token = json.load(open(f"{work}/az-user-token.json"))
+if [entry["user"] for entry in login] != [{"name": user, "type": "user"}]:
+    failures.append(f"az login printed {login}")
+if account["user"] != {"name": user, "type": "user"} or account["tenantId"] != tenant:
+    failures.append(f"az account show: {account}")
+payload = token["accessToken"].split(".")[1]
+claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+if (claims.get("upn"), claims.get("tid")) != (user, tenant):
+    failures.append(f"token upn/tid: {claims.get('upn')}/{claims.get('tid')}, expected {user}/{tenant}")
+if token["tenant"] != tenant:
+    failures.append(f"az account get-access-token tenant: {token['tenant']}")
+if failures:
+    raise SystemExit("az user sign-in FAILED:\n" + "\n".join(failures))
+PY
 echo "az conformance: ok"
 INNER

@@ -524,7 +524,8 @@ fn devicecode_prompts_on_stderr_until_approved_then_refreshes_silently() {
     assert_eq!(claims(&value)["upn"], ready.user_name.as_str());
     assert!(
         stderr(&output).contains(&format!(
-            "To sign in, use a web browser to open the page https://microsoft.com/devicelogin and enter the code {user_code} to authenticate."
+            "To sign in, use a web browser to open the page {}devicelogin and enter the code {user_code} to authenticate.",
+            ready.authority_host
         )),
         "{}",
         stderr(&output)

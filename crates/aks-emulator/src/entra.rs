@@ -1,5 +1,6 @@
 //! Microsoft Entra: OpenID discovery, JWKS, and the token endpoint with every grant kubelogin's login modes use
-//! (kubelogin.md §3.4, arm-aks-api.md §10):
+//! (Azure/kubelogin: `pkg/internal/token`; Microsoft identity platform docs,
+//! <https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow>):
 //!
 //! * `client_credentials` with a secret (form or HTTP Basic), a certificate assertion (RS256/PS256, signed by a
 //!   key whose certificate is registered for the app, or sent in `x5c` and trusted by subject name and issuer:
@@ -13,22 +14,30 @@
 //! * managed identity: the App Service protocol (`GET /msi/token`, `X-IDENTITY-HEADER`) and the IMDS shape
 //!   (`GET /metadata/identity/oauth2/token`, `Metadata: true`).
 //!
+//! The `{tenant}` of a route is a tenant id, a tenant's default domain, or `organizations`/`common`, where a user
+//! signs in to their home tenant ([`crate::directory`]); device-code sign-ins are approved on the emulator's own
+//! page ([`device_code`]); Conditional Access and token-lifetime switches refuse grants as Entra does
+//! ([`policy`]).
+//!
 //! Tokens are RS256 JWTs shaped like Entra v1 access tokens (`appid`, `oid`, `groups`; users also `upn`, `name`,
 //! `scp`); refresh tokens are self-contained JWTs with their own audience, so they survive a restart. Errors are
-//! Entra-shaped (`error`, `error_description` with `AADSTS` codes, `error_codes`, `trace_id`, ...). Secrets are
-//! never logged.
+//! Entra-shaped (`error`, `error_description` with `AADSTS` codes and trace lines, `error_codes`, `trace_id`,
+//! `correlation_id`, `timestamp`, `error_uri` on the emulator). Secrets are never logged.
 
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
+use crate::directory::{Membership, Realm};
 use crate::http::{Ctx, json, unsupported};
 use crate::state::{SharedState, random_guid};
 use crate::{MSI_CLIENT_ID, TENANT_ID};
 
 pub(crate) mod authorize;
 pub(crate) mod certificate_trust;
+pub(crate) mod device_code;
+pub(crate) mod policy;
 
 /// Lifetime of issued access tokens, seconds.
 const TOKEN_LIFETIME: u64 = 3599;
@@ -46,19 +55,35 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
         ("oidc", &Method::GET, ["openid", "v1", "jwks"]) => {
             return json(StatusCode::OK, &jwks(state));
         }
-        ("msi" | "oidc", _, _) => return unsupported(ctx),
+        ("devicelogin", &Method::GET | &Method::POST, []) => {
+            return device_code::page(state, ctx);
+        }
+        ("error", &Method::GET, []) => return error_page(ctx),
+        ("msi" | "oidc" | "devicelogin" | "error", _, _) => return unsupported(ctx),
         _ => {}
     }
     match (&ctx.method, rest.as_slice()) {
         (&Method::POST, ["oauth2", "v2.0", "devicecode"]) => {
-            device_code_start(state, ctx, tenant, true)
+            device_code::start(state, ctx, tenant, true)
         }
-        (&Method::POST, ["oauth2", "devicecode"]) => device_code_start(state, ctx, tenant, false),
+        (&Method::POST, ["oauth2", "devicecode"]) => device_code::start(state, ctx, tenant, false),
         (&Method::GET, ["v2.0", ".well-known", "openid-configuration"]) => {
-            json(StatusCode::OK, &openid_configuration_v2(state, tenant))
+            match realm(state, ctx, tenant) {
+                Ok(realm) => json(
+                    StatusCode::OK,
+                    &openid_configuration_v2(state, tenant, &realm),
+                ),
+                Err(response) => response,
+            }
         }
         (&Method::GET, [".well-known", "openid-configuration"]) => {
-            json(StatusCode::OK, &openid_configuration_v1(state, tenant))
+            match realm(state, ctx, tenant) {
+                Ok(realm) => json(
+                    StatusCode::OK,
+                    &openid_configuration_v1(state, tenant, &realm),
+                ),
+                Err(response) => response,
+            }
         }
         (&Method::GET, ["discovery", "v2.0", "keys"] | ["discovery", "keys"]) => {
             json(StatusCode::OK, &jwks(state))
@@ -70,20 +95,39 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
     }
 }
 
-fn known_tenant(tenant: &str) -> bool {
-    tenant.eq_ignore_ascii_case(TENANT_ID)
+/// The realm an authority's tenant segment names (a tenant id or default domain, `organizations`, `common`),
+/// or Entra's AADSTS90002 answer.
+fn realm(state: &SharedState, ctx: &Ctx, tenant: &str) -> Result<Realm, Response> {
+    let realm = state.store().directory.realm(tenant);
+    realm.ok_or_else(|| tenant_not_found(ctx, tenant))
 }
 
-/// The tenant id a discovery document names (`common` and friends keep the Entra placeholder).
-fn discovery_tenant(tenant: &str) -> String {
-    if known_tenant(tenant) {
-        TENANT_ID.to_string()
-    } else {
-        "{tenantid}".to_string()
+/// The tenant id a discovery document names (`organizations` and `common` keep Entra's placeholder).
+fn discovery_tenant(realm: &Realm) -> String {
+    match realm {
+        Realm::Tenant(id) => id.clone(),
+        Realm::AnyOrganization => "{tenantid}".to_string(),
     }
 }
 
-fn openid_configuration_v2(state: &SharedState, tenant: &str) -> Value {
+/// `GET /error?code=N`: where `error_uri` points (Entra's is a page on login.microsoftonline.com).
+fn error_page(ctx: &Ctx) -> Response {
+    let code: String = ctx
+        .query("code")
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    device_code::html(
+        StatusCode::OK,
+        &format!("Error AADSTS{code}"),
+        &format!(
+            "<p>AADSTS{code}: see the <code>error_description</code> of the answer that linked here.</p>"
+        ),
+    )
+}
+
+fn openid_configuration_v2(state: &SharedState, tenant: &str, realm: &Realm) -> Value {
     let base = state.base_url();
     json!({
         "token_endpoint": format!("{base}/{tenant}/oauth2/v2.0/token"),
@@ -94,7 +138,7 @@ fn openid_configuration_v2(state: &SharedState, tenant: &str) -> Value {
         "id_token_signing_alg_values_supported": ["RS256"],
         "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
-        "issuer": format!("{base}/{}/v2.0", discovery_tenant(tenant)),
+        "issuer": format!("{base}/{}/v2.0", discovery_tenant(realm)),
         "request_uri_parameter_supported": false,
         "userinfo_endpoint": format!("{base}/oidc/userinfo"),
         "authorization_endpoint": format!("{base}/{tenant}/oauth2/v2.0/authorize"),
@@ -112,7 +156,7 @@ fn openid_configuration_v2(state: &SharedState, tenant: &str) -> Value {
     })
 }
 
-fn openid_configuration_v1(state: &SharedState, tenant: &str) -> Value {
+fn openid_configuration_v1(state: &SharedState, tenant: &str, realm: &Realm) -> Value {
     let base = state.base_url();
     json!({
         "token_endpoint": format!("{base}/{tenant}/oauth2/token"),
@@ -123,7 +167,7 @@ fn openid_configuration_v1(state: &SharedState, tenant: &str) -> Value {
         "id_token_signing_alg_values_supported": ["RS256"],
         "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
         "scopes_supported": ["openid"],
-        "issuer": format!("https://sts.windows.net/{}/", discovery_tenant(tenant)),
+        "issuer": format!("https://sts.windows.net/{}/", discovery_tenant(realm)),
         "authorization_endpoint": format!("{base}/{tenant}/oauth2/authorize"),
         "device_authorization_endpoint": format!("{base}/{tenant}/oauth2/devicecode"),
         "end_session_endpoint": format!("{base}/{tenant}/oauth2/logout"),
@@ -183,6 +227,17 @@ impl ErrorTrace {
     }
 }
 
+/// Entra's `error_uri` for an AADSTS code, on the emulator that answered (`{origin}/error?code=N`, as Entra's
+/// `https://login.microsoftonline.com/error?code=N`).
+fn error_uri(ctx: &Ctx, code: u32) -> String {
+    let origin = if ctx.origin.is_empty() {
+        "https://login.microsoftonline.com"
+    } else {
+        ctx.origin.as_str()
+    };
+    format!("{origin}/error?code={code}")
+}
+
 /// An Entra error answer. `description` is the AADSTS text without the trace lines, which are added here.
 fn entra_error(
     ctx: &Ctx,
@@ -191,24 +246,39 @@ fn entra_error(
     code: u32,
     description: &str,
 ) -> Response {
+    entra_error_with(ctx, status, error, code, description, json!({}))
+}
+
+/// An Entra error answer as Entra writes it: `error`, `error_description` (`AADSTSnnnnn: <description>` and the
+/// trace lines, joined by `\r\n`), `error_codes`, `timestamp`, `trace_id`, `correlation_id`, `error_uri`, plus
+/// the fields of `extra` (an object: `suberror`, `claims`, ...).
+pub(crate) fn entra_error_with(
+    ctx: &Ctx,
+    status: StatusCode,
+    error: &str,
+    code: u32,
+    description: &str,
+    extra: Value,
+) -> Response {
     let trace = ErrorTrace::new(ctx);
     let ErrorTrace {
         trace_id,
         correlation_id,
         timestamp,
     } = &trace;
-    json(
-        status,
-        &json!({
-            "error": error,
-            "error_description": trace.description(code, description),
-            "error_codes": [code],
-            "timestamp": timestamp,
-            "trace_id": trace_id,
-            "correlation_id": correlation_id,
-            "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
-        }),
-    )
+    let mut body = json!({
+        "error": error,
+        "error_description": trace.description(code, description),
+        "error_codes": [code],
+        "timestamp": timestamp,
+        "trace_id": trace_id,
+        "correlation_id": correlation_id,
+        "error_uri": error_uri(ctx, code),
+    });
+    if let (Value::Object(body), Value::Object(extra)) = (&mut body, extra) {
+        body.extend(extra);
+    }
+    json(status, &body)
 }
 
 fn basic_credentials(ctx: &Ctx) -> Option<(String, String)> {
@@ -392,21 +462,28 @@ const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 
 /// `POST /{tenant}/oauth2/v2.0/token` (and the v1 `/oauth2/token` with `resource=`): client credentials (secret,
 /// certificate assertion, federated assertion), password, refresh token and device code grants
-/// (kubelogin.md §3.4, arm-aks-api.md §10.1).
+/// (<https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow>).
 fn token(state: &SharedState, ctx: &Ctx, tenant: &str, v2: bool) -> Response {
     let form = Form::parse(ctx);
-    if !known_tenant(tenant) {
-        return tenant_not_found(ctx, tenant);
-    }
+    let realm = match realm(state, ctx, tenant) {
+        Ok(realm) => realm,
+        Err(response) => return response,
+    };
     let Some(grant_type) = form.get("grant_type") else {
         return missing(ctx, "grant_type");
     };
+    let grant = TokenRequest {
+        form: &form,
+        tenant,
+        realm: &realm,
+        v2,
+    };
     match grant_type.as_str() {
-        "client_credentials" => client_credentials(state, ctx, &form, tenant, v2),
-        "password" => password(state, ctx, &form, tenant, v2),
-        "authorization_code" if v2 => authorize::redeem(state, ctx, &form, tenant),
-        "refresh_token" => refresh(state, ctx, &form, tenant, v2),
-        DEVICE_CODE_GRANT | "device_code" => device_code_token(state, ctx, &form, tenant, v2),
+        "client_credentials" => client_credentials(state, ctx, &grant),
+        "password" => password(state, ctx, &grant),
+        "authorization_code" if v2 => authorize::redeem(state, ctx, &grant),
+        "refresh_token" => refresh(state, ctx, &grant),
+        DEVICE_CODE_GRANT | "device_code" => device_code::poll(state, ctx, &grant),
         _ => entra_error(
             ctx,
             StatusCode::BAD_REQUEST,
@@ -417,18 +494,24 @@ fn token(state: &SharedState, ctx: &Ctx, tenant: &str, v2: bool) -> Response {
     }
 }
 
+/// A token request: its form, the authority's tenant segment as sent and the realm it names, and whether it
+/// came to the v2 endpoint.
+pub(crate) struct TokenRequest<'a> {
+    form: &'a Form,
+    tenant: &'a str,
+    realm: &'a Realm,
+    v2: bool,
+}
+
 /// The device-code grant type.
 const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 /// The client assertion type of certificate and federated credentials.
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-fn client_credentials(
-    state: &SharedState,
-    ctx: &Ctx,
-    form: &Form,
-    tenant: &str,
-    v2: bool,
-) -> Response {
+fn client_credentials(state: &SharedState, ctx: &Ctx, grant: &TokenRequest) -> Response {
+    let TokenRequest {
+        form, tenant, v2, ..
+    } = *grant;
     let basic = basic_credentials(ctx);
     let Some(client_id) = form
         .get("client_id")
@@ -449,7 +532,11 @@ fn client_credentials(
         .directory
         .service_principal(&client_id)
         .cloned();
-    let Some(principal) = principal else {
+    // Applications live in the home tenant; `organizations`/`common` are taken as the home tenant (invented:
+    // Entra wants a tenant for app-only grants).
+    let home = matches!(grant.realm, Realm::AnyOrganization)
+        || *grant.realm == Realm::Tenant(TENANT_ID.to_string());
+    let Some(principal) = principal.filter(|_| home) else {
         return application_not_found(ctx, &client_id, tenant);
     };
     let authentication_class = if let Some(assertion) = assertion {
@@ -528,7 +615,8 @@ fn assertion_refused(ctx: &Ctx, code: u32, description: &str) -> Response {
 }
 
 /// Check a `client_assertion`: a federated token from a trusted issuer (workload identity federation), or a
-/// JWT signed with a certificate registered for the app (arm-aks-api.md §10.1).
+/// JWT signed with a certificate registered for the app
+/// (<https://learn.microsoft.com/entra/identity-platform/certificate-credentials>).
 fn verify_client_assertion(
     state: &SharedState,
     ctx: &Ctx,
@@ -772,7 +860,8 @@ fn token_endpoint_audiences(state: &SharedState, tenant: &str) -> Vec<String> {
     audiences
 }
 
-/// Public clients that may sign users in (kubelogin.md §4, arm-aks-api.md §9), besides the directory's apps.
+/// Public clients that may sign users in (the AKS client kubelogin uses and the Azure CLI), besides the
+/// directory's apps.
 fn known_public_client(client_id: &str) -> bool {
     [aks_model::AKS_CLIENT_APP_ID, aks_model::AZURE_CLI_CLIENT_ID]
         .iter()
@@ -802,7 +891,10 @@ fn user_grant_client(
 }
 
 /// `grant_type=password` (ROPC): a directory user's name and password.
-fn password(state: &SharedState, ctx: &Ctx, form: &Form, tenant: &str, v2: bool) -> Response {
+fn password(state: &SharedState, ctx: &Ctx, grant: &TokenRequest) -> Response {
+    let TokenRequest {
+        form, tenant, v2, ..
+    } = *grant;
     let client_id = match user_grant_client(ctx, state, form, tenant) {
         Ok(client_id) => client_id,
         Err(response) => return response,
@@ -819,15 +911,7 @@ fn password(state: &SharedState, ctx: &Ctx, form: &Form, tenant: &str, v2: bool)
     };
     let user = state.store().directory.user(&username).cloned();
     let Some(user) = user else {
-        return entra_error(
-            ctx,
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            50034,
-            &format!(
-                "The user account {username} does not exist in the {tenant} directory. To sign into this application, the account must be added to the directory."
-            ),
-        );
+        return user_not_found(ctx, &username, tenant);
     };
     if user.password != password {
         tracing::info!(user = %user.user_principal_name, "password grant with a wrong password");
@@ -839,7 +923,32 @@ fn password(state: &SharedState, ctx: &Ctx, form: &Form, tenant: &str, v2: bool)
             "Error validating credentials due to invalid username or password.",
         );
     }
-    user_tokens(state, ctx, &user, &client_id, &requested, v2, "pwd")
+    let sign_in = SignIn {
+        user: &user,
+        realm: grant.realm,
+        tenant,
+        client_id: &client_id,
+        requested: &requested,
+        v2,
+        mfa: false,
+    };
+    if let Some(refusal) = mfa_refusal(state, ctx, &sign_in) {
+        return refusal;
+    }
+    user_tokens(state, ctx, &sign_in)
+}
+
+/// AADSTS50034: no such user.
+fn user_not_found(ctx: &Ctx, username: &str, tenant: &str) -> Response {
+    entra_error(
+        ctx,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        50034,
+        &format!(
+            "The user account {username} does not exist in the {tenant} directory. To sign into this application, the account must be added to the directory."
+        ),
+    )
 }
 
 /// Audience of the emulator's refresh tokens (self-contained JWTs, so they survive a restart).
@@ -847,8 +956,49 @@ const REFRESH_AUDIENCE: &str = "urn:aksctl-emulator:refresh-token";
 /// Lifetime of refresh tokens, seconds (Entra's inactivity window: 90 days).
 const REFRESH_LIFETIME: u64 = 90 * 24 * 3600;
 
-/// `grant_type=refresh_token`: a refresh token issued to the same client.
-fn refresh(state: &SharedState, ctx: &Ctx, form: &Form, tenant: &str, v2: bool) -> Response {
+/// RFC 3339 of a time in ms since the epoch, as Entra writes times in refresh-token errors.
+fn rfc3339_ms(ms: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// The refusal of a refresh token a switch expired or revoked (AADSTS700082, AADSTS50173).
+fn refresh_refused(ctx: &Ctx, refusal: &policy::RefreshRefusal, issued_ms: u64) -> Response {
+    let issued = rfc3339_ms(issued_ms);
+    let (code, description) = match refusal {
+        policy::RefreshRefusal::Expired => (
+            700082,
+            format!(
+                "The refresh token has expired due to inactivity. The token was issued on {issued} and was inactive for 90.00:00:00."
+            ),
+        ),
+        policy::RefreshRefusal::Revoked => (
+            50173,
+            format!(
+                "The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '{issued}' and the TokensValidFrom date (before which tokens are not valid) for this user is '{}'.",
+                crate::state::rfc3339_now()
+            ),
+        ),
+    };
+    entra_error(
+        ctx,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        code,
+        &description,
+    )
+}
+
+/// `grant_type=refresh_token`: a refresh token issued to the same client, for any tenant the user is in.
+fn refresh(state: &SharedState, ctx: &Ctx, grant: &TokenRequest) -> Response {
+    let TokenRequest {
+        form, tenant, v2, ..
+    } = *grant;
     let client_id = match user_grant_client(ctx, state, form, tenant) {
         Ok(client_id) => client_id,
         Err(response) => return response,
@@ -885,15 +1035,24 @@ fn refresh(state: &SharedState, ctx: &Ctx, form: &Form, tenant: &str, v2: bool) 
     {
         return invalid();
     }
-    let user = {
+    let (user, refusal) = {
         let store = state.store();
-        claims["oid"]
+        let user = claims["oid"]
             .as_str()
-            .and_then(|oid| store.directory.user_by_object_id(oid).cloned())
+            .and_then(|oid| store.directory.user_by_object_id(oid).cloned());
+        let issued_ms = refresh_issued_ms(&claims);
+        let refusal = user
+            .as_ref()
+            .and_then(|user| store.policies.refresh_refusal(user, issued_ms));
+        (user, refusal)
     };
     let Some(user) = user else {
         return invalid();
     };
+    if let Some(refusal) = refusal {
+        tracing::info!(user = %user.user_principal_name, ?refusal, "refused a refresh token by policy");
+        return refresh_refused(ctx, &refusal, refresh_issued_ms(&claims));
+    }
     let requested =
         if (v2 && form.get("scope").is_some()) || (!v2 && form.get("resource").is_some()) {
             match requested(ctx, form, v2, false) {
@@ -908,56 +1067,125 @@ fn refresh(state: &SharedState, ctx: &Ctx, form: &Form, tenant: &str, v2: bool) 
                 openid: false,
             }
         };
-    user_tokens(state, ctx, &user, &client_id, &requested, v2, "pwd")
+    let sign_in = SignIn {
+        user: &user,
+        realm: grant.realm,
+        tenant,
+        client_id: &client_id,
+        requested: &requested,
+        v2,
+        mfa: claims["mfa"].as_bool().unwrap_or(false),
+    };
+    if let Some(refusal) = mfa_refusal(state, ctx, &sign_in) {
+        return refusal;
+    }
+    user_tokens(state, ctx, &sign_in)
 }
 
-/// The token answer of a user grant: access token, refresh token, and an id token when `openid` was asked.
-fn user_tokens(
-    state: &SharedState,
-    ctx: &Ctx,
-    user: &crate::state::User,
-    client_id: &str,
-    requested: &Requested,
+/// When a refresh token was issued, ms since the epoch (`issued_ms`, else `iat`).
+fn refresh_issued_ms(claims: &Value) -> u64 {
+    claims["issued_ms"]
+        .as_u64()
+        .or_else(|| claims["iat"].as_u64().map(|iat| iat * 1000))
+        .unwrap_or_default()
+}
+
+/// A user signing in: who, to which realm (the authority's `tenant` segment as sent), through which client, for
+/// what, and whether the sign-in did multi-factor authentication.
+pub(crate) struct SignIn<'a> {
+    user: &'a crate::state::User,
+    realm: &'a Realm,
+    tenant: &'a str,
+    client_id: &'a str,
+    requested: &'a Requested,
     v2: bool,
-    method: &str,
-) -> Response {
+    mfa: bool,
+}
+
+/// AADSTS50076 with the MFA claims challenge, for a silent grant (password, refresh token) of a user the
+/// `mfa_required` switch names, unless the grant comes from a sign-in that did MFA.
+fn mfa_refusal(state: &SharedState, ctx: &Ctx, sign_in: &SignIn) -> Option<Response> {
+    if sign_in.mfa || !state.store().policies.mfa_required(sign_in.user) {
+        return None;
+    }
+    tracing::info!(user = %sign_in.user.user_principal_name, "silent grant refused: MFA required");
+    Some(entra_error_with(
+        ctx,
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        50076,
+        &format!(
+            "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '{}'.",
+            sign_in.requested.audience
+        ),
+        json!({"suberror": "basic_action", "claims": policy::challenge()}),
+    ))
+}
+
+/// Whether an interactive sign-in does MFA: always when the `mfa_required` switch names the user (the person
+/// answers the prompt), or when the client asked for the authentication context with `claims`.
+pub(crate) fn interactive_mfa(
+    state: &SharedState,
+    user: &crate::state::User,
+    claims: Option<&str>,
+) -> bool {
+    claims.is_some_and(policy::asks_for_auth_context) || state.store().policies.mfa_required(user)
+}
+
+/// AADSTS50020's text: the user has no account (member or guest) in the tenant signed in to.
+fn not_in_tenant(user: &crate::state::User, tenant: &str, client_id: &str) -> String {
+    format!(
+        "User account '{}' from identity provider 'https://sts.windows.net/{}/' does not exist in tenant '{tenant}' and cannot access the application '{client_id}' in that tenant. The account needs to be added as an external user in the tenant first. Sign out and sign in again with a different Azure Active Directory user account.",
+        user.user_principal_name, user.tenant_id
+    )
+}
+
+/// Who the user is in the sign-in's realm, or AADSTS50020 when the user has no account in that tenant.
+fn membership(state: &SharedState, ctx: &Ctx, sign_in: &SignIn) -> Result<Membership, Response> {
+    let membership = state
+        .store()
+        .directory
+        .membership(sign_in.user, sign_in.realm);
+    membership.ok_or_else(|| {
+        entra_error(
+            ctx,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            50020,
+            &not_in_tenant(sign_in.user, sign_in.tenant, sign_in.client_id),
+        )
+    })
+}
+
+/// The token answer of a user grant: access token, refresh token, and an id token when `openid` was asked. The
+/// tokens name the tenant signed in to (`tid`, and the user's object there as `oid`); `client_info` names the
+/// home account.
+fn user_tokens(state: &SharedState, ctx: &Ctx, sign_in: &SignIn) -> Response {
+    let member = match membership(state, ctx, sign_in) {
+        Ok(member) => member,
+        Err(response) => return response,
+    };
+    let SignIn {
+        user,
+        client_id,
+        requested,
+        v2,
+        mfa,
+        ..
+    } = *sign_in;
     let now = unix_now();
-    let access = json!({
-        "aud": requested.audience,
-        "iss": format!("https://sts.windows.net/{TENANT_ID}/"),
-        "iat": now,
-        "nbf": now,
-        "exp": now + TOKEN_LIFETIME,
-        "acr": "1",
-        "aio": "emulator",
-        "amr": [method],
-        "appid": client_id,
-        "appidacr": "0",
-        "family_name": "Admin",
-        "given_name": "Emulator",
-        // Entra puts transitive memberships (groups of groups) in the claim.
-        "groups": state.store().directory.transitive_groups(&user.groups),
-        "idtyp": "user",
-        "ipaddr": "127.0.0.1",
-        "name": user.display_name,
-        "oid": user.object_id,
-        "rh": "emulator",
-        "scp": requested.permissions,
-        "sub": user.object_id,
-        "tid": TENANT_ID,
-        "unique_name": user.user_principal_name,
-        "upn": user.user_principal_name,
-        "uti": crate::state::random_hex(22),
-        "ver": "1.0",
-    });
+    let tid = &member.tenant_id;
+    let access = access_claims(state, sign_in, &member, now);
     let refresh = json!({
         "aud": REFRESH_AUDIENCE,
-        "iss": format!("https://sts.windows.net/{TENANT_ID}/"),
+        "iss": format!("https://sts.windows.net/{}/", user.tenant_id),
         "iat": now,
         "nbf": now,
         "exp": now + REFRESH_LIFETIME,
+        "issued_ms": crate::state::now_ms(),
         "azp": client_id,
         "oid": user.object_id,
+        "mfa": mfa,
         "resource": requested.audience,
         "scp": requested.permissions,
         "scope": requested.scope,
@@ -967,7 +1195,7 @@ fn user_tokens(
         (Ok(access), Ok(refresh)) => (access, refresh),
         (Err(error), _) | (_, Err(error)) => return server_error(ctx, &error),
     };
-    tracing::info!(user = %user.user_principal_name, client_id, audience = %requested.audience, "issued a user access token");
+    tracing::info!(user = %user.user_principal_name, client_id, tenant = %tid, audience = %requested.audience, "issued a user access token");
     let mut body = json!({
         "token_type": "Bearer",
         "scope": requested.scope,
@@ -976,21 +1204,21 @@ fn user_tokens(
         "access_token": access_token,
         "refresh_token": refresh_token,
     });
-    let client_info = json!({"uid": user.object_id, "utid": TENANT_ID}).to_string();
+    let client_info = json!({"uid": user.object_id, "utid": user.tenant_id}).to_string();
     body["client_info"] =
         Value::String(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(client_info));
     if requested.openid || !v2 {
         let id_claims = json!({
             "aud": client_id,
-            "iss": format!("{}/{TENANT_ID}/v2.0", state.base_url()),
+            "iss": format!("{}/{tid}/v2.0", state.base_url()),
             "iat": now,
             "nbf": now,
             "exp": now + TOKEN_LIFETIME,
             "name": user.display_name,
-            "oid": user.object_id,
+            "oid": member.object_id,
             "preferred_username": user.user_principal_name,
-            "sub": user.object_id,
-            "tid": TENANT_ID,
+            "sub": member.object_id,
+            "tid": tid,
             "ver": "2.0",
         });
         match sign(state, &id_claims) {
@@ -1006,239 +1234,51 @@ fn user_tokens(
     json(StatusCode::OK, &body)
 }
 
-/// Lifetime of a device code, seconds (Entra: 15 minutes).
-const DEVICE_CODE_LIFETIME: u64 = 900;
-/// Poll interval the device-code answer asks for, seconds. Invented: Entra says 5; 1 keeps tests quick.
-const DEVICE_CODE_INTERVAL: u64 = 1;
-/// Where Entra sends users to enter the code.
-const DEVICE_LOGIN_URI: &str = "https://microsoft.com/devicelogin";
-
-/// A user code like Entra's: nine upper-case letters and digits.
-fn user_code() -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-    uuid::Uuid::new_v4()
-        .as_bytes()
-        .iter()
-        .take(9)
-        .map(|byte| ALPHABET[(*byte as usize) % ALPHABET.len()] as char)
-        .collect()
-}
-
-/// `POST /{tenant}/oauth2/v2.0/devicecode` (`client_id`, `scope`) and v1 `/oauth2/devicecode` (`resource`):
-/// start a device-code sign-in, approved later through `POST /_emulator/devicecode/approve`.
-fn device_code_start(state: &SharedState, ctx: &Ctx, tenant: &str, v2: bool) -> Response {
-    let form = Form::parse(ctx);
-    if !known_tenant(tenant) {
-        return tenant_not_found(ctx, tenant);
-    }
-    let client_id = match user_grant_client(ctx, state, &form, tenant) {
-        Ok(client_id) => client_id,
-        Err(response) => return response,
-    };
-    let scope = if v2 {
-        form.get("scope")
-    } else {
-        form.get("resource")
-    };
-    let Some(scope) = scope else {
-        return missing(ctx, if v2 { "scope" } else { "resource" });
-    };
-    let flow = crate::state::DeviceCodeFlow {
-        device_code: format!("DAQABIQEAAAD{}", crate::state::random_hex(96)),
-        user_code: user_code(),
+/// The claims of a user's access token for the tenant of `member`, issued at `now`.
+fn access_claims(state: &SharedState, sign_in: &SignIn, member: &Membership, now: u64) -> Value {
+    let SignIn {
+        user,
         client_id,
-        scope,
-        expires_ms: crate::state::now_ms() + DEVICE_CODE_LIFETIME * 1000,
-        status: crate::state::DeviceCodeStatus::Pending,
-    };
-    let message = format!(
-        "To sign in, use a web browser to open the page {DEVICE_LOGIN_URI} and enter the code {} to authenticate.",
-        flow.user_code
-    );
-    let body = if v2 {
-        json!({
-            "user_code": flow.user_code,
-            "device_code": flow.device_code,
-            "verification_uri": DEVICE_LOGIN_URI,
-            "expires_in": DEVICE_CODE_LIFETIME,
-            "interval": DEVICE_CODE_INTERVAL,
-            "message": message,
-        })
-    } else {
-        json!({
-            "user_code": flow.user_code,
-            "device_code": flow.device_code,
-            "verification_url": DEVICE_LOGIN_URI,
-            "expires_in": DEVICE_CODE_LIFETIME.to_string(),
-            "interval": DEVICE_CODE_INTERVAL.to_string(),
-            "message": message,
-        })
-    };
-    tracing::info!(user_code = %flow.user_code, client_id = %flow.client_id, "device code sign-in started");
-    let mut store = state.store();
-    let now = crate::state::now_ms();
-    store.device_codes.retain(|flow| flow.expires_ms > now);
-    store.device_codes.push(flow);
-    drop(store);
-    json(StatusCode::OK, &body)
-}
-
-/// Polling with `grant_type=urn:ietf:params:oauth:grant-type:device_code` (v1: `device_code`, with `code`).
-fn device_code_token(
-    state: &SharedState,
-    ctx: &Ctx,
-    form: &Form,
-    tenant: &str,
-    v2: bool,
-) -> Response {
-    let client_id = match user_grant_client(ctx, state, form, tenant) {
-        Ok(client_id) => client_id,
-        Err(response) => return response,
-    };
-    let Some(device_code) = form.get("device_code").or_else(|| form.get("code")) else {
-        return missing(ctx, "device_code");
-    };
-    let flow = state
-        .store()
-        .device_codes
-        .iter()
-        .find(|flow| {
-            flow.device_code == device_code && flow.client_id.eq_ignore_ascii_case(&client_id)
-        })
-        .cloned();
-    let Some(flow) = flow else {
-        // Invented wording: the code is unknown, already redeemed, or belongs to another client.
-        return entra_error(
-            ctx,
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            70000,
-            "Provided grant is invalid or malformed: the device code is unknown or was already redeemed.",
-        );
-    };
-    if flow.expires_ms <= crate::state::now_ms() {
-        return entra_error(
-            ctx,
-            StatusCode::BAD_REQUEST,
-            "expired_token",
-            70020,
-            "The provided value for the input parameter 'device_code' is not valid. This device code has expired.",
-        );
+        requested,
+        mfa,
+        ..
+    } = *sign_in;
+    let tid = &member.tenant_id;
+    let mut access = json!({
+        "aud": requested.audience,
+        "iss": format!("https://sts.windows.net/{tid}/"),
+        "iat": now,
+        "nbf": now,
+        "exp": now + TOKEN_LIFETIME,
+        "acr": "1",
+        "aio": "emulator",
+        "amr": if mfa { json!(["pwd", "mfa"]) } else { json!(["pwd"]) },
+        "appid": client_id,
+        "appidacr": "0",
+        "family_name": "Admin",
+        "given_name": "Emulator",
+        // Entra puts transitive memberships (groups of groups) in the claim; groups live in the home tenant.
+        "groups": if *tid == user.tenant_id { json!(state.store().directory.transitive_groups(&user.groups)) } else { json!([]) },
+        "idtyp": "user",
+        "ipaddr": "127.0.0.1",
+        "name": user.display_name,
+        "oid": member.object_id,
+        "rh": "emulator",
+        "scp": requested.permissions,
+        "sub": member.object_id,
+        "tid": tid,
+        "unique_name": user.user_principal_name,
+        "upn": user.user_principal_name,
+        "uti": crate::state::random_hex(22),
+        "ver": "1.0",
+    });
+    if *tid != user.tenant_id {
+        access["idp"] = Value::String(format!("https://sts.windows.net/{}/", user.tenant_id));
     }
-    let object_id = match &flow.status {
-        crate::state::DeviceCodeStatus::Pending => {
-            return entra_error(
-                ctx,
-                StatusCode::BAD_REQUEST,
-                "authorization_pending",
-                70016,
-                "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
-            );
-        }
-        crate::state::DeviceCodeStatus::Declined => {
-            state
-                .store()
-                .device_codes
-                .retain(|other| other.device_code != flow.device_code);
-            return entra_error(
-                ctx,
-                StatusCode::BAD_REQUEST,
-                "authorization_declined",
-                65004,
-                "User declined to consent to access the app.",
-            );
-        }
-        crate::state::DeviceCodeStatus::Approved(object_id) => object_id.clone(),
-    };
-    let user = {
-        let mut store = state.store();
-        store
-            .device_codes
-            .retain(|other| other.device_code != flow.device_code);
-        store.directory.user_by_object_id(&object_id).cloned()
-    };
-    let Some(user) = user else {
-        return entra_error(
-            ctx,
-            StatusCode::BAD_REQUEST,
-            "invalid_grant",
-            70000,
-            "Provided grant is invalid or malformed: the approving user no longer exists.",
-        );
-    };
-    let scope_form = Form(vec![(
-        if v2 { "scope" } else { "resource" }.to_string(),
-        flow.scope.clone(),
-    )]);
-    let requested = match requested(ctx, &scope_form, v2, false) {
-        Ok(requested) => requested,
-        Err(response) => return response,
-    };
-    user_tokens(state, ctx, &user, &client_id, &requested, v2, "pwd")
-}
-
-/// Approve (with `user`, a user principal name) or decline (`None`) the pending device-code sign-in with this
-/// user code. For the management API.
-pub(crate) fn decide_device_code(
-    state: &SharedState,
-    user_code: &str,
-    user: Option<&str>,
-) -> Result<(), String> {
-    let mut store = state.store();
-    let object_id = match user {
-        Some(name) => Some(
-            store
-                .directory
-                .user(name)
-                .map(|user| user.object_id.clone())
-                .ok_or_else(|| format!("no user '{name}' in the directory"))?,
-        ),
-        None => None,
-    };
-    let now = crate::state::now_ms();
-    let flow = store
-        .device_codes
-        .iter_mut()
-        .find(|flow| flow.user_code.eq_ignore_ascii_case(user_code.trim()))
-        .ok_or_else(|| format!("no device-code sign-in with user code '{user_code}'"))?;
-    if flow.expires_ms <= now {
-        return Err(format!(
-            "the device code with user code '{user_code}' has expired"
-        ));
+    if mfa {
+        access["acrs"] = json!([policy::AUTH_CONTEXT]);
     }
-    if flow.status != crate::state::DeviceCodeStatus::Pending {
-        return Err(format!(
-            "the device-code sign-in with user code '{user_code}' was already decided"
-        ));
-    }
-    flow.status = match object_id {
-        Some(object_id) => crate::state::DeviceCodeStatus::Approved(object_id),
-        None => crate::state::DeviceCodeStatus::Declined,
-    };
-    Ok(())
-}
-
-/// The pending device-code sign-ins (user code, client, scope, expiry), for the management API. Device codes
-/// themselves are secrets and are not listed.
-pub(crate) fn pending_device_codes(state: &SharedState) -> Value {
-    let now = crate::state::now_ms();
-    let store = state.store();
-    let flows: Vec<Value> = store
-        .device_codes
-        .iter()
-        .filter(|flow| {
-            flow.expires_ms > now && flow.status == crate::state::DeviceCodeStatus::Pending
-        })
-        .map(|flow| {
-            json!({
-                "user_code": flow.user_code,
-                "client_id": flow.client_id,
-                "scope": flow.scope,
-                "expires_on": flow.expires_ms / 1000,
-            })
-        })
-        .collect();
-    Value::Array(flows)
+    access
 }
 
 /// Which managed identity a managed-identity request names (`client_id`, `object_id`/`principal_id`,

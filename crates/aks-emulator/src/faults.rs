@@ -265,7 +265,7 @@ pub(crate) async fn intercept(state: &SharedState, ctx: &Ctx) -> Option<Response
         if is_arm(ctx) {
             error_answer(&rule, status)
         } else {
-            entra_error_answer(&rule, status)
+            entra_error_answer(ctx, &rule, status)
         }
     } else {
         return None;
@@ -341,9 +341,9 @@ fn error_answer(rule: &FaultRule, status: u16) -> Response {
 }
 
 /// An Entra (OAuth 2.0) error answer: `error` (default per status: 400 `invalid_request`, 401
-/// `invalid_client`, 429/503 `temporarily_unavailable`, else `server_error`), `error_description` starting with
-/// an AADSTS code, `error_codes`.
-fn entra_error_answer(rule: &FaultRule, status: u16) -> Response {
+/// `invalid_client`, 429/503 `temporarily_unavailable`, else `server_error`) and the rest of Entra's error body
+/// (`error_description` with an AADSTS code and the trace lines, `error_codes`, `trace_id`, ...).
+fn entra_error_answer(ctx: &Ctx, rule: &FaultRule, status: u16) -> Response {
     let error = rule.code.clone().unwrap_or_else(|| {
         match status {
             400 => "invalid_request",
@@ -366,17 +366,8 @@ fn entra_error_answer(rule: &FaultRule, status: u16) -> Response {
     };
     let message = rule.message.clone().unwrap_or_else(|| default.into());
     let status_code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = crate::http::json(
-        status_code,
-        &json!({
-            "error": error,
-            "error_description": format!("AADSTS{aadsts}: {message}"),
-            "error_codes": [aadsts],
-            "timestamp": rfc3339_now(),
-            "trace_id": uuid::Uuid::new_v4().to_string(),
-            "correlation_id": uuid::Uuid::new_v4().to_string(),
-        }),
-    );
+    let mut response =
+        crate::entra::entra_error_with(ctx, status_code, &error, aadsts, &message, json!({}));
     if let Some(seconds) = retry_after_of(rule, status) {
         set(response.headers_mut(), "retry-after", &seconds.to_string());
     }

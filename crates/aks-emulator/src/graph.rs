@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use crate::entra::{self, TokenProblem};
 use crate::http::{Ctx, empty, json};
-use crate::state::{Directory, Group, NONADMIN_OBJECT_ID, SharedState};
+use crate::state::{Directory, Group, NONADMIN_OBJECT_ID, SharedState, User};
 
 /// Graph's application id, an audience Graph tokens may carry.
 const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
@@ -82,6 +82,8 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
     }
     match (&ctx.method, lower.as_slice()) {
         (&Method::GET, [_, "groups"]) => list_groups(state, ctx),
+        (&Method::GET, [_, "users", _]) => get_user(state, segments[2]),
+        (&Method::GET, [_, "me"]) => get_user(state, &caller),
         (&Method::POST, [_, "groups"]) => create_group(state, ctx),
         (&Method::GET, [_, "groups", _]) => get_group(state, segments[2]),
         (&Method::DELETE, [_, "groups", _]) => delete_group(state, segments[2]),
@@ -205,6 +207,42 @@ fn group_view(group: &Group) -> Value {
         "onPremisesProvisioningErrors": [],
         "serviceProvisioningErrors": [],
     })
+}
+
+/// A user as Graph v1.0 answers it (the default properties), without `@odata.context`.
+fn user_view(user: &User) -> Value {
+    let (given, surname) = user
+        .display_name
+        .split_once(' ')
+        .map_or((user.display_name.as_str(), ""), |(a, b)| (a, b));
+    json!({
+        "id": user.object_id,
+        "businessPhones": [],
+        "displayName": user.display_name,
+        "givenName": given,
+        "jobTitle": null,
+        "mail": null,
+        "mobilePhone": null,
+        "officeLocation": null,
+        "preferredLanguage": null,
+        "surname": surname,
+        "userPrincipalName": user.user_principal_name,
+    })
+}
+
+/// `GET /v1.0/users/{id or userPrincipalName}` and `GET /v1.0/me` (the caller's own id).
+fn get_user(state: &SharedState, id: &str) -> Response {
+    let store = state.store();
+    let user = store
+        .directory
+        .user_by_object_id(id)
+        .or_else(|| store.directory.user(id))
+        .cloned();
+    drop(store);
+    match user {
+        Some(user) => json(StatusCode::OK, &entity(state, "users", user_view(&user))),
+        None => not_found(id),
+    }
 }
 
 /// `@odata.context` + the object, for single-object answers.
@@ -520,24 +558,11 @@ fn members(state: &SharedState, ctx: &Ctx, group_id: &str, transitive: bool) -> 
         .iter()
         .filter(|user| member(&user.object_id, &user.groups))
     {
-        let (given, surname) = user
-            .display_name
-            .split_once(' ')
-            .map_or((user.display_name.as_str(), ""), |(a, b)| (a, b));
-        items.push(json!({
-            "@odata.type": "#microsoft.graph.user",
-            "id": user.object_id,
-            "businessPhones": [],
-            "displayName": user.display_name,
-            "givenName": given,
-            "jobTitle": null,
-            "mail": null,
-            "mobilePhone": null,
-            "officeLocation": null,
-            "preferredLanguage": null,
-            "surname": surname,
-            "userPrincipalName": user.user_principal_name,
-        }));
+        let mut view = json!({"@odata.type": "#microsoft.graph.user"});
+        if let (Value::Object(target), Value::Object(fields)) = (&mut view, user_view(user)) {
+            target.extend(fields);
+        }
+        items.push(view);
     }
     for sp in directory
         .service_principals
@@ -862,6 +887,7 @@ mod tests {
                 group("e", &[]),
             ],
             users: Vec::new(),
+            tenants: Vec::new(),
             cert_client: None,
             identity_header: String::new(),
         };

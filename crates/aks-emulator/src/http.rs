@@ -34,6 +34,9 @@ pub(crate) struct Ctx {
     pub headers: HeaderMap,
     /// Body.
     pub body: Bytes,
+    /// `https://127.0.0.1:P` of the server that received it (empty for requests built inside the emulator),
+    /// for links in answers such as Entra's `error_uri`.
+    pub origin: String,
 }
 
 impl Ctx {
@@ -63,6 +66,7 @@ impl Ctx {
             query,
             headers,
             body,
+            origin: String::new(),
         }
     }
 
@@ -121,7 +125,8 @@ pub(crate) async fn dispatch(State(state): State<SharedState>, request: Request)
         Ok(body) => body,
         Err(_) => Bytes::new(),
     };
-    let ctx = Ctx::new(parts.method, &parts.uri, parts.headers, body);
+    let mut ctx = Ctx::new(parts.method, &parts.uri, parts.headers, body);
+    ctx.origin = state.base_url().to_string();
     // Injected faults (`/_emulator/faults`) come first; a faulted request never reaches its service.
     if ctx.lower.first().map(String::as_str) != Some("_emulator")
         && let Some(mut response) = crate::faults::intercept(&state, &ctx).await

@@ -7,7 +7,8 @@
 //!
 //! The seeded identities and their secrets are in the [`ReadyRecord`]: the admin and non-admin service
 //! principals (`client_id`/`client_secret`, `nonadmin_client_id`/`nonadmin_client_secret`), a certificate
-//! service principal (`cert_client_id`, `cert_file`), a user (`user_name`, `user_password`), a managed identity
+//! service principal (`cert_client_id`, `cert_file`), two users (`user_name`, `user_password` in the admin group;
+//! `dev_user_name`, `dev_user_password` in none), a managed identity
 //! (`msi_client_id`, `identity_endpoint`, `identity_header`) and a federated credential on the admin service
 //! principal (`oidc_issuer`, `federated_subject`).
 //!
@@ -31,6 +32,7 @@
 #![allow(clippy::result_large_err)]
 
 mod arm;
+mod directory;
 mod entra;
 mod error;
 mod faults;
@@ -75,6 +77,8 @@ pub const CERT_CLIENT_ID: &str = "0c0c0c0c-1111-2222-3333-666666666666";
 pub const MSI_CLIENT_ID: &str = "0d0d0d0d-1111-2222-3333-777777777777";
 /// The seeded user (member of [`ADMIN_GROUP_ID`]) for the password and device-code grants.
 pub const ADMIN_USER_NAME: &str = "admin@emulator.local";
+/// The seeded user in no group (authenticated but not a cluster admin).
+pub const DEV_USER_NAME: &str = "dev@emulator.local";
 
 /// How the emulator runs: port, files and LRO pacing.
 #[derive(Clone, Debug)]
@@ -165,6 +169,12 @@ pub struct ReadyRecord {
     pub user_name: String,
     /// Its password: random per fresh state, kept in the state file.
     pub user_password: String,
+    /// The seeded user in no group ([`DEV_USER_NAME`]).
+    #[serde(default)]
+    pub dev_user_name: String,
+    /// Its password: random per fresh state, kept in the state file.
+    #[serde(default)]
+    pub dev_user_password: String,
     /// The seeded managed identity ([`MSI_CLIENT_ID`]), a member of the admin group.
     pub msi_client_id: String,
     /// The App Service managed-identity endpoint, `https://127.0.0.1:P/msi/token` (`IDENTITY_ENDPOINT`).

@@ -23,8 +23,13 @@
 //! | `POST /_emulator/apps/{client_id}/trusted-subjects` | body `{"subject": "CN=...[, O=...]", "issuer_ca_pem": PEM}`: Subject Name/Issuer trust. A certificate not registered for the app authenticates it when a client assertion sends it in `x5c` (leaf first) and it has that subject (attributes in any order) and chains to that CA; without `x5c` it is refused (AADSTS700027). Answers `{"client_id","subject","issuer","trusted_subjects"}` |
 //! | `POST /_emulator/apps/{client_id}/federated-credentials` | body `{"issuer","subject","audiences"?}` (default audience `api://AzureADTokenExchange`): tokens from that issuer about that subject authenticate the app (only the emulator's own issuer can be verified) |
 //! | `POST /_emulator/federated-token` | body `{"subject"?, "audience"?, "expires_in"?}` (defaults: the seeded federated subject, `api://AzureADTokenExchange`, 3600 s; negative = already expired): a service-account token from the emulator's OIDC issuer; answers `{"token","issuer","subject","expires_on"}` |
-//! | `GET /_emulator/devicecode` | the pending device-code sign-ins: `[{"user_code","client_id","scope","expires_on"}]` |
-//! | `POST /_emulator/devicecode/approve` | body `{"user_code", "user"?}` (default `admin@emulator.local`): the next poll with that device code gets the user's tokens |
+//! | `POST /_emulator/users` | body `{"userPrincipalName", "password"?, "tenantId"?, "groups"?: [ids], "displayName"?}`: a directory user (Graph user, group member, `groups` claim); answers `{"id","userPrincipalName","displayName","tenantId","groups"}` and, when it was generated (random), `password` |
+//! | `POST /_emulator/tenants` | body `{"tenantId"?, "displayName"?, "defaultDomain"?}` (optional): another tenant; answers `{"tenantId","displayName","defaultDomain"}` |
+//! | `POST /_emulator/tenants/{id or domain}/guests` | body `{"userPrincipalName"}`: the user becomes a guest of that tenant (its tokens there: that `tid`, the guest object's `oid`); answers the guest object's `id` |
+//! | `GET /_emulator/conditional-access` | the Conditional Access and token-lifetime switches |
+//! | `PUT /_emulator/conditional-access` | body `{"device_code_blocked", "mfa_required", "refresh_tokens_expired", "refresh_tokens_revoked"}`, each `null`/absent (off), `"all"` or `[user principal names]`: device-code sign-ins refused with AADSTS53003 after approval; silent grants refused with AADSTS50076 and a claims challenge, ARM's `401` `insufficient_claims` challenge for user tokens without the satisfied `acrs`; refresh tokens issued before the switch refused with AADSTS700082 (expired) or AADSTS50173 (revoked). `{}` turns everything off (see the `entra::policy` module and the crate README) |
+//! | `GET /_emulator/devicecode` | the pending device-code sign-ins, one entry each: `[{"user_code","client_id","scope","expires_on"}]` |
+//! | `POST /_emulator/devicecode/approve` | body `{"user_code", "user"?}` (default `admin@emulator.local`; any directory user with an account in the sign-in's tenant, else 400 naming it): the next poll with that device code gets the user's tokens |
 //! | `POST /_emulator/devicecode/decline` | body `{"user_code"}`: the next poll answers `authorization_declined` |
 //! | `POST /_emulator/authorize/approve` | body `{"user"?}` (optional; default `admin@emulator.local`): the next `GET /{tenant}/oauth2/v2.0/authorize` signs that user in (whatever its `login_hint`). Decisions queue, oldest first |
 //! | `POST /_emulator/authorize/decline` | the next `/authorize` redirects with `error=access_denied` (`error_subcode=cancel`, AADSTS65004) |
@@ -41,6 +46,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::arm::{SeedCluster, fill_server_fields_for_seed};
+use crate::directory::{NewTenant, NewUser};
+use crate::entra::policy::Switches;
 use crate::faults::{FaultRule, Service};
 use crate::http::{Ctx, arm_error, empty, json, unsupported};
 use crate::state::{
@@ -123,6 +130,12 @@ struct FederatedTokenRequest {
 #[serde(default)]
 struct AuthorizeDecision {
     user: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct GuestBody {
+    user_principal_name: String,
 }
 
 #[derive(Deserialize)]
@@ -301,7 +314,8 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
                 Err(response) => response,
             }
         }
-        (&Method::GET, ["devicecode"]) => json(StatusCode::OK, &entra::pending_device_codes(state)),
+        (_, ["users" | "tenants" | "conditional-access", ..]) => directory_and_policies(state, ctx),
+        (&Method::GET, ["devicecode"]) => json(StatusCode::OK, &entra::device_code::pending(state)),
         (&Method::POST, ["authorize", decision @ ("approve" | "decline")]) => {
             let body = if ctx.body.is_empty() {
                 Ok(AuthorizeDecision::default())
@@ -327,7 +341,7 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
                 Ok(body) => {
                     let user = (*decision == "approve")
                         .then(|| body.user.as_deref().unwrap_or(ADMIN_USER_NAME));
-                    match entra::decide_device_code(state, &body.user_code, user) {
+                    match entra::device_code::decide(state, &body.user_code, user) {
                         Ok(()) => json(
                             StatusCode::OK,
                             &json!({"user_code": body.user_code, "decision": decision, "user": user}),
@@ -338,6 +352,47 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
                 Err(response) => response,
             }
         }
+        _ => unsupported(ctx),
+    }
+}
+
+/// The directory (users, tenants, guests) and the Conditional Access switches.
+fn directory_and_policies(state: &SharedState, ctx: &Ctx) -> Response {
+    let rest: Vec<&str> = ctx.lower[1..].iter().map(String::as_str).collect();
+    match (&ctx.method, rest.as_slice()) {
+        (&Method::POST, ["users"]) => match parse::<NewUser>(ctx) {
+            Ok(new) => add_user(state, new),
+            Err(response) => response,
+        },
+        (&Method::POST, ["tenants"]) => {
+            let body = if ctx.body.is_empty() {
+                Ok(NewTenant::default())
+            } else {
+                parse::<NewTenant>(ctx)
+            };
+            match body {
+                Ok(new) => add_tenant(state, new),
+                Err(response) => response,
+            }
+        }
+        (&Method::POST, ["tenants", _, "guests"]) => match parse::<GuestBody>(ctx) {
+            Ok(body) => add_guest(state, &ctx.segments[2], &body.user_principal_name),
+            Err(response) => response,
+        },
+        (&Method::GET, ["conditional-access"]) => {
+            json(StatusCode::OK, state.store().policies.switches())
+        }
+        (&Method::PUT, ["conditional-access"]) => match parse::<Switches>(ctx) {
+            Ok(switches) => {
+                let mut store = state.store();
+                let store = &mut *store;
+                match store.policies.set(switches, &store.directory) {
+                    Ok(()) => json(StatusCode::OK, store.policies.switches()),
+                    Err(message) => bad_request(message),
+                }
+            }
+            Err(response) => response,
+        },
         _ => unsupported(ctx),
     }
 }
@@ -493,6 +548,60 @@ fn federated_token(state: &SharedState, request: FederatedTokenRequest) -> Respo
             }),
         ),
         Err(error) => bad_request(format!("cannot sign the federated token: {error}")),
+    }
+}
+
+/// `POST /_emulator/users`: a directory user; answers its id and, when generated, its password.
+fn add_user(state: &SharedState, new: NewUser) -> Response {
+    let mut store = state.store();
+    match store.directory.add_user(new) {
+        Ok((user, generated)) => {
+            state.save_or_log(&store);
+            let mut body = json!({
+                "id": user.object_id,
+                "userPrincipalName": user.user_principal_name,
+                "displayName": user.display_name,
+                "tenantId": user.tenant_id,
+                "groups": user.groups,
+            });
+            if let Some(password) = generated {
+                body["password"] = serde_json::Value::String(password);
+            }
+            json(StatusCode::OK, &body)
+        }
+        Err(message) => bad_request(message),
+    }
+}
+
+/// `POST /_emulator/tenants`: another tenant; answers it.
+fn add_tenant(state: &SharedState, new: NewTenant) -> Response {
+    let mut store = state.store();
+    match store.directory.add_tenant(new) {
+        Ok(tenant) => {
+            state.save_or_log(&store);
+            json(
+                StatusCode::OK,
+                &json!({"tenantId": tenant.tenant_id, "displayName": tenant.display_name,
+                    "defaultDomain": tenant.default_domain}),
+            )
+        }
+        Err(message) => bad_request(message),
+    }
+}
+
+/// `POST /_emulator/tenants/{id}/guests`: invite a user of another tenant; answers the guest object's id.
+fn add_guest(state: &SharedState, tenant: &str, user_principal_name: &str) -> Response {
+    let mut store = state.store();
+    match store.directory.add_guest(tenant, user_principal_name) {
+        Ok(object_id) => {
+            state.save_or_log(&store);
+            json(
+                StatusCode::OK,
+                &json!({"tenantId": tenant, "userPrincipalName": user_principal_name, "id": object_id}),
+            )
+        }
+        Err(message) if message.starts_with("no tenant") => not_found(message),
+        Err(message) => bad_request(message),
     }
 }
 

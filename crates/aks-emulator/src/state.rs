@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::kubernetes::KubeEndpoint;
 use crate::pki::{self, CaMaterial, LeafMaterial};
 use crate::{
-    ADMIN_CLIENT_ID, ADMIN_GROUP_ID, ADMIN_USER_NAME, CERT_CLIENT_ID, EmulatorError,
+    ADMIN_CLIENT_ID, ADMIN_GROUP_ID, ADMIN_USER_NAME, CERT_CLIENT_ID, DEV_USER_NAME, EmulatorError,
     EmulatorOptions, LroPacing, MSI_CLIENT_ID, NONADMIN_CLIENT_ID, ReadyRecord, SUBSCRIPTION_ID,
     TENANT_ID,
 };
@@ -29,6 +29,12 @@ pub(crate) const CERT_OBJECT_ID: &str = "1c1c1c1c-1111-2222-3333-666666666666";
 pub(crate) const MSI_OBJECT_ID: &str = "1d1d1d1d-1111-2222-3333-777777777777";
 /// Object id of the seeded user.
 pub(crate) const ADMIN_USER_OBJECT_ID: &str = "2a2a2a2a-1111-2222-3333-888888888888";
+/// Object id of the seeded user in no group.
+pub(crate) const DEV_USER_OBJECT_ID: &str = "2b2b2b2b-1111-2222-3333-999999999999";
+/// Display name of the home tenant.
+pub(crate) const HOME_TENANT_NAME: &str = "Emulated Tenant";
+/// Default (initial) domain of the home tenant, the domain of the seeded users.
+pub(crate) const HOME_TENANT_DOMAIN: &str = "emulator.local";
 /// Display name (and resource name) of the seeded managed identity.
 pub(crate) const MSI_NAME: &str = "aksctl-emulator-identity";
 /// Service-account subject of the seeded federated credential on the admin service principal.
@@ -60,6 +66,11 @@ pub(crate) fn random_hex(len: usize) -> String {
     }
     out.truncate(len);
     out
+}
+
+/// A random password that meets Entra's complexity rules.
+pub(crate) fn new_password() -> String {
+    format!("Emu-{}!", random_hex(24))
 }
 
 /// A random GUID string.
@@ -168,6 +179,9 @@ fn default_federated_audiences() -> Vec<String> {
 pub(crate) struct User {
     /// User principal name, e.g. `admin@emulator.local`.
     pub user_principal_name: String,
+    /// The user's home tenant.
+    #[serde(default = "home_tenant_id")]
+    pub tenant_id: String,
     /// Object id (`oid` in tokens).
     pub object_id: String,
     /// Display name (`name` in tokens).
@@ -176,6 +190,34 @@ pub(crate) struct User {
     pub password: String,
     /// Object ids of the groups the user is a member of.
     pub groups: Vec<String>,
+}
+
+fn home_tenant_id() -> String {
+    TENANT_ID.to_string()
+}
+
+/// An Entra tenant (directory) of the emulator: the home tenant of the seeded identities, or one created with
+/// `POST /_emulator/tenants`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Tenant {
+    /// Tenant id (a GUID).
+    pub tenant_id: String,
+    /// Display name.
+    pub display_name: String,
+    /// Default (initial) domain, e.g. `emulator.local`; an authority may name the tenant by it.
+    pub default_domain: String,
+    /// Users of other tenants invited as guests.
+    #[serde(default)]
+    pub guests: Vec<Guest>,
+}
+
+/// A guest (B2B) account: a user of another tenant with an object of its own in this one.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct Guest {
+    /// The user's object id in its home tenant.
+    pub home_object_id: String,
+    /// The guest object's id in this tenant (`oid` in this tenant's tokens).
+    pub object_id: String,
 }
 
 /// An Entra group.
@@ -209,6 +251,9 @@ pub(crate) struct Directory {
     /// Users.
     #[serde(default)]
     pub users: Vec<User>,
+    /// Tenants: the home tenant first, then those created through the management API.
+    #[serde(default)]
+    pub tenants: Vec<Tenant>,
     /// Certificate and RSA key of the certificate-credential service principal ([`CERT_CLIENT_ID`]).
     #[serde(default)]
     pub cert_client: Option<LeafMaterial>,
@@ -243,6 +288,7 @@ impl Directory {
                 groups: Vec::new(),
             }],
             users: Vec::new(),
+            tenants: Vec::new(),
             cert_client: None,
             identity_header: String::new(),
         };
@@ -278,14 +324,45 @@ impl Directory {
             identity.managed_identity = true;
             self.service_principals.push(identity);
         }
-        if self.user(ADMIN_USER_NAME).is_none() {
-            self.users.push(User {
-                user_principal_name: ADMIN_USER_NAME.into(),
-                object_id: ADMIN_USER_OBJECT_ID.into(),
-                display_name: "Emulator Admin".into(),
-                password: format!("Emu-{}!", random_hex(24)),
-                groups: vec![ADMIN_GROUP_ID.into()],
-            });
+        if !self
+            .tenants
+            .iter()
+            .any(|tenant| tenant.tenant_id.eq_ignore_ascii_case(TENANT_ID))
+        {
+            self.tenants.insert(
+                0,
+                Tenant {
+                    tenant_id: TENANT_ID.into(),
+                    display_name: HOME_TENANT_NAME.into(),
+                    default_domain: HOME_TENANT_DOMAIN.into(),
+                    guests: Vec::new(),
+                },
+            );
+        }
+        for (name, object_id, display_name, groups) in [
+            (
+                ADMIN_USER_NAME,
+                ADMIN_USER_OBJECT_ID,
+                "Emulator Admin",
+                vec![ADMIN_GROUP_ID.to_string()],
+            ),
+            (
+                DEV_USER_NAME,
+                DEV_USER_OBJECT_ID,
+                "Emulator Developer",
+                Vec::new(),
+            ),
+        ] {
+            if self.user(name).is_none() {
+                self.users.push(User {
+                    user_principal_name: name.into(),
+                    tenant_id: TENANT_ID.into(),
+                    object_id: object_id.into(),
+                    display_name: display_name.into(),
+                    password: new_password(),
+                    groups,
+                });
+            }
         }
         if self.identity_header.is_empty() {
             self.identity_header = random_hex(32);
@@ -433,35 +510,6 @@ impl Default for ApiServerState {
     }
 }
 
-/// Where a device-code sign-in stands.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum DeviceCodeStatus {
-    /// Waiting for the user.
-    Pending,
-    /// Approved by this user (object id).
-    Approved(String),
-    /// Declined by the user.
-    Declined,
-}
-
-/// A device-code sign-in started with `POST /{tenant}/oauth2/v2.0/devicecode`. In memory only; no `Debug`,
-/// as the device code is a secret.
-#[derive(Clone)]
-pub(crate) struct DeviceCodeFlow {
-    /// What the client polls with. Secret.
-    pub device_code: String,
-    /// What the user types.
-    pub user_code: String,
-    /// The public client that started it.
-    pub client_id: String,
-    /// The requested scopes (space separated), or the v1 `resource`.
-    pub scope: String,
-    /// Expiry, ms since the epoch.
-    pub expires_ms: u64,
-    /// Approval state.
-    pub status: DeviceCodeStatus,
-}
-
 /// What an operation does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum OperationKind {
@@ -563,9 +611,11 @@ pub(crate) struct Store {
     /// The request log (already redacted).
     pub requests: Vec<Value>,
     /// Device-code sign-ins by device code (in memory only).
-    pub device_codes: Vec<DeviceCodeFlow>,
+    pub device_codes: Vec<crate::entra::device_code::Flow>,
     /// Interactive sign-ins: authorization codes and queued decisions (in memory only).
     pub sign_ins: crate::entra::authorize::SignIns,
+    /// Conditional Access and token-lifetime switches (in memory only).
+    pub policies: crate::entra::policy::Policies,
     /// Template deployments by lower-case (group, name) (in memory only, not in the state file).
     pub deployments: BTreeMap<crate::arm::DeploymentKey, crate::arm::DeploymentRecord>,
 }
@@ -705,6 +755,7 @@ impl SharedState {
             requests: Vec::new(),
             device_codes: Vec::new(),
             sign_ins: Default::default(),
+            policies: Default::default(),
             deployments: BTreeMap::new(),
         };
         let state = SharedState(Arc::new(Inner {
@@ -751,11 +802,13 @@ impl SharedState {
                 .unwrap_or_default()
         };
         let root = format!("{}/", self.0.base_url);
-        let user_password = store
-            .directory
-            .user(ADMIN_USER_NAME)
-            .map(|user| user.password.clone())
-            .unwrap_or_default();
+        let password_of = |name: &str| {
+            store
+                .directory
+                .user(name)
+                .map(|user| user.password.clone())
+                .unwrap_or_default()
+        };
         ReadyRecord {
             resource_manager: root.clone(),
             authority_host: root.clone(),
@@ -771,7 +824,9 @@ impl SharedState {
             cert_client_id: CERT_CLIENT_ID.into(),
             cert_file: self.0.cert_file.display().to_string(),
             user_name: ADMIN_USER_NAME.into(),
-            user_password,
+            user_password: password_of(ADMIN_USER_NAME),
+            dev_user_name: DEV_USER_NAME.into(),
+            dev_user_password: password_of(DEV_USER_NAME),
             msi_client_id: MSI_CLIENT_ID.into(),
             identity_endpoint: format!("{root}msi/token"),
             identity_header: store.directory.identity_header.clone(),
@@ -962,7 +1017,7 @@ impl SharedState {
             .iter()
             .map(|user| {
                 json!({
-                    "user_principal_name": user.user_principal_name, "object_id": user.object_id,
+                    "user_principal_name": user.user_principal_name, "tenant_id": user.tenant_id, "object_id": user.object_id,
                     "display_name": user.display_name, "password": "REDACTED", "groups": user.groups,
                 })
             })
@@ -979,7 +1034,8 @@ impl SharedState {
             "subscription_id": SUBSCRIPTION_ID,
             "signing_kid": self.0.identity.signing_kid,
             "ca_cert_file": self.0.ca_cert_file.display().to_string(),
-            "directory": {"service_principals": service_principals, "groups": groups, "users": users},
+            "directory": {"service_principals": service_principals, "groups": groups, "users": users,
+                "tenants": store.directory.tenants},
             "resource_groups": store.resource_groups.values().collect::<Vec<_>>(),
             "clusters": clusters,
             "operations": store.operations.values().collect::<Vec<_>>(),

@@ -1,5 +1,6 @@
 //! Azure Resource Manager: cloud metadata, subscriptions, resource groups, managed clusters, their operations
-//! and credentials, and template deployments of managed clusters (arm-aks-api.md §1, §5, §6; az-oracle.md §9).
+//! and credentials, and template deployments of managed clusters (ARM and AKS REST API references:
+//! <https://learn.microsoft.com/rest/api/aks/managed-clusters>).
 //!
 //! Routes are parsed by hand so that segment names match case-insensitively (`resourcegroups`,
 //! `resourceGroups`, `Microsoft.ContainerService/managedClusters` in any case).
@@ -43,6 +44,7 @@ const ARM_AUDIENCES: &[&str] = &[
 #[derive(Debug)]
 enum ArmRoute {
     Metadata,
+    ListTenants,
     ListSubscriptions,
     GetSubscription,
     ListResourceGroups,
@@ -101,6 +103,7 @@ fn parse(ctx: &Ctx) -> Option<(ArmRoute, Option<String>)> {
     let resources = "microsoft.resources";
     let route = match lower.as_slice() {
         ["metadata", "endpoints"] if get => (ArmRoute::Metadata, None),
+        ["tenants"] if get => (ArmRoute::ListTenants, None),
         ["subscriptions"] if get => (ArmRoute::ListSubscriptions, None),
         ["subscriptions", _] if get => (ArmRoute::GetSubscription, Some(original[1].clone())),
         ["subscriptions", _, "resourcegroups"] if get => {
@@ -287,7 +290,7 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
     if let ArmRoute::Metadata = route {
         return subscriptions::metadata(state, ctx);
     }
-    // Writes (PUT, DELETE) take a token from the subscription's bucket first (arm-aks-api.md §7); every answer
+    // Writes (PUT, DELETE) take a token from the subscription's bucket first (ARM's request limits); every answer
     // reports what is left.
     let bucket = subscription.clone().unwrap_or_default();
     let (mut response, remaining_writes) = if matches!(ctx.method, Method::PUT | Method::DELETE) {
@@ -339,7 +342,17 @@ fn guarded(
             ),
         );
     }
-    if let Err(response) = authenticate(state, ctx) {
+    let caller = match authenticate(state, ctx) {
+        Ok(claims) => claims,
+        Err(response) => return response,
+    };
+    if let Err(response) = conditional_access(state, &caller) {
+        return response;
+    }
+    if let Some(subscription) = &subscription
+        && let Err(response) = same_tenant(&caller)
+    {
+        tracing::info!(subscription, "token of another tenant refused");
         return response;
     }
     if let Some(subscription) = &subscription
@@ -355,7 +368,8 @@ fn guarded(
     }
     match route {
         ArmRoute::Metadata => subscriptions::metadata(state, ctx),
-        ArmRoute::ListSubscriptions => subscriptions::list(state),
+        ArmRoute::ListTenants => subscriptions::tenants(state, &caller),
+        ArmRoute::ListSubscriptions => subscriptions::list(&caller),
         ArmRoute::GetSubscription => subscriptions::get(),
         ArmRoute::ListResourceGroups => resource_groups::list(state, ctx),
         ArmRoute::ResourceGroup { group } => match ctx.method {
@@ -392,8 +406,82 @@ fn guarded(
     }
 }
 
-/// Check the bearer token: RS256 signed by us, in its lifetime, for an ARM audience.
-fn authenticate(state: &SharedState, ctx: &Ctx) -> Result<(), Response> {
+/// The `tid` of a token's claims.
+fn tenant_of(claims: &serde_json::Value) -> &str {
+    claims["tid"].as_str().unwrap_or_default()
+}
+
+/// Subscription-scoped requests need a token of the subscription's tenant: ARM's `401
+/// InvalidAuthenticationTokenTenant` otherwise.
+fn same_tenant(claims: &serde_json::Value) -> Result<(), Response> {
+    let tid = tenant_of(claims);
+    if tid.eq_ignore_ascii_case(TENANT_ID) {
+        return Ok(());
+    }
+    let mut response = arm_error(
+        StatusCode::UNAUTHORIZED,
+        ArmErrorBody::new(
+            "InvalidAuthenticationTokenTenant",
+            format!(
+                "The access token is from the wrong issuer 'https://sts.windows.net/{tid}/'. It must match the tenant 'https://sts.windows.net/{TENANT_ID}/' associated with this subscription. Please use the authority (URL) 'https://login.windows.net/{TENANT_ID}' to get the token. Note, if the subscription is transferred to another tenant there is no impact to the services, but information about new tenant could take time to propagate (up to an hour). If you just transferred your subscription and see this error message, please try back later."
+            ),
+        ),
+    );
+    set(
+        response.headers_mut(),
+        "www-authenticate",
+        &format!(
+            "Bearer authorization_uri=\"https://login.windows.net/{TENANT_ID}\", error=\"invalid_token\", error_description=\"The access token is from the wrong issuer.\""
+        ),
+    );
+    Err(response)
+}
+
+/// The `mfa_required` switch: a user token without the satisfied authentication context gets ARM's claims
+/// challenge, `401` with `WWW-Authenticate: Bearer realm="", authorization_uri="…/authorize",
+/// error="insufficient_claims", claims="<base64 of the challenge>"` (Microsoft identity platform docs,
+/// <https://learn.microsoft.com/entra/identity-platform/claims-challenge>). The body's text is invented.
+fn conditional_access(state: &SharedState, claims: &serde_json::Value) -> Result<(), Response> {
+    if claims["idtyp"] != "user" {
+        return Ok(());
+    }
+    let satisfied = claims["acrs"].as_array().is_some_and(|acrs| {
+        acrs.iter()
+            .any(|value| value == entra::policy::AUTH_CONTEXT)
+    });
+    let required = {
+        let store = state.store();
+        let user = claims["oid"]
+            .as_str()
+            .and_then(|oid| store.directory.user_by_any_object_id(oid));
+        user.is_some_and(|user| store.policies.mfa_required(user))
+    };
+    if satisfied || !required {
+        return Ok(());
+    }
+    use base64::Engine as _;
+    let challenge = base64::engine::general_purpose::STANDARD.encode(entra::policy::challenge());
+    let mut response = arm_error(
+        StatusCode::UNAUTHORIZED,
+        ArmErrorBody::new(
+            "InvalidAuthenticationToken",
+            "The access token lacks claims a Conditional Access policy requires (multi-factor authentication). Acquire a new token with the claims challenge of the WWW-Authenticate header.",
+        ),
+    );
+    set(
+        response.headers_mut(),
+        "www-authenticate",
+        &format!(
+            "Bearer realm=\"\", authorization_uri=\"{}/{}/oauth2/authorize\", error=\"insufficient_claims\", claims=\"{challenge}\"",
+            state.base_url(),
+            tenant_of(claims)
+        ),
+    );
+    Err(response)
+}
+
+/// Check the bearer token: RS256 signed by us, in its lifetime, for an ARM audience; answers its claims.
+fn authenticate(state: &SharedState, ctx: &Ctx) -> Result<serde_json::Value, Response> {
     let challenge = |error: &str, description: &str| {
         format!(
             "Bearer authorization_uri=\"{}/{TENANT_ID}\", error=\"{error}\", error_description=\"{description}\"",
@@ -427,7 +515,7 @@ fn authenticate(state: &SharedState, ctx: &Ctx) -> Result<(), Response> {
         ));
     };
     match entra::verify(state, token, ARM_AUDIENCES) {
-        Ok(_) => Ok(()),
+        Ok(claims) => Ok(claims),
         Err(TokenProblem::Expired(exp)) => {
             let expiry = time::OffsetDateTime::from_unix_timestamp(exp as i64)
                 .ok()

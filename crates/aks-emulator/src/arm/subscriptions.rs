@@ -1,4 +1,5 @@
-//! Cloud metadata (`/metadata/endpoints`) and subscriptions (az-oracle.md §9).
+//! Cloud metadata (`/metadata/endpoints`), tenants and subscriptions, as az reads them when it registers a cloud
+//! and signs in (Azure/azure-cli: `src/azure-cli-core/azure/cli/core/_profile.py`, `cloud.py`).
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -65,12 +66,52 @@ fn subscription() -> Value {
     })
 }
 
-/// `GET /subscriptions`.
-pub(super) fn list(_state: &SharedState) -> Response {
+/// `GET /subscriptions`: the subscription, to a caller of its tenant (others see none).
+pub(super) fn list(caller: &Value) -> Response {
+    let value = if caller["tid"]
+        .as_str()
+        .is_some_and(|tid| tid.eq_ignore_ascii_case(TENANT_ID))
+    {
+        vec![subscription()]
+    } else {
+        Vec::new()
+    };
+    let count = value.len();
     json(
         StatusCode::OK,
-        &json!({"value": [subscription()], "count": {"type": "Total", "value": 1}}),
+        &json!({"value": value, "count": {"type": "Total", "value": count}}),
     )
+}
+
+/// `GET /tenants`: the tenants the caller can reach, as ARM answers them (a user: its home tenant and those it
+/// is a guest in; an application: the home tenant).
+pub(super) fn tenants(state: &SharedState, caller: &Value) -> Response {
+    let store = state.store();
+    let directory = &store.directory;
+    let user = (caller["idtyp"] == "user")
+        .then(|| caller["oid"].as_str())
+        .flatten()
+        .and_then(|oid| directory.user_by_any_object_id(oid));
+    let tenants: Vec<&crate::state::Tenant> = match user {
+        Some(user) => directory.tenants_of(user),
+        None => directory.tenant(TENANT_ID).into_iter().collect(),
+    };
+    let value: Vec<Value> = tenants
+        .into_iter()
+        .map(|tenant| {
+            json!({
+                "id": format!("/tenants/{}", tenant.tenant_id),
+                "tenantId": tenant.tenant_id,
+                "tenantCategory": "Home",
+                "countryCode": "US",
+                "displayName": tenant.display_name,
+                "domains": [tenant.default_domain],
+                "defaultDomain": tenant.default_domain,
+                "tenantType": "AAD",
+            })
+        })
+        .collect();
+    json(StatusCode::OK, &json!({"value": value}))
 }
 
 /// `GET /subscriptions/{sub}` (the id was checked by the caller).

@@ -1,6 +1,6 @@
 //! The authorization code grant with PKCE (RFC 6749 §4.1, RFC 7636) for public clients redirected to a loopback
 //! listener (RFC 8252 §7.3), as azidentity's InteractiveBrowserCredential and kubelogin `-l interactive` use it
-//! (kubelogin.md §3.4):
+//! (Azure/kubelogin: `pkg/internal/token/interactivebrowsercredential.go`):
 //!
 //! * `GET /{tenant}/oauth2/v2.0/authorize` signs a user in at once (the emulator has no sign-in page) and answers
 //!   `302` to `redirect_uri` with `code` and `state`, or with `error`/`error_description` (RFC 6749 §4.1.2.1);
@@ -25,10 +25,11 @@ use serde_json::json;
 use url::Url;
 
 use super::{
-    ErrorTrace, Form, entra_error, known_tenant, missing, requested, tenant_not_found,
-    user_grant_client, user_tokens,
+    ErrorTrace, Form, SignIn, TokenRequest, entra_error, error_uri, interactive_mfa, missing,
+    not_in_tenant, realm, requested, user_grant_client, user_tokens,
 };
 use crate::ADMIN_USER_NAME;
+use crate::directory::Realm;
 use crate::http::{Ctx, json};
 use crate::state::{SharedState, now_ms, random_guid, random_hex};
 
@@ -51,6 +52,10 @@ struct IssuedCode {
     scope: String,
     challenge: String,
     user_object_id: String,
+    /// The realm of the authority `/authorize` was called at.
+    realm: Realm,
+    /// Whether the sign-in did MFA (see [`interactive_mfa`]).
+    mfa: bool,
     expires_ms: u64,
     redeemed: bool,
 }
@@ -120,10 +125,7 @@ fn redirect_error(
             query.append_pair("error_subcode", subcode);
         }
         if let Some(code) = code {
-            query.append_pair(
-                "error_uri",
-                &format!("https://login.microsoftonline.com/error?code={code}"),
-            );
+            query.append_pair("error_uri", &error_uri(ctx, code));
         }
         if let Some(state) = state {
             query.append_pair("state", state);
@@ -137,9 +139,10 @@ fn redirect_error(
 /// with a code.
 pub(super) fn authorize(state: &SharedState, ctx: &Ctx, tenant: &str) -> Response {
     let form = Form(ctx.query.clone());
-    if !known_tenant(tenant) {
-        return tenant_not_found(ctx, tenant);
-    }
+    let realm = match realm(state, ctx, tenant) {
+        Ok(realm) => realm,
+        Err(response) => return response,
+    };
     // Errors about the client and the redirect URI itself are never redirected (RFC 6749 §4.1.2.1).
     let client_id = match user_grant_client(ctx, state, &form, tenant) {
         Ok(client_id) => client_id,
@@ -226,49 +229,22 @@ pub(super) fn authorize(state: &SharedState, ctx: &Ctx, tenant: &str) -> Respons
         );
     }
 
-    let mut store = state.store();
-    let user = match store.sign_ins.decisions.pop_front() {
-        Some(Decision::Decline) => {
-            drop(store);
+    let user = match signing_in_user(state, &form, &realm, tenant, &client_id) {
+        Ok(user) => user,
+        Err(refusal) => {
             return redirect_error(
                 ctx,
                 &target,
                 oauth_state.as_deref(),
                 "access_denied",
-                Some("cancel"),
-                Some(65004),
-                "User declined to consent to access the app.",
+                refusal.subcode,
+                Some(refusal.code),
+                &refusal.description,
             );
         }
-        Some(Decision::Approve(object_id)) => store.directory.user_by_object_id(&object_id),
-        None => {
-            let name = form
-                .get("login_hint")
-                .unwrap_or_else(|| ADMIN_USER_NAME.to_string());
-            match store.directory.user(&name) {
-                Some(user) => Some(user),
-                None => {
-                    drop(store);
-                    return fail(
-                        "access_denied",
-                        Some(50034),
-                        &format!(
-                            "The user account {name} does not exist in the {tenant} directory. To sign into this application, the account must be added to the directory."
-                        ),
-                    );
-                }
-            }
-        }
-    }
-    .cloned();
-    let Some(user) = user else {
-        drop(store);
-        return fail(
-            "access_denied",
-            Some(50034),
-            "The approving user no longer exists in the directory.",
-        );
     };
+    let mfa = interactive_mfa(state, &user, form.get("claims").as_deref());
+    let mut store = state.store();
     let code = format!("1.AQ{}", random_hex(160));
     let now = now_ms();
     store
@@ -282,6 +258,8 @@ pub(super) fn authorize(state: &SharedState, ctx: &Ctx, tenant: &str) -> Respons
         scope,
         challenge,
         user_object_id: user.object_id.clone(),
+        realm,
+        mfa,
         expires_ms: now + CODE_LIFETIME_MS,
         redeemed: false,
     });
@@ -299,9 +277,70 @@ pub(super) fn authorize(state: &SharedState, ctx: &Ctx, tenant: &str) -> Respons
     redirect(&target)
 }
 
+/// Why nobody signs in at `/authorize`: an `access_denied` redirect with this AADSTS code.
+struct Refusal {
+    subcode: Option<&'static str>,
+    code: u32,
+    description: String,
+}
+
+/// Who signs in at `/authorize`: the oldest queued decision, else the user `login_hint` names, else the seeded
+/// user; refused when declined, unknown, or without an account in the realm's tenant.
+fn signing_in_user(
+    state: &SharedState,
+    form: &Form,
+    realm: &Realm,
+    tenant: &str,
+    client_id: &str,
+) -> Result<crate::state::User, Refusal> {
+    let refusal = |code: u32, description: String| Refusal {
+        subcode: None,
+        code,
+        description,
+    };
+    let mut store = state.store();
+    let user = match store.sign_ins.decisions.pop_front() {
+        Some(Decision::Decline) => {
+            return Err(Refusal {
+                subcode: Some("cancel"),
+                code: 65004,
+                description: "User declined to consent to access the app.".into(),
+            });
+        }
+        Some(Decision::Approve(object_id)) => store
+            .directory
+            .user_by_object_id(&object_id)
+            .cloned()
+            .ok_or_else(|| {
+                refusal(
+                    50034,
+                    "The approving user no longer exists in the directory.".into(),
+                )
+            })?,
+        None => {
+            let name = form
+                .get("login_hint")
+                .unwrap_or_else(|| ADMIN_USER_NAME.to_string());
+            store.directory.user(&name).cloned().ok_or_else(|| {
+                refusal(
+                    50034,
+                    format!(
+                        "The user account {name} does not exist in the {tenant} directory. To sign into this application, the account must be added to the directory."
+                    ),
+                )
+            })?
+        }
+    };
+    if store.directory.membership(&user, realm).is_none() {
+        return Err(refusal(50020, not_in_tenant(&user, tenant, client_id)));
+    }
+    Ok(user)
+}
+
 /// `grant_type=authorization_code`: redeem a code from [`authorize`] once, with the same client and
 /// `redirect_uri` and the PKCE verifier of its challenge.
-pub(super) fn redeem(state: &SharedState, ctx: &Ctx, form: &Form, tenant: &str) -> Response {
+pub(super) fn redeem(state: &SharedState, ctx: &Ctx, grant: &TokenRequest) -> Response {
+    let TokenRequest { form, tenant, .. } = *grant;
     let client_id = match user_grant_client(ctx, state, form, tenant) {
         Ok(client_id) => client_id,
         Err(response) => return response,
@@ -373,13 +412,14 @@ pub(super) fn redeem(state: &SharedState, ctx: &Ctx, form: &Form, tenant: &str) 
         }
         issued.redeemed = true;
         let (object_id, scope) = (issued.user_object_id.clone(), issued.scope.clone());
+        let (realm, mfa) = (issued.realm.clone(), issued.mfa);
         store
             .directory
             .user_by_object_id(&object_id)
             .cloned()
-            .map(|user| (user, scope))
+            .map(|user| (user, scope, realm, mfa))
     };
-    let Some((user, scope)) = redeemed else {
+    let Some((user, scope, realm, mfa)) = redeemed else {
         return invalid_grant(
             70000,
             "Provided grant is invalid or malformed: the signed-in user no longer exists.",
@@ -395,7 +435,16 @@ pub(super) fn redeem(state: &SharedState, ctx: &Ctx, form: &Form, tenant: &str) 
         Ok(requested) => requested,
         Err(response) => return response,
     };
-    user_tokens(state, ctx, &user, &client_id, &requested, true, "pwd")
+    let sign_in = SignIn {
+        user: &user,
+        realm: &realm,
+        tenant,
+        client_id: &client_id,
+        requested: &requested,
+        v2: true,
+        mfa,
+    };
+    user_tokens(state, ctx, &sign_in)
 }
 
 /// Queue the outcome of the next `/authorize` request: sign `user` (a user principal name) in, or decline

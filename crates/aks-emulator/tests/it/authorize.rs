@@ -13,13 +13,13 @@ use sha2::{Digest, Sha256};
 use crate::grants::{claims_of, post_form, token_path};
 use crate::support::{Answer, Env, start};
 
-const AKS_CLIENT: &str = "80faf920-1908-4b52-b5ef-a8e7bedfc67a";
-const AZURE_CLI_CLIENT: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
+pub(crate) const AKS_CLIENT: &str = "80faf920-1908-4b52-b5ef-a8e7bedfc67a";
+pub(crate) const AZURE_CLI_CLIENT: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 const SERVER_ID: &str = "6dae42f8-4368-4678-94ff-3960e28e3630";
-const REDIRECT: &str = "http://localhost:43111";
+pub(crate) const REDIRECT: &str = "http://localhost:43111";
 
 /// A client that trusts only the emulator CA and does not follow redirects (the loopback target is not there).
-fn no_redirects(env: &Env) -> reqwest::Client {
+pub(crate) fn no_redirects(env: &Env) -> reqwest::Client {
     let ca = std::fs::read(&env.emulator.ready().ca_cert_file).unwrap();
     reqwest::Client::builder()
         .tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()])
@@ -29,12 +29,12 @@ fn no_redirects(env: &Env) -> reqwest::Client {
         .unwrap()
 }
 
-struct Pkce {
-    verifier: String,
-    challenge: String,
+pub(crate) struct Pkce {
+    pub(crate) verifier: String,
+    pub(crate) challenge: String,
 }
 
-fn pkce() -> Pkce {
+pub(crate) fn pkce() -> Pkce {
     let verifier = format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),
@@ -48,7 +48,10 @@ fn pkce() -> Pkce {
 }
 
 /// The authorize parameters kubelogin sends, with `overrides` replacing (or, with "", removing) some.
-fn parameters<'a>(pkce: &'a Pkce, overrides: &[(&'a str, &'a str)]) -> Vec<(&'a str, String)> {
+pub(crate) fn parameters<'a>(
+    pkce: &'a Pkce,
+    overrides: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, String)> {
     let mut parameters: Vec<(&str, String)> = vec![
         ("client_id", AKS_CLIENT.into()),
         ("response_type", "code".into()),
@@ -75,15 +78,19 @@ fn parameters<'a>(pkce: &'a Pkce, overrides: &[(&'a str, &'a str)]) -> Vec<(&'a 
 /// Authorize parameters replaced (or removed, with "") in one case.
 type Overrides<'a> = &'a [(&'a str, &'a str)];
 
-struct Authorized {
-    status: StatusCode,
+pub(crate) struct Authorized {
+    pub(crate) status: StatusCode,
     /// The `Location` query, when it is a redirect.
-    query: HashMap<String, String>,
-    location: String,
-    body: Value,
+    pub(crate) query: HashMap<String, String>,
+    pub(crate) location: String,
+    pub(crate) body: Value,
 }
 
-async fn authorize_in(env: &Env, tenant: &str, parameters: &[(&str, String)]) -> Authorized {
+pub(crate) async fn authorize_in(
+    env: &Env,
+    tenant: &str,
+    parameters: &[(&str, String)],
+) -> Authorized {
     let response = no_redirects(env)
         .get(format!("{}/{tenant}/oauth2/v2.0/authorize", env.base()))
         .query(parameters)

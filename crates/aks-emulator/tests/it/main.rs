@@ -3,7 +3,9 @@
 mod arm;
 mod authorize;
 mod clusters;
+mod conditional_access;
 mod credentials;
+mod directory;
 mod entra;
 mod grants;
 mod kubernetes;

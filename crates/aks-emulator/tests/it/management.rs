@@ -4,6 +4,7 @@ use aks_emulator::{EmulatorOptions, TENANT_ID};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::directory::{access_claims, password_grant};
 use crate::support::{
     CLUSTERS_API, Env, aad_create_body, client_trusting, fast_pacing, start, start_with,
 };
@@ -141,6 +142,28 @@ async fn a_restart_keeps_clusters_secrets_and_the_signing_key() {
         )
         .await;
     let kubeconfig = Env::kubeconfig_of(&admin);
+    let added = first
+        .manage(
+            Method::POST,
+            "users",
+            Some(&json!({"userPrincipalName": "kept@emulator.local", "password": "Kept-Pa55!"})),
+        )
+        .await;
+    let tenant = first
+        .manage(
+            Method::POST,
+            "tenants",
+            Some(&json!({"defaultDomain": "kept.example"})),
+        )
+        .await;
+    let guest = first
+        .manage(
+            Method::POST,
+            "tenants/kept.example/guests",
+            Some(&json!({"userPrincipalName": "kept@emulator.local"})),
+        )
+        .await;
+    assert_eq!(guest.status, StatusCode::OK, "{}", guest.text);
     let state_text = std::fs::read_to_string(&state_file).unwrap();
     assert!(state_text.contains("\"kept\""));
     drop(first);
@@ -154,6 +177,14 @@ async fn a_restart_keeps_clusters_secrets_and_the_signing_key() {
     // The seeded user, managed identity header and certificate survive too.
     let again = second.emulator.ready();
     assert_eq!(again.user_password, ready.user_password);
+    assert_eq!(again.dev_user_password, ready.dev_user_password);
+    // Added users, tenants and guests too: the guest signs in to the kept tenant with the same object id.
+    let signed_in =
+        password_grant(&second, "kept.example", "kept@emulator.local", "Kept-Pa55!").await;
+    let claims = access_claims(&signed_in);
+    assert_eq!(claims["tid"], tenant.body["tenantId"]);
+    assert_eq!(claims["oid"], guest.body["id"]);
+    assert_ne!(claims["oid"], added.body["id"]);
     assert_eq!(again.identity_header, ready.identity_header);
     assert_eq!(
         std::fs::read_to_string(&again.cert_file).unwrap(),
