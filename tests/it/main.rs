@@ -9,6 +9,7 @@ mod export_template;
 mod faults;
 mod guide;
 mod hostile;
+mod kubeconfig_files;
 mod kubelogin;
 mod kubelogin_interactive;
 mod kubelogin_modes;
