@@ -299,9 +299,8 @@ pub async fn put_and_print(
         )
         .unwrap_or(Value::Null),
     };
-    context
-        .printer
-        .data(&view(&result), TableLayout::ManagedCluster)
+    // az's `aks create` and `aks update` have no table transformer: knack's automatic table.
+    context.printer.data(&view(&result), TableLayout::Auto)
 }
 
 /// `aks show`.
