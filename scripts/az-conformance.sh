@@ -170,6 +170,20 @@ if failures:
     raise SystemExit("az conformance FAILED (tables):\n" + "\n".join(failures))
 print(f"tables: {len([n for n in os.listdir(directory) if n.startswith('az-')])} commands match az")
 PY
+python3 - "$work" <<'PY'
+import json, sys
+work = sys.argv[1]
+# --generate-ssh-keys: the public key file is written as az writes it, and keyData is that file as read.
+az_key = open(f"{work}/az-home/.ssh/id_rsa.pub").read()
+our_key = open(f"{work}/aksctl-home/.ssh/id_rsa.pub").read()
+shape = lambda key: (key.split(" ")[0], len(key.split(" ")), key.endswith("\n"))
+if shape(az_key) != shape(our_key):
+    raise SystemExit(f"az conformance FAILED: id_rsa.pub shape az={shape(az_key)} aksctl={shape(our_key)}")
+for who, key in (("az", az_key), ("aksctl", our_key)):
+    sent = json.load(open(f"{work}/{who}-create.json"))["linuxProfile"]["ssh"]["publicKeys"][0]["keyData"]
+    if sent != key:
+        raise SystemExit(f"az conformance FAILED: {who} keyData is not its id_rsa.pub as read")
+PY
 az_merged=$(grep -c 'Merged "azc" as current context' "$work/az-gc.err" || true)
 our_merged=$(grep -c 'Merged "azc" as current context' "$work/aksctl-gc.err" || true)
 [ "$az_merged" = 2 ] && [ "$our_merged" = 2 ] || { echo "Merged lines: az=$az_merged aksctl=$our_merged"; cat "$work/az-gc.err" "$work/aksctl-gc.err"; exit 1; }

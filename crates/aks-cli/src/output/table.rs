@@ -22,6 +22,9 @@ pub enum TableLayout {
     ResourceGroup,
     /// `account list` (`transform_account_list`): Name, CloudName, SubscriptionId, TenantId, State, IsDefault.
     Subscription,
+    /// aksctl's own tables (`aks migrate`, no az counterpart): each row's keys are its columns in the order the
+    /// command built them, as an az transformer's rows are (not sorted).
+    InOrder,
 }
 
 /// One row before rendering: (key, value) pairs in column order.
@@ -31,7 +34,7 @@ type Row = Vec<(String, Value)>;
 const SKIP_KEYS: [&str; 3] = ["id", "type", "etag"];
 
 impl TableLayout {
-    /// The transformer's row for one item (`None` for the automatic table: the item is its own row).
+    /// The transformer's row for one item (`None` for the automatic tables: the item is its own row).
     fn transform(self, item: &Value) -> Option<Row> {
         let pick = |pairs: &[(&str, Value)]| -> Row {
             pairs
@@ -40,7 +43,8 @@ impl TableLayout {
                 .collect()
         };
         match self {
-            TableLayout::Auto => None,
+            // knack's automatic table, sorted (Auto) or in the order built (InOrder): see `table_cells`.
+            TableLayout::Auto | TableLayout::InOrder => None,
             TableLayout::ManagedCluster => Some(pick(&[
                 ("name", item["name"].clone()),
                 ("location", item["location"].clone()),
@@ -214,6 +218,7 @@ mod tests {
             "ManagedCluster" => TableLayout::ManagedCluster,
             "ResourceGroup" => TableLayout::ResourceGroup,
             "Subscription" => TableLayout::Subscription,
+            "InOrder" => TableLayout::InOrder,
             other => panic!("unknown layout {other} in the goldens"),
         }
     }
@@ -249,5 +254,12 @@ mod tests {
         assert_eq!(headers, ["Location", "Name"]);
         let (headers, _) = table_cells(&group, TableLayout::ResourceGroup, false);
         assert_eq!(headers, ["Name", "Location", "Status"]);
+        // aksctl's own tables keep the order the command built.
+        let (headers, _) = table_cells(
+            &serde_json::json!({"Name": "c1", "Action": "migrate"}),
+            TableLayout::InOrder,
+            false,
+        );
+        assert_eq!(headers, ["Name", "Action"]);
     }
 }
