@@ -60,7 +60,8 @@ pub enum FileMergeError {
         /// The link.
         path: PathBuf,
     },
-    /// The path is a dangling symbolic link or a link loop ([`SymlinkPolicy::Follow`]).
+    /// The path could not be resolved: a dangling symbolic link or a link loop ([`SymlinkPolicy::Follow`]), or a
+    /// path that cannot be inspected (e.g. under a file rather than a directory).
     #[error(transparent)]
     Resolve(WriteError),
     /// The path is a directory, not a kubeconfig file.
