@@ -2,8 +2,9 @@
 # Conformance with the real Azure CLI: az 2.91 (installed from PyPI into a venv) runs the guide against the aksctl
 # emulator — cloud register (endpoint discovery), service-principal login, group create, aks create --enable-aad,
 # aks get-credentials --format azure|exec — and aksctl runs the same commands against the same emulator; the
-# outputs are compared (shape of `aks show`, the resource group, the kubeconfig users). Then a person signs in
-# with `az login --use-device-code` (no --tenant: the `organizations` authority), approved through the emulator.
+# outputs are compared (shape of `aks show`, the resource group, the kubeconfig users, and the `-o table` of every
+# command aksctl shares with az). Then a person signs in with `az login --use-device-code` (no --tenant: the
+# `organizations` authority), approved through the emulator.
 #
 # Everything runs inside `unshare -n` (loopback only): az contacts Microsoft hosts by itself otherwise
 # (telemetry, version checks, instance discovery). Usage: scripts/az-conformance.sh [path/to/aksctl]
@@ -63,6 +64,34 @@ aksctl aks show -g rg2 -n azc -o yaml > "$work/aksctl-show.yaml"
 step aksctl aks get-credentials; aksctl aks get-credentials -g rg2 -n azc --format azure --file "$work/aksctl-kc-azure" 2> "$work/aksctl-gc.err"
 aksctl aks get-credentials -g rg2 -n azc --format exec --file "$work/aksctl-kc-exec" 2>> "$work/aksctl-gc.err"
 
+# -o table, command by command, for every aksctl command with an az counterpart (the transformer's columns where az
+# has one, knack's automatic table elsewhere). Each tool creates its own resources (tables/az-*, tables/aksctl-*).
+step "-o table for every command"; mkdir -p "$work/tables"
+tables() {  # tables WHO RG CLUSTER GROUP-NAME: run WHO's commands, one table file per command
+  local who=$1 rg=$2 cluster=$3 adg=$4 run
+  if [ "$who" = az ]; then run=az; else run=aksctl; fi
+  local t="$work/tables/$who"
+  $run group create -n "$rg-t" -l centralus -o table > "$t-group-create" 2>/dev/null
+  $run group show -n "$rg" -o table > "$t-group-show"
+  $run group list -o table > "$t-group-list"
+  $run aks create -g "$rg-t" -n "$cluster" --generate-ssh-keys -o table > "$t-aks-create" 2>/dev/null
+  $run aks update -g "$rg-t" -n "$cluster" --enable-aad --aad-admin-group-object-ids "$group" -o table > "$t-aks-update" 2>/dev/null
+  $run aks show -g "$rg" -n azc -o table > "$t-aks-show"
+  $run aks list -o table > "$t-aks-list"
+  $run aks show -g "$rg" -n azc --query '{Name: name, Managed: aadProfile.managed}' -o table > "$t-aks-show-query"
+  $run account show -o table > "$t-account-show"
+  $run account list -o table > "$t-account-list"
+  $run cloud show -o table > "$t-cloud-show"
+  $run cloud list -o table > "$t-cloud-list"
+  $run ad group create --display-name "$adg" --mail-nickname "$adg" -o table > "$t-ad-group-create"
+  $run ad group show -g "$adg" -o table > "$t-ad-group-show"
+  $run ad group list --display-name "$adg" -o table > "$t-ad-group-list"
+  $run ad group member check -g "$adg" --member-id "$group" -o table > "$t-ad-group-member-check"
+  $run ad group member list -g "$adg" -o table > "$t-ad-group-member-list"
+}
+tables az rg1 azt az-team
+tables aksctl rg2 aksctlt aksctl-team
+
 python3 - "$work" <<'PY'
 import json, sys, re
 work = sys.argv[1]
@@ -121,6 +150,40 @@ for fmt in ("azure", "exec"):
         failures.append(f"{fmt} current-context: {az['current-context']} vs {ours['current-context']}")
 if failures:
     raise SystemExit("az conformance FAILED:\n" + "\n".join(failures))
+PY
+python3 - "$work/tables" <<'PY'
+import os, sys
+directory = sys.argv[1]
+failures = []
+def header(text): return text.splitlines()[0].split() if text.strip() else []
+for name in sorted(os.listdir(directory)):
+    if not name.startswith("az-"):
+        continue
+    command = name[3:]
+    az = open(os.path.join(directory, name)).read()
+    ours = open(os.path.join(directory, "aksctl-" + command)).read()
+    # Values differ (names, ids, times); the columns must not, nor the row count of a command about one resource
+    # (lists are taken at different moments; az 2.91 also knows one cloud more, AzureBleuCloud).
+    rows_differ = not command.endswith("-list") and len(az.splitlines()) != len(ours.splitlines())
+    if header(az) != header(ours) or rows_differ:
+        failures.append(f"{command} -o table:\n--- az\n{az}--- aksctl\n{ours}")
+if failures:
+    raise SystemExit("az conformance FAILED (tables):\n" + "\n".join(failures))
+print(f"tables: {len([n for n in os.listdir(directory) if n.startswith('az-')])} commands match az")
+PY
+python3 - "$work" <<'PY'
+import json, sys
+work = sys.argv[1]
+# --generate-ssh-keys: the public key file is written as az writes it, and keyData is that file as read.
+az_key = open(f"{work}/az-home/.ssh/id_rsa.pub").read()
+our_key = open(f"{work}/aksctl-home/.ssh/id_rsa.pub").read()
+shape = lambda key: (key.split(" ")[0], len(key.split(" ")), key.endswith("\n"))
+if shape(az_key) != shape(our_key):
+    raise SystemExit(f"az conformance FAILED: id_rsa.pub shape az={shape(az_key)} aksctl={shape(our_key)}")
+for who, key in (("az", az_key), ("aksctl", our_key)):
+    sent = json.load(open(f"{work}/{who}-create.json"))["linuxProfile"]["ssh"]["publicKeys"][0]["keyData"]
+    if sent != key:
+        raise SystemExit(f"az conformance FAILED: {who} keyData is not its id_rsa.pub as read")
 PY
 az_merged=$(grep -c 'Merged "azc" as current context' "$work/az-gc.err" || true)
 our_merged=$(grep -c 'Merged "azc" as current context' "$work/aksctl-gc.err" || true)

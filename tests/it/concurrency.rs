@@ -272,3 +272,60 @@ fn parallel_convert_kubeconfig_converts_every_user() {
         "no temp or lock file is left behind"
     );
 }
+
+/// 16 `aks create --generate-ssh-keys` started at once on a fresh home (issue #15): one of them creates the key
+/// pair (each file appears whole, exclusively), the others wait for that pair and use it. All succeed, and every
+/// cluster's `keyData` is the final `~/.ssh/id_rsa.pub` exactly as read, as az sends it. Without the wait, 15 of
+/// them failed with `writing ~/.ssh/id_rsa: File exists (os error 17)`.
+#[test]
+fn parallel_create_with_generated_ssh_keys_shares_one_key_pair() {
+    let cloud = cloud();
+    cloud.run_json(&["group", "create", "-n", "rg1", "-l", "eastus"]);
+    let ssh = cloud.home().join(".ssh");
+    assert!(!ssh.exists(), "a fresh home");
+    let names: Vec<String> = (0..16).map(|i| format!("k{i:02}")).collect();
+    let children: Vec<Child> = names
+        .iter()
+        .map(|name| {
+            spawn(
+                &cloud,
+                &[
+                    "aks",
+                    "create",
+                    "-g",
+                    "rg1",
+                    "-n",
+                    name,
+                    "--generate-ssh-keys",
+                    "-o",
+                    "none",
+                ],
+            )
+        })
+        .collect();
+    wait_all(children, "aks create --generate-ssh-keys");
+
+    let public = fs::read_to_string(ssh.join("id_rsa.pub")).unwrap();
+    assert!(public.starts_with("ssh-rsa "), "{public}");
+    let mut files: Vec<String> = fs::read_dir(&ssh)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files,
+        ["id_rsa", "id_rsa.pub"],
+        "one pair, no temporary file left"
+    );
+    assert_eq!(
+        fs::metadata(&ssh).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    for name in &names {
+        let cluster = cloud.run_json(&["aks", "show", "-g", "rg1", "-n", name]);
+        assert_eq!(
+            cluster["linuxProfile"]["ssh"]["publicKeys"][0]["keyData"], public,
+            "{name}"
+        );
+    }
+}

@@ -210,7 +210,7 @@ fn cases(cloud: &TestCloud) -> Vec<Case> {
         case("unknown command", &["aks", "explode"], 2, "explode"),
         case("missing required name", &["aks", "show", "-g", "rg1"], 2, "--name"),
         // --- kubeconfig files ---
-        case("malformed YAML kubeconfig", &get_credentials("{dir}/config"), 1, "{dir}/config")
+        case("malformed YAML kubeconfig", &get_credentials("{dir}/config"), 1, "Error parsing {dir}/config (")
             .file("config", "clusters: [\n  - name: x\n    cluster: {server: \n", 0o600),
         case("non-UTF-8 kubeconfig", &get_credentials("{dir}/config"), 1, "{dir}/config")
             .file("config", b"apiVersion: v1\nclusters:\n- name: \xff\xfe\xfd\n".to_vec(), 0o600),
@@ -232,14 +232,16 @@ fn cases(cloud: &TestCloud) -> Vec<Case> {
             .file("config", huge, 0o600),
         case("kubeconfig without a users key", &get_credentials("{dir}/config"), 1, "No such key 'users'")
             .file("config", "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\n", 0o600),
-        case("kubeconfig is a symbolic link", &get_credentials("{dir}/config"), 1, "{dir}/config")
-            .file("real", GOOD_KUBECONFIG, 0o600)
-            .link("config", "real"),
-        case("kubeconfig is a dangling symbolic link", &get_credentials("{dir}/config"), 1, "{dir}/config")
+        // A link to a kubeconfig is written through (tests/it/kubeconfig_files.rs); only these are refused.
+        case("kubeconfig is a symbolic link loop", &get_credentials("{dir}/config"), 1, "{dir}/config is a symbolic link loop")
+            .link("config", "config"),
+        case("kubeconfig is a dangling symbolic link", &get_credentials("{dir}/config"), 1, "{dir}/config is a dangling symbolic link")
+            .link("config", "nowhere"),
+        case("convert-kubeconfig on a dangling symbolic link", &["kubelogin", "convert-kubeconfig", "--kubeconfig", "{dir}/config", "-l", "azurecli"], 1, "{dir}/config is a dangling symbolic link")
             .link("config", "nowhere"),
         case("kubeconfig is read-only", &get_credentials("{dir}/config"), 1, "{dir}/config")
             .file("config", GOOD_KUBECONFIG, 0o444),
-        case("kubeconfig is a directory", &get_credentials("{dir}/config"), 1, "{dir}/config")
+        case("kubeconfig is a directory", &get_credentials("{dir}/config"), 1, "{dir}/config is a directory")
             .dir("config"),
         case("kubeconfig under a file, not a directory", &get_credentials("{dir}/afile/config"), 1, "{dir}/afile")
             .file("afile", "just a file\n", 0o600),

@@ -10,6 +10,7 @@ mod faults;
 mod guide;
 mod hostile;
 mod identity;
+mod kubeconfig_files;
 mod kubelogin;
 mod kubelogin_interactive;
 mod kubelogin_modes;

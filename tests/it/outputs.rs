@@ -110,6 +110,11 @@ fn cloud_and_account_commands() {
     let account = cloud.run_json(&["account", "show"]);
     assert_eq!(account["id"], cloud.ready().subscription_id.as_str());
     assert_eq!(account["tenantId"], cloud.ready().tenant_id.as_str());
+    // As in az: `account show` names the cloud `environmentName`, `account list` names it `cloudName`.
+    assert_eq!(account["environmentName"], "Emulator");
+    assert!(account.get("cloudName").is_none(), "{account}");
+    let accounts = cloud.run_json(&["account", "list"]);
+    assert_eq!(accounts[0]["cloudName"], "Emulator");
     cloud.run_ok(&[
         "account",
         "set",
@@ -269,4 +274,157 @@ fn yaml_like_pyyaml_and_yamlc_coloured_only_on_a_terminal() {
         uncoloured = uncoloured.replace(code, "");
     }
     assert_eq!(uncoloured, plain);
+}
+
+/// knack's automatic table headers for a JSON result, written out from its rules (microsoft/knack:
+/// knack/output.py `_auto_table_item`): each object's keys sorted, without id/type/etag and without null, list
+/// and object values, first letter upper-cased; headers in order of first appearance over the rows.
+fn knack_auto_headers(value: &serde_json::Value) -> Vec<String> {
+    let rows: Vec<&serde_json::Value> = match value {
+        serde_json::Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    let mut headers: Vec<String> = Vec::new();
+    for row in rows {
+        let mut keys: Vec<&String> = row.as_object().unwrap().keys().collect();
+        keys.sort();
+        for key in keys {
+            let cell = &row[key.as_str()];
+            if ["id", "type", "etag"].contains(&key.as_str())
+                || cell.is_null()
+                || cell.is_array()
+                || cell.is_object()
+            {
+                continue;
+            }
+            let header = key[..1].to_uppercase() + &key[1..];
+            if !headers.contains(&header) {
+                headers.push(header);
+            }
+        }
+    }
+    headers
+}
+
+fn table_headers(table: &str) -> Vec<String> {
+    table
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every command with an az counterpart prints az 2.91's table: the transformer's columns where az has one,
+/// knack's automatic table everywhere else (`group show` is `Location  Name`, not the `group list` columns).
+#[test]
+fn every_command_prints_the_table_az_prints() {
+    let cloud = cloud();
+    let transformers: [(&[&str], &[&str]); 3] = [
+        (&["group", "list"], &["Name", "Location", "Status"]),
+        (
+            &["aks", "list"],
+            &[
+                "Name",
+                "Location",
+                "ResourceGroup",
+                "KubernetesVersion",
+                "CurrentKubernetesVersion",
+                "ProvisioningState",
+                "Fqdn",
+            ],
+        ),
+        (
+            &["account", "list"],
+            &[
+                "Name",
+                "CloudName",
+                "SubscriptionId",
+                "TenantId",
+                "State",
+                "IsDefault",
+            ],
+        ),
+    ];
+    let group = cloud.run_ok(&[
+        "group", "create", "-n", "rg1", "-l", "eastus", "-o", "table",
+    ]);
+    assert_eq!(
+        group,
+        "Location    Name\n----------  ------\neastus      rg1\n"
+    );
+    let show = cloud.run_ok(&["group", "show", "-n", "rg1", "-o", "table"]);
+    assert_eq!(
+        show, group,
+        "group show has no transformer, like group create"
+    );
+    let admin = cloud.ready().admin_group_id.clone();
+    let automatic: Vec<Vec<&str>> = vec![
+        vec![
+            "aks",
+            "create",
+            "-g",
+            "rg1",
+            "-n",
+            "c1",
+            "--enable-aad",
+            "--aad-admin-group-object-ids",
+            &admin,
+            "--no-ssh-key",
+        ],
+        vec![
+            "aks",
+            "update",
+            "-g",
+            "rg1",
+            "-n",
+            "c1",
+            "--enable-azure-rbac",
+        ],
+        vec!["account", "show"],
+        vec!["cloud", "show"],
+        vec!["cloud", "list"],
+        vec![
+            "ad",
+            "group",
+            "create",
+            "--display-name",
+            "team",
+            "--mail-nickname",
+            "team",
+        ],
+        vec!["ad", "group", "show", "-g", "team"],
+        vec!["ad", "group", "list"],
+        vec![
+            "ad",
+            "group",
+            "member",
+            "check",
+            "-g",
+            "team",
+            "--member-id",
+            &admin,
+        ],
+    ];
+    for args in &automatic {
+        let table = cloud.run_ok(&[&args[..], &["-o", "table"]].concat());
+        // The same command again (a read) or its read counterpart gives the JSON the table was made from.
+        let json_args: Vec<&str> = match args[..2] {
+            ["aks", "create"] | ["aks", "update"] => vec!["aks", "show", "-g", "rg1", "-n", "c1"],
+            ["ad", "group"] if args[2] == "create" => vec!["ad", "group", "show", "-g", "team"],
+            _ => args.clone(),
+        };
+        let value = cloud.run_json(&json_args);
+        let expected = knack_auto_headers(&value);
+        assert!(!expected.is_empty(), "{args:?}");
+        assert_eq!(table_headers(&table), expected, "{args:?}:\n{table}");
+        if args.contains(&"check") {
+            assert_eq!(table, "Value\n-------\nFalse\n");
+        }
+    }
+    for (args, expected) in transformers {
+        let table = cloud.run_ok(&[args, &["-o", "table"]].concat());
+        assert_eq!(table_headers(&table), expected, "{args:?}:\n{table}");
+    }
 }

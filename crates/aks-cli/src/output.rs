@@ -6,22 +6,13 @@ use std::io::{self, BufRead, IsTerminal, Write};
 
 use serde_json::Value;
 
+mod table;
 mod yaml;
+
+pub use table::TableLayout;
 
 use crate::args::OutputFormat;
 use crate::error::CliError;
-
-/// Which columns a command's table shows (az's table transformers); `None` means az's automatic table.
-#[derive(Debug, Clone, Copy)]
-pub enum TableLayout {
-    /// az's automatic table: scalar keys, sorted, without id/type/etag.
-    Auto,
-    /// `aks show|list`: Name, Location, ResourceGroup, KubernetesVersion, CurrentKubernetesVersion,
-    /// ProvisioningState, Fqdn.
-    ManagedCluster,
-    /// `group show|list`: Name, Location, Status.
-    ResourceGroup,
-}
 
 /// Writes data and messages like az.
 #[derive(Debug)]
@@ -87,8 +78,8 @@ impl Printer {
             // knack colours yamlc only on a terminal (pygments); the palette is jsonc's.
             OutputFormat::Yamlc => yaml::to_yaml(&value, self.color.then_some(YAML_PALETTE)),
             OutputFormat::Table => {
-                let layout = if queried { TableLayout::Auto } else { layout };
-                table_text(&value, layout)?
+                let (headers, rows) = table::table_cells(&value, layout, queried);
+                table::render(&headers, &rows)
             }
             OutputFormat::Tsv => tsv_text(&value),
         };
@@ -284,180 +275,6 @@ fn python_str(value: &Value) -> String {
     }
 }
 
-/// A table column: its header and how to read its cell from a row.
-type Column = (String, Box<dyn Fn(&Value) -> Value>);
-
-fn table_rows(value: &Value, layout: TableLayout) -> Option<(Vec<String>, Vec<Vec<String>>)> {
-    let items: Vec<&Value> = match value {
-        Value::Array(items) => items.iter().collect(),
-        other => vec![other],
-    };
-    let columns: Vec<Column> = match layout {
-        TableLayout::ManagedCluster => vec![
-            ("Name".to_string(), Box::new(|v: &Value| v["name"].clone())),
-            (
-                "Location".to_string(),
-                Box::new(|v: &Value| v["location"].clone()),
-            ),
-            (
-                "ResourceGroup".to_string(),
-                Box::new(|v: &Value| v["resourceGroup"].clone()),
-            ),
-            (
-                "KubernetesVersion".to_string(),
-                Box::new(|v: &Value| v["kubernetesVersion"].clone()),
-            ),
-            (
-                "CurrentKubernetesVersion".to_string(),
-                Box::new(|v: &Value| v["currentKubernetesVersion"].clone()),
-            ),
-            (
-                "ProvisioningState".to_string(),
-                Box::new(|v: &Value| v["provisioningState"].clone()),
-            ),
-            (
-                "Fqdn".to_string(),
-                Box::new(|v: &Value| {
-                    if v["fqdn"].is_null() {
-                        v["privateFqdn"].clone()
-                    } else {
-                        v["fqdn"].clone()
-                    }
-                }),
-            ),
-        ],
-        TableLayout::ResourceGroup => vec![
-            ("Name".to_string(), Box::new(|v: &Value| v["name"].clone())),
-            (
-                "Location".to_string(),
-                Box::new(|v: &Value| v["location"].clone()),
-            ),
-            (
-                "Status".to_string(),
-                Box::new(|v: &Value| v["properties"]["provisioningState"].clone()),
-            ),
-        ],
-        TableLayout::Auto => {
-            let mut keys: Vec<String> = Vec::new();
-            for item in &items {
-                match item {
-                    Value::Object(map) => {
-                        for (key, child) in map {
-                            let skip = matches!(key.as_str(), "id" | "type" | "etag")
-                                || matches!(
-                                    child,
-                                    Value::Null | Value::Array(_) | Value::Object(_)
-                                );
-                            if !skip && !keys.contains(key) {
-                                keys.push(key.clone());
-                            }
-                        }
-                    }
-                    Value::Null | Value::Array(_) => return None,
-                    _ => {}
-                }
-            }
-            if items.iter().all(|item| !item.is_object()) {
-                let rows = items.iter().map(|item| vec![python_str(item)]).collect();
-                return Some((vec!["Result".to_string()], rows));
-            }
-            keys.into_iter()
-                .map(|key| {
-                    let header = capitalize(&key);
-                    let getter: Box<dyn Fn(&Value) -> Value> =
-                        Box::new(move |v: &Value| v[key.as_str()].clone());
-                    (header, getter)
-                })
-                .collect()
-        }
-    };
-    let mut cells: Vec<Vec<Value>> = items
-        .iter()
-        .map(|item| columns.iter().map(|(_, get)| get(item)).collect())
-        .collect();
-    // az drops a transformer column whose value is null in every row.
-    let keep: Vec<bool> = (0..columns.len())
-        .map(|c| matches!(layout, TableLayout::Auto) || cells.iter().any(|row| !row[c].is_null()))
-        .collect();
-    let headers = columns
-        .iter()
-        .zip(&keep)
-        .filter(|(_, k)| **k)
-        .map(|((h, _), _)| h.clone())
-        .collect();
-    let rows = cells
-        .iter_mut()
-        .map(|row| {
-            row.iter()
-                .zip(&keep)
-                .filter(|(_, k)| **k)
-                .map(|(v, _)| {
-                    if v.is_null() {
-                        String::new()
-                    } else {
-                        python_str(v)
-                    }
-                })
-                .collect()
-        })
-        .collect();
-    Some((headers, rows))
-}
-
-fn capitalize(key: &str) -> String {
-    let mut chars = key.chars();
-    chars
-        .next()
-        .map(|first| first.to_uppercase().collect::<String>() + chars.as_str())
-        .unwrap_or_default()
-}
-
-/// tabulate's "simple" format, as az prints tables.
-fn table_text(value: &Value, layout: TableLayout) -> Result<String, CliError> {
-    let Some((headers, rows)) = table_rows(value, layout) else {
-        return Err(CliError::message(
-            "Table output unavailable. Use the --query option to specify an appropriate query. Use --debug for more info.",
-        ));
-    };
-    if headers.is_empty() {
-        return Ok(String::new());
-    }
-    let widths: Vec<usize> = (0..headers.len())
-        // tabulate: a column is as wide as its widest cell, and at least its header plus 2 (MIN_PADDING).
-        .map(|c| {
-            rows.iter()
-                .map(|r| r[c].chars().count())
-                .chain([headers[c].chars().count() + 2])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: &[String]| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-    };
-    let mut out = String::new();
-    out.push_str(&line(&headers));
-    out.push('\n');
-    out.push_str(
-        &widths
-            .iter()
-            .map(|w| "-".repeat(*w))
-            .collect::<Vec<_>>()
-            .join("  "),
-    );
-    out.push('\n');
-    for row in &rows {
-        out.push_str(&line(row));
-        out.push('\n');
-    }
-    Ok(out)
-}
-
 /// knack's tsv: one line per item, dict values in sorted-key order, nested dicts empty, lists as their length.
 fn tsv_text(value: &Value) -> String {
     let items: Vec<&Value> = match value {
@@ -512,25 +329,8 @@ mod tests {
     }
 
     #[test]
-    fn managed_cluster_table_like_az() {
-        let value = json!({"name": "myAKSCluster", "location": "eastus", "resourceGroup": "myResourceGroup",
-            "kubernetesVersion": "1.30", "currentKubernetesVersion": "1.30.6", "provisioningState": "Succeeded",
-            "fqdn": "x.hcp.eastus.azmk8s.io", "privateFqdn": null});
-        assert_eq!(
-            table_text(&value, TableLayout::ManagedCluster).unwrap(),
-            "Name          Location    ResourceGroup    KubernetesVersion    CurrentKubernetesVersion    ProvisioningState    Fqdn                  \n\
-             ------------  ----------  ---------------  -------------------  --------------------------  -------------------  ----------------------\n\
-             myAKSCluster  eastus      myResourceGroup  1.30                 1.30.6                      Succeeded            x.hcp.eastus.azmk8s.io\n"
-        );
-    }
-
-    #[test]
-    fn auto_table_and_tsv() {
+    fn tsv_like_knack() {
         let value = json!({"id": "/x", "location": "eastus", "managedBy": null, "name": "rg1", "properties": {"provisioningState": "Succeeded"}, "tags": null, "type": "t"});
-        assert_eq!(
-            table_text(&value, TableLayout::Auto).unwrap(),
-            "Location    Name  \n----------  ------\neastus      rg1   \n"
-        );
         assert_eq!(tsv_text(&value), "/x\teastus\tNone\trg1\t\tNone\tt\n");
         assert_eq!(tsv_text(&json!(["a", "b"])), "a\nb\n");
     }
@@ -543,16 +343,8 @@ mod tests {
             &value,
         )
         .unwrap();
-        assert_eq!(
-            table_text(&result, TableLayout::Auto)
-                .unwrap()
-                .lines()
-                .next()
-                .unwrap()
-                .split_whitespace()
-                .collect::<Vec<_>>(),
-            ["Name", "RG", "Location"]
-        );
+        let (headers, _) = table::table_cells(&result, TableLayout::ManagedCluster, true);
+        assert_eq!(headers, ["Name", "RG", "Location"]);
     }
 
     #[test]

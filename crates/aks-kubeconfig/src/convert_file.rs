@@ -6,7 +6,7 @@ use crate::field::Field;
 use crate::file::DEFAULT_LOCK_TIMEOUT;
 use crate::kubectl_merge::kubectl_merge;
 use crate::model::{Kubeconfig, KubeconfigError, User};
-use crate::write::{FileLock, SymlinkPolicy, WriteError, write_atomic};
+use crate::write::{FileLock, SymlinkPolicy, WriteError, resolve_symlinks, write_atomic};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
@@ -40,6 +40,9 @@ pub enum ConvertFileError {
         #[source]
         source: KubeconfigError,
     },
+    /// An explicit `--kubeconfig` file is a dangling symbolic link, or a kubeconfig path is a link loop.
+    #[error(transparent)]
+    Resolve(WriteError),
     /// kubelogin refused the options or a user (its message, word for word).
     #[error(transparent)]
     Convert(#[from] ConvertError),
@@ -65,7 +68,9 @@ impl ConvertFileError {
             ConvertFileError::Read { path, .. }
             | ConvertFileError::Parse { path, .. }
             | ConvertFileError::ConcurrentChange { path } => Some(path),
-            ConvertFileError::Lock(error) | ConvertFileError::Write(error) => Some(error.path()),
+            ConvertFileError::Resolve(error)
+            | ConvertFileError::Lock(error)
+            | ConvertFileError::Write(error) => Some(error.path()),
             ConvertFileError::Convert(_) => None,
         }
     }
@@ -119,8 +124,10 @@ pub struct ConvertReport {
 
 /// Reads the merged KUBECONFIG list (or one --kubeconfig file), converts, and writes each converted user back
 /// to the file it came from (kubectl_merge origins); unknown fields, other users and other files untouched;
-/// atomic, under `<file>.lock`, file mode kept (symlinks followed like kubectl); nothing written when anything
-/// fails.
+/// atomic, under `<file>.lock`, file mode kept; nothing written when anything fails. A symbolic link is written
+/// through (temp file beside the target, renamed onto it, the link kept) under `<link>.lock` and
+/// `<target>.lock` ([`FileLock::acquire_following`]); an explicit file that is a dangling link, or a link loop,
+/// is [`ConvertFileError::Resolve`].
 ///
 /// `paths` is the `KUBECONFIG` list (or `[~/.kube/config]`): missing files are skipped, repeated paths read
 /// once. Use [`convert_explicit_file`] for `--kubeconfig`. A rewritten file is re-serialized whole, as client-go
@@ -161,10 +168,16 @@ fn read_bytes(path: &Path, missing: MissingFiles) -> Result<Option<Vec<u8>>, Con
         Err(error) if error.kind() == io::ErrorKind::NotFound && missing == MissingFiles::Skip => {
             Ok(None)
         }
-        Err(source) => Err(ConvertFileError::Read {
-            path: path.to_path_buf(),
-            source,
-        }),
+        Err(source) => match resolve_symlinks(path) {
+            // A link that leads nowhere, or in a circle: say so rather than "no such file".
+            Err(error @ (WriteError::DanglingSymlink { .. } | WriteError::SymlinkLoop { .. })) => {
+                Err(ConvertFileError::Resolve(error))
+            }
+            _ => Err(ConvertFileError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+        },
     }
 }
 
@@ -257,8 +270,14 @@ pub fn convert_files_with(
         for index in by_file.keys() {
             let path = &snapshots[*index].path;
             locks.push(
-                FileLock::acquire(path, file_options.lock_timeout)
-                    .map_err(ConvertFileError::Lock)?,
+                FileLock::acquire_following(path, file_options.lock_timeout).map_err(|error| {
+                    match error {
+                        WriteError::DanglingSymlink { .. } | WriteError::SymlinkLoop { .. } => {
+                            ConvertFileError::Resolve(error)
+                        }
+                        other => ConvertFileError::Lock(other),
+                    }
+                })?,
             );
             locked.push(path.clone());
         }

@@ -4,7 +4,7 @@ use crate::az_merge::{MergeError, az_merge};
 use crate::model::{Kubeconfig, KubeconfigError, UNKNOWN_CONTEXT};
 use crate::write::{
     FileLock, SymlinkPolicy, WriteError, create_parent, parent_directory, permission_bits,
-    write_atomic,
+    resolve_symlinks, write_atomic,
 };
 use std::fs;
 use std::io::{self, Read};
@@ -60,6 +60,16 @@ pub enum FileMergeError {
         /// The link.
         path: PathBuf,
     },
+    /// The path could not be resolved: a dangling symbolic link or a link loop ([`SymlinkPolicy::Follow`]), or a
+    /// path that cannot be inspected (e.g. under a file rather than a directory).
+    #[error(transparent)]
+    Resolve(WriteError),
+    /// The path is a directory, not a kubeconfig file.
+    #[error("{} is a directory, not a kubeconfig file", path.display())]
+    Directory {
+        /// The directory.
+        path: PathBuf,
+    },
     /// The lock could not be taken ([`WriteError::LockTimeout`] carries a hint).
     #[error(transparent)]
     Lock(WriteError),
@@ -99,9 +109,12 @@ impl FileMergeError {
     pub fn path(&self) -> Option<&Path> {
         match self {
             FileMergeError::Symlink { path }
+            | FileMergeError::Directory { path }
             | FileMergeError::Read { path, .. }
             | FileMergeError::Parse { path, .. } => Some(path),
-            FileMergeError::Lock(error) | FileMergeError::Write(error) => Some(error.path()),
+            FileMergeError::Resolve(error)
+            | FileMergeError::Lock(error)
+            | FileMergeError::Write(error) => Some(error.path()),
             FileMergeError::Merge(_) => None,
         }
     }
@@ -110,8 +123,11 @@ impl FileMergeError {
     pub fn io_error_kind(&self) -> Option<io::ErrorKind> {
         match self {
             FileMergeError::Read { source, .. } => Some(source.kind()),
-            FileMergeError::Lock(error) | FileMergeError::Write(error) => error.io_error_kind(),
+            FileMergeError::Resolve(error)
+            | FileMergeError::Lock(error)
+            | FileMergeError::Write(error) => error.io_error_kind(),
             FileMergeError::Symlink { .. }
+            | FileMergeError::Directory { .. }
             | FileMergeError::Parse { .. }
             | FileMergeError::Merge(_) => None,
         }
@@ -168,8 +184,13 @@ pub fn merge_into_file(
 }
 
 /// The whole file step of `az aks get-credentials` (az-cli-aks.md §3.2–§3.6), under client-go's
-/// `<file>.lock`: create missing parent directories, read the file (a missing file counts as empty), parse,
-/// [`az_merge`], and [`write_atomic`] the result (a new file gets mode 0600, an existing one keeps its mode).
+/// `<file>.lock`: create missing parent directories (0700), read the file (a missing file counts as empty),
+/// parse, [`az_merge`], and [`write_atomic`] the result (a new file gets mode 0600, an existing one keeps its
+/// mode).
+///
+/// With [`SymlinkPolicy::Follow`] a symbolic link is written through: the file at the end of its chain is read
+/// and replaced atomically (the link stays), under both `<link>.lock` and `<target>.lock`
+/// ([`FileLock::acquire_following`]); a dangling link or a loop is refused before anything is locked or made.
 ///
 /// Nothing is written if anything fails. Unlike az, which first creates an empty 0600 file, a missing file is
 /// only created by the final write, so a failure leaves no empty file behind. `confirm` is called while the
@@ -186,8 +207,18 @@ pub fn merge_into_file_with(
             path: path.to_path_buf(),
         });
     }
+    let target = resolve_symlinks(path).map_err(FileMergeError::Resolve)?;
+    if target.is_dir() {
+        return Err(FileMergeError::Directory {
+            path: path.to_path_buf(),
+        });
+    }
     create_parent(parent_directory(path)).map_err(FileMergeError::Write)?;
-    let _lock = FileLock::acquire(path, options.lock_timeout).map_err(FileMergeError::Lock)?;
+    let _lock = match options.symlinks {
+        SymlinkPolicy::Refuse => FileLock::acquire(path, options.lock_timeout),
+        SymlinkPolicy::Follow => FileLock::acquire_following(path, options.lock_timeout),
+    }
+    .map_err(FileMergeError::Lock)?;
 
     let (existing, previous_mode) = read_existing(path)?;
     let existing = Kubeconfig::parse_bytes(&existing).map_err(|source| FileMergeError::Parse {
@@ -200,6 +231,9 @@ pub fn merge_into_file_with(
         write_atomic(path, merged.to_yaml().as_bytes(), options.symlinks).map_err(|error| {
             match error {
                 WriteError::Symlink { path } => FileMergeError::Symlink { path },
+                error @ (WriteError::DanglingSymlink { .. } | WriteError::SymlinkLoop { .. }) => {
+                    FileMergeError::Resolve(error)
+                }
                 other => FileMergeError::Write(other),
             }
         })?;

@@ -64,5 +64,6 @@ pub use model::{
     KubeconfigError, NamedCluster, NamedContext, NamedEntry, NamedUser, UNKNOWN_CONTEXT, User,
 };
 pub use write::{
-    FileLock, NEW_FILE_MODE, SymlinkPolicy, WriteError, WriteOutcome, lock_path, write_atomic,
+    FileLock, NEW_DIRECTORY_MODE, NEW_FILE_MODE, SymlinkPolicy, WriteError, WriteOutcome,
+    lock_path, resolve_symlinks, write_atomic,
 };

@@ -15,7 +15,7 @@ pub enum WriteError {
         /// The link.
         path: PathBuf,
     },
-    /// A symbolic link could not be followed (unreadable, or more than 40 links deep).
+    /// A symbolic link could not be read.
     #[error("cannot resolve symbolic link {}", path.display())]
     ResolveSymlink {
         /// The link.
@@ -23,6 +23,25 @@ pub enum WriteError {
         /// The I/O error.
         #[source]
         source: io::Error,
+    },
+    /// The path is a symbolic link whose chain ends at a file that does not exist. It is refused rather than
+    /// creating a file somewhere the user may not expect.
+    #[error(
+        "{} is a dangling symbolic link: {} does not exist",
+        path.display(),
+        target.display()
+    )]
+    DanglingSymlink {
+        /// The link as given.
+        path: PathBuf,
+        /// Where its chain of links ends.
+        target: PathBuf,
+    },
+    /// The path is a symbolic link that loops (or is more than 40 links deep, Linux's limit).
+    #[error("{} is a symbolic link loop", path.display())]
+    SymlinkLoop {
+        /// The link as given.
+        path: PathBuf,
     },
     /// A missing parent directory could not be created.
     #[error("cannot create directory {}", path.display())]
@@ -72,7 +91,8 @@ pub enum WriteError {
     },
     /// The lock file kept existing until the timeout.
     #[error(
-        "timed out after {waited:?} waiting for lock file {}\nhint: if no other kubectl or aksctl is running, remove {}",
+        "timed out after {} waiting for lock file {}\nhint: if no other kubectl or aksctl is running, remove {}",
+        human_duration(*waited),
         path.display(),
         path.display()
     )]
@@ -89,6 +109,8 @@ impl WriteError {
     pub fn path(&self) -> &Path {
         match self {
             WriteError::Symlink { path }
+            | WriteError::DanglingSymlink { path, .. }
+            | WriteError::SymlinkLoop { path }
             | WriteError::ResolveSymlink { path, .. }
             | WriteError::CreateDirectory { path, .. }
             | WriteError::Metadata { path, .. }
@@ -108,7 +130,10 @@ impl WriteError {
             | WriteError::Write { source, .. }
             | WriteError::Replace { source, .. }
             | WriteError::Lock { source, .. } => Some(source.kind()),
-            WriteError::Symlink { .. } | WriteError::LockTimeout { .. } => None,
+            WriteError::Symlink { .. }
+            | WriteError::DanglingSymlink { .. }
+            | WriteError::SymlinkLoop { .. }
+            | WriteError::LockTimeout { .. } => None,
         }
     }
 }
@@ -119,7 +144,8 @@ pub enum SymlinkPolicy {
     /// Refuse with [`WriteError::Symlink`], as current az does (az-cli-aks.md §3.6).
     #[default]
     Refuse,
-    /// Replace the file the link points to; the link stays a link (older az, kubectl).
+    /// Replace the file at the end of the link's chain; the link stays a link (older az, kubectl). A dangling
+    /// link or a link loop is refused ([`WriteError::DanglingSymlink`], [`WriteError::SymlinkLoop`]).
     Follow,
 }
 
@@ -136,6 +162,9 @@ pub struct WriteOutcome {
 /// The mode of files this crate creates.
 pub const NEW_FILE_MODE: u32 = 0o600;
 
+/// The mode of directories this crate creates (a missing `~/.kube`): only the owner may list or enter it.
+pub const NEW_DIRECTORY_MODE: u32 = 0o700;
+
 /// The longest chain of symbolic links [`SymlinkPolicy::Follow`] follows (Linux's limit).
 const MAX_SYMLINK_HOPS: usize = 40;
 
@@ -147,9 +176,11 @@ const MAX_SYMLINK_HOPS: usize = 40;
 /// An existing file with no write permission bit (e.g. 0444) is refused with `PermissionDenied`: the rename
 /// would replace it, but its owner asked for it not to change.
 ///
-/// Missing parent directories are created with the default mode under the umask (0755 under umask 022), as
-/// az's `os.makedirs` and kubectl do. The rename gives the file to the writing user: an owner or group other
-/// than ours is not kept. With [`SymlinkPolicy::Follow`] the final target of the link is replaced.
+/// Missing parent directories are created 0700 whatever the umask ([`NEW_DIRECTORY_MODE`]; az's `os.makedirs`
+/// and kubectl would follow the umask, 0777 under umask 000, for a directory that holds credentials). The
+/// rename gives the file to the writing user: an owner or group other than ours is not kept. With
+/// [`SymlinkPolicy::Follow`] the final target of the link is replaced: the temporary file is created beside the
+/// target and renamed onto it, so the link stays a link and the target keeps its mode.
 pub fn write_atomic(
     path: &Path,
     contents: &[u8],
@@ -210,15 +241,24 @@ pub fn write_atomic(
 
 /// The file to replace: `path` itself, or the end of its symbolic-link chain.
 fn resolve_target(path: &Path, symlinks: SymlinkPolicy) -> Result<PathBuf, WriteError> {
+    if symlinks == SymlinkPolicy::Refuse
+        && fs::symlink_metadata(path).is_ok_and(|metadata| metadata.file_type().is_symlink())
+    {
+        return Err(WriteError::Symlink {
+            path: path.to_path_buf(),
+        });
+    }
+    resolve_symlinks(path)
+}
+
+/// The end of `path`'s chain of symbolic links (`path` itself when it is not a link; a path that does not exist
+/// resolves to itself). A link whose chain ends at nothing is [`WriteError::DanglingSymlink`]; a loop, or more
+/// than 40 links, is [`WriteError::SymlinkLoop`].
+pub fn resolve_symlinks(path: &Path) -> Result<PathBuf, WriteError> {
     let mut current = path.to_path_buf();
-    for _ in 0..MAX_SYMLINK_HOPS {
+    for hop in 0..MAX_SYMLINK_HOPS {
         match fs::symlink_metadata(&current) {
             Ok(metadata) if metadata.file_type().is_symlink() => {
-                if symlinks == SymlinkPolicy::Refuse {
-                    return Err(WriteError::Symlink {
-                        path: path.to_path_buf(),
-                    });
-                }
                 let link =
                     fs::read_link(&current).map_err(|source| WriteError::ResolveSymlink {
                         path: current.clone(),
@@ -227,7 +267,15 @@ fn resolve_target(path: &Path, symlinks: SymlinkPolicy) -> Result<PathBuf, Write
                 current = parent_directory(&current).join(link);
             }
             Ok(_) => return Ok(current),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(current),
+            Err(error) if error.kind() == io::ErrorKind::NotFound && hop == 0 => {
+                return Ok(current);
+            }
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                return Err(WriteError::DanglingSymlink {
+                    path: path.to_path_buf(),
+                    target: current,
+                });
+            }
             Err(source) => {
                 return Err(WriteError::Metadata {
                     path: current,
@@ -236,9 +284,8 @@ fn resolve_target(path: &Path, symlinks: SymlinkPolicy) -> Result<PathBuf, Write
             }
         }
     }
-    Err(WriteError::ResolveSymlink {
+    Err(WriteError::SymlinkLoop {
         path: path.to_path_buf(),
-        source: io::Error::other("too many levels of symbolic links"),
     })
 }
 
@@ -250,15 +297,59 @@ pub(crate) fn parent_directory(path: &Path) -> &Path {
     }
 }
 
-/// Creates `directory` and its parents when missing.
+/// Creates `directory` and its missing parents, each [`NEW_DIRECTORY_MODE`] whatever the umask (existing
+/// directories are left as they are).
 pub(crate) fn create_parent(directory: &Path) -> Result<(), WriteError> {
     if directory.is_dir() {
         return Ok(());
     }
-    fs::create_dir_all(directory).map_err(|source| WriteError::CreateDirectory {
-        path: directory.to_path_buf(),
+    let error = |path: &Path, source| WriteError::CreateDirectory {
+        path: path.to_path_buf(),
         source,
-    })
+    };
+    // Outermost first, so that each new directory can be given its mode before the next one is made in it.
+    let missing: Vec<&Path> = directory
+        .ancestors()
+        .take_while(|ancestor| !ancestor.as_os_str().is_empty() && !ancestor.is_dir())
+        .collect();
+    for new in missing.into_iter().rev() {
+        match create_private_directory(new) {
+            Ok(()) => {}
+            // Another writer made it in the meantime: theirs, with their mode.
+            Err(source) if source.kind() == io::ErrorKind::AlreadyExists && new.is_dir() => {}
+            Err(source) => return Err(error(new, source)),
+        }
+    }
+    Ok(())
+}
+
+/// Makes one directory with [`NEW_DIRECTORY_MODE`]: `mkdir` with that mode (never wider, whatever the umask),
+/// then a `chmod`, which the umask does not mask, for an umask that took owner bits away.
+#[cfg(unix)]
+fn create_private_directory(directory: &Path) -> io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    fs::DirBuilder::new()
+        .mode(NEW_DIRECTORY_MODE)
+        .create(directory)?;
+    fs::set_permissions(directory, fs::Permissions::from_mode(NEW_DIRECTORY_MODE))
+}
+
+#[cfg(not(unix))]
+fn create_private_directory(directory: &Path) -> io::Result<()> {
+    fs::create_dir(directory)
+}
+
+/// A duration as people write it: `5s`, `2.5s`, `250ms` (the lock timeout's message).
+fn human_duration(duration: Duration) -> String {
+    if duration < Duration::from_secs(1) {
+        return format!("{}ms", duration.as_millis());
+    }
+    let tenths = (duration.as_millis() + 50) / 100;
+    if tenths.is_multiple_of(10) {
+        format!("{}s", tenths / 10)
+    } else {
+        format!("{}.{}s", tenths / 10, tenths % 10)
+    }
 }
 
 /// The permission bits of a file (`0o644`, …).
@@ -303,11 +394,13 @@ fn sync_directory(_directory: &Path) {}
 /// client-go's kubeconfig lock: the file `<kubeconfig>.lock`, created exclusively and removed on drop.
 ///
 /// kubectl creates it with `O_CREAT|O_EXCL` around every kubeconfig write and removes it afterwards
-/// (rust-deps.md §6, kubectl-wire.md §8); no `flock` is involved, so this interoperates with kubectl. Unlike
-/// kubectl, which fails at once, [`FileLock::acquire`] retries with backoff until its timeout.
+/// (kubernetes/client-go: `tools/clientcmd/loader.go` `lockFile`); no `flock` is involved, so this interoperates
+/// with kubectl. Unlike kubectl, which fails at once, [`FileLock::acquire`] retries with backoff until its
+/// timeout. For a symbolic link see [`FileLock::acquire_following`] and `docs/kubeconfig-files.md`.
 #[derive(Debug)]
 pub struct FileLock {
-    path: PathBuf,
+    /// The lock files held, in the order they were taken.
+    paths: Vec<PathBuf>,
 }
 
 impl FileLock {
@@ -315,35 +408,77 @@ impl FileLock {
     /// The lock file's directory must exist.
     pub fn acquire(target: &Path, timeout: Duration) -> Result<FileLock, WriteError> {
         let path = lock_path(target);
-        let started = Instant::now();
-        let mut delay = Duration::from_millis(1);
-        loop {
-            match create_lock_file(&path) {
-                Ok(()) => return Ok(FileLock { path }),
-                Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
-                    let waited = started.elapsed();
-                    if waited >= timeout {
-                        return Err(WriteError::LockTimeout { path, waited });
-                    }
-                    let remaining = timeout - waited;
-                    std::thread::sleep(jittered(delay).min(remaining));
-                    delay = (delay * 2).min(Duration::from_millis(50));
-                }
-                Err(source) => return Err(WriteError::Lock { path, source }),
-            }
-        }
+        wait_for_lock_file(&path, Instant::now(), timeout)?;
+        Ok(FileLock { paths: vec![path] })
     }
 
-    /// The lock file's path.
+    /// Takes the lock for a kubeconfig `path` that may be a symbolic link: `<path>.lock` beside the path as
+    /// given, which is the one kubectl takes for that path, then, when the link resolves to another file,
+    /// `<resolved>.lock` beside it too, so that a writer given the target's own path is excluded as well. Both
+    /// are taken in that order (link, then target) by every writer, so two writers cannot deadlock; the whole
+    /// wait is bounded by `timeout`. A dangling link or a loop is refused before any lock file is made.
+    pub fn acquire_following(path: &Path, timeout: Duration) -> Result<FileLock, WriteError> {
+        let resolved = resolve_symlinks(path)?;
+        let started = Instant::now();
+        let mut lock = FileLock { paths: Vec::new() };
+        for file in [path, resolved.as_path()] {
+            let lock_file = lock_path(file);
+            if lock.paths.contains(&lock_file) {
+                continue;
+            }
+            // On failure, `lock` drops here and releases what it holds.
+            wait_for_lock_file(&lock_file, started, timeout)?;
+            lock.paths.push(lock_file);
+        }
+        Ok(lock)
+    }
+
+    /// The lock file's path (the first one taken: the one beside the path as given).
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.paths[0]
+    }
+
+    /// Every lock file held, in the order they were taken.
+    pub fn paths(&self) -> &[PathBuf] {
+        &self.paths
     }
 }
 
 impl Drop for FileLock {
     fn drop(&mut self) {
         // Nothing useful can be done if removal fails; the next writer's timeout error names the file.
-        let _ = fs::remove_file(&self.path);
+        for path in self.paths.iter().rev() {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+/// Creates the lock file `path`, retrying with backoff while another process holds it, until `timeout` has
+/// passed since `started`.
+fn wait_for_lock_file(path: &Path, started: Instant, timeout: Duration) -> Result<(), WriteError> {
+    let mut delay = Duration::from_millis(1);
+    loop {
+        match create_lock_file(path) {
+            Ok(()) => return Ok(()),
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
+                let waited = started.elapsed();
+                if waited >= timeout {
+                    return Err(WriteError::LockTimeout {
+                        path: path.to_path_buf(),
+                        waited,
+                    });
+                }
+                let remaining = timeout - waited;
+                std::thread::sleep(jittered(delay).min(remaining));
+                delay = (delay * 2).min(Duration::from_millis(50));
+            }
+            Err(source) => {
+                return Err(WriteError::Lock {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        }
     }
 }
 
@@ -372,4 +507,17 @@ fn jittered(delay: Duration) -> Duration {
         .map_or(0, |elapsed| elapsed.subsec_nanos());
     let factor = 0.5 + f64::from(nanos % 1000) / 1000.0;
     delay.mul_f64(factor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_printed_as_people_write_them() {
+        assert_eq!(human_duration(Duration::from_nanos(5_000_191_396)), "5s");
+        assert_eq!(human_duration(Duration::from_millis(2_540)), "2.5s");
+        assert_eq!(human_duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(human_duration(Duration::from_millis(59_990)), "60s");
+    }
 }

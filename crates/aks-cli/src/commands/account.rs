@@ -59,9 +59,16 @@ pub async fn show(context: &Context) -> Result<(), CliError> {
         .into_iter()
         .find(|s| s.subscription_id.eq_ignore_ascii_case(&id))
         .ok_or_else(|| CliError::message(format!("Subscription '{id}' not found.")))?;
-    context
-        .printer
-        .data(&view(&subscription, &cloud, Some(&id)), TableLayout::Auto)
+    // az's `account show` prints the stored entry, whose cloud key is `environmentName`; only `account list`
+    // renames it to `cloudName` (Azure/azure-cli: `src/azure-cli/azure/cli/command_modules/profile/custom.py`,
+    // `show_subscription` and `list_subscriptions`).
+    let mut value = view(&subscription, &cloud, Some(&id));
+    if let Value::Object(map) = &mut value
+        && let Some(name) = map.remove("cloudName")
+    {
+        map.insert("environmentName".to_string(), name);
+    }
+    context.printer.data(&value, TableLayout::Auto)
 }
 
 /// `account list`.
@@ -76,5 +83,5 @@ pub async fn list(context: &Context) -> Result<(), CliError> {
         .collect();
     context
         .printer
-        .data(&Value::Array(views), TableLayout::Auto)
+        .data(&Value::Array(views), TableLayout::Subscription)
 }

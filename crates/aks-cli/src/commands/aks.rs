@@ -169,6 +169,33 @@ fn create_body(
     })
 }
 
+/// az ignores `--aad-admin-group-object-ids` and `--aad-tenant-id` without `--enable-aad` and creates a cluster
+/// without Entra integration; aksctl does the same but says so (the warning, or `None` when nothing is ignored).
+fn ignored_aad_flags_warning(args: &AksCreateArgs) -> Option<String> {
+    if args.enable_aad {
+        return None;
+    }
+    let ignored: Vec<&str> = [
+        (
+            "--aad-admin-group-object-ids",
+            &args.aad_admin_group_object_ids,
+        ),
+        ("--aad-tenant-id", &args.aad_tenant_id),
+    ]
+    .into_iter()
+    .filter(|(_, value)| value.is_some())
+    .map(|(flag, _)| flag)
+    .collect();
+    if ignored.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{} {} ignored without --enable-aad: the cluster is created without Microsoft Entra integration. Add --enable-aad to create it with AKS-managed Entra integration, or enable it later with 'aksctl aks update --enable-aad'.",
+        ignored.join(" and "),
+        if ignored.len() == 1 { "is" } else { "are" }
+    ))
+}
+
 /// `aks create`: validate, refuse an existing cluster, take the group's location, PUT, wait, print.
 pub async fn create(args: AksCreateArgs, context: &Context) -> Result<(), CliError> {
     validate_cluster_args(&args.cluster)?;
@@ -192,6 +219,9 @@ pub async fn create(args: AksCreateArgs, context: &Context) -> Result<(), CliErr
         .as_deref()
         .map(|l| validation::location("--location", l))
         .transpose()?;
+    if let Some(warning) = ignored_aad_flags_warning(&args) {
+        context.printer.warning(&warning);
+    }
     let ssh_key = ssh::resolve_key(
         args.no_ssh_key,
         args.ssh_key_value.as_deref(),
@@ -269,9 +299,8 @@ pub async fn put_and_print(
         )
         .unwrap_or(Value::Null),
     };
-    context
-        .printer
-        .data(&view(&result), TableLayout::ManagedCluster)
+    // az's `aks create` and `aks update` have no table transformer: knack's automatic table.
+    context.printer.data(&view(&result), TableLayout::Auto)
 }
 
 /// `aks show`.

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use aks_arm::ArmClient;
-use aks_kubeconfig::{FileMergeError, Kubeconfig, MergeError};
+use aks_kubeconfig::{FileMergeError, Kubeconfig, MergeError, MergeFileOptions, SymlinkPolicy};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
@@ -14,7 +14,9 @@ use crate::env_vars;
 use crate::error::CliError;
 use crate::paths::{expand_user, home};
 
-const DEVICECODE_WARNING: &str = "The kubeconfig uses devicecode authentication which requires kubelogin. Please install kubelogin from https://github.com/Azure/kubelogin or run 'aksctl aks install-cli' to install both kubectl and kubelogin. If devicecode login fails, try running 'kubelogin convert-kubeconfig -l azurecli' to unblock yourself.";
+/// az's warning, except that `aks install-cli` only links kubelogin (aksctl itself), where az's also installs
+/// kubectl.
+const DEVICECODE_WARNING: &str = "The kubeconfig uses devicecode authentication which requires kubelogin. Please install kubelogin from https://github.com/Azure/kubelogin or run 'aksctl aks install-cli', which links aksctl as kubelogin (it does not install kubectl). If devicecode login fails, try running 'kubelogin convert-kubeconfig -l azurecli' to unblock yourself.";
 
 /// The file to merge into: `--file`, else the first KUBECONFIG entry, else `~/.kube/config` (az-cli-aks.md §3.2).
 fn target_file(file: Option<&str>, context: &Context) -> PathBuf {
@@ -84,7 +86,7 @@ fn merge_error_text(error: FileMergeError, path: &Path) -> CliError {
             ))
         }
         FileMergeError::Parse { source, .. } => {
-            CliError::message(format!("Error parsing {shown} ({source})"))
+            CliError::message(format!("Error parsing {shown} ({})", source.detail()))
         }
         FileMergeError::Symlink { .. } => CliError::message(format!(
             "Kubeconfig path \"{shown}\" is a symbolic link. Refusing to write to prevent symlink-following attacks."
@@ -96,7 +98,7 @@ fn merge_error_text(error: FileMergeError, path: &Path) -> CliError {
                 "Permission denied when trying to write to {shown}. Please ensure you have write access to this file, or specify a different file path using the --file/-f argument."
             ))
         }
-        other => CliError::message(other.to_string()),
+        other => CliError::message(aks_arm::error_chain(&other)),
     }
 }
 
@@ -181,9 +183,19 @@ pub(super) async fn fetch_and_merge(
             .confirm(&format!("A different object named {name} already exists in your kubeconfig file.\nOverwrite? (y/n): "))
             .unwrap_or(false)
     };
-    let outcome =
-        aks_kubeconfig::merge_into_file(&path, addition, args.overwrite_existing, &mut confirm)
-            .map_err(|error| merge_error_text(error, &path))?;
+    // Unlike current az, a symbolic link (a dotfile manager's ~/.kube/config) is written through.
+    let options = MergeFileOptions {
+        symlinks: SymlinkPolicy::Follow,
+        ..MergeFileOptions::default()
+    };
+    let outcome = aks_kubeconfig::merge_into_file_with(
+        &path,
+        addition,
+        args.overwrite_existing,
+        &mut confirm,
+        &options,
+    )
+    .map_err(|error| merge_error_text(error, &path))?;
     if let Some(mode) = outcome.previous_mode
         && mode & 0o777 != 0o600
     {

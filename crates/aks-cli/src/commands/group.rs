@@ -36,9 +36,8 @@ pub async fn show(args: GroupNameArgs, context: &Context) -> Result<(), CliError
     let arm = context.arm("group show")?;
     let subscription = context.subscription_id(&arm).await?;
     let group = arm.get_resource_group(&subscription, &args.name).await?;
-    context
-        .printer
-        .data(&view(&group), TableLayout::ResourceGroup)
+    // az's `group show` has no table transformer (only `group list` has): knack's automatic table.
+    context.printer.data(&view(&group), TableLayout::Auto)
 }
 
 /// `group list`.

@@ -328,8 +328,20 @@ fn symbolic_links_are_followed() {
     let (a, _) = write_pair(directory.path());
     let link = directory.path().join("link.yaml");
     std::os::unix::fs::symlink("a.yaml", &link).unwrap();
+    set_mode(&a, 0o640);
+    // A writer given the target's own path excludes us: both link.yaml.lock and a.yaml.lock are taken.
+    let held = FileLock::acquire(&a, Duration::from_secs(1)).unwrap();
+    let options = ConvertFilesOptions {
+        missing_files: MissingFiles::Error,
+        lock_timeout: Duration::from_millis(200),
+    };
+    let error = convert_files_with(std::slice::from_ref(&link), &azurecli(), &options).unwrap_err();
+    assert!(matches!(&error, ConvertFileError::Lock(_)), "{error:?}");
+    assert_eq!(error.path(), Some(aks_kubeconfig::lock_path(&a).as_path()));
+    drop(held);
     let report = convert_explicit_file(&link, &azurecli()).unwrap();
     assert_eq!(report.written, std::slice::from_ref(&link));
+    assert_eq!(mode_of(&a), 0o640);
     assert!(
         fs::symlink_metadata(&link)
             .unwrap()
@@ -382,4 +394,24 @@ fn a_change_made_under_the_lock_is_kept_and_the_waiting_run_finishes() {
         ["get-token", "--login", "azurecli"]
     );
     assert!(!directory.path().join("a.yaml.lock").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_dangling_or_looping_explicit_file_is_refused_naming_it() {
+    let directory = tempfile::tempdir().unwrap();
+    let dangling = directory.path().join("dangling.yaml");
+    std::os::unix::fs::symlink("missing.yaml", &dangling).unwrap();
+    let looped = directory.path().join("loop.yaml");
+    std::os::unix::fs::symlink("loop.yaml", &looped).unwrap();
+    for link in [&dangling, &looped] {
+        let error = convert_explicit_file(link, &azurecli()).unwrap_err();
+        assert!(matches!(&error, ConvertFileError::Resolve(_)), "{error:?}");
+        assert_eq!(error.path(), Some(link.as_path()));
+    }
+    // In a KUBECONFIG list a dangling link is a missing file: skipped, as client-go skips it.
+    let (a, _) = write_pair(directory.path());
+    let report = convert_files(&[dangling.clone(), a.clone()], &azurecli()).unwrap();
+    assert_eq!(report.written, [a]);
+    assert!(!directory.path().join("missing.yaml").exists());
 }

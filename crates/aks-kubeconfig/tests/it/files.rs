@@ -193,7 +193,158 @@ fn a_leftover_lock_file_times_out_with_a_hint() {
         message.contains("hint: if no other kubectl or aksctl is running, remove"),
         "{message}"
     );
+    // A duration people read ("200ms"), not Debug's "200.123456ms".
+    let waited = message
+        .strip_prefix("timed out after ")
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap();
+    assert!(
+        waited.ends_with("ms") && waited[..waited.len() - 2].parse::<u32>().is_ok(),
+        "{message}"
+    );
     assert!(lock.exists(), "someone else's lock is never removed");
+}
+
+#[cfg(unix)]
+#[test]
+fn missing_directories_are_created_0700() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("home/.kube/config");
+    merge_into_file(&path, credential("aks1"), false, &mut never_asked).unwrap();
+    assert_eq!(mode_of(&directory.path().join("home")), 0o700);
+    assert_eq!(mode_of(&directory.path().join("home/.kube")), 0o700);
+    assert_eq!(mode_of(&path), 0o600);
+
+    // An existing directory keeps its mode.
+    set_mode(&directory.path().join("home/.kube"), 0o755);
+    write_atomic(&path, b"a: 1\n", SymlinkPolicy::Refuse).unwrap();
+    assert_eq!(mode_of(&directory.path().join("home/.kube")), 0o755);
+}
+
+#[test]
+fn a_directory_is_not_a_kubeconfig() {
+    let directory = tempfile::tempdir().unwrap();
+    let error =
+        merge_into_file(directory.path(), credential("c1"), false, &mut never_asked).unwrap_err();
+    assert!(
+        matches!(&error, FileMergeError::Directory { path } if path == directory.path()),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .ends_with("is a directory, not a kubeconfig file")
+    );
+    assert_eq!(entries_in(directory.path()), Vec::<String>::new());
+}
+
+fn follow() -> MergeFileOptions {
+    MergeFileOptions {
+        symlinks: SymlinkPolicy::Follow,
+        lock_timeout: Duration::from_millis(300),
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn merge_writes_through_a_link_chain_keeping_links_and_mode() {
+    let directory = tempfile::tempdir().unwrap();
+    let dotfiles = directory.path().join("dotfiles");
+    fs::create_dir(&dotfiles).unwrap();
+    let target = dotfiles.join("kubeconfig");
+    fs::write(&target, credential("old").to_yaml()).unwrap();
+    set_mode(&target, 0o640);
+    let middle = directory.path().join("middle");
+    std::os::unix::fs::symlink("dotfiles/kubeconfig", &middle).unwrap();
+    let link = directory.path().join("config");
+    std::os::unix::fs::symlink(&middle, &link).unwrap();
+
+    let outcome =
+        merge_into_file_with(&link, credential("new"), false, &mut never_asked, &follow()).unwrap();
+    assert_eq!(outcome.previous_mode, Some(0o640));
+    for kept in [&link, &middle] {
+        assert!(fs::symlink_metadata(kept).unwrap().file_type().is_symlink());
+    }
+    assert_eq!(mode_of(&target), 0o640);
+    assert_eq!(
+        load_file(&target).unwrap().unwrap().context_names(),
+        ["old", "new"]
+    );
+    // The temporary file was made beside the target (the rename is within one directory), and every lock
+    // file is gone.
+    assert_eq!(entries_in(&dotfiles), ["kubeconfig"]);
+    assert_eq!(
+        entries_in(directory.path()),
+        ["config", "dotfiles", "middle"]
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_link_is_locked_beside_the_link_and_beside_its_target() {
+    let directory = tempfile::tempdir().unwrap();
+    let target = directory.path().join("real");
+    fs::write(&target, "").unwrap();
+    let link = directory.path().join("config");
+    std::os::unix::fs::symlink("real", &link).unwrap();
+
+    // kubectl given the link locks config.lock; a writer given the target locks real.lock: both exclude us.
+    for held in [&link, &target] {
+        let _held = FileLock::acquire(held, Duration::from_secs(1)).unwrap();
+        let error =
+            merge_into_file_with(&link, credential("c1"), false, &mut never_asked, &follow())
+                .unwrap_err();
+        match &error {
+            FileMergeError::Lock(WriteError::LockTimeout { path, .. }) => {
+                assert_eq!(path, &lock_path(held))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(fs::read_to_string(&target).unwrap(), "");
+    }
+    let lock = FileLock::acquire_following(&link, Duration::from_secs(1)).unwrap();
+    assert_eq!(lock.paths(), [lock_path(&link), lock_path(&target)]);
+    drop(lock);
+    assert_eq!(entries_in(directory.path()), ["config", "real"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn dangling_links_and_loops_are_refused_naming_the_path() {
+    let directory = tempfile::tempdir().unwrap();
+    let dangling = directory.path().join("dangling");
+    std::os::unix::fs::symlink("nowhere/config", &dangling).unwrap();
+    let looped = directory.path().join("loop");
+    std::os::unix::fs::symlink("loop", &looped).unwrap();
+
+    let error = write_atomic(&dangling, b"x", SymlinkPolicy::Follow).unwrap_err();
+    assert!(
+        matches!(&error, WriteError::DanglingSymlink { path, target }
+            if path == &dangling && target == &directory.path().join("nowhere/config")),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("is a dangling symbolic link"),
+        "{error}"
+    );
+    let error = write_atomic(&looped, b"x", SymlinkPolicy::Follow).unwrap_err();
+    assert!(
+        matches!(&error, WriteError::SymlinkLoop { path } if path == &looped),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().ends_with("is a symbolic link loop"),
+        "{error}"
+    );
+
+    for link in [&dangling, &looped] {
+        let error =
+            merge_into_file_with(link, credential("c1"), false, &mut never_asked, &follow())
+                .unwrap_err();
+        assert!(matches!(&error, FileMergeError::Resolve(_)), "{error:?}");
+        assert_eq!(error.path(), Some(link.as_path()));
+    }
+    assert_eq!(entries_in(directory.path()), ["dangling", "loop"]);
 }
 
 #[cfg(unix)]

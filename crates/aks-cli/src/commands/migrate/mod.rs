@@ -271,7 +271,7 @@ fn print_plan(rows: &[PlanRow], printer: &Printer, format: OutputFormat) -> Resu
     } else {
         serde_json::to_value(rows).expect("the plan serializes")
     };
-    printer.data(&value, TableLayout::Auto)
+    printer.data(&value, TableLayout::InOrder)
 }
 
 /// Print the report.
@@ -321,7 +321,7 @@ fn print_report(
             "journal": journal.display().to_string(),
         })
     };
-    printer.data(&value, TableLayout::Auto)
+    printer.data(&value, TableLayout::InOrder)
 }
 
 /// Merge a migrated cluster's new user credentials into the kubeconfig (the `get-credentials` path).
