@@ -7,7 +7,7 @@
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
@@ -104,6 +104,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
         .map_err(write_error)?;
     keep_mode(&target, temp.as_file()).map_err(write_error)?;
     temp.write_all(bytes).map_err(write_error)?;
+    // msal-extensions reloads a cache only when its mtime is newer than the `time.time()` it took after its own
+    // last write; the kernel stamps writes with a coarse clock (up to a tick behind), so a write made within a
+    // tick of that moment would look older and be overwritten from a stale copy. Stamp the precise time instead.
+    temp.as_file()
+        .set_modified(SystemTime::now())
+        .map_err(write_error)?;
     temp.as_file().sync_all().map_err(write_error)?;
     temp.persist(&target)
         .map_err(|error| write_error(error.error))?;
