@@ -6,14 +6,16 @@ Run by tests/it/msal_interop.rs inside `unshare -n` with the az venv's python:
   msal_interop.py write CACHE EVENT_JSON          add the event through PersistedTokenCache (msal-extensions' lock)
   msal_interop.py read CACHE TENANT USER SCOPE..  what MSAL finds in CACHE: accounts, acquire_token_silent, RTs
   msal_interop.py hammer CACHE GO_FILE N PREFIX   N processes each touch GO_FILE.ready.<i>, wait for GO_FILE,
-                                                  then add one service principal's token
+                                                  then (within 0.25 s) add one user's sign-in
 
 EVENT_JSON is a token "event" as MSAL's TokenCache.add takes it, plus "now" (epoch seconds).
 No network: an http_client that answers only OIDC discovery for login.microsoftonline.com, and fails on anything
 else, so a token served by acquire_token_silent can only come from the cache.
 """
+import base64
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -96,6 +98,26 @@ def read(cache_file, tenant, username, scopes):
     }, sys.stdout)
 
 
+def sign_in_event(prefix, index):
+    """A user's authorization-code answer, as az stores it after `az login`."""
+    def b64(value):
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+    uid = "%s-%d" % (prefix, index)
+    scope = "https://management.core.windows.net//.default"
+    return {
+        "client_id": AZ_CLIENT_ID,
+        "scope": [scope],
+        "token_endpoint": "https://%s/organizations/oauth2/v2.0/token" % HOST,
+        "grant_type": "authorization_code",
+        "response": {
+            "token_type": "Bearer", "expires_in": 3599, "scope": scope, "access_token": "at-" + uid,
+            "refresh_token": "rt-" + uid, "client_info": b64({"uid": uid, "utid": "t"}),
+            "id_token": "e30." + b64({"oid": uid, "preferred_username": uid + "@contoso.com", "sub": uid}) + ".s",
+        },
+        "data": {},
+    }
+
+
 def app_token_event(prefix, index):
     """A service principal's client-credentials answer, as az stores it after `az login --service-principal`."""
     return {
@@ -113,7 +135,10 @@ def hammer_one(cache_file, go_file, prefix, index):
         pass
     while not os.path.exists(go_file):
         time.sleep(0.005)
-    PersistedTokenCache(FilePersistence(cache_file)).add(app_token_event(prefix, index), now=int(time.time()))
+    # Everyone starts within one lock-polling interval (0.25 s), at a random phase of it, as independent
+    # processes do; started in lockstep they would all poll the lock file at the same instants.
+    time.sleep(random.uniform(0, 0.25))
+    PersistedTokenCache(FilePersistence(cache_file)).add(sign_in_event(prefix, index), now=int(time.time()))
 
 
 def hammer(cache_file, go_file, count, prefix):

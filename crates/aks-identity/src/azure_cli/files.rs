@@ -200,6 +200,19 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_write_is_never_stamped_earlier_than_it_happened() {
+        // msal-extensions compares the file's mtime with `time.time()`; the kernel's own stamp can lag by a tick.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("msal_token_cache.json");
+        for _ in 0..50 {
+            let before = SystemTime::now();
+            write_atomic(&path, b"{}").unwrap();
+            let stamped = fs::metadata(&path).unwrap().modified().unwrap();
+            assert!(stamped >= before, "{stamped:?} < {before:?}");
+        }
+    }
+
     #[cfg(unix)]
     #[test]
     fn atomic_write_keeps_mode_follows_links_and_makes_new_files_0600() {

@@ -2,10 +2,8 @@
 //! with the az venv's python inside `unshare -n`): MSAL's file read by us, ours read by MSAL, byte-identical
 //! files for the same answers, and 20 MSAL + 20 aksctl writers on one cache at once.
 //!
-//! Each of the 40 writers stores a service principal's app-only token (in msal-extensions 2 locked rewrites:
-//! AccessToken, AppMetadata). With user sign-ins (5 rewrites each, larger entries) 20 Python writers alone take
-//! ~4.4 s on a loaded 2-core machine, the edge of msal-extensions' 5 s lock-file timeout past which msal-extensions
-//! itself goes on without the lock file and loses writes (docs/azure-cli-files.md, "Locking").
+//! Each of the 40 writers stores a user's sign-in (in msal-extensions that is 5 locked rewrites: AccessToken,
+//! Account, IdToken, RefreshToken, AppMetadata; ours is one).
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -241,14 +239,16 @@ impl Burst {
         let Ok(tree) = &self.tree else {
             return vec!["everything: the file does not parse".into()];
         };
-        let found: std::collections::BTreeSet<&str> = tree["AccessToken"]
-            .as_object()
-            .into_iter()
+        let found: std::collections::BTreeSet<&str> = ["AccessToken", "RefreshToken"]
+            .iter()
+            .filter_map(|section| tree[*section].as_object())
             .flatten()
             .filter_map(|(_, entry)| entry["secret"].as_str())
             .collect();
         (0..WRITERS)
-            .flat_map(|index| [format!("at-py-{index}"), format!("at-rs-{index}")])
+            .flat_map(|index| {
+                ["at-py", "rt-py", "at-rs", "rt-rs"].map(|kind| format!("{kind}-{index}"))
+            })
             .filter(|expected| !found.contains(expected.as_str()))
             .collect()
     }
@@ -259,7 +259,9 @@ const WRITERS: usize = 20;
 const ATTEMPTS: usize = 5;
 
 /// 20 Python processes (msal-extensions' PersistedTokenCache) and 20 threads of ours, released at once, each
-/// storing one service principal's token in one cache.
+/// storing one user's sign-in in one cache. Each writer starts within 0.25 s of the release, at its own
+/// phase of the lock's 0.25 s polling interval: writers released in lockstep would all poll at the same instants, so
+/// that at most one of them could get the lock per interval, which no real set of processes does.
 fn burst(python: &Path) -> Burst {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("msal_token_cache.json");
@@ -285,20 +287,17 @@ fn burst(python: &Path) -> Burst {
                 while !go.exists() {
                     std::thread::sleep(Duration::from_millis(5));
                 }
-                let client_id = format!("rs-{index}");
-                let body = json!({"token_type": "Bearer", "expires_in": 3599, "access_token": format!("at-{client_id}")});
-                let requested = vec![ARM_DEFAULT.to_string()];
+                // Like the Python writers: all within one lock-polling interval, each at its own phase of it.
+                std::thread::sleep(Duration::from_micros(
+                    index as u64 * 250_000 / WRITERS as u64,
+                ));
+                let body = answer(&format!("rs-{index}"), false);
                 update_token_cache(&PlaintextFile::new(&file), |cache| {
-                    cache.add(
-                        &TokenResponse {
-                            client_id: &client_id,
-                            environment: HOST,
-                            realm: TENANT,
-                            requested_scopes: &requested,
-                            grant: Grant::ClientCredentials,
-                            username: None,
-                            body: body.as_object().unwrap(),
-                        },
+                    add(
+                        cache,
+                        &body,
+                        Grant::AuthorizationCode,
+                        "organizations",
                         now(),
                     )
                 })
@@ -362,8 +361,13 @@ fn twenty_msal_writers_and_twenty_of_ours_at_once_lose_nothing() {
                 "lost writes: {:?}",
                 burst.missing()
             );
-            assert_eq!(tree["AccessToken"].as_object().unwrap().len(), 2 * WRITERS);
-            assert_eq!(tree["AppMetadata"].as_object().unwrap().len(), 2 * WRITERS);
+            for section in ["AccessToken", "RefreshToken", "IdToken", "Account"] {
+                assert_eq!(
+                    tree[section].as_object().unwrap().len(),
+                    2 * WRITERS,
+                    "{section}"
+                );
+            }
             assert!(!burst.lock_file_left, "the lock file is gone");
             return;
         }
