@@ -53,7 +53,7 @@ pub fn parse_json(path: &Path, bytes: &[u8]) -> Result<Option<Value>, FileError>
 }
 
 /// Read and parse a JSON file that another tool may be rewriting in place. A missing file is `None`; an empty one
-/// or one that does not parse is read again, [`READ_ATTEMPTS`] times [`READ_PAUSE`] apart; still empty is `None`,
+/// or one that does not parse is read again (four reads, 0.5 s apart); still empty is `None`,
 /// still unparsable is [`FileError::Corrupt`]. `read` supplies the bytes (a file, or a storage backend).
 pub fn read_json_with(
     path: &Path,

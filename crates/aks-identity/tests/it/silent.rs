@@ -264,6 +264,11 @@ async fn a_service_principal_login_yields_its_entry_and_a_key_that_changes_with_
     let (found, first) = key(&directory);
     assert_eq!(found, entry);
     assert!(!first.contains(&ready.client_secret), "{first}");
+    let printed = format!("{:?}", resolve_login(&directory, &request).unwrap());
+    assert!(
+        !printed.contains(&ready.client_secret) && printed.contains("<redacted>"),
+        "{printed}"
+    );
     assert!(
         first.contains(&ready.client_id) && first.contains(&ready.tenant_id),
         "{first}"
