@@ -118,18 +118,6 @@ def sign_in_event(prefix, index):
     }
 
 
-def app_token_event(prefix, index):
-    """A service principal's client-credentials answer, as az stores it after `az login --service-principal`."""
-    return {
-        "client_id": "%s-%d" % (prefix, index),
-        "scope": ["https://management.core.windows.net//.default"],
-        "token_endpoint": "https://%s/%s/oauth2/v2.0/token" % (HOST, "72f988bf-86f1-41af-91ab-2d7cd011db47"),
-        "grant_type": "client_credentials",
-        "response": {"token_type": "Bearer", "expires_in": 3599, "access_token": "at-%s-%d" % (prefix, index)},
-        "data": {},
-    }
-
-
 def hammer_one(cache_file, go_file, prefix, index):
     with open("%s.ready.%s" % (go_file, index), "w"):  # imports done: ready to go
         pass

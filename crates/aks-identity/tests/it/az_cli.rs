@@ -95,7 +95,13 @@ fn in_the_namespace(az: &Path) {
     let ca = ready.ca_cert_file.as_str();
     let az_run = |arguments: &[&str]| run_az(az, home.path(), ca, arguments);
 
-    // az writes: cloud, profile, clouds.config, service-principal entry.
+    az_login_is_read_by_us(&cloud, &az_run, &home.path().join("azure"));
+    our_login_is_used_by_az(&cloud, &az_run, &home.path().join("azure"));
+}
+
+/// `az login --service-principal` writes the cloud, the profile, `clouds.config` and the entry; we read them.
+fn az_login_is_read_by_us(cloud: &Cloud, az_run: &dyn Fn(&[&str]) -> String, azure: &Path) {
+    let ready = cloud.ready();
     az_run(&[
         "cloud",
         "register",
@@ -116,7 +122,7 @@ fn in_the_namespace(az: &Path) {
         &ready.tenant_id,
     ]);
 
-    let directory = config_dir(&home.path().join("azure"));
+    let directory = config_dir(azure);
     assert_eq!(directory.active_cloud().unwrap(), "Local");
     assert_eq!(
         directory.cloud_subscription("Local").unwrap().as_deref(),
@@ -142,9 +148,13 @@ fn in_the_namespace(az: &Path) {
         ServicePrincipalCredential::Secret(Secret::new(ready.client_secret.clone()))
     );
     assert_eq!(login.authority.tenant, ready.tenant_id);
+}
 
-    // We write a user's login; az uses it.
-    let access_token = sign_in_user_now(&cloud, &directory);
+/// We write a user's login; `az account show` and `az account get-access-token` use it.
+fn our_login_is_used_by_az(cloud: &Cloud, az_run: &dyn Fn(&[&str]) -> String, azure: &Path) {
+    let ready = cloud.ready();
+    let directory = config_dir(azure);
+    let access_token = sign_in_user_now(cloud, &directory);
     let shown: Value = serde_json::from_str(&az_run(&["account", "show", "-o", "json"])).unwrap();
     assert_eq!(
         shown["user"],
