@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use super::certificate::{ClientCertificate, SendChain};
 use super::client::{ClientCredential, ClientProof};
-use super::{AccessToken, CredentialError, Secret, TokenSource};
+use super::{AccessToken, CredentialError, TokenSource};
 use crate::azure_cli::error::FileError;
 use crate::azure_cli::service_principal::ServicePrincipalCredential;
 use crate::azure_cli::{
@@ -111,11 +111,9 @@ impl SharedLoginCredential {
     ) -> Result<AccessToken, CredentialError> {
         let entry = login.entry;
         let proof = match &entry.credential {
-            ServicePrincipalCredential::Secret(secret) => {
-                ClientProof::Secret(Secret::new(secret.expose()))
-            }
+            ServicePrincipalCredential::Secret(secret) => ClientProof::Secret(secret.clone()),
             ServicePrincipalCredential::Assertion(assertion) => {
-                ClientProof::Assertion(Secret::new(assertion.expose()))
+                ClientProof::Assertion(assertion.clone())
             }
             ServicePrincipalCredential::Certificate {
                 path,
@@ -236,7 +234,7 @@ impl TokenSource for SharedLoginCredential {
                     "token from the shared login"
                 );
                 Ok(AccessToken {
-                    token: Secret::new(token.access_token.expose()),
+                    token: token.access_token,
                     expires_on: OffsetDateTime::from_unix_timestamp(token.expires_on)
                         .unwrap_or_else(|_| OffsetDateTime::now_utc()),
                 })
