@@ -13,6 +13,7 @@ mod kubelogin;
 mod kubelogin_interactive;
 mod kubelogin_modes;
 mod migrate;
+mod offline;
 mod operator;
 mod outputs;
 mod secrets;
