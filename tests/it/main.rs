@@ -4,6 +4,7 @@
 mod ad;
 mod concurrency;
 mod doctor;
+mod emulator_seed;
 mod errors;
 mod export_template;
 mod faults;
