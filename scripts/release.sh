@@ -24,15 +24,21 @@ cp "$built" dist/aksctl.tmp
 mv -f dist/aksctl.tmp dist/aksctl
 (cd dist && sha256sum aksctl > aksctl.sha256.tmp && mv -f aksctl.sha256.tmp aksctl.sha256)
 
-# Refuse to ship what is not what this script says it is.
-if ldd dist/aksctl >/dev/null 2>&1; then
-  echo "release.sh: dist/aksctl is dynamically linked:" >&2
-  ldd dist/aksctl >&2
-  exit 1
-fi
-if file dist/aksctl | grep -q 'not stripped'; then
-  echo "release.sh: dist/aksctl is not stripped" >&2
-  exit 1
-fi
-echo "dist/aksctl: $(file -b dist/aksctl)" >&2
+# Refuse to ship what is not what this script says it is: static (`file`: "static-pie linked" or "statically
+# linked"; `ldd`: "statically linked" or "not a dynamic executable") and stripped.
+description=$(file -b dist/aksctl)
+linkage=$(ldd dist/aksctl 2>&1 || true)
+case "$description" in
+  *static-pie\ linked*|*statically\ linked*) ;;
+  *) echo "release.sh: dist/aksctl is not statically linked: $description" >&2; exit 1 ;;
+esac
+case "$linkage" in
+  *statically\ linked*|*not\ a\ dynamic\ executable*) ;;
+  *) echo "release.sh: ldd lists shared libraries for dist/aksctl:" >&2; echo "$linkage" >&2; exit 1 ;;
+esac
+case "$description" in
+  *not\ stripped*) echo "release.sh: dist/aksctl is not stripped" >&2; exit 1 ;;
+esac
+echo "dist/aksctl: $description" >&2
+echo "ldd: $linkage" >&2
 cat dist/aksctl.sha256 >&2
