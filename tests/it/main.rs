@@ -4,6 +4,7 @@
 mod ad;
 mod concurrency;
 mod doctor;
+mod emulator_seed;
 mod errors;
 mod export_template;
 mod faults;
@@ -15,6 +16,7 @@ mod kubelogin;
 mod kubelogin_interactive;
 mod kubelogin_modes;
 mod migrate;
+mod offline;
 mod operator;
 mod outputs;
 mod secrets;

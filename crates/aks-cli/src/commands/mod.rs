@@ -70,6 +70,7 @@ pub fn run(
             Command::Account(AccountCommand::Show) => account::show(context).await,
             Command::Account(AccountCommand::List) => account::list(context).await,
             Command::Emulator(EmulatorCommand::Serve(_)) => unreachable!("handled above"),
+            Command::Emulator(EmulatorCommand::Seed(args)) => emulator::seed(args, context).await,
             Command::Kubelogin(_) => {
                 unreachable!("aks_cli::main runs kubelogin mode before commands")
             }
