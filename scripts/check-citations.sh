@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Written with character classes so that this script does not match itself.
-outside='shared/reference|[.][.]/shared|STYLE[.]md'
+outside='shared[/]reference|[.][.]/shared|STYLE[.]md'
 names='arm-aks-api|az-cli-aks|az-oracle|kubelogin|kubectl-wire|graph-groups|rust-deps|entra-signin|azure-rbac'
 # A bare reference file name (not docs/<name>.md) on a line with a section sign.
 numbered="(^|[^/[:alnum:]_-])($names)[.]md.*§|§.*(^|[^/[:alnum:]_-])($names)[.]md"

@@ -1,7 +1,7 @@
 """Generate tests/fixtures/yaml/pyyaml-goldens.json: what az's `-o yaml` prints for a corpus of JSON values.
 
 az formats `-o yaml` with `yaml.safe_dump(result, default_flow_style=False, allow_unicode=True)` (knack
-`format_yaml`; az-cli-aks.md §4.2), and the result is always JSON-shaped data. aksctl's emitter
+`format_yaml`; docs/az-behaviour.md "Output formats"), and the result is always JSON-shaped data. aksctl's emitter
 (crates/aks-cli/src/output/yaml.rs) must reproduce that text byte for byte; its data test compares it with every
 case written here.
 

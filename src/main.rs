@@ -39,13 +39,14 @@ fn invoked_as_kubelogin(argv0: Option<&std::ffi::OsString>) -> bool {
 
 fn main() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    // kubelogin mode exits 0 or 1 only (kubelogin.md §3.3).
+    // kubelogin mode exits 0 or 1 only (docs/kubelogin.md, "Errors and exit codes").
     let outcome = if invoked_as_kubelogin(argv.first()) {
         aks_cli::kubelogin_main(argv)
     } else {
         aks_cli::main(argv, &EmbeddedCloud)
     };
-    // az's exit codes (az-cli-aks.md §4.3): 0 ok, 1 failed, 2 usage, 3 ARM resource not found.
+    // az's exit codes (docs/az-behaviour.md, "Logging, errors and exit codes"): 0 ok, 1 failed, 2 usage,
+    // 3 ARM resource not found.
     match outcome {
         Outcome::Success => ExitCode::SUCCESS,
         Outcome::Failure => ExitCode::from(1),

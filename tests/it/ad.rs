@@ -1,4 +1,4 @@
-//! `aksctl ad group …` against the emulator's Microsoft Graph v1.0 (graph-groups.md): az's flows, requests,
+//! `aksctl ad group …` against the emulator's Microsoft Graph v1.0 (docs/graph-groups.md): az's flows, requests,
 //! outputs, messages and exit codes, and group memberships reaching the `groups` claim of tokens.
 
 use std::process::Output;

@@ -137,7 +137,7 @@ fn aks_create_with_managed_aad_as_in_the_guide() {
         public_key.trim()
     );
 
-    // The wire sequence and PUT body az sends (az-oracle.md §3, §3.1).
+    // The wire sequence and PUT body az sends (docs/az-behaviour.md, "The requests az makes" and "aks create").
     let requests = cloud.requests();
     let calls: Vec<String> = requests
         .iter()

@@ -1,6 +1,6 @@
-//! kubelogin mode: the real binary under the name `kubelogin` (a symlink), against the emulator's Entra and
-//! Kubernetes endpoints, and driven by real kubectl (kubelogin.md; kubectl-wire.md §7). kubectl always runs with
-//! HOME and KUBECACHEDIR in the sandbox, on kubeconfigs whose servers are 127.0.0.1.
+//! kubelogin mode: the real binary under the name `kubelogin` (a symlink), against the emulator's Entra and Kubernetes
+//! endpoints, and driven by real kubectl (docs/kubelogin.md; docs/kubectl-wire.md "Exec credential plugin"). kubectl
+//! always runs with HOME and KUBECACHEDIR in the sandbox, on kubeconfigs whose servers are 127.0.0.1.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 
 use crate::{cloud, create_aad_cluster, stderr};
 
-/// The AKS AAD server application (kubelogin.md §4).
+/// The AKS AAD server application (docs/kubelogin.md, "Well-known values").
 pub(crate) const SERVER_ID: &str = "6dae42f8-4368-4678-94ff-3960e28e3630";
-/// The AKS AAD public client application (kubelogin.md §4).
+/// The AKS AAD public client application (docs/kubelogin.md, "Well-known values").
 pub(crate) const AKS_CLIENT_ID: &str = "80faf920-1908-4b52-b5ef-a8e7bedfc67a";
 
 /// `<sandbox>/bin` holding a `kubelogin` symlink to the aksctl binary.

@@ -1,8 +1,9 @@
 //! kubelogin `-l interactive` end to end: the real binary (as `kubelogin`) opens `$BROWSER` on the emulator's
 //! `/authorize`, a scripted "browser" (sh + curl, trusting only the emulator CA) follows the 302 to the loopback
-//! listener, and the code is redeemed with PKCE (kubelogin.md §3.4: InteractiveBrowserCredential). Then the token
-//! cache and the refresh token without a browser, a declined sign-in, and kubectl with an interactive exec
-//! kubeconfig (sandboxed HOME and KUBECACHEDIR, 127.0.0.1 servers only).
+//! listener, and the code is redeemed with PKCE
+//! (docs/entra-protocols.md, "Authorization code with PKCE on a loopback redirect"). Then the token cache and the
+//! refresh token without a browser, a declined sign-in, and kubectl with an interactive exec kubeconfig (sandboxed
+//! HOME and KUBECACHEDIR, 127.0.0.1 servers only).
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;

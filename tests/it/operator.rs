@@ -508,9 +508,9 @@ fn on_terminal(
     (output.status.code(), screen)
 }
 
-/// az's get-credentials conflict rules (az-cli-aks.md §3.5): a different entry of the same name is replaced only
-/// after a "y" on a terminal (one prompt per conflicting entry, knack's `prompt_y_n`); "n", or no terminal at all,
-/// is the conflict error and the file is left as it was.
+/// az's get-credentials conflict rules (docs/az-behaviour.md, "The merge"): a different entry of the same name is
+/// replaced only after a "y" on a terminal (one prompt per conflicting entry, knack's `prompt_y_n`); "n", or no
+/// terminal at all, is the conflict error and the file is left as it was.
 #[test]
 fn get_credentials_asks_before_overwriting_only_on_a_terminal() {
     let cloud = cloud();

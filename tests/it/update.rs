@@ -1,5 +1,5 @@
 //! `aksctl aks update`: enabling managed Entra on existing clusters, migrating legacy AAD, Azure RBAC and local
-//! accounts, and az's refusals (az-cli-aks.md §1.3, §2; az-oracle.md §3, §4).
+//! accounts, and az's refusals (docs/az-behaviour.md, "aks update").
 
 use aks_test_support::TestCloud;
 use serde_json::{Value, json};
@@ -76,7 +76,7 @@ fn remove(value: &mut Value, keys: &[&str]) {
     }
 }
 
-/// What the SDK's serializer leaves out of a PUT body (read-only in the spec; az-oracle.md §3.1).
+/// What the SDK's serializer leaves out of a PUT body (read-only in the spec; docs/az-behaviour.md "aks update").
 fn without_read_only(mut cluster: Value) -> Value {
     remove(&mut cluster, &["id", "name", "type", "systemData", "eTag"]);
     remove(&mut cluster["identity"], &["principalId", "tenantId"]);
@@ -170,7 +170,7 @@ fn non_aad_cluster_gets_managed_aad_with_azs_put_body() {
     assert_eq!(cluster["name"], "c1");
     assert_eq!(cluster["resourceGroup"], "rg1");
 
-    // GET → PUT → poll → GET, as az (az-oracle.md §3, step 19).
+    // GET → PUT → poll → GET, as az (docs/az-behaviour.md, "The requests az makes").
     let requests = cloud.requests();
     let calls: Vec<String> = requests
         .iter()

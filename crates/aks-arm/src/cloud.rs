@@ -8,7 +8,7 @@ use crate::ArmError;
 /// One Azure cloud: where ARM and Entra live and which audience ARM tokens carry.
 ///
 /// The built-in clouds carry az's endpoints (`az cloud show`); custom clouds come from
-/// [`discover_cloud`] (az-oracle.md §2.4, §9).
+/// [`discover_cloud`] (docs/arm-aks-api.md, "Clouds and the metadata endpoint").
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Cloud {
@@ -74,7 +74,7 @@ impl Cloud {
     }
 
     /// The scope for ARM tokens: `{arm_audience}/.default`, e.g. `https://management.core.windows.net//.default`
-    /// (the double slash is what az sends, az-oracle.md §2.4).
+    /// (the double slash is what az sends, docs/arm-aks-api.md "Clouds and the metadata endpoint").
     pub fn arm_scope(&self) -> String {
         format!("{}/.default", self.arm_audience)
     }
@@ -160,7 +160,8 @@ pub fn metadata_url(resource_manager: &Url) -> Url {
 
 /// `az cloud register --endpoint-resource-manager URL`: GET `{URL}metadata/endpoints?api-version=2022-09-01`
 /// (a single object) and build the cloud from `resourceManager`, `authentication.loginEndpoint` (authority host),
-/// `authentication.audiences[0]` (ARM audience) and `microsoftGraphResourceId` (az-oracle.md §2.4, §9).
+/// `authentication.audiences[0]` (ARM audience) and `microsoftGraphResourceId`
+/// (docs/arm-aks-api.md, "Clouds and the metadata endpoint").
 ///
 /// Like az, the request carries no credentials.
 pub async fn discover_cloud(

@@ -24,7 +24,7 @@ pub enum ArmError {
         /// ARM's `x-ms-request-id`, else the `x-ms-client-request-id` we sent.
         request_id: Option<String>,
     },
-    /// A long-running operation ended `Failed` or `Canceled` (arm-aks-api.md §6.1).
+    /// A long-running operation ended `Failed` or `Canceled` (docs/arm-aks-api.md, "Long-running operations").
     #[error("operation {status}: ({code}) {message}")]
     OperationFailed {
         /// `Failed` or `Canceled`.
@@ -71,8 +71,9 @@ pub enum ArmError {
 }
 
 impl ArmError {
-    /// az's text for service and operation errors: `(Code) Message\nCode: Code\nMessage: Message`
-    /// (+ `\nTarget: …`), the azure-core ODataV4 format (az-cli-aks.md §4.3); others: [`Display`](std::fmt::Display).
+    /// az's text for service and operation errors: `(Code) Message\nCode: Code\nMessage: Message` (+ `\nTarget: …`),
+    /// the azure-core ODataV4 format (docs/az-behaviour.md, "Logging, errors and exit codes"); others:
+    /// [`Display`](std::fmt::Display).
     pub fn az_text(&self) -> String {
         match self {
             ArmError::Service {

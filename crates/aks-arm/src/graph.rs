@@ -1,16 +1,16 @@
-//! [`GraphClient`]: the Microsoft Graph v1.0 calls `az ad group …` makes (graph-groups.md), through the same
+//! [`GraphClient`]: the Microsoft Graph v1.0 calls `az ad group …` makes (docs/graph-groups.md), through the same
 //! policy pipeline, credential and token cache as ARM, with the cloud's Graph endpoint as base and token audience.
 //!
-//! The base and the audience are one cloud setting, `microsoftGraphResourceId` (graph-groups.md §2): requests go
-//! to that URL without its trailing `/`, then `/v1.0/...`; the token scope is the value verbatim + `/.default`
-//! (`https://graph.microsoft.com//.default`, double slash as az sends it). Graph error bodies have ARM's shape
-//! (`{"error": {"code", "message"}}`), so they arrive as [`ArmError::Service`]; az prints only their message.
+//! The base and the audience are one cloud setting, `microsoftGraphResourceId` (docs/graph-groups.md, "Where the calls
+//! go"): requests go to that URL without its trailing `/`, then `/v1.0/...`; the token scope is the value verbatim +
+//! `/.default` (`https://graph.microsoft.com//.default`, double slash as az sends it). Graph error bodies have ARM's
+//! shape (`{"error": {"code", "message"}}`), so they arrive as [`ArmError::Service`]; az prints only their message.
 //!
-//! Headers (graph-groups.md §3): az sends Graph calls through its raw-request path, not the ARM SDK, so they
-//! carry `Accept: */*` (not ARM's `application/json`) and `ParameterSetName` (the option names typed) beside
-//! what the ARM pipeline sends alike: `x-ms-client-request-id` (a new uuid per request), `CommandName`,
-//! `Authorization`, `Content-Type: application/json` on bodies and `Accept-Encoding: gzip, deflate`. The
-//! `User-Agent` is aksctl's own, as on ARM calls (az's names python and az).
+//! Headers (docs/graph-groups.md, "Headers"): az sends Graph calls through its raw-request path, not the ARM SDK, so
+//! they carry `Accept: */*` (not ARM's `application/json`) and `ParameterSetName` (the option names typed) beside what
+//! the ARM pipeline sends alike: `x-ms-client-request-id` (a new uuid per request), `CommandName`, `Authorization`,
+//! `Content-Type: application/json` on bodies and `Accept-Encoding: gzip, deflate`. The `User-Agent` is aksctl's own,
+//! as on ARM calls (az's names python and az).
 
 use std::sync::Arc;
 
@@ -108,7 +108,7 @@ impl GraphClient {
         url
     }
 
-    /// `{G}/v1.0/directoryObjects/{id}`: the `@odata.id` of a member (graph-groups.md §5.4).
+    /// `{G}/v1.0/directoryObjects/{id}`: the `@odata.id` of a member (docs/graph-groups.md, "Requests per command").
     pub fn directory_object_url(&self, id: &str) -> String {
         self.url(&["directoryObjects", id], None).to_string()
     }
@@ -217,7 +217,7 @@ impl GraphClient {
 }
 
 /// Percent-encode a query value with nothing safe but unreserved characters, as az (Python's `quote(safe='')`)
-/// does: space `%20`, `'` `%27`, `(` `%28`, `,` `%2C` (graph-groups.md §4).
+/// does: space `%20`, `'` `%27`, `(` `%28`, `,` `%2C` (docs/graph-groups.md, "Group name resolution").
 pub fn encode_query_value(value: &str) -> String {
     let mut out = String::with_capacity(value.len() * 3);
     for byte in value.bytes() {

@@ -9,7 +9,9 @@
 //! What it is not for: printing, prompting or exiting (the CLI does that; this crate logs at debug level only),
 //! kubeconfig handling (`aks-kubeconfig`), or the wire types themselves (`aks-model`).
 //!
-//! References: `shared/reference/arm-aks-api.md` §1, §6, §7, §10; `az-oracle.md` §2–§3, §6; `rust-deps.md` §2.
+//! References: `docs/arm-aks-api.md` (operations, long-running operations, headers, throttling, clouds),
+//! `docs/entra-protocols.md` (client credentials), `docs/az-behaviour.md` (the requests az makes) and
+//! `docs/rust-dependencies.md` (azure_identity).
 
 #![warn(missing_docs)]
 // `ArmError::Service` carries what failed (method, URL, status, code, message, target, request id) by value, as

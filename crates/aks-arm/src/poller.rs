@@ -1,4 +1,4 @@
-//! Long-running operations (arm-aks-api.md §6.1; az-oracle.md §6): follow `Azure-AsyncOperation`, else
+//! Long-running operations (docs/arm-aks-api.md, "Long-running operations"): follow `Azure-AsyncOperation`, else
 //! `Location`, else the resource's `provisioningState`.
 
 use std::fmt;

@@ -1,4 +1,4 @@
-//! Redaction of secrets in what the pipeline logs (STYLE.md habit 8).
+//! Redaction of secrets in what the pipeline logs (docs/style.md, habit 9: secrets never reach logs).
 
 use reqwest::header::HeaderMap;
 use serde_json::Value;

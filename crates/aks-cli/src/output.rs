@@ -1,5 +1,5 @@
 //! The only place that writes to the terminal: data on stdout in az's formats, warnings, errors and prompts on
-//! stderr (az-cli-aks.md §4).
+//! stderr (docs/az-behaviour.md, "Output formats").
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::{self, BufRead, IsTerminal, Write};

@@ -1,4 +1,4 @@
-//! `--ssh-key-value`, `--generate-ssh-keys`, `--no-ssh-key` as az resolves them (az-cli-aks.md §1.2).
+//! `--ssh-key-value`, `--generate-ssh-keys`, `--no-ssh-key` as az resolves them (docs/az-behaviour.md, "aks create").
 
 use std::fs;
 use std::io::Write;

@@ -1,4 +1,4 @@
-//! az's renaming and write-merge of a freshly fetched kubeconfig (az-cli-aks.md §3.4, §3.5).
+//! az's renaming and write-merge of a freshly fetched kubeconfig (docs/az-behaviour.md, "aks get-credentials").
 
 use crate::field::Field;
 use crate::model::{Kubeconfig, NamedEntry};
@@ -25,7 +25,7 @@ pub enum MergeError {
     },
 }
 
-/// az's renaming of a freshly fetched kubeconfig before the merge (az-cli-aks.md §3.4).
+/// az's renaming of a freshly fetched kubeconfig before the merge (docs/az-behaviour.md, "Renaming before the merge").
 ///
 /// With `context_name`: `contexts[0].name`, `contexts[0].context.cluster`, `clusters[0].name` and
 /// `current-context` become it (the user name is kept). Then the first context whose `context.user` starts with
@@ -66,7 +66,8 @@ pub fn az_rename(addition: &mut Kubeconfig, context_name: Option<&str>) {
     }
 }
 
-/// az's write-merge of `addition` into `existing` (`merge_kubernetes_configurations`, az-cli-aks.md §3.5).
+/// az's write-merge of `addition` into `existing` (`merge_kubernetes_configurations`,
+/// docs/az-behaviour.md "The merge").
 ///
 /// - `existing == None` (an empty file) → the addition, unchanged.
 /// - Keys in the order `clusters`, `users`, `contexts`. An addition without entries for a key (missing, null,

@@ -1,5 +1,5 @@
 //! kubelogin's `convert-kubeconfig`: rewrite Azure users to the `kubelogin get-token` exec plugin
-//! (kubelogin.md §2, kubelogin 0.2.19).
+//! (docs/kubelogin.md, "convert-kubeconfig"; kubelogin 0.2.19).
 
 use crate::field::Field;
 use crate::model::{AuthProvider, ExecConfig, ExecEnvVar, Kubeconfig, User};
@@ -11,19 +11,20 @@ use std::time::Duration;
 /// The exec `command` kubelogin writes.
 pub const KUBELOGIN_COMMAND: &str = "kubelogin";
 
-/// The exec `apiVersion` kubelogin writes (kubelogin.md §4).
+/// The exec `apiVersion` kubelogin writes (docs/kubelogin.md, "Well-known values").
 pub const EXEC_API_VERSION: &str = "client.authentication.k8s.io/v1beta1";
 
-/// The `installHint` written when the user had none (kubelogin.md §2.3).
+/// The `installHint` written when the user had none (docs/kubelogin.md, "The exec section written").
 pub const DEFAULT_INSTALL_HINT: &str = "\nkubelogin is not installed which is required to connect to AAD enabled cluster.\n\nTo learn more, please go to https://azure.github.io/kubelogin/\n";
 
 /// The default of `--environment` (never written unless the flag is given).
 pub const DEFAULT_ENVIRONMENT: &str = "AzurePublicCloud";
 
-/// The default of `--timeout` (kubelogin.md §1.3: 60s since v0.2.7).
+/// The default of `--timeout` (60s since v0.2.7, docs/kubelogin.md "Flags and environment").
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A kubelogin login method (`--login`/`-l`, kubelogin.md §1.2). Parsed and displayed as kubelogin spells it.
+/// A kubelogin login method (`--login`/`-l`, docs/kubelogin.md "Login modes"). Parsed and displayed as kubelogin
+/// spells it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum LoginMode {
     /// `devicecode` (the default).
@@ -107,7 +108,7 @@ pub struct UnsupportedLoginMethod {
     pub value: String,
 }
 
-/// Why `convert-kubeconfig` refused. The messages are kubelogin's, word for word (kubelogin.md §1.3, §2);
+/// Why `convert-kubeconfig` refused. The messages are kubelogin's, word for word (docs/kubelogin.md);
 /// kubelogin prints them as `Error: <message>` and exits with 1. Nothing has been changed when this is returned.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ConvertError {
@@ -175,9 +176,10 @@ pub enum ConvertError {
 
 /// Values the environment supplied for flags that were not given on the command line.
 ///
-/// kubelogin applies the environment to its option values but writes a flag-only value (ᶠ in kubelogin.md §2.3)
-/// only when the flag itself was given; these values are therefore never written, but kubelogin still uses the
-/// login method and validates the authority host, so they are kept here.
+/// kubelogin applies the environment to its option values but writes a flag-only value
+/// (ᶠ in docs/kubelogin.md "The exec section written") only when the flag itself was given; these values are
+/// therefore never written, but kubelogin still uses the login method and validates the authority host, so they are
+/// kept here.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EnvironmentValues {
     /// `AAD_LOGIN_METHOD`, as given. When set it replaces [`ConvertOptions::login`]; an unknown value fails
@@ -187,7 +189,7 @@ pub struct EnvironmentValues {
     pub authority_host: Option<String>,
 }
 
-/// The flags of `kubelogin convert-kubeconfig` (kubelogin.md §1.3, §1.4).
+/// The flags of `kubelogin convert-kubeconfig` (docs/kubelogin.md, "Flags and environment").
 ///
 /// `Some` means the flag was given explicitly (its value after [`ConvertOptions::with_environment`]); `None`
 /// means it was not. kubelogin distinguishes the two: a flag-only value is written only when given, and a value
@@ -340,7 +342,7 @@ fn fill_given_if_empty(
 }
 
 impl ConvertOptions {
-    /// Applies kubelogin's environment overrides (`UpdateFromEnv`, kubelogin.md §1.3), unless
+    /// Applies kubelogin's environment overrides (`UpdateFromEnv`, docs/kubelogin.md "Flags and environment"), unless
     /// `--disable-environment-override` is set. `env` looks a variable up (`Some("")` for set-but-empty).
     ///
     /// A set variable replaces the value of a flag that was given, later variables winning:
@@ -578,7 +580,7 @@ pub fn parse_go_duration(text: &str) -> Option<i128> {
 }
 
 /// True when `convert-kubeconfig` rewrites this user: its `auth-provider.name` is `azure`, or its exec
-/// `command`, lower-cased, contains `kubelogin` (kubelogin.md §2.1).
+/// `command`, lower-cased, contains `kubelogin` (docs/kubelogin.md, "Which users").
 pub fn is_azure_user(user: &User) -> bool {
     azure_auth_provider(user).is_some() || uses_kubelogin(user)
 }
@@ -616,7 +618,7 @@ fn has_arg(args: &[String], flag: &str) -> bool {
     args.iter().any(|arg| arg == flag)
 }
 
-/// The values a user's new exec section is built from (kubelogin.md §2.2).
+/// The values a user's new exec section is built from (docs/kubelogin.md, "Where each value comes from").
 struct Sources {
     server_id: String,
     client_id: String,
@@ -772,7 +774,7 @@ fn set_env(env: &mut Field<Vec<ExecEnvVar>>, name: &str, value: &str) {
     }
 }
 
-/// The exec section kubelogin writes for one user (kubelogin.md §2.3).
+/// The exec section kubelogin writes for one user (docs/kubelogin.md, "The exec section written").
 fn converted_exec(
     name: &str,
     user: &User,
@@ -926,10 +928,10 @@ pub(crate) fn plan(
     Ok(planned)
 }
 
-/// kubelogin's `convert-kubeconfig` on a document (kubelogin.md §2.1–§2.4): validates `options`, then rewrites
-/// every user whose `auth-provider` is `azure` or whose exec command contains `kubelogin` (only the user of
-/// `--context` when given) to the `kubelogin get-token` exec plugin, removing its `auth-provider` and keeping
-/// its other keys. Other users are untouched. Returns the converted user names in file order.
+/// kubelogin's `convert-kubeconfig` on a document (docs/kubelogin.md, "convert-kubeconfig"): validates `options`, then
+/// rewrites every user whose `auth-provider` is `azure` or whose exec command contains `kubelogin` (only the user of
+/// `--context` when given) to the `kubelogin get-token` exec plugin, removing its `auth-provider` and keeping its other
+/// keys. Other users are untouched. Returns the converted user names in file order.
 ///
 /// Users are visited in file order (kubelogin's order is Go map order, i.e. random); on any error the document
 /// is left unchanged.

@@ -1,5 +1,5 @@
 //! The file step of `kubelogin convert-kubeconfig`: read the merged list, convert, write each user back to
-//! its own file (kubelogin.md §2.1, §2.5).
+//! its own file (docs/kubelogin.md, "Writing back").
 
 use crate::convert::{ConvertError, ConvertOptions, plan};
 use crate::field::Field;

@@ -1,5 +1,5 @@
 //! The ExecCredential that `kubelogin get-token` prints, and kubectl's `KUBERNETES_EXEC_INFO`
-//! (kubelogin.md §3.2).
+//! (docs/kubelogin.md, "ExecCredential output").
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

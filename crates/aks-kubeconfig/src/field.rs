@@ -6,8 +6,8 @@ use std::fmt;
 
 /// A value in a YAML mapping that may be missing, explicitly `null`, or present.
 ///
-/// Kubeconfig readers treat the three differently: az's merge raises "No such key" for a missing `clusters`
-/// but replaces a `null` one (az-cli-aks.md §3.5), and client-go writes `env: null` for an empty exec env.
+/// Kubeconfig readers treat the three differently: az's merge raises "No such key" for a missing `clusters` but
+/// replaces a `null` one (docs/az-behaviour.md, "The merge"), and client-go writes `env: null` for an empty exec env.
 /// Keeping the distinction lets a parse → write round trip reproduce the document.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Field<T> {

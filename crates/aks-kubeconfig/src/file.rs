@@ -1,4 +1,4 @@
-//! The file step of `az aks get-credentials`: lock, read, merge, write (az-cli-aks.md §3.2–§3.6).
+//! The file step of `az aks get-credentials`: lock, read, merge, write (docs/az-behaviour.md, "aks get-credentials").
 
 use crate::az_merge::{MergeError, az_merge};
 use crate::model::{Kubeconfig, KubeconfigError, UNKNOWN_CONTEXT};
@@ -142,7 +142,7 @@ pub struct MergeOutcome {
     pub current_context: String,
     /// The file's permission bits before the write (`None` when it did not exist). az warns
     /// `<file> has permissions "<octal>".\nIt should be readable and writable only by its owner.` when the
-    /// octal text does not end in `600` (az-cli-aks.md §3.6).
+    /// octal text does not end in `600` (docs/az-behaviour.md, "Writing").
     pub previous_mode: Option<u32>,
     /// True when the file did not exist and was created with mode 0600.
     pub created: bool,
@@ -183,7 +183,7 @@ pub fn merge_into_file(
     )
 }
 
-/// The whole file step of `az aks get-credentials` (az-cli-aks.md §3.2–§3.6), under client-go's
+/// The whole file step of `az aks get-credentials` (docs/az-behaviour.md, "aks get-credentials"), under client-go's
 /// `<file>.lock`: create missing parent directories (0700), read the file (a missing file counts as empty),
 /// parse, [`az_merge`], and [`write_atomic`] the result (a new file gets mode 0600, an existing one keeps its
 /// mode).

@@ -7,7 +7,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 /// The merged view of several kubeconfig files, remembering which file each entry came from
-/// (kubelogin's convert-kubeconfig writes each user back to its own file, kubelogin.md §2.5).
+/// (kubelogin's convert-kubeconfig writes each user back to its own file, docs/kubelogin.md "Writing back").
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MergedKubeconfig {
     /// The merged document.
@@ -112,14 +112,14 @@ pub fn split_kubeconfig_env(value: impl AsRef<OsStr>) -> Vec<PathBuf> {
 }
 
 /// Splits a `KUBECONFIG` value on the OS path-list separator keeping every entry, empty ones included, so
-/// the CLI can warn like az (`Invalid path '' defined in KUBECONFIG.`, az-cli-aks.md §3.2).
+/// the CLI can warn like az (`Invalid path '' defined in KUBECONFIG.`, docs/az-behaviour.md "Choosing the file").
 pub fn split_kubeconfig_env_with_empty(value: impl AsRef<OsStr>) -> Vec<PathBuf> {
     std::env::split_paths(value.as_ref()).collect()
 }
 
 /// The first entry of a `KUBECONFIG` value, which `az aks get-credentials` writes to instead of the default
-/// `~/.kube/config` (az-cli-aks.md §3.2). `None` when that entry is empty (`KUBECONFIG=":/a"` or `""`); az then
-/// warns `Invalid path '' defined in KUBECONFIG.` and keeps the default.
+/// `~/.kube/config` (docs/az-behaviour.md, "Choosing the file"). `None` when that entry is empty (`KUBECONFIG=":/a"` or
+/// `""`); az then warns `Invalid path '' defined in KUBECONFIG.` and keeps the default.
 pub fn first_kubeconfig_env_entry(value: impl AsRef<OsStr>) -> Option<PathBuf> {
     split_kubeconfig_env_with_empty(value)
         .into_iter()

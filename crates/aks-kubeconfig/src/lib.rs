@@ -19,8 +19,9 @@
 //!
 //! What it is not for: network access, prompting or printing. Callers pass a `confirm` callback for az's
 //! overwrite question and turn the error variants into az's exact messages. Behaviour references:
-//! `shared/reference/az-cli-aks.md` §3 and §6, `kubelogin.md` §2 and §3.2, `rust-deps.md` §4 and §6,
-//! `kubectl-wire.md` §8.
+//! `docs/az-behaviour.md` ("aks get-credentials"), `docs/kubelogin.md` ("convert-kubeconfig", "ExecCredential
+//! output"), `docs/kubectl-wire.md` ("How kubectl writes kubeconfig"), `docs/kubeconfig-files.md` and
+//! `docs/rust-dependencies.md` ("Data formats").
 
 #![warn(missing_docs)]
 

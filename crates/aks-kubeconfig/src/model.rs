@@ -8,7 +8,8 @@ use std::fmt;
 /// Keys and values a struct does not model; kept so a rewrite never drops them.
 pub type Extra = Map<String, Value>;
 
-/// The value `az aks get-credentials` prints when a kubeconfig has no `current-context` (az-cli-aks.md §3.6).
+/// The value `az aks get-credentials` prints when a kubeconfig has no `current-context`
+/// (docs/az-behaviour.md, "Writing").
 pub const UNKNOWN_CONTEXT: &str = "UNKNOWN";
 
 /// A kubeconfig document.
@@ -16,7 +17,7 @@ pub const UNKNOWN_CONTEXT: &str = "UNKNOWN";
 /// Every level keeps what it does not model in an `other` map (top level, named entries, cluster, context and
 /// user bodies, `exec`, `auth-provider`), and the lists and scalars it does model are [`Field`]s, so a missing
 /// `clusters` key, `clusters: null` and `clusters: []` stay distinct (az's merge treats them differently,
-/// az-cli-aks.md §3.5). `apiVersion`, `kind` and `preferences` live in [`Kubeconfig::other`].
+/// docs/az-behaviour.md "The merge"). `apiVersion`, `kind` and `preferences` live in [`Kubeconfig::other`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Kubeconfig {
     /// `clusters`: named cluster entries.
@@ -290,7 +291,7 @@ pub enum KubeconfigError {
 }
 
 impl KubeconfigError {
-    /// The parser's own message, for az's `Error parsing <file> (<message>)` (az-cli-aks.md §3.3).
+    /// The parser's own message, for az's `Error parsing <file> (<message>)` (docs/az-behaviour.md, "Loading").
     pub fn detail(&self) -> String {
         match self {
             KubeconfigError::Yaml { source } => source.to_string(),
@@ -373,11 +374,11 @@ impl Kubeconfig {
         Kubeconfig::parse(text)
     }
 
-    /// Writes the document as YAML the way az (PyYAML `safe_dump`) and kubectl do: block style, keys sorted at
-    /// every level, lists not indented under their key, and strings a YAML 1.1 reader would misread (`"yes"`,
-    /// `"0123"`, `"2024-01-01"`, …) quoted. Long strings stay on one line (`prefer_block_scalars: false`,
-    /// rust-deps.md §4). A key of an `other` map that collides with a modelled key wins over it, as in
-    /// [`Kubeconfig::to_json_value`].
+    /// Writes the document as YAML the way az (PyYAML `safe_dump`) and kubectl do: block style, keys sorted at every
+    /// level, lists not indented under their key, and strings a YAML 1.1 reader would misread (`"yes"`, `"0123"`,
+    /// `"2024-01-01"`, …) quoted. Long strings stay on one line (`prefer_block_scalars: false`,
+    /// docs/rust-dependencies.md "Data formats"). A key of an `other` map that collides with a modelled key wins over
+    /// it, as in [`Kubeconfig::to_json_value`].
     ///
     /// The output is that of [`Kubeconfig::to_json_value`] with every object sorted, written straight from the
     /// typed structs (no intermediate value: on large files that copy cost as much as the writing), and for a file

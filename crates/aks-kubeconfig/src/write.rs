@@ -141,7 +141,7 @@ impl WriteError {
 /// What [`write_atomic`] does when the target path is a symbolic link.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SymlinkPolicy {
-    /// Refuse with [`WriteError::Symlink`], as current az does (az-cli-aks.md §3.6).
+    /// Refuse with [`WriteError::Symlink`], as current az does (docs/az-behaviour.md, "Writing").
     #[default]
     Refuse,
     /// Replace the file at the end of the link's chain; the link stays a link (older az, kubectl). A dangling

@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Extra;
 
-/// The ARM error envelope `{"error": {...}}` (common-types `ErrorResponse`, arm-aks-api.md §6.4).
+/// The ARM error envelope `{"error": {...}}` (common-types `ErrorResponse`, docs/arm-aks-api.md "Errors").
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArmErrorBody {
     /// The error.

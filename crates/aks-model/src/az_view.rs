@@ -1,4 +1,4 @@
-//! The az-style view of a resource, used for `-o json` and friends (az-cli-aks.md §4.1).
+//! The az-style view of a resource, used for `-o json` and friends (docs/az-behaviour.md, "How az renders a resource").
 //!
 //! az prints the Python SDK *model*, not the wire JSON: `properties` is flattened to the top level, attribute
 //! names are the SDK's snake_case names camel-cased again (`enableRBAC` → `enableRbac`, `tenantID` → `tenantId`,

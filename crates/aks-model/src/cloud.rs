@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use crate::Extra;
 
 /// `GET {resourceManager}metadata/endpoints?api-version=2022-09-01`: the cloud description az's
-/// `cloud register` discovers (az-oracle.md §9).
+/// `cloud register` discovers (docs/arm-aks-api.md, "Clouds and the metadata endpoint").
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CloudMetadata {

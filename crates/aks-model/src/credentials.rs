@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Extra;
 
-/// `listClusterUserCredential` / `listClusterAdminCredential` answer (arm-aks-api.md §2.6).
+/// `listClusterUserCredential` / `listClusterAdminCredential` answer (docs/arm-aks-api.md, "Credentials").
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CredentialResults {
     /// The kubeconfigs; az takes the first.

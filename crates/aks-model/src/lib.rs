@@ -8,7 +8,7 @@
 //! cloud (`aks-emulator`) both build on these types.
 //!
 //! Every struct keeps the properties it does not know in a `#[serde(flatten)]` map, so a GET → modify → PUT
-//! never drops a cluster setting (see `shared/reference/arm-aks-api.md` §2).
+//! never drops a cluster setting (see `docs/arm-aks-api.md`, "The ManagedCluster resource").
 
 mod arm_error;
 mod az_attributes;
@@ -47,9 +47,11 @@ pub const RESOURCE_GROUPS_API_VERSION: &str = "2024-11-01";
 pub const SUBSCRIPTIONS_API_VERSION: &str = "2022-12-01";
 /// The `api-version` az uses for cloud metadata discovery (`{arm}/metadata/endpoints`).
 pub const CLOUD_METADATA_API_VERSION: &str = "2022-09-01";
-/// "Azure Kubernetes Service AAD Server": the audience of tokens for AKS API servers (arm-aks-api.md §9).
+/// "Azure Kubernetes Service AAD Server": the audience of tokens for AKS API servers
+/// (docs/arm-aks-api.md, "Well-known application ids").
 pub const AKS_SERVER_APP_ID: &str = "6dae42f8-4368-4678-94ff-3960e28e3630";
-/// "Azure Kubernetes Service AAD Client": the public client kubelogin signs users in with (arm-aks-api.md §9).
+/// "Azure Kubernetes Service AAD Client": the public client kubelogin signs users in with (docs/arm-aks-api.md,
+/// "Well-known application ids").
 pub const AKS_CLIENT_APP_ID: &str = "80faf920-1908-4b52-b5ef-a8e7bedfc67a";
 /// The Azure CLI's public client id.
 pub const AZURE_CLI_CLIENT_ID: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";

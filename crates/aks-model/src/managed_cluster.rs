@@ -2,8 +2,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Extra, nullable};
 
-/// `Microsoft.ContainerService/managedClusters`, API 2026-08-01 (arm-aks-api.md §2.1). Only the fields the guide
-/// and az touch are typed; everything else lives in `extra` maps and survives a GET → modify → PUT.
+/// `Microsoft.ContainerService/managedClusters`, API 2026-08-01 (docs/arm-aks-api.md, "The ManagedCluster resource").
+/// Only the fields the guide and az touch are typed; everything else lives in `extra` maps and survives a
+/// GET → modify → PUT.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ManagedCluster {
@@ -36,8 +37,9 @@ pub struct ManagedCluster {
     pub extra: Extra,
 }
 
-/// `ManagedClusterProperties`: the fields this project reads or writes (arm-aks-api.md §2.3). Its `Debug`
-/// redacts write-only secrets kept in `extra` (`servicePrincipalProfile.secret`, `windowsProfile.adminPassword`).
+/// `ManagedClusterProperties`: the fields this project reads or writes
+/// (docs/arm-aks-api.md, "Properties this project reads or writes"). Its `Debug` redacts write-only secrets kept in
+/// `extra` (`servicePrincipalProfile.secret`, `windowsProfile.adminPassword`).
 #[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ManagedClusterProperties {
@@ -100,7 +102,8 @@ pub struct ManagedClusterProperties {
     pub extra: Extra,
 }
 
-/// `ManagedClusterAADProfile` with the exact wire names (arm-aks-api.md §2.2). `Debug` never shows the secret.
+/// `ManagedClusterAADProfile` with the exact wire names (docs/arm-aks-api.md, "aadProfile"). `Debug` never shows
+/// the secret.
 #[derive(Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct AadProfile {
     /// AKS-managed Entra integration.
@@ -234,8 +237,8 @@ impl std::fmt::Debug for AadProfile {
 }
 
 impl AadProfile {
-    /// The profile `az aks create --enable-aad` builds (az-cli-aks.md §1.2): managed, explicit Azure-RBAC flag,
-    /// groups and tenant only when given.
+    /// The profile `az aks create --enable-aad` builds (docs/az-behaviour.md, "aks create"): managed, explicit
+    /// Azure-RBAC flag, groups and tenant only when given.
     pub fn managed(
         enable_azure_rbac: bool,
         admin_groups: Option<Vec<String>>,
@@ -287,7 +290,7 @@ impl AadMode {
 }
 
 impl ManagedCluster {
-    /// The cluster's Entra mode (az's `check_is_managed_aad_cluster`, az-cli-aks.md §1.3).
+    /// The cluster's Entra mode (az's `check_is_managed_aad_cluster`, docs/az-behaviour.md "aks update").
     pub fn aad_mode(&self) -> AadMode {
         match &self.properties.aad_profile {
             None => AadMode::None,
@@ -358,7 +361,7 @@ pub struct PowerState {
     pub extra: Extra,
 }
 
-/// `ManagedClusterAgentPoolProfile` (arm-aks-api.md §2.4).
+/// `ManagedClusterAgentPoolProfile` (docs/arm-aks-api.md, "Agent pools").
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentPoolProfile {

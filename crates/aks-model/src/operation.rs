@@ -2,7 +2,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{ArmErrorDetail, Extra};
 
-/// The async-operation status resource behind an `Azure-AsyncOperation` URL (arm-aks-api.md §6.1).
+/// The async-operation status resource behind an `Azure-AsyncOperation` URL
+/// (docs/arm-aks-api.md, "Long-running operations").
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AsyncOperationStatus {

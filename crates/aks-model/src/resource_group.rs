@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Extra;
 
-/// `Microsoft.Resources/resourceGroups` (arm-aks-api.md §5).
+/// `Microsoft.Resources/resourceGroups` (docs/arm-aks-api.md, "Resource groups").
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceGroup {

@@ -32,7 +32,7 @@ impl ResourceId {
     }
 
     /// The resource group named by any id of the form `/subscriptions/x/resourceGroups/RG/...` with at least one
-    /// segment after the group (az's `resourceGroup` transform, az-cli-aks.md §4.1).
+    /// segment after the group (az's `resourceGroup` transform, docs/az-behaviour.md "How az renders a resource").
     pub fn resource_group_of(id: &str) -> Option<&str> {
         let mut parts = id.strip_prefix('/')?.split('/');
         let subscriptions = parts.next()?;

@@ -139,8 +139,8 @@ pub fn location(flag: &str, value: &str) -> Result<String, ValidationError> {
     }
 }
 
-/// az's default DNS prefix: `<name[:10]>-<rg[:16]>-<subscription[:6]>` with characters other than letters, digits
-/// and `-` removed, and an `a` put first when the name does not start with a letter (az-oracle.md §3.1).
+/// az's default DNS prefix: `<name[:10]>-<rg[:16]>-<subscription[:6]>` with characters other than letters, digits and
+/// `-` removed, and an `a` put first when the name does not start with a letter (docs/az-behaviour.md, "aks create").
 pub fn default_dns_prefix(name: &str, resource_group: &str, subscription_id: &str) -> String {
     let clean = |s: &str| {
         s.chars()

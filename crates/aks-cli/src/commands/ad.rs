@@ -1,5 +1,5 @@
 //! `aksctl ad group create|show|list|delete` and `ad group member add|list|check`: az's Microsoft Graph v1.0
-//! requests, outputs, messages and exit codes (graph-groups.md).
+//! requests, outputs, messages and exit codes (docs/graph-groups.md).
 //!
 //! Graph errors print their message alone (`ERROR: <message>`); a 404 exits 3 from `show` only; an error answer
 //! to the `--group NAME` lookup exits 2 (az runs it as argument validation), az's own lookup messages exit 1.
@@ -106,8 +106,8 @@ fn is_uuid(value: &str) -> bool {
     uuid::Uuid::parse_str(value).is_ok()
 }
 
-/// az's group resolution (graph-groups.md §4): an id verbatim; else the one group named exactly so, else the one
-/// group whose name starts so.
+/// az's group resolution (docs/graph-groups.md, "Group name resolution"): an id verbatim; else the one group named
+/// exactly so, else the one group whose name starts so.
 async fn resolve_group(graph: &GraphClient, value: &str) -> Result<String, CliError> {
     if is_uuid(value) {
         return Ok(value.to_string());

@@ -1,4 +1,4 @@
-//! `aksctl aks create|show|list|delete` (az aks ..., az-cli-aks.md §1, az-oracle.md §3); `aks create
+//! `aksctl aks create|show|list|delete` (az aks ..., docs/az-behaviour.md "aks create"); `aks create
 //! --export-template` writes the create PUT as an ARM template instead (see `export_template`).
 
 use aks_arm::{ArmClient, PollStatus, Poller};
@@ -64,7 +64,7 @@ pub fn aad_ids(admin_groups: Option<&str>, tenant_id: Option<&str>) -> Result<Aa
     })
 }
 
-/// The `aks create` request body, as az 2.91 builds it (az-oracle.md §3.1).
+/// The `aks create` request body, as az 2.91 builds it (docs/az-behaviour.md, "aks create").
 fn create_body(
     args: &AksCreateArgs,
     location: String,

@@ -1,4 +1,4 @@
-//! `aksctl aks get-credentials` (az-cli-aks.md §1.4 and §3).
+//! `aksctl aks get-credentials` (docs/az-behaviour.md, "aks get-credentials").
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +18,8 @@ use crate::paths::{expand_user, home};
 /// kubectl.
 const DEVICECODE_WARNING: &str = "The kubeconfig uses devicecode authentication which requires kubelogin. Please install kubelogin from https://github.com/Azure/kubelogin or run 'aksctl aks install-cli', which links aksctl as kubelogin (it does not install kubectl). If devicecode login fails, try running 'kubelogin convert-kubeconfig -l azurecli' to unblock yourself.";
 
-/// The file to merge into: `--file`, else the first KUBECONFIG entry, else `~/.kube/config` (az-cli-aks.md §3.2).
+/// The file to merge into: `--file`, else the first KUBECONFIG entry, else `~/.kube/config` (docs/az-behaviour.md,
+/// "Choosing the file").
 fn target_file(file: Option<&str>, context: &Context) -> PathBuf {
     let default = home().join(".kube").join("config");
     if let Some(file) = file {

@@ -245,7 +245,8 @@ async fn check_kubectl(context: &Context) -> Option<KubectlVersion> {
     }
 }
 
-/// kubectl is supported within one minor version of the API server (kubectl-wire.md §5.5 has its own warning).
+/// kubectl is supported within one minor version of the API server (kubectl has its own warning: docs/kubectl-wire.md,
+/// "Commands").
 fn report_skew(
     context: &Context,
     kubectl: Option<&KubectlVersion>,

@@ -1,11 +1,11 @@
 //! `aksctl aks update` (az aks update, the Microsoft Entra subset): GET the cluster, check the flags against it
 //! with az's messages, change the fetched object, PUT it back whole, wait, GET and print it
-//! (az-cli-aks.md §1.3 and §2, az-oracle.md §3 and §4).
+//! (docs/az-behaviour.md, "aks update").
 //!
 //! Like az, the same `--enable-aad` path serves a non-AAD cluster and a legacy AAD cluster: the `aadProfile` is
-//! replaced by `{managed: true}` (so the legacy client/server application ids and secret are dropped), then the
-//! tenant, admin groups and Azure RBAC flags are applied. Every property we do not model is sent back as it was
-//! read. Nothing here can ask for a downgrade to legacy AAD or for disabling managed AAD (arm-aks-api.md §3).
+//! replaced by `{managed: true}` (so the legacy client/server application ids and secret are dropped), then the tenant,
+//! admin groups and Azure RBAC flags are applied. Every property we do not model is sent back as it was read. Nothing
+//! here can ask for a downgrade to legacy AAD or for disabling managed AAD (docs/arm-aks-api.md, "Managed AAD rules").
 
 use aks_model::{AadMode, AadProfile, ManagedCluster};
 use serde_json::{Map, Value};
@@ -227,8 +227,8 @@ fn remove_keys(value: Option<&mut Value>, keys: &[&str]) {
 }
 
 /// Drop what the SDK's serializer leaves out of a PUT body because the spec marks it read-only
-/// (azure-mgmt-containerservice models, as the recorded update bodies show: az-oracle.md §3.1). Everything else,
-/// modelled or not, is sent back as read.
+/// (azure-mgmt-containerservice models, as the recorded update bodies show: docs/az-behaviour.md "aks update").
+/// Everything else, modelled or not, is sent back as read.
 fn drop_read_only(cluster: &mut ManagedCluster) {
     cluster.id = None;
     cluster.name = None;

@@ -12,9 +12,9 @@ use crate::error::CliError;
 use crate::output::TableLayout;
 
 /// The kubelogin release whose command line and `convert-kubeconfig` behaviour aksctl's kubelogin mode follows
-/// (kubelogin.md).
+/// (docs/kubelogin.md).
 pub const KUBELOGIN_COMPATIBLE_VERSION: &str = "0.2.19";
-/// The Microsoft Graph version aksctl calls (graph-groups.md).
+/// The Microsoft Graph version aksctl calls (docs/graph-groups.md).
 pub const MICROSOFT_GRAPH_API_VERSION: &str = "v1.0";
 /// How long `kubectl version --client` may take before it is given up on.
 const KUBECTL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -78,7 +78,7 @@ pub(super) struct KubectlVersion {
 
 /// Run `kubectl version --client -o json` in isolation and read its client version.
 ///
-/// Some kubectl builds (the Google Cloud SDK dispatcher, kubectl-wire.md §1) send `GET /version` to the current
+/// Some kubectl builds (the Google Cloud SDK dispatcher, docs/kubectl-wire.md) send `GET /version` to the current
 /// context's server on every command, `version --client` included, and cache the answer under `$HOME/.kube`.
 /// So kubectl runs with `KUBECONFIG` set to a throw-away file whose only server is `https://127.0.0.1:0` (a port
 /// nothing can listen on; an empty kubeconfig would fall back to `http://localhost:8080`), and with `HOME` and

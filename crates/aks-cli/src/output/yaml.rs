@@ -1,5 +1,5 @@
 //! `-o yaml`: PyYAML's `yaml.safe_dump(value, default_flow_style=False, allow_unicode=True)`, byte for byte, as az
-//! prints it (az-cli-aks.md §4.2), for the JSON values commands return.
+//! prints it (docs/az-behaviour.md, "Output formats"), for the JSON values commands return.
 //!
 //! A port of the parts of PyYAML 6's emitter (`yaml/emitter.py`), serializer, resolver and safe representer that
 //! JSON data reaches: block mappings with sorted keys (simple keys, `? ` for long, empty or multi-line ones),

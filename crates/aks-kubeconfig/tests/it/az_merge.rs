@@ -1,4 +1,4 @@
-//! az's renaming and write-merge, including ports of az's unit tests (az-cli-aks.md §6,
+//! az's renaming and write-merge, including ports of az's unit tests (docs/az-behaviour.md "The merge",
 //! `acs/tests/latest/test_custom.py`, class `AcsCustomCommandTest`). File-level ports live in `files.rs`.
 
 use crate::support::{never_asked, parse};

@@ -1,5 +1,5 @@
 //! kubelogin conversion beyond its own test table: environment overrides, the modes and errors the table does
-//! not cover, and which users count as Azure users (kubelogin.md §1.3, §2).
+//! not cover, and which users count as Azure users (docs/kubelogin.md, "convert-kubeconfig").
 
 use crate::support::parse;
 use aks_kubeconfig::{

@@ -1,6 +1,6 @@
 //! kubelogin's own conversion test table (`TestConvert`, 69 cases) from
 //! `tests/fixtures/kubelogin-convert/cases.json`, run against [`convert`] in memory and against
-//! [`convert_explicit_file`] through a YAML file (kubelogin.md §2.6; the fixture README describes the format).
+//! [`convert_explicit_file`] through a YAML file (docs/kubelogin.md; the fixture README describes the format).
 
 use aks_kubeconfig::{
     ConvertOptions, Field, Kubeconfig, LoginMode, User, convert, convert_explicit_file,

@@ -1,5 +1,5 @@
 //! `convert-kubeconfig` on files: a `KUBECONFIG` list, users written back to their own file, modes, symbolic
-//! links, locks, and nothing written on failure (kubelogin.md §2.5).
+//! links, locks, and nothing written on failure (docs/kubelogin.md, "Writing back").
 
 use crate::support::parse;
 use aks_kubeconfig::{

@@ -1,13 +1,14 @@
 //! `aksctl aks migrate`: move a fleet of legacy AAD clusters to AKS-managed Microsoft Entra integration, each
-//! exactly as `aks update --enable-aad [--aad-admin-group-object-ids …] [--aad-tenant-id …]` would (az-cli-aks.md
-//! §1.3, §2: GET, replace `aadProfile` with `{managed: true, …}`, PUT the whole cluster, wait), with:
+//! exactly as `aks update --enable-aad [--aad-admin-group-object-ids …] [--aad-tenant-id …]` would
+//! (docs/az-behaviour.md, "aks update": GET, replace `aadProfile` with `{managed: true, …}`, PUT the whole cluster,
+//! wait), with:
 //!
 //! * selection by `--ids`, `--from-file`, or discovery in each `--subscription` (and `--resource-group`), every
 //!   list followed through `nextLink`;
 //! * a plan (`--dry-run`): what each cluster will get, and why a cluster is skipped;
-//! * bounded concurrency, write pacing per subscription that reads
-//!   `x-ms-ratelimit-remaining-subscription-writes` and backs off on 429 (arm-aks-api.md §7), waiting out
-//!   running operations and `409 OperationNotAllowed` (§8) instead of failing;
+//! * bounded concurrency, write pacing per subscription that reads `x-ms-ratelimit-remaining-subscription-writes` and
+//!   backs off on 429 (docs/arm-aks-api.md, "Throttling"), waiting out running operations and `409 OperationNotAllowed`
+//!   (docs/arm-aks-api.md, "Errors") instead of failing;
 //! * a fsynced JSON-lines journal, so `--resume` neither redoes a finished cluster nor loses an in-flight one;
 //! * a report (exit 1 when any cluster failed), and optionally fresh kubeconfig entries.
 //!
@@ -179,7 +180,7 @@ async fn discover(
             }
         }
     }
-    // The tenant a cluster gets without --aad-tenant-id is its subscription's (az-cli-aks.md §2).
+    // The tenant a cluster gets without --aad-tenant-id is its subscription's (docs/arm-aks-api.md, "aadProfile").
     let mut tenants: HashMap<String, String> = HashMap::new();
     if target.tenant_id.is_none() {
         let listed = match known_subscriptions.take() {

@@ -1,8 +1,8 @@
-//! Write pacing per subscription (arm-aks-api.md §7): ARM's write budget is a token bucket per subscription, so
-//! the workers of one subscription share a gate. While `x-ms-ratelimit-remaining-subscription-writes` shows
-//! plenty of budget, writes pass at once; once it runs low the gate hands out one slot per refill interval, so
-//! writes leave at ARM's refill rate, one after the other. A 429 that outlived the client's own `Retry-After`
-//! retries closes the gate for a while and widens the slots; successes narrow them again.
+//! Write pacing per subscription (docs/arm-aks-api.md, "Throttling"): ARM's write budget is a token bucket per
+//! subscription, so the workers of one subscription share a gate. While `x-ms-ratelimit-remaining-subscription-writes`
+//! shows plenty of budget, writes pass at once; once it runs low the gate hands out one slot per refill interval, so
+//! writes leave at ARM's refill rate, one after the other. A 429 that outlived the client's own `Retry-After` retries
+//! closes the gate for a while and widens the slots; successes narrow them again.
 //!
 //! The gate must hand out *slots*, not open for everyone at once: a first version closed it for a refill interval
 //! after each write, and every worker waiting behind it then wrote together, ran into 429s and the doubling pauses

@@ -1,5 +1,5 @@
 //! The plan: one row per cluster in scope, saying whether it will be migrated and what it will get, with the
-//! warnings an operator should read first (az-cli-aks.md §2; arm-aks-api.md §3).
+//! warnings an operator should read first (docs/az-behaviour.md "aks update"; docs/arm-aks-api.md "Managed AAD rules").
 
 use aks_model::{AadMode, ManagedCluster, ResourceId};
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,5 @@
 //! Fleet progress on stderr: on a terminal, one bar per in-flight cluster under an overall bar (indicatif);
-//! otherwise plain timestamped lines, one per step that matters (STYLE.md habit 7: stdout carries only data).
+//! otherwise plain timestamped lines, one per step that matters (docs/style.md, habit 8: stdout carries only data).
 
 use std::collections::HashMap;
 use std::io::Write;
