@@ -76,8 +76,9 @@ pub(crate) fn login_service_principal(cloud: &TestCloud) -> Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-/// Read the child's stderr until a line contains `marker`; returns everything read so far.
-fn stderr_until(child: &mut Child, marker: &str) -> String {
+/// Read the child's stderr until a line contains `marker`; returns everything read so far, and the rest of the
+/// lines to come.
+fn stderr_until(child: &mut Child, marker: &str) -> (String, std::sync::mpsc::Receiver<String>) {
     let stream = child.stderr.take().expect("stderr is piped");
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -94,7 +95,7 @@ fn stderr_until(child: &mut Child, marker: &str) -> String {
             seen.push_str(&line);
             seen.push('\n');
             if line.contains(marker) {
-                return seen;
+                return (seen, receiver);
             }
         }
     }
@@ -110,7 +111,7 @@ fn device_code_login(cloud: &TestCloud, user: &str, extra: &[&str]) -> (Output, 
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = command.spawn().unwrap();
-    let message = stderr_until(&mut child, "enter the code");
+    let (message, rest) = stderr_until(&mut child, "enter the code");
     let code = message
         .split("enter the code ")
         .nth(1)
@@ -124,7 +125,13 @@ fn device_code_login(cloud: &TestCloud, user: &str, extra: &[&str]) -> (Output, 
         "devicecode/approve",
         Some(json!({"user_code": code, "user": user})),
     );
-    (child.wait_with_output().unwrap(), message)
+    let mut output = child.wait_with_output().unwrap();
+    output.stderr = message.clone().into_bytes();
+    output.stderr.extend(
+        rest.iter()
+            .flat_map(|line| format!("{line}\n").into_bytes()),
+    );
+    (output, message)
 }
 
 /// A browser stand-in: GETs the authorize URL from the emulator and follows its 302 to the loopback listener.
@@ -411,7 +418,7 @@ fn paste_back_takes_the_redirect_url_from_stdin_and_checks_its_state() {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = command.spawn().unwrap();
-    let message = stderr_until(&mut child, "/oauth2/v2.0/authorize?");
+    let (message, _rest) = stderr_until(&mut child, "/oauth2/v2.0/authorize?");
     let url = message
         .lines()
         .find(|line| line.contains("/oauth2/v2.0/authorize?"))
@@ -588,4 +595,39 @@ fn bad_input_gets_a_clear_error_and_leaves_the_files_alone() {
 
     let usage = person(&cloud, &["login", "--service-principal", "-u", "x"]);
     assert_eq!(usage.status.code(), Some(2), "{}", stderr(&usage));
+}
+
+#[test]
+fn a_locked_token_cache_is_waited_for_then_a_clear_timeout() {
+    let cloud = cloud();
+    let ready = cloud.ready().clone();
+    fs::create_dir_all(azure_dir(&cloud)).unwrap();
+    let lock = azure_dir(&cloud).join("msal_token_cache.json.lockfile");
+    // Another process (flock(1): the same flock(2) family msal-extensions' portalocker uses) holds az's lock.
+    let mut holder = Command::new("/usr/bin/flock")
+        .arg("--no-fork")
+        .arg(&lock)
+        .args(["sleep", "30"])
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !lock.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "flock never created the lock file"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let started = Instant::now();
+    let (output, _) = device_code_login(&cloud, &ready.dev_user_name, &[]);
+    let waited = started.elapsed();
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(text.contains("timed out after"), "{text}");
+    assert!(text.contains(&lock.display().to_string()), "{text}");
+    assert!(waited >= Duration::from_secs(5), "{waited:?}");
+    assert!(!azure_dir(&cloud).join("msal_token_cache.json").exists());
+    assert!(!azure_dir(&cloud).join("azureProfile.json").exists());
 }
