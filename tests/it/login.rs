@@ -58,22 +58,34 @@ fn jwt_claims(token: &str) -> Value {
 
 /// The test's service principal signs in (`login --service-principal`), as a person would with az.
 pub(crate) fn login_service_principal(cloud: &TestCloud) -> Value {
-    let ready = cloud.ready();
-    let output = person(
-        cloud,
-        &[
-            "login",
-            "--service-principal",
-            "-u",
-            &ready.client_id,
-            "-p",
-            &ready.client_secret,
-            "--tenant",
-            &ready.tenant_id,
-        ],
-    );
+    let output = login_service_principal_with(cloud, &[]);
     assert!(output.status.success(), "{}", stderr(&output));
     serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// `login --service-principal` as the seeded principal, with `extra` flags.
+fn login_service_principal_with(cloud: &TestCloud, extra: &[&str]) -> Output {
+    let ready = cloud.ready();
+    let mut args = vec![
+        "login",
+        "--service-principal",
+        "-u",
+        &ready.client_id,
+        "-p",
+        &ready.client_secret,
+        "--tenant",
+        &ready.tenant_id,
+    ];
+    args.extend_from_slice(extra);
+    person(cloud, &args)
+}
+
+/// Whether the emulator was asked for a managed identity's token on App Service's endpoint.
+fn used_app_service_endpoint(cloud: &TestCloud) -> bool {
+    cloud
+        .requests()
+        .iter()
+        .any(|request| request["path"] == "/msi/token")
 }
 
 /// Read the child's stderr until a line contains `marker`; returns everything read so far, and the rest of the
@@ -516,6 +528,14 @@ fn a_service_principal_login_is_stored_as_az_stores_it_and_logout_removes_it() {
     );
     assert!(person(&cloud, &["aks", "list"]).status.success());
 
+    // --debug shows the requests, never the secret or a token.
+    let debug = login_service_principal_with(&cloud, &["--debug"]);
+    assert!(debug.status.success(), "{}", stderr(&debug));
+    let text = stderr(&debug);
+    assert!(text.contains("/subscriptions"), "{text}");
+    assert!(!text.contains(&ready.client_secret), "{text}");
+    assert!(!text.contains("eyJ"), "no JWT in --debug: {text}");
+
     // A wrong secret: Entra's line, and nothing stored.
     let wrong = person(
         &cloud,
@@ -630,4 +650,56 @@ fn a_locked_token_cache_is_waited_for_then_a_clear_timeout() {
     assert!(waited >= Duration::from_secs(5), "{waited:?}");
     assert!(!azure_dir(&cloud).join("msal_token_cache.json").exists());
     assert!(!azure_dir(&cloud).join("azureProfile.json").exists());
+}
+
+#[test]
+fn a_managed_identity_login_is_an_az_identity_entry_that_get_access_token_uses() {
+    let cloud = cloud();
+    let ready = cloud.ready().clone();
+    let with_endpoint = |args: &[&str]| {
+        let mut command = as_person(&cloud);
+        command
+            .args(args)
+            .env("IDENTITY_ENDPOINT", &ready.identity_endpoint)
+            .env("IDENTITY_HEADER", &ready.identity_header);
+        run(command)
+    };
+    let output = with_endpoint(&["login", "--identity", "--client-id", &ready.msi_client_id]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        printed[0]["user"],
+        json!({
+            "assignedIdentityInfo": format!("MSIClient-{}", ready.msi_client_id),
+            "name": "userAssignedIdentity",
+            "type": "servicePrincipal",
+        })
+    );
+    assert_eq!(printed[0]["tenantId"], ready.tenant_id.as_str());
+    let token = with_endpoint(&["account", "get-access-token"]);
+    assert!(token.status.success(), "{}", stderr(&token));
+    let token: Value = serde_json::from_slice(&token.stdout).unwrap();
+    assert_eq!(
+        jwt_claims(token["accessToken"].as_str().unwrap())["appid"],
+        ready.msi_client_id.as_str()
+    );
+    assert!(used_app_service_endpoint(&cloud));
+    // Every other command reads that login natively too (only the shared login in the chain, no az on PATH).
+    cloud.clear_requests();
+    let mut command = as_person(&cloud);
+    command
+        .args(["group", "list"])
+        .env("PATH", "/usr/bin:/bin")
+        .env("AZURE_TOKEN_CREDENTIALS", "AzureCliCredential")
+        .env("IDENTITY_ENDPOINT", &ready.identity_endpoint)
+        .env("IDENTITY_HEADER", &ready.identity_header);
+    let listed = run(command);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    assert!(
+        used_app_service_endpoint(&cloud),
+        "the shared login asked the managed-identity endpoint itself"
+    );
+    let object_id = person(&cloud, &["login", "--identity", "--object-id", "x"]);
+    assert_eq!(object_id.status.code(), Some(1));
+    assert!(stderr(&object_id).contains("--object-id is not supported"));
 }

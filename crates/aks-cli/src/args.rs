@@ -828,6 +828,15 @@ pub struct LoginArgs {
     /// Log in using managed identity.
     #[arg(long)]
     pub identity: bool,
+    /// The client id of a user-assigned identity (--identity).
+    #[arg(long, requires = "identity")]
+    pub client_id: Option<String>,
+    /// The object id of a user-assigned identity (--identity).
+    #[arg(long, requires = "identity")]
+    pub object_id: Option<String>,
+    /// The resource id of a user-assigned identity (--identity).
+    #[arg(long, requires = "identity")]
+    pub resource_id: Option<String>,
 }
 
 /// `aksctl logout` flags.

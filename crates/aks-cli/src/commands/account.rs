@@ -9,7 +9,9 @@ use aks_identity::azure_cli::{
     LoginRequest, Profile, ProfileError, SilentError, SilentOutcome, SilentTokenRequest,
     SubscriptionRecord, acquire_token_silently,
 };
-use aks_identity::credential::service_principal_source;
+use aks_identity::credential::{
+    CredentialSpec, credential, managed_identity_id, service_principal_source,
+};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -168,10 +170,20 @@ pub async fn get_access_token(args: GetAccessTokenArgs, context: &Context) -> Re
                 login.authority.tenant,
             )
         }
-        SilentOutcome::ManagedIdentity(_) => {
-            return Err(CliError::message(
-                "the login is `az login --identity`: run `az account get-access-token` for its tokens",
-            ));
+        SilentOutcome::ManagedIdentity(subscription) => {
+            let id = managed_identity_id(&subscription).map_err(CliError::message)?;
+            let source = credential(CredentialSpec::ManagedIdentity { id }, &authority, &http)?;
+            let token = source.token(&scopes.join(" ")).await?;
+            let tenant = args
+                .tenant
+                .clone()
+                .unwrap_or_else(|| subscription.tenant_id.clone());
+            (
+                token.token.expose().to_owned(),
+                token.expires_on.unix_timestamp(),
+                subscription,
+                tenant,
+            )
         }
     };
     let mut value = json!({

@@ -16,7 +16,9 @@ use aks_identity::azure_cli::service_principal::{
 };
 use aks_identity::azure_cli::storage::service_principal_storage;
 use aks_identity::azure_cli::{AzureConfigDir, Profile, Secret};
-use aks_identity::credential::{TokenSource, service_principal_source};
+use aks_identity::credential::{
+    CredentialSpec, ManagedIdentityId, TokenSource, credential, service_principal_source,
+};
 use aks_identity::sign_in::tenant_token::TenantTokenSource;
 use aks_identity::sign_in::{SignInFlow, UserSignIn, sign_in_user};
 use reqwest::Method;
@@ -52,16 +54,13 @@ pub async fn login(args: LoginArgs, context: &Context) -> Result<(), CliError> {
     let directory = context.azure_config_dir()?;
     warn_if_az_cloud_differs(&directory, &cloud, context);
     let http = aks_arm::http_client(&user_agent())?;
-    if args.identity {
-        return Err(CliError::message(
-            "aksctl login --identity is not supported yet: use `az login --identity` (aksctl then reads that login).",
-        ));
-    }
     let tenant = match &args.tenant {
         Some(tenant) => Some(resolve_tenant(&http, &cloud, tenant).await?),
         None => None,
     };
-    let (signer, tenants) = if args.service_principal {
+    let (signer, tenants) = if args.identity {
+        managed_identity(&args, &cloud, &http).await?
+    } else if args.service_principal {
         service_principal(&args, &cloud, &http, tenant.as_deref())?
     } else {
         user(&args, &directory, &cloud, &http, tenant.as_deref(), context).await?
@@ -305,6 +304,62 @@ fn service_principal(
         entry: Some(entry),
     };
     Ok((signer, Some(vec![tenant_entry(&tenant)])))
+}
+
+/// `--identity [--client-id | --object-id | --resource-id]`: the managed identity's token (App Service's
+/// `IDENTITY_ENDPOINT` when set, else the VM endpoint), its tenant from the token's `tid`, and az's profile user
+/// (`systemAssignedIdentity`/`userAssignedIdentity` with `assignedIdentityInfo`).
+async fn managed_identity(
+    args: &LoginArgs,
+    cloud: &Cloud,
+    http: &reqwest::Client,
+) -> Result<(Signer, Tenants), CliError> {
+    let (id, info, name) = match (&args.client_id, &args.object_id, &args.resource_id) {
+        (None, None, None) => (None, "MSI".to_owned(), "systemAssignedIdentity"),
+        (Some(id), None, None) => (
+            Some(ManagedIdentityId::ClientId(id.clone())),
+            format!("MSIClient-{id}"),
+            "userAssignedIdentity",
+        ),
+        (None, None, Some(id)) => (
+            Some(ManagedIdentityId::ResourceId(id.clone())),
+            format!("MSIResource-{id}"),
+            "userAssignedIdentity",
+        ),
+        (None, Some(_), None) => {
+            return Err(CliError::message(
+                "aksctl login --identity --object-id is not supported: use --client-id or --resource-id.",
+            ));
+        }
+        _ => {
+            return Err(CliError::Usage(
+                "usage error: --client-id/--object-id/--resource-id are mutually exclusive".into(),
+            ));
+        }
+    };
+    let source = credential(
+        CredentialSpec::ManagedIdentity { id },
+        &cloud.authority(),
+        http,
+    )?;
+    let token = source.token(&cloud.arm_scope()).await?;
+    let tenant_id = aks_identity::azure_cli::claims::id_token_claims(token.token.expose())
+        .get("tid")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| CliError::message("the managed identity's token names no tenant (tid)"))?;
+    let mut extra = Map::new();
+    extra.insert("assignedIdentityInfo".into(), info.into());
+    let signer = Signer {
+        user: ProfileUser {
+            name: name.to_owned(),
+            kind: UserKind::ServicePrincipal,
+            extra,
+        },
+        source: Box::new(move |_| Ok(source.clone())),
+        entry: None,
+    };
+    Ok((signer, Some(vec![tenant_entry(&tenant_id)])))
 }
 
 fn file_error(error: aks_identity::azure_cli::FileError) -> CliError {

@@ -21,7 +21,8 @@ pub use chain::{
     default_chain_in_cloud,
 };
 pub use shared_login::{
-    SharedLoginSelection, service_principal_source, shared_login, shared_login_identity,
+    SharedLoginSelection, managed_identity_id, service_principal_source, shared_login,
+    shared_login_identity,
 };
 
 /// A string that must never be shown: `Debug` and `Display` print `<redacted>`.

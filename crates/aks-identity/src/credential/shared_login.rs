@@ -167,6 +167,32 @@ pub fn service_principal_source(
     }))
 }
 
+/// Which identity an `az login --identity` entry is, from az's `assignedIdentityInfo` (`MSI`, `MSIClient-<id>`,
+/// `MSIResource-<id>`; Azure/azure-cli `core/_profile.py` `MsiAccountTypes`); an object id (`MSIObject-<id>`)
+/// cannot be asked for natively, and Cloud Shell's is az's own: both are the reason given.
+pub fn managed_identity_id(
+    entry: &crate::azure_cli::SubscriptionRecord,
+) -> Result<Option<super::ManagedIdentityId>, String> {
+    let info = entry
+        .user
+        .extra
+        .get("assignedIdentityInfo")
+        .and_then(|info| info.as_str())
+        .unwrap_or("MSI");
+    if info == "MSI" {
+        return Ok(None);
+    }
+    if let Some(id) = info.strip_prefix("MSIClient-") {
+        return Ok(Some(super::ManagedIdentityId::ClientId(id.to_owned())));
+    }
+    if let Some(id) = info.strip_prefix("MSIResource-") {
+        return Ok(Some(super::ManagedIdentityId::ResourceId(id.to_owned())));
+    }
+    Err(format!(
+        "the shared login is the managed identity {info:?}, which only az can ask for"
+    ))
+}
+
 /// az's configuration directory from the process environment (`AZURE_CONFIG_DIR`, else `~/.azure`).
 fn process_config_dir() -> Option<PathBuf> {
     AzureConfigDir::locate(Arc::new(ProcessEnvironment))
@@ -274,10 +300,17 @@ impl TokenSource for SharedLoginCredential {
             Ok(SilentOutcome::ServicePrincipal(login)) => {
                 self.service_principal(login, scope).await
             }
-            Ok(SilentOutcome::ManagedIdentity(_)) => {
-                self.ask_az(scope, "the shared login is `az login --identity`")
-                    .await
-            }
+            Ok(SilentOutcome::ManagedIdentity(entry)) => match managed_identity_id(&entry) {
+                Ok(id) => {
+                    let source = super::credential(
+                        super::CredentialSpec::ManagedIdentity { id },
+                        &self.authority,
+                        &self.http,
+                    )?;
+                    source.token(scope).await
+                }
+                Err(why) => self.ask_az(scope, &why).await,
+            },
             Err(SilentError::File(FileError::Encrypted { path })) => {
                 let why = format!("az's token cache {} is encrypted", path.display());
                 self.ask_az(scope, &why).await
