@@ -114,8 +114,9 @@ fn stderr_until(child: &mut Child, marker: &str) -> (String, std::sync::mpsc::Re
     panic!("no {marker:?} on stderr: {seen}");
 }
 
-/// `login --use-device-code`, approved for `user` through the management API; the finished output.
-fn device_code_login(cloud: &TestCloud, user: &str, extra: &[&str]) -> (Output, String) {
+/// `login --use-device-code`, approved for `user` (`None`: declined) through the management API; the finished
+/// output.
+fn device_code_login(cloud: &TestCloud, user: Option<&str>, extra: &[&str]) -> (Output, String) {
     let mut command = as_person(cloud);
     command
         .args(["login", "--use-device-code"])
@@ -132,11 +133,18 @@ fn device_code_login(cloud: &TestCloud, user: &str, extra: &[&str]) -> (Output, 
         .to_owned();
     let pending = cloud.management("GET", "devicecode", None);
     assert_eq!(pending[0]["client_id"], AZURE_CLI_CLIENT_ID, "{pending}");
-    cloud.management(
-        "POST",
-        "devicecode/approve",
-        Some(json!({"user_code": code, "user": user})),
-    );
+    match user {
+        Some(user) => cloud.management(
+            "POST",
+            "devicecode/approve",
+            Some(json!({"user_code": code, "user": user})),
+        ),
+        None => cloud.management(
+            "POST",
+            "devicecode/decline",
+            Some(json!({"user_code": code})),
+        ),
+    };
     let mut output = child.wait_with_output().unwrap();
     output.stderr = message.clone().into_bytes();
     output.stderr.extend(
@@ -194,7 +202,7 @@ fn profile(cloud: &TestCloud) -> (Vec<u8>, Value) {
 fn device_code_login_writes_az_files_that_account_commands_read() {
     let cloud = cloud();
     let ready = cloud.ready().clone();
-    let (output, message) = device_code_login(&cloud, &ready.dev_user_name, &[]);
+    let (output, message) = device_code_login(&cloud, Some(&ready.dev_user_name), &[]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
         message.contains(&format!(
@@ -327,7 +335,7 @@ fn device_code_login_writes_az_files_that_account_commands_read() {
 fn the_last_person_to_log_in_is_who_aksctl_and_kubelogin_act_as_until_logout() {
     let cloud = cloud();
     let ready = cloud.ready().clone();
-    let (output, _) = device_code_login(&cloud, &ready.dev_user_name, &[]);
+    let (output, _) = device_code_login(&cloud, Some(&ready.dev_user_name), &[]);
     assert!(output.status.success(), "{}", stderr(&output));
     let kubelogin_token = |cloud: &TestCloud| {
         let mut command = kubelogin(cloud);
@@ -560,6 +568,41 @@ fn a_service_principal_login_is_stored_as_az_stores_it_and_logout_removes_it() {
     let entries: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
     assert_eq!(entries.as_array().unwrap().len(), 1);
 
+    // A certificate: `--certificate PEM`, or `-p` naming the PEM file as az still accepts; stored by path.
+    for flag in ["--certificate", "-p"] {
+        let output = person(
+            &cloud,
+            &[
+                "login",
+                "--service-principal",
+                "-u",
+                &ready.cert_client_id,
+                flag,
+                &ready.cert_file,
+                "--tenant",
+                &ready.tenant_id,
+            ],
+        );
+        assert!(output.status.success(), "{flag}: {}", stderr(&output));
+    }
+    let entries: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    assert_eq!(
+        entries[1],
+        json!({"client_id": ready.cert_client_id, "tenant": ready.tenant_id, "certificate": ready.cert_file})
+    );
+    assert_eq!(
+        entries.as_array().unwrap().len(),
+        2,
+        "one entry per client and tenant"
+    );
+    let token = person_json(&cloud, &["account", "get-access-token"]);
+    assert_eq!(
+        jwt_claims(token["accessToken"].as_str().unwrap())["appid"],
+        ready.cert_client_id.as_str()
+    );
+    let logout = person(&cloud, &["logout", "--username", &ready.cert_client_id]);
+    assert!(logout.status.success(), "{}", stderr(&logout));
+
     let logout = person(&cloud, &["logout", "--username", &ready.client_id]);
     assert!(logout.status.success(), "{}", stderr(&logout));
     assert_eq!(fs::read_to_string(&path).unwrap().trim(), "[]");
@@ -613,6 +656,28 @@ fn bad_input_gets_a_clear_error_and_leaves_the_files_alone() {
         assert!(output.stdout.is_empty());
     }
 
+    // A person who declines the device code, and a device-code sign-in Conditional Access blocks.
+    let (declined, _) = device_code_login(&cloud, None, &[]);
+    assert_eq!(declined.status.code(), Some(1));
+    assert!(
+        stderr(&declined).contains("AADSTS"),
+        "{}",
+        stderr(&declined)
+    );
+    cloud.management(
+        "PUT",
+        "conditional-access",
+        Some(json!({"device_code_blocked": "all"})),
+    );
+    let (blocked, _) = device_code_login(&cloud, Some(&ready.dev_user_name), &[]);
+    assert_eq!(blocked.status.code(), Some(1));
+    assert!(
+        stderr(&blocked).contains("AADSTS53003"),
+        "{}",
+        stderr(&blocked)
+    );
+    assert_eq!(fs::read(&cache).unwrap(), b"{\"AccessToken\": {");
+
     let usage = person(&cloud, &["login", "--service-principal", "-u", "x"]);
     assert_eq!(usage.status.code(), Some(2), "{}", stderr(&usage));
 }
@@ -639,7 +704,7 @@ fn a_locked_token_cache_is_waited_for_then_a_clear_timeout() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let started = Instant::now();
-    let (output, _) = device_code_login(&cloud, &ready.dev_user_name, &[]);
+    let (output, _) = device_code_login(&cloud, Some(&ready.dev_user_name), &[]);
     let waited = started.elapsed();
     holder.kill().unwrap();
     holder.wait().unwrap();

@@ -19,8 +19,9 @@ use aks_identity::azure_cli::{AzureConfigDir, Profile, Secret};
 use aks_identity::credential::{
     CredentialSpec, ManagedIdentityId, TokenSource, credential, service_principal_source,
 };
+use aks_identity::entra::RequestError;
 use aks_identity::sign_in::tenant_token::TenantTokenSource;
-use aks_identity::sign_in::{SignInFlow, UserSignIn, sign_in_user};
+use aks_identity::sign_in::{SignInError, SignInFlow, UserSignIn, sign_in_user};
 use reqwest::Method;
 use serde_json::{Map, Value};
 
@@ -180,7 +181,7 @@ async fn user(
     };
     let signed_in = sign_in_user(directory, &request, flow)
         .await
-        .map_err(|error| CliError::message(error.to_string()))?;
+        .map_err(sign_in_error)?;
     let source_directory = directory.clone();
     let source_http = http.clone();
     let home = signed_in.home_account_id.clone();
@@ -230,6 +231,21 @@ fn open_browser(url: &str) {
     {
         tracing::debug!(%program, %error, "could not open a browser");
     }
+}
+
+/// A failed sign-in: Entra's line, with the next step that works when Conditional Access blocks the device-code
+/// flow (AADSTS53003).
+fn sign_in_error(error: SignInError) -> CliError {
+    let blocked = matches!(
+        &error,
+        SignInError::Request(RequestError::Refused(refusal)) if refusal.has_code(53003)
+    );
+    if blocked {
+        return CliError::message(format!(
+            "{error}\nhint: device-code sign-in is blocked by your organisation's policy; run `aksctl login` (browser) or `aksctl login --use-paste-back`"
+        ));
+    }
+    CliError::message(error.to_string())
 }
 
 /// A tenant as `GET /tenants` lists it, with only its id.
