@@ -44,6 +44,7 @@ fn doctor(cloud: &TestCloud, bin: &Path, args: &[&str]) -> Output {
     cloud
         .command()
         .env("PATH", bin)
+        .env_remove("AZURE_AUTHORITY_HOST")
         .args(["doctor", "-g", "rg1", "-n", "c1"])
         .args(args)
         .output()
@@ -130,6 +131,7 @@ fn healthy_managed_cluster_passes() {
             "kubeconfig",
             "auth-provider",
             "kubelogin",
+            "sign-in",
             "kubectl"
         ]
     );
@@ -236,6 +238,83 @@ fn legacy_cluster_with_azure_auth_provider_fails_with_the_convert_command() {
             .unwrap()
             .contains("exec plugin `kubelogin -l azurecli`")
     );
+}
+
+#[test]
+fn an_exec_user_that_would_sign_in_at_another_cloud_fails_with_the_fix() {
+    let cloud = cloud();
+    let ready = cloud.ready().clone();
+    crate::create_aad_cluster(&cloud, "rg1", "c1");
+    cloud.run_ok(&["aks", "get-credentials", "-g", "rg1", "-n", "c1"]);
+    let bin = tools(&cloud, "bin", "32", true);
+    let sign_in = |output: &Output| find(&report(output), "sign-in").clone();
+
+    // The emulator's kubeconfig pins kubelogin to the emulator's authority.
+    let output = doctor(&cloud, &bin, &["-o", "json"]);
+    let check = sign_in(&output);
+    assert_eq!(check["status"], "pass", "{check}");
+    assert!(
+        check["detail"].as_str().unwrap().contains(&format!(
+            "signs in at {} (AZURE_AUTHORITY_HOST in the exec env)",
+            ready.authority_host
+        )),
+        "{check}"
+    );
+
+    // The same user without its env entries: `--environment AzurePublicCloud` sends it to the public cloud.
+    let path = cloud.default_kubeconfig();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let start = text.find("      env:\n").expect("an env section");
+    let end = text[start..].find("      installHint:").unwrap() + start;
+    std::fs::write(
+        &path,
+        format!("{}      env: null\n{}", &text[..start], &text[end..]),
+    )
+    .unwrap();
+    let output = doctor(&cloud, &bin, &["-o", "json"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("sign-in"), "{}", stderr(&output));
+    let check = sign_in(&output);
+    assert_eq!(check["status"], "fail", "{check}");
+    let detail = check["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(
+            "clusterUser_rg1_c1 would sign in at https://login.microsoftonline.com/ (--environment AzurePublicCloud)"
+        ),
+        "{detail}"
+    );
+    assert!(
+        detail.contains(&format!("whose authority is {}", ready.authority_host)),
+        "{detail}"
+    );
+    let fix = check["fix"].as_str().unwrap();
+    assert!(
+        fix.starts_with("aksctl aks get-credentials -g rg1 -n c1 --overwrite-existing"),
+        "{fix}"
+    );
+
+    // With AZURE_AUTHORITY_HOST in this shell it works, but only here: a warning.
+    let output = cloud
+        .command()
+        .env("PATH", &bin)
+        .env("AZURE_AUTHORITY_HOST", &ready.authority_host)
+        .args(["doctor", "-g", "rg1", "-n", "c1", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(sign_in(&output)["status"], "warn");
+
+    // The fix restores the env entries.
+    cloud.run_ok(&[
+        "aks",
+        "get-credentials",
+        "-g",
+        "rg1",
+        "-n",
+        "c1",
+        "--overwrite-existing",
+    ]);
+    let output = doctor(&cloud, &bin, &["-o", "json"]);
+    assert_eq!(sign_in(&output)["status"], "pass");
 }
 
 #[test]

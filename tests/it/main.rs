@@ -4,6 +4,7 @@
 mod ad;
 mod concurrency;
 mod doctor;
+mod emulator_seed;
 mod errors;
 mod export_template;
 mod faults;
@@ -16,6 +17,7 @@ mod kubelogin_interactive;
 mod kubelogin_modes;
 mod login;
 mod migrate;
+mod offline;
 mod operator;
 mod outputs;
 mod secrets;

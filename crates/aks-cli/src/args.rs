@@ -864,9 +864,65 @@ pub struct AccountSetArgs {
 /// `aksctl emulator ...`
 #[derive(Debug, Subcommand)]
 pub enum EmulatorCommand {
-    /// Serve the local cloud on 127.0.0.1. Prints one JSON line with its endpoints and credentials, then runs until
-    /// interrupted.
+    /// Serve the local cloud on 127.0.0.1. Prints one JSON line with its endpoints and credentials,
+    /// then runs until interrupted.
+    ///
+    /// Exec kubeconfigs of its clusters set AZURE_AUTHORITY_HOST and REQUESTS_CA_BUNDLE for
+    /// kubelogin, so kubectl signs in at the emulator with nothing exported.
+    ///
+    /// Examples:
+    ///
+    ///   aksctl emulator serve --data-dir /tmp/emulator > ready.json &
+    ///
+    ///   Seed it from another shell (legacy-AAD clusters, or a seed file), with the ready
+    ///   line's `management` URL and its CA trusted:
+    ///     export REQUESTS_CA_BUNDLE=/tmp/emulator/ca.pem
+    ///     aksctl emulator seed --legacy-cluster myResourceGroup/myLegacyCluster \
+    ///         --management https://127.0.0.1:PORT/_emulator/
+    ///     aksctl emulator seed seed.json --management https://127.0.0.1:PORT/_emulator/
+    #[command(verbatim_doc_comment)]
     Serve(EmulatorServeArgs),
+    /// Seed a running emulator through its management API (`POST /_emulator/seed`).
+    ///
+    /// Resource groups and clusters are stored as if created and already Succeeded; AKS's rules
+    /// are not enforced, so legacy or odd clusters can exist.
+    ///
+    /// FILE (`-`: standard input) is a seed document:
+    ///   {"resource_groups": [{"name", "location"}],
+    ///    "clusters": [{"resource_group", "name", "body": <ManagedCluster JSON>}]}
+    /// Each --legacy-cluster RG/NAME adds a legacy-AAD cluster (its own server and client
+    /// applications, Kubernetes RBAC on, Kubernetes 1.32, one node pool) in resource group RG,
+    /// created in eastus if missing. The emulator's CA is trusted from REQUESTS_CA_BUNDLE or
+    /// SSL_CERT_FILE, as by every other command. Prints the emulator's answer (what was seeded).
+    ///
+    /// Exit codes: 2 for a --legacy-cluster value that is not RG/NAME or a --management value
+    /// that is not an http(s) URL; 1 for an invalid name, an unreadable FILE, a FILE that is not
+    /// a JSON object, or an emulator that cannot be reached or refuses the seed (nothing is
+    /// seeded then).
+    ///
+    /// Examples:
+    ///
+    ///   aksctl emulator seed --legacy-cluster myResourceGroup/myLegacyCluster \
+    ///       --management https://127.0.0.1:PORT/_emulator/
+    ///   aksctl emulator seed seed.json --management https://127.0.0.1:PORT/_emulator/
+    ///   aksctl emulator seed - --legacy-cluster rg2/old --management URL < seed.json
+    #[command(verbatim_doc_comment)]
+    Seed(EmulatorSeedArgs),
+}
+
+/// `emulator seed` arguments.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["file", "legacy_clusters"])))]
+pub struct EmulatorSeedArgs {
+    /// A seed document to send (`-` reads standard input).
+    #[arg(value_name = "FILE|-")]
+    pub file: Option<PathBuf>,
+    /// Add a legacy-AAD cluster NAME in resource group RG (created if missing). Repeatable.
+    #[arg(long = "legacy-cluster", value_name = "RG/NAME")]
+    pub legacy_clusters: Vec<String>,
+    /// The emulator's management URL: the `management` field of `emulator serve`'s ready line.
+    #[arg(long, value_name = "URL")]
+    pub management: String,
 }
 
 /// `emulator serve` flags.

@@ -746,6 +746,32 @@ impl ArgsBuilder<'_> {
     }
 }
 
+/// The old exec section's `env` entries, kept (else `null`, as kubelogin writes). kubelogin itself drops them;
+/// aksctl keeps them because the emulator's exec users carry `AZURE_AUTHORITY_HOST` and `REQUESTS_CA_BUNDLE`
+/// there, and a conversion must not send a rehearsal to the public cloud (docs/offline-rehearsal.md).
+fn kept_env(user: &User) -> Field<Vec<ExecEnvVar>> {
+    match user.exec.as_ref().and_then(|exec| exec.env.as_ref()) {
+        Some(entries) if !entries.is_empty() => Field::Present(entries.clone()),
+        _ => Field::Null,
+    }
+}
+
+/// Sets `name` in an exec `env`: the first entry of that name gets the value, else one is appended.
+fn set_env(env: &mut Field<Vec<ExecEnvVar>>, name: &str, value: &str) {
+    let entries = env.get_or_insert_with(Vec::new);
+    match entries
+        .iter_mut()
+        .find(|entry| entry.name.as_ref().is_some_and(|n| n == name))
+    {
+        Some(entry) => entry.value = Field::Present(value.to_owned()),
+        None => entries.push(ExecEnvVar {
+            name: Field::Present(name.to_owned()),
+            value: Field::Present(value.to_owned()),
+            other: Default::default(),
+        }),
+    }
+}
+
 /// The exec section kubelogin writes for one user (kubelogin.md §2.3).
 fn converted_exec(
     name: &str,
@@ -761,7 +787,7 @@ fn converted_exec(
     args.push("--login", login.as_str());
     args.push_required("--server-id", &sources.server_id)?;
     args.push_if_non_empty("--cache-dir", &sources.cache_dir);
-    let mut env = Field::Null;
+    let mut env = kept_env(user);
     match login {
         LoginMode::DeviceCode => {
             args.push_client_tenant_environment(&sources)?;
@@ -813,11 +839,7 @@ fn converted_exec(
                 .as_deref()
                 .filter(|d| !d.is_empty())
             {
-                env = Field::Present(vec![ExecEnvVar {
-                    name: Field::Present("AZURE_CONFIG_DIR".to_owned()),
-                    value: Field::Present(directory.to_owned()),
-                    other: Default::default(),
-                }]);
+                set_env(&mut env, "AZURE_CONFIG_DIR", directory);
             }
             // The old tenant is deliberately dropped (kubelogin issue #123).
             args.push_given("--tenant-id", &options.tenant_id);
@@ -1139,6 +1161,57 @@ mod tests {
             ..ConvertOptions::default()
         };
         assert_eq!(claims.validate(), Err(ConvertError::PopEnabledFlagMissing));
+    }
+
+    #[test]
+    fn conversion_keeps_exec_env_and_sets_the_azure_config_dir() {
+        let text = "users:\n- name: u\n  user:\n    exec:\n      command: kubelogin\n      args: [get-token, \
+                    --server-id, s, --client-id, c, --tenant-id, t]\n      env:\n      - name: AZURE_AUTHORITY_HOST\n\
+                    \x20       value: https://127.0.0.1:1/\n      - name: AZURE_CONFIG_DIR\n        value: /old\n";
+        let env_of = |config: &Kubeconfig| -> Vec<(String, String)> {
+            config
+                .user_exec("u")
+                .unwrap()
+                .env
+                .as_ref()
+                .unwrap()
+                .iter()
+                .map(|entry| {
+                    (
+                        entry.name.as_ref().unwrap().clone(),
+                        entry.value.as_ref().unwrap().clone(),
+                    )
+                })
+                .collect()
+        };
+        let mut spn = Kubeconfig::parse(text).unwrap().unwrap();
+        let options = ConvertOptions {
+            login: Some(LoginMode::ServicePrincipal),
+            ..ConvertOptions::default()
+        };
+        convert(&mut spn, &options).unwrap();
+        assert_eq!(
+            env_of(&spn),
+            [
+                (
+                    "AZURE_AUTHORITY_HOST".to_owned(),
+                    "https://127.0.0.1:1/".to_owned()
+                ),
+                ("AZURE_CONFIG_DIR".to_owned(), "/old".to_owned()),
+            ]
+        );
+        let mut cli = Kubeconfig::parse(text).unwrap().unwrap();
+        let options = ConvertOptions {
+            login: Some(LoginMode::AzureCli),
+            azure_config_dir: Some("/new".into()),
+            ..ConvertOptions::default()
+        };
+        convert(&mut cli, &options).unwrap();
+        assert_eq!(
+            env_of(&cli)[1],
+            ("AZURE_CONFIG_DIR".to_owned(), "/new".to_owned())
+        );
+        assert_eq!(env_of(&cli).len(), 2);
     }
 
     #[test]

@@ -8,9 +8,12 @@
 //! Nothing here contacts a Kubernetes API server: kubectl (and helm) are only asked for their client versions, in
 //! a throw-away kubeconfig and home directory ([`kubectl_client_version`]).
 
+mod authority;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use aks_arm::Cloud;
 use aks_arm::graph::GraphClient;
 use aks_kubeconfig::{Kubeconfig, MergedKubeconfig};
 use aks_model::{AadMode, ManagedCluster};
@@ -149,6 +152,9 @@ pub async fn doctor(args: DoctorArgs, context: &Context) -> Result<(), CliError>
         group,
         name,
     ));
+    if let Ok(config) = context.config() {
+        checks.extend(sign_in_check(&kubeconfig, &config.active(), group, name));
+    }
 
     // Local tools.
     checks.push(kubectl_check(cluster.as_ref(), name).await);
@@ -623,6 +629,124 @@ fn kubeconfig_checks(
         None => Check::pass("kubelogin", "not on PATH (not needed by this kubeconfig)"),
     });
     checks
+}
+
+/// Where the exec users of this cluster's contexts sign in, against the authority of the cloud that served the
+/// cluster: a kubeconfig written for one cloud and used with another sends the sign-in (and, in `spn` mode, the
+/// secret) to the wrong place. Nothing when no context of the cluster has a kubelogin exec user.
+fn sign_in_check(view: &KubeconfigView, cloud: &Cloud, group: &str, name: &str) -> Option<Check> {
+    use authority::{SignIn, Source};
+    const CHECK: &str = "sign-in";
+    if !view.errors.is_empty() {
+        return None;
+    }
+    let config = &view.merged.config;
+    let mut users: Vec<String> = Vec::new();
+    for context in config.context_names() {
+        if let Some(reference) = config.context(&context).filter(|c| c.cluster == *name)
+            && !users.contains(&reference.user)
+        {
+            users.push(reference.user.clone());
+        }
+    }
+    let expected = cloud.authority_host.as_str();
+    let shell = |variable: &str| env_vars::get(variable);
+    let mut passes = Vec::new();
+    let mut shell_only = Vec::new();
+    let mut failures = Vec::new();
+    let mut first_mode = None;
+    for user in &users {
+        let Some(exec) = config.user_exec(user).filter(|exec| {
+            exec.command
+                .as_ref()
+                .is_some_and(|command| is_kubelogin(command))
+        }) else {
+            continue;
+        };
+        match authority::exec_sign_in(exec, &shell) {
+            None => {}
+            Some(SignIn::Delegated(mode)) => passes.push(format!(
+                "{user} (-l {mode}) gets its token from {}",
+                if mode == aks_kubeconfig::LoginMode::Msi {
+                    "the host's managed identity"
+                } else {
+                    "that tool's own sign-in"
+                }
+            )),
+            Some(SignIn::Authority {
+                mode,
+                authority_host,
+                source,
+            }) => {
+                let from = match &source {
+                    Source::KubeconfigEnv => "AZURE_AUTHORITY_HOST in the exec env".to_owned(),
+                    Source::Shell => "AZURE_AUTHORITY_HOST in this shell".to_owned(),
+                    Source::Flag => "--authority-host".to_owned(),
+                    Source::Environment(environment) => format!("--environment {environment}"),
+                };
+                if !authority::same_authority(&authority_host, expected) {
+                    first_mode.get_or_insert(mode);
+                    failures.push(format!("{user} would sign in at {authority_host} ({from})"));
+                } else if source == Source::Shell {
+                    first_mode.get_or_insert(mode);
+                    shell_only.push(format!(
+                        "{user} signs in at {authority_host} only while {from} is set"
+                    ));
+                } else {
+                    passes.push(format!("{user} signs in at {authority_host} ({from})"));
+                }
+            }
+        }
+    }
+    let served = format!(
+        "{name} is served by cloud {}, whose authority is {expected}",
+        cloud.name
+    );
+    let fix = || sign_in_fix(cloud, first_mode, group, name);
+    if !failures.is_empty() {
+        Some(Check::fail(
+            CHECK,
+            format!("{}, but {served}", failures.join("; ")),
+            fix(),
+        ))
+    } else if !shell_only.is_empty() {
+        Some(Check::warn(
+            CHECK,
+            format!("{}; {served}", shell_only.join("; ")),
+            fix(),
+        ))
+    } else if passes.is_empty() {
+        None
+    } else {
+        Some(Check::pass(
+            CHECK,
+            format!("{}; {served}", passes.join("; ")),
+        ))
+    }
+}
+
+/// How to make a kubeconfig's exec users sign in at `cloud`.
+fn sign_in_fix(
+    cloud: &Cloud,
+    mode: Option<aks_kubeconfig::LoginMode>,
+    group: &str,
+    name: &str,
+) -> String {
+    if Cloud::builtin(&cloud.name).is_some() {
+        format!(
+            "kubelogin convert-kubeconfig -l {} -e {}, or: aksctl aks get-credentials -g {group} -n {name} \
+             --overwrite-existing",
+            mode.unwrap_or(aks_kubeconfig::LoginMode::DeviceCode),
+            cloud.kubelogin_environment
+        )
+    } else {
+        format!(
+            "aksctl aks get-credentials -g {group} -n {name} --overwrite-existing (an emulator cluster's \
+             kubeconfig sets AZURE_AUTHORITY_HOST in the exec env), or add `env: [{{name: AZURE_AUTHORITY_HOST, \
+             value: {}}}]` to the user's exec section",
+            cloud.authority_host
+        )
+    }
 }
 
 /// kubectl on PATH, and its client version within one minor version of the cluster's.

@@ -77,6 +77,7 @@ pub fn run(
             Command::Login(args) => login::login(args, context).await,
             Command::Logout(args) => account::logout(args, context).await,
             Command::Emulator(EmulatorCommand::Serve(_)) => unreachable!("handled above"),
+            Command::Emulator(EmulatorCommand::Seed(args)) => emulator::seed(args, context).await,
             Command::Kubelogin(_) => {
                 unreachable!("aks_cli::main runs kubelogin mode before commands")
             }

@@ -19,7 +19,7 @@ use super::convert::{lookup_env, options_from_flags};
 use super::{KubeloginError, emit, warn};
 
 /// kubelogin's `GetCloudConfiguration` (kubelogin.md §3.5): unknown names fall back to public.
-fn environment_authority(environment: &str) -> &'static str {
+pub(crate) fn environment_authority(environment: &str) -> &'static str {
     match environment.to_ascii_lowercase().as_str() {
         "azureusgovernment" | "azureusgovernmentcloud" => "https://login.microsoftonline.us/",
         "azurechinacloud" => "https://login.chinacloudapi.cn/",

@@ -10,6 +10,8 @@ pub mod args;
 mod convert;
 mod get_token;
 
+pub(crate) use get_token::environment_authority;
+
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;

@@ -28,6 +28,8 @@ pub(crate) enum KubeconfigUser<'a> {
         client_id: &'a str,
         /// `--tenant-id`.
         tenant_id: &'a str,
+        /// Where kubelogin signs in: the emulator's own authority host and the CA that signs it.
+        sign_in: &'a SignInEnvironment,
     },
     /// Legacy `azure` auth-provider (`format=azure`).
     AuthProvider {
@@ -49,6 +51,35 @@ pub(crate) enum KubeconfigUser<'a> {
         /// Bearer token.
         token: &'a str,
     },
+}
+
+/// The `env` of an emulator cluster's exec user: kubectl sets these for kubelogin, so `kubectl get nodes` signs
+/// in at the emulator (not at `login.microsoftonline.com`, which `--environment AzurePublicCloud` names) and
+/// trusts its CA with nothing set in the operator's shell. AKS's exec format allows `env` (client-go
+/// `ExecConfig.Env`); aksctl's kubelogin mode reads `AZURE_AUTHORITY_HOST` for every login mode and
+/// `REQUESTS_CA_BUNDLE` as its other commands do (docs/offline-rehearsal.md).
+pub(crate) struct SignInEnvironment {
+    /// `AZURE_AUTHORITY_HOST`: `https://127.0.0.1:P/`.
+    pub authority_host: String,
+    /// `REQUESTS_CA_BUNDLE`: the emulator's `ca.pem`.
+    pub ca_cert_file: String,
+}
+
+impl SignInEnvironment {
+    /// The emulator's authority host and CA file.
+    pub(crate) fn of(state: &SharedState) -> SignInEnvironment {
+        SignInEnvironment {
+            authority_host: format!("{}/", state.base_url()),
+            ca_cert_file: state.0.ca_cert_file.display().to_string(),
+        }
+    }
+
+    fn variables(&self) -> [(&'static str, &str); 2] {
+        [
+            ("AZURE_AUTHORITY_HOST", &self.authority_host),
+            ("REQUESTS_CA_BUNDLE", &self.ca_cert_file),
+        ]
+    }
 }
 
 /// A YAML scalar: plain when that reads back as the same string in YAML 1.1 and 1.2, else single-quoted.
@@ -120,6 +151,7 @@ pub(crate) fn kubeconfig(
             server_id,
             client_id,
             tenant_id,
+            sign_in,
         } => {
             out.push_str("    exec:\n");
             out.push_str("      apiVersion: client.authentication.k8s.io/v1beta1\n");
@@ -140,7 +172,11 @@ pub(crate) fn kubeconfig(
                 out.push_str(&format!("      - {}\n", scalar(arg)));
             }
             out.push_str("      command: kubelogin\n");
-            out.push_str("      env: null\n");
+            out.push_str("      env:\n");
+            for (name, value) in sign_in.variables() {
+                out.push_str(&format!("      - name: {name}\n"));
+                out.push_str(&format!("        value: {}\n", scalar(value)));
+            }
             out.push_str("      installHint: |2\n");
             out.push('\n');
             out.push_str("        kubelogin is not installed which is required to connect to AAD enabled cluster.\n");
@@ -286,11 +322,13 @@ pub(super) fn user(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> R
             return answer("clusterUser", &text);
         }
     };
+    let sign_in = SignInEnvironment::of(state);
     let user = match format {
         Format::Exec => KubeconfigUser::Exec {
             server_id: &server_id,
             client_id: &client_id,
             tenant_id: &tenant,
+            sign_in: &sign_in,
         },
         Format::Azure => KubeconfigUser::AuthProvider {
             apiserver_id: &server_id,
@@ -371,6 +409,10 @@ mod tests {
                 server_id: AKS_SERVER_APP_ID,
                 client_id: AKS_CLIENT_APP_ID,
                 tenant_id: TENANT_ID,
+                sign_in: &SignInEnvironment {
+                    authority_host: "https://127.0.0.1:1234/".into(),
+                    ca_cert_file: "/tmp/emulator dir/ca.pem".into(),
+                },
             },
         );
         assert!(text.starts_with("apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: UEVN\n    server: https://127.0.0.1:1234\n  name: c1\n"), "{text}");
@@ -379,7 +421,13 @@ mod tests {
         let exec = &parsed["users"][0]["user"]["exec"];
         assert_eq!(exec["args"][1], "--environment");
         assert_eq!(exec["args"][8], TENANT_ID);
-        assert!(exec["env"].is_null());
+        assert_eq!(
+            exec["env"],
+            serde_json::json!([
+                {"name": "AZURE_AUTHORITY_HOST", "value": "https://127.0.0.1:1234/"},
+                {"name": "REQUESTS_CA_BUNDLE", "value": "/tmp/emulator dir/ca.pem"},
+            ])
+        );
         assert_eq!(exec["provideClusterInfo"], false);
         assert_eq!(
             exec["installHint"],

@@ -90,7 +90,15 @@ async fn user_credentials_in_exec_azure_and_default_formats() {
             "devicecode"
         ])
     );
-    assert!(exec_user["env"].is_null());
+    // kubectl hands kubelogin the emulator's authority and CA: no sign-in leaves the machine.
+    let ready = env.emulator.ready();
+    assert_eq!(
+        exec_user["env"],
+        json!([
+            {"name": "AZURE_AUTHORITY_HOST", "value": ready.authority_host},
+            {"name": "REQUESTS_CA_BUNDLE", "value": ready.ca_cert_file},
+        ])
+    );
     assert_eq!(exec_user["provideClusterInfo"], false);
     assert!(text.contains("      installHint: |2\n\n        kubelogin is not installed"));
     assert!(

@@ -10,18 +10,16 @@ pub fn load_token_cache(storage: &dyn CacheStorage) -> Result<TokenCache, FileEr
 }
 
 /// Change the cache under the lock: `change` sees the cache as it is inside the lock, and the file is written
-/// (atomically) only when its bytes change.
+/// (atomically) only when an entry was stored or removed.
 pub fn update_token_cache<T>(
     storage: &dyn CacheStorage,
     change: impl FnOnce(&mut TokenCache) -> T,
 ) -> Result<T, FileError> {
     locked_update(storage, |current| {
         let mut cache = TokenCache::from_value(storage.location(), current)?;
-        let before = cache.to_bytes();
         let result = change(&mut cache);
-        let after = cache.to_bytes();
         Ok::<_, FileError>(Change {
-            bytes: (after != before).then_some(after),
+            bytes: cache.is_changed().then(|| cache.to_bytes()),
             result,
         })
     })

@@ -7,7 +7,7 @@
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
@@ -53,7 +53,7 @@ pub fn parse_json(path: &Path, bytes: &[u8]) -> Result<Option<Value>, FileError>
 }
 
 /// Read and parse a JSON file that another tool may be rewriting in place. A missing file is `None`; an empty one
-/// or one that does not parse is read again, [`READ_ATTEMPTS`] times [`READ_PAUSE`] apart; still empty is `None`,
+/// or one that does not parse is read again (four reads, 0.5 s apart); still empty is `None`,
 /// still unparsable is [`FileError::Corrupt`]. `read` supplies the bytes (a file, or a storage backend).
 pub fn read_json_with(
     path: &Path,
@@ -104,6 +104,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
         .map_err(write_error)?;
     keep_mode(&target, temp.as_file()).map_err(write_error)?;
     temp.write_all(bytes).map_err(write_error)?;
+    // msal-extensions reloads a cache only when its mtime is newer than the `time.time()` it took after its own
+    // last write; the kernel stamps writes with a coarse clock (up to a tick behind), so a write made within a
+    // tick of that moment would look older and be overwritten from a stale copy. Stamp the precise time instead.
+    temp.as_file()
+        .set_modified(SystemTime::now())
+        .map_err(write_error)?;
     temp.as_file().sync_all().map_err(write_error)?;
     temp.persist(&target)
         .map_err(|error| write_error(error.error))?;
@@ -192,6 +198,19 @@ mod tests {
             error.to_string().contains("refusing to overwrite"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_write_is_never_stamped_earlier_than_it_happened() {
+        // msal-extensions compares the file's mtime with `time.time()`; the kernel's own stamp can lag by a tick.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("msal_token_cache.json");
+        for _ in 0..50 {
+            let before = SystemTime::now();
+            write_atomic(&path, b"{}").unwrap();
+            let stamped = fs::metadata(&path).unwrap().modified().unwrap();
+            assert!(stamped >= before, "{stamped:?} < {before:?}");
+        }
     }
 
     #[cfg(unix)]

@@ -164,4 +164,24 @@ mod tests {
         empty.set("AzureCloud", "subscription", "5");
         assert_eq!(empty.to_text(), "[AzureCloud]\nsubscription = 5\n");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn parse_then_write_is_the_identity_and_set_changes_one_line(
+            lines in proptest::collection::vec("[ \\[\\]#;=:a-zA-Z0-9_.-]{0,24}", 0..20),
+            value in "[a-z0-9-]{1,12}",
+        ) {
+            let text: String = lines.iter().map(|line| format!("{line}\n")).collect();
+            let document = IniDocument::parse(&text);
+            proptest::prop_assert_eq!(document.to_text(), text.clone());
+            let mut changed = document.clone();
+            changed.set("AzureCloud", "subscription", &value);
+            proptest::prop_assert_eq!(changed.get("AzureCloud", "subscription"), Some(value.clone()));
+            let before: Vec<&str> = text.lines().collect();
+            let after = changed.to_text();
+            let after: Vec<&str> = after.lines().collect();
+            let kept = before.iter().filter(|line| after.contains(line)).count();
+            proptest::prop_assert!(before.len() - kept <= 1, "at most the replaced line differs");
+        }
+    }
 }

@@ -8,6 +8,10 @@
 //!    to 5 s; then fail with [`FileError::LockTimeout`].
 //! 3. Write `"<pid> aksctl"` into it.
 //! 4. On release: unlock, close, remove the file.
+//!
+//! One addition: a lock won on a file its previous holder has already removed guards nothing (a newcomer creates a
+//! new file and locks that), so after step 2 we check that the locked file is still the one at the path, and
+//! start again if not.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Write};
@@ -70,23 +74,34 @@ impl CacheLock {
         {
             fs::create_dir_all(parent).map_err(lock_error)?;
         }
-        if !create_exclusively(&path, timings).map_err(lock_error)? {
-            tracing::debug!(lock = %path.display(), "lock file still present after the timeout; taking it as stale");
+        let create_deadline = Instant::now() + timings.create_timeout;
+        let mut lock_deadline = None;
+        loop {
+            if !create_exclusively(&path, create_deadline, timings.interval).map_err(lock_error)? {
+                tracing::debug!(lock = %path.display(), "lock file still present after the timeout; taking it as stale");
+            }
+            let mut handle = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)
+                .map_err(lock_error)?;
+            let deadline =
+                *lock_deadline.get_or_insert_with(|| Instant::now() + timings.lock_timeout);
+            flock_until(&handle, &path, deadline, timings)?;
+            // The holder we waited for removes the file as it leaves: a lock on a removed file guards nothing,
+            // so start again with a new one.
+            if !still_at_path(&handle, &path).map_err(lock_error)? {
+                continue;
+            }
+            handle.set_len(0).map_err(lock_error)?;
+            write!(handle, "{} aksctl", std::process::id()).map_err(lock_error)?;
+            return Ok(CacheLock {
+                file: Some(handle),
+                path,
+            });
         }
-        let mut handle = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(lock_error)?;
-        flock_with_retry(&handle, &path, timings)?;
-        handle.set_len(0).map_err(lock_error)?;
-        write!(handle, "{} aksctl", std::process::id()).map_err(lock_error)?;
-        Ok(CacheLock {
-            file: Some(handle),
-            path,
-        })
     }
 
     /// The lock file.
@@ -106,9 +121,8 @@ impl Drop for CacheLock {
     }
 }
 
-/// Step 1: `true` when we created the lock file, `false` when it stayed present for the whole timeout.
-fn create_exclusively(path: &Path, timings: LockTimings) -> io::Result<bool> {
-    let deadline = Instant::now() + timings.create_timeout;
+/// Step 1: `true` when we created the lock file, `false` when it is still present at `deadline`.
+fn create_exclusively(path: &Path, deadline: Instant, interval: Duration) -> io::Result<bool> {
     loop {
         match OpenOptions::new().write(true).create_new(true).open(path) {
             Ok(_) => return Ok(true),
@@ -118,13 +132,20 @@ fn create_exclusively(path: &Path, timings: LockTimings) -> io::Result<bool> {
         if Instant::now() >= deadline {
             return Ok(false);
         }
-        std::thread::sleep(timings.interval);
+        std::thread::sleep(interval);
     }
 }
 
-/// Step 2: an exclusive non-blocking lock, retried until the timeout.
-fn flock_with_retry(handle: &File, path: &Path, timings: LockTimings) -> Result<(), FileError> {
-    let started = Instant::now();
+/// Step 2: an exclusive non-blocking lock, retried until `deadline`.
+fn flock_until(
+    handle: &File,
+    path: &Path,
+    deadline: Instant,
+    timings: LockTimings,
+) -> Result<(), FileError> {
+    let started = deadline
+        .checked_sub(timings.lock_timeout)
+        .unwrap_or_else(Instant::now);
     loop {
         match handle.try_lock() {
             Ok(()) => return Ok(()),
@@ -136,7 +157,7 @@ fn flock_with_retry(handle: &File, path: &Path, timings: LockTimings) -> Result<
                 });
             }
         }
-        if started.elapsed() >= timings.lock_timeout {
+        if Instant::now() >= deadline {
             return Err(FileError::LockTimeout {
                 path: path.to_path_buf(),
                 waited: started.elapsed(),
@@ -145,6 +166,23 @@ fn flock_with_retry(handle: &File, path: &Path, timings: LockTimings) -> Result<
         }
         std::thread::sleep(timings.interval);
     }
+}
+
+/// Whether the locked file is still the one at `path` (not removed or replaced by its previous holder).
+#[cfg(unix)]
+fn still_at_path(handle: &File, path: &Path) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let held = handle.metadata()?;
+    match fs::metadata(path) {
+        Ok(current) => Ok(current.dev() == held.dev() && current.ino() == held.ino()),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(error) => Err(error),
+    }
+}
+
+#[cfg(not(unix))]
+fn still_at_path(_handle: &File, _path: &Path) -> io::Result<bool> {
+    Ok(true)
 }
 
 /// What the holder wrote into the lock file (`"<pid> <program>"`), for the timeout message.

@@ -216,8 +216,8 @@ impl Profile {
 
     /// az's login merge: entries are keyed by `id` (a new entry replaces an old one in its place, new ones are
     /// appended); the default is the `preferred` id or name among the new entries, else the previous default if it
-    /// came back, else the first `Enabled` new entry, else the first new one. Returns the default's id (`None`
-    /// when the login found nothing and the profile is empty).
+    /// came back, else the first `Enabled` new entry, else the first new one. Returns the default's id. A login
+    /// that found nothing changes nothing (and returns the current default's id, if any).
     pub fn merge_login(
         &mut self,
         new: &[SubscriptionRecord],
@@ -227,6 +227,10 @@ impl Profile {
             .subscriptions()?
             .into_iter()
             .find(|entry| entry.is_default);
+        if new.is_empty() {
+            // az fails here (it picks the first of no subscriptions) and writes nothing: keep the profile as is.
+            return Ok(previous_default.map(|entry| entry.id));
+        }
         let mut merged: Vec<Value> = std::mem::take(self.entries_mut());
         for record in new {
             let value = serde_json::to_value(record).expect("a record is JSON");
@@ -239,9 +243,6 @@ impl Profile {
             }
         }
         *self.entries_mut() = merged;
-        if self.entries_mut().is_empty() {
-            return Ok(None);
-        }
         let chosen = preferred
             .and_then(|wanted| new.iter().find(|record| record.matches(wanted)))
             .or_else(|| {
@@ -532,6 +533,13 @@ mod tests {
         assert_eq!(
             fresh.merge_login(&disabled_first, None).unwrap().as_deref(),
             Some("e1")
+        );
+        let unchanged = fresh.to_bytes();
+        assert_eq!(fresh.merge_login(&[], None).unwrap().as_deref(), Some("e1"));
+        assert_eq!(
+            fresh.to_bytes(),
+            unchanged,
+            "a login that found nothing changes nothing"
         );
         fresh.clear();
         assert_eq!(

@@ -188,4 +188,33 @@ mod tests {
             expected
         );
     }
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<String>().prop_map(serde_json::Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
+                proptest::collection::vec((any::<String>(), inner), 0..6)
+                    .prop_map(|pairs| serde_json::Value::Object(pairs.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn both_layouts_are_ascii_and_read_back_to_the_same_value(value in json_value()) {
+            for layout in [Layout::OneLine, Layout::Indent4] {
+                let bytes = to_python_json(&value, layout);
+                proptest::prop_assert!(bytes.is_ascii());
+                let back: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+                proptest::prop_assert_eq!(&back, &value);
+            }
+        }
+    }
 }

@@ -240,6 +240,15 @@ mod tests {
                 .join("service_principal_entries.json.lockfile")
                 .exists()
         );
+        let torn = b"[\n    {\n        \"client_id\": \"app2\",";
+        std::fs::write(storage.location(), torn).unwrap();
+        let error = save_entry(&storage, &secret_entry("app3", "t1", "s")).unwrap_err();
+        assert!(matches!(error, FileError::Corrupt { .. }), "{error}");
+        assert_eq!(
+            std::fs::read(storage.location()).unwrap(),
+            torn,
+            "never overwritten"
+        );
     }
 
     #[test]

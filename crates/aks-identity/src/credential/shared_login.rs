@@ -1,7 +1,8 @@
 //! The Azure CLI's login, read natively: `az login` (or `aksctl login`) leaves the account in az's
 //! `AZURE_CONFIG_DIR`; tokens come from its MSAL cache, or its refresh token redeemed at Entra, with no az process.
-//! Only where the files cannot be read natively (an encrypted cache, `az login --identity`) does it run
-//! `az account get-access-token`, and says so at debug level.
+//! A managed-identity login asks the managed-identity endpoint itself. Only where the files cannot be read
+//! natively (an encrypted cache, an identity chosen by object id) does it run `az account get-access-token`, and
+//! says so at debug level.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use time::OffsetDateTime;
 
 use super::certificate::{ClientCertificate, SendChain};
 use super::client::{ClientCredential, ClientProof};
-use super::{AccessToken, CredentialError, Secret, TokenSource};
+use super::{AccessToken, CredentialError, TokenSource};
 use crate::azure_cli::error::FileError;
 use crate::azure_cli::service_principal::{ServicePrincipalCredential, ServicePrincipalEntry};
 use crate::azure_cli::{
@@ -137,11 +138,9 @@ pub fn service_principal_source(
     identity: String,
 ) -> Result<Arc<dyn TokenSource>, CredentialError> {
     let proof = match &entry.credential {
-        ServicePrincipalCredential::Secret(secret) => {
-            ClientProof::Secret(Secret::new(secret.expose()))
-        }
+        ServicePrincipalCredential::Secret(secret) => ClientProof::Secret(secret.clone()),
         ServicePrincipalCredential::Assertion(assertion) => {
-            ClientProof::Assertion(Secret::new(assertion.expose()))
+            ClientProof::Assertion(assertion.clone())
         }
         ServicePrincipalCredential::Certificate {
             path,
@@ -292,7 +291,7 @@ impl TokenSource for SharedLoginCredential {
                     "token from the shared login"
                 );
                 Ok(AccessToken {
-                    token: Secret::new(token.access_token.expose()),
+                    token: token.access_token,
                     expires_on: OffsetDateTime::from_unix_timestamp(token.expires_on)
                         .unwrap_or_else(|_| OffsetDateTime::now_utc()),
                 })

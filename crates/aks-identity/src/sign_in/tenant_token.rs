@@ -13,7 +13,7 @@ use crate::azure_cli::profile::{
 use crate::azure_cli::silent::user_token;
 use crate::azure_cli::storage::token_cache_storage;
 use crate::azure_cli::{AzureConfigDir, SilentError};
-use crate::credential::{AccessToken, CredentialError, Secret, TokenSource};
+use crate::credential::{AccessToken, CredentialError, TokenSource};
 
 /// A person's tokens in one tenant, silently.
 pub struct TenantTokenSource {
@@ -85,7 +85,7 @@ impl TokenSource for TenantTokenSource {
                 message: error.to_string(),
             })?;
         Ok(AccessToken {
-            token: Secret::new(token.access_token.expose()),
+            token: token.access_token,
             expires_on: OffsetDateTime::from_unix_timestamp(token.expires_on)
                 .unwrap_or_else(|_| OffsetDateTime::now_utc()),
         })

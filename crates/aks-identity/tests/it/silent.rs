@@ -8,70 +8,20 @@ use aks_identity::azure_cli::silent::{
     SilentOutcome, SilentToken, SilentTokenRequest, acquire_token_silently,
 };
 use aks_identity::azure_cli::storage::{CacheStorage, token_cache_storage};
-use aks_identity::azure_cli::token_cache::{AZURE_CLI_CLIENT_ID, Grant, Section, TokenResponse};
+use aks_identity::azure_cli::token_cache::{AZURE_CLI_CLIENT_ID, Section};
 use aks_identity::azure_cli::{AzureConfigDir, SilentError};
-use serde_json::{Map, Value, json};
+use serde_json::json;
 
-use crate::support::{Cloud, config_dir};
+use crate::support::{ARM_DEFAULT as ARM, Cloud, config_dir, sign_in_user};
 
-const ARM: &str = "https://management.core.windows.net//.default";
 const GRAPH: &str = "https://graph.microsoft.com/.default";
-
-/// Sign the seeded user in with a password grant and record it as az would: MSAL's entries and the profile.
-async fn sign_in(cloud: &Cloud, directory: &AzureConfigDir) -> Map<String, Value> {
-    let ready = cloud.ready();
-    let url = format!(
-        "{}{}/oauth2/v2.0/token",
-        ready.authority_host, ready.tenant_id
-    );
-    let scope = format!("{ARM} openid profile offline_access");
-    let form = [
-        ("grant_type", "password"),
-        ("client_id", AZURE_CLI_CLIENT_ID),
-        ("username", ready.user_name.as_str()),
-        ("password", ready.user_password.as_str()),
-        ("scope", scope.as_str()),
-        ("client_info", "1"),
-    ];
-    let answer = cloud.client.post(url).form(&form).send().await.unwrap();
-    assert!(answer.status().is_success(), "{:?}", answer.text().await);
-    let body: Map<String, Value> = answer.json().await.unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let requested = vec![ARM.to_string()];
-    update_token_cache(&token_cache_storage(directory).unwrap(), |cache| {
-        cache.add(
-            &TokenResponse {
-                client_id: AZURE_CLI_CLIENT_ID,
-                environment: "127.0.0.1",
-                realm: &ready.tenant_id,
-                requested_scopes: &requested,
-                grant: Grant::Password,
-                username: Some(&ready.user_name),
-                body: &body,
-            },
-            now,
-        )
-    })
-    .unwrap();
-    let record: SubscriptionRecord = serde_json::from_value(json!({
-        "id": ready.subscription_id, "name": "Emulator", "state": "Enabled",
-        "user": {"name": ready.user_name, "type": "user"}, "isDefault": true,
-        "tenantId": ready.tenant_id, "environmentName": "AzureCloud",
-    }))
-    .unwrap();
-    merge_login_subscriptions(directory, &[record], None).unwrap();
-    body
-}
 
 /// The emulator, and a config dir where its seeded user is signed in.
 async fn signed_in() -> (Cloud, tempfile::TempDir, AzureConfigDir) {
     let cloud = Cloud::start();
     let azure = tempfile::tempdir().unwrap();
     let directory = config_dir(azure.path());
-    sign_in(&cloud, &directory).await;
+    sign_in_user(&cloud, &directory, "AzureCloud").await;
     (cloud, azure, directory)
 }
 
@@ -109,7 +59,7 @@ async fn cached_token_then_a_refresh_stored_as_msal_does() {
             .to_string(),
         "Please run 'az login' to setup account."
     );
-    let signed_in = sign_in(&cloud, &directory).await;
+    let signed_in = sign_in_user(&cloud, &directory, "AzureCloud").await;
     let ready = cloud.ready();
 
     let arm = token(&cloud, &directory, ARM).await.unwrap();
@@ -234,7 +184,7 @@ async fn a_user_without_cache_entries_and_a_cache_without_tokens_get_azs_message
             cloud.ready().user_name
         )
     );
-    sign_in(&cloud, &directory).await;
+    sign_in_user(&cloud, &directory, "AzureCloud").await;
     // Only the Account is left: no access token, no refresh token.
     let accounts = load_token_cache(&storage).unwrap().as_map()["Account"].clone();
     std::fs::write(storage.location(), json!({"Account": accounts}).to_string()).unwrap();
@@ -317,6 +267,11 @@ async fn a_service_principal_login_yields_its_entry_and_a_key_that_changes_with_
     let (found, first) = key(&directory);
     assert_eq!(found, entry);
     assert!(!first.contains(&ready.client_secret), "{first}");
+    let printed = format!("{:?}", resolve_login(&directory, &request).unwrap());
+    assert!(
+        !printed.contains(&ready.client_secret) && printed.contains("<redacted>"),
+        "{printed}"
+    );
     assert!(
         first.contains(&ready.client_id) && first.contains(&ready.tenant_id),
         "{first}"

@@ -1,12 +1,17 @@
 //! Shared set-up: the emulator in-process, a client that trusts its CA, and an Azure config dir.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use aks_emulator::{Emulator, EmulatorOptions, ReadyRecord};
 use aks_identity::azure_cli::AzureConfigDir;
+use aks_identity::azure_cli::cache_file::update_token_cache;
 use aks_identity::azure_cli::environment::Environment;
+use aks_identity::azure_cli::profile::{SubscriptionRecord, merge_login_subscriptions};
+use aks_identity::azure_cli::storage::token_cache_storage;
+use aks_identity::azure_cli::token_cache::{AZURE_CLI_CLIENT_ID, Grant, TokenResponse};
+use serde_json::{Map, Value, json};
 
 /// The emulator on port 0 and a reqwest client that trusts only its CA.
 pub struct Cloud {
@@ -63,4 +68,82 @@ pub fn environment(pairs: &[(&str, &str)]) -> Arc<dyn Environment> {
 /// `directory` as az's config dir, with no settings from the environment.
 pub fn config_dir(directory: &Path) -> AzureConfigDir {
     AzureConfigDir::at(directory, environment(&[]))
+}
+
+/// The ARM scope az asks for.
+pub const ARM_DEFAULT: &str = "https://management.core.windows.net//.default";
+
+/// `bin/<tool>` of the az venv (`AZ_VENV`, default `<workspace>/target/az-venv`: az 2.91, MSAL Python 1.39,
+/// msal-extensions 1.3.1), or `None` with a note when it is not installed; under `CI=true` a missing venv fails.
+pub fn az_venv_tool(tool: &str) -> Option<PathBuf> {
+    let venv = std::env::var_os("AZ_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/az-venv"));
+    let path = venv.join("bin").join(tool);
+    if path.exists() {
+        return Some(path);
+    }
+    let message = format!(
+        "the az venv is missing at {} (az 2.91, MSAL Python 1.39, msal-extensions 1.3.1): create it with \
+         `bash scripts/az-conformance.sh`, or point AZ_VENV at one",
+        venv.display()
+    );
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
+    eprintln!("skipped: {message}");
+    None
+}
+
+/// Sign the emulator's seeded user in with a password grant and record it as az would: MSAL's entries in the cache
+/// of `directory`, and the profile entry of the emulator's subscription in `cloud_name`. Returns the token answer.
+pub async fn sign_in_user(
+    cloud: &Cloud,
+    directory: &AzureConfigDir,
+    cloud_name: &str,
+) -> Map<String, Value> {
+    let ready = cloud.ready();
+    let url = format!(
+        "{}{}/oauth2/v2.0/token",
+        ready.authority_host, ready.tenant_id
+    );
+    let scope = format!("{ARM_DEFAULT} openid profile offline_access");
+    let form = [
+        ("grant_type", "password"),
+        ("client_id", AZURE_CLI_CLIENT_ID),
+        ("username", ready.user_name.as_str()),
+        ("password", ready.user_password.as_str()),
+        ("scope", scope.as_str()),
+        ("client_info", "1"),
+    ];
+    let answer = cloud.client.post(url).form(&form).send().await.unwrap();
+    assert!(answer.status().is_success(), "{:?}", answer.text().await);
+    let body: Map<String, Value> = answer.json().await.unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let requested = vec![ARM_DEFAULT.to_string()];
+    update_token_cache(&token_cache_storage(directory).unwrap(), |cache| {
+        cache.add(
+            &TokenResponse {
+                client_id: AZURE_CLI_CLIENT_ID,
+                environment: "127.0.0.1",
+                realm: &ready.tenant_id,
+                requested_scopes: &requested,
+                grant: Grant::Password,
+                username: Some(&ready.user_name),
+                body: &body,
+            },
+            now,
+        )
+    })
+    .unwrap();
+    let record: SubscriptionRecord = serde_json::from_value(json!({
+        "id": ready.subscription_id, "name": "Emulator", "state": "Enabled",
+        "user": {"name": ready.user_name, "type": "user"}, "isDefault": true,
+        "tenantId": ready.tenant_id, "environmentName": cloud_name, "homeTenantId": ready.tenant_id,
+        "managedByTenants": [],
+    }))
+    .unwrap();
+    merge_login_subscriptions(directory, &[record], None).unwrap();
+    body
 }

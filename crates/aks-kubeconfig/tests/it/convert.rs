@@ -232,7 +232,7 @@ fn unsupported_login_from_environment_fails_validation() {
 }
 
 #[test]
-fn converted_exec_replaces_the_whole_old_section() {
+fn converted_exec_replaces_the_old_section_but_keeps_its_env() {
     let mut config = parse(
         r#"users:
 - name: u
@@ -259,7 +259,11 @@ fn converted_exec_replaces_the_whole_old_section() {
         exec.api_version.as_ref().unwrap(),
         "client.authentication.k8s.io/v1beta1"
     );
-    assert!(exec.env.is_null());
+    // kubelogin drops the old env; aksctl keeps it (an emulator cluster's AZURE_AUTHORITY_HOST lives there).
+    let env = exec.env.as_ref().unwrap();
+    assert_eq!(env.len(), 1);
+    assert_eq!(env[0].name.as_ref().unwrap(), "A");
+    assert_eq!(env[0].value.as_ref().unwrap(), "b");
     assert_eq!(exec.provide_cluster_info, Field::Present(false));
     assert!(exec.interactive_mode.is_absent());
     assert!(exec.other.is_empty());

@@ -43,6 +43,7 @@ impl Section {
 pub struct TokenCache {
     path: PathBuf,
     root: Map<String, Value>,
+    changed: bool,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -60,6 +61,7 @@ impl TokenCache {
         TokenCache {
             path: path.into(),
             root: Map::new(),
+            changed: false,
         }
     }
 
@@ -88,7 +90,16 @@ impl TokenCache {
                 }
             }
         }
-        Ok(TokenCache { path, root })
+        Ok(TokenCache {
+            path,
+            root,
+            changed: false,
+        })
+    }
+
+    /// Whether an entry was stored or removed since the cache was read.
+    pub fn is_changed(&self) -> bool {
+        self.changed
     }
 
     /// The file this cache belongs to.
@@ -141,6 +152,7 @@ impl TokenCache {
             .or_insert_with(|| Value::Object(Map::new()));
         if let Some(entries) = entries.as_object_mut() {
             entries.insert(key, Value::Object(entry));
+            self.changed = true;
         }
     }
 
@@ -160,7 +172,9 @@ impl TokenCache {
         };
         let before = entries.len();
         entries.retain(|_, entry| !entry.as_object().is_some_and(&mut remove));
-        before - entries.len()
+        let removed = before - entries.len();
+        self.changed |= removed > 0;
+        removed
     }
 }
 
