@@ -198,6 +198,71 @@ fn profile(cloud: &TestCloud) -> (Vec<u8>, Value) {
     (bytes, value)
 }
 
+/// `account get-access-token` on a person's login: az's keys, the person's ARM token, another scope in a tenant
+/// (no `subscription` key), and az's refusal of `-s` with `--tenant`.
+fn check_get_access_token(cloud: &TestCloud) {
+    let ready = cloud.ready().clone();
+    let token = person_json(cloud, &["account", "get-access-token"]);
+    let keys: Vec<&String> = token.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "accessToken",
+            "expiresOn",
+            "expires_on",
+            "subscription",
+            "tenant",
+            "tokenType"
+        ]
+    );
+    assert_eq!(token["subscription"], ready.subscription_id.as_str());
+    assert_eq!(token["tenant"], ready.tenant_id.as_str());
+    assert_eq!(token["tokenType"], "Bearer");
+    let claims = jwt_claims(token["accessToken"].as_str().unwrap());
+    assert_eq!(claims["upn"], ready.dev_user_name.as_str());
+    assert_eq!(claims["aud"], "https://management.core.windows.net/");
+    let expires_on = token["expires_on"].as_i64().unwrap();
+    assert!(
+        (claims["exp"].as_i64().unwrap() - expires_on).abs() <= 5,
+        "{claims} {expires_on}"
+    );
+
+    let graph = person_json(
+        cloud,
+        &[
+            "account",
+            "get-access-token",
+            "--scope",
+            &format!("{SERVER_ID}/.default"),
+            "--tenant",
+            &ready.tenant_id,
+        ],
+    );
+    assert!(graph.get("subscription").is_none(), "{graph}");
+    assert_eq!(
+        jwt_claims(graph["accessToken"].as_str().unwrap())["aud"],
+        SERVER_ID
+    );
+
+    let both = person(
+        cloud,
+        &[
+            "account",
+            "get-access-token",
+            "-s",
+            &ready.subscription_id,
+            "--tenant",
+            &ready.tenant_id,
+        ],
+    );
+    assert_eq!(both.status.code(), Some(1));
+    assert!(
+        stderr(&both).contains("Please specify only one of subscription and tenant, not both"),
+        "{}",
+        stderr(&both)
+    );
+}
+
 #[test]
 fn device_code_login_writes_az_files_that_account_commands_read() {
     let cloud = cloud();
@@ -254,65 +319,7 @@ fn device_code_login_writes_az_files_that_account_commands_read() {
     let listed = person_json(&cloud, &["account", "list"]);
     assert_eq!(listed, printed);
 
-    let token = person_json(&cloud, &["account", "get-access-token"]);
-    let keys: Vec<&String> = token.as_object().unwrap().keys().collect();
-    assert_eq!(
-        keys,
-        [
-            "accessToken",
-            "expiresOn",
-            "expires_on",
-            "subscription",
-            "tenant",
-            "tokenType"
-        ]
-    );
-    assert_eq!(token["subscription"], ready.subscription_id.as_str());
-    assert_eq!(token["tenant"], ready.tenant_id.as_str());
-    assert_eq!(token["tokenType"], "Bearer");
-    let claims = jwt_claims(token["accessToken"].as_str().unwrap());
-    assert_eq!(claims["upn"], ready.dev_user_name.as_str());
-    assert_eq!(claims["aud"], "https://management.core.windows.net/");
-    let expires_on = token["expires_on"].as_i64().unwrap();
-    assert!(
-        (claims["exp"].as_i64().unwrap() - expires_on).abs() <= 5,
-        "{claims} {expires_on}"
-    );
-
-    let graph = person_json(
-        &cloud,
-        &[
-            "account",
-            "get-access-token",
-            "--scope",
-            &format!("{SERVER_ID}/.default"),
-            "--tenant",
-            &ready.tenant_id,
-        ],
-    );
-    assert!(graph.get("subscription").is_none(), "{graph}");
-    assert_eq!(
-        jwt_claims(graph["accessToken"].as_str().unwrap())["aud"],
-        SERVER_ID
-    );
-
-    let both = person(
-        &cloud,
-        &[
-            "account",
-            "get-access-token",
-            "-s",
-            &ready.subscription_id,
-            "--tenant",
-            &ready.tenant_id,
-        ],
-    );
-    assert_eq!(both.status.code(), Some(1));
-    assert!(
-        stderr(&both).contains("Please specify only one of subscription and tenant, not both"),
-        "{}",
-        stderr(&both)
-    );
+    check_get_access_token(&cloud);
 
     // account set: a name, then an unknown one (az's message, nothing changed).
     let set = person(&cloud, &["account", "set", "-s", "emulated subscription"]);
