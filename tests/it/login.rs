@@ -118,11 +118,17 @@ fn stderr_until(child: &mut Child, marker: &str) -> (String, std::sync::mpsc::Re
 /// output.
 fn device_code_login(cloud: &TestCloud, user: Option<&str>, extra: &[&str]) -> (Output, String) {
     let mut command = as_person(cloud);
-    command
-        .args(["login", "--use-device-code"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    command.args(["login", "--use-device-code"]).args(extra);
+    complete_device_code(cloud, command, user)
+}
+
+/// Run a login that shows a device code, and approve (or decline) it.
+fn complete_device_code(
+    cloud: &TestCloud,
+    mut command: Command,
+    user: Option<&str>,
+) -> (Output, String) {
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = command.spawn().unwrap();
     let (message, rest) = stderr_until(&mut child, "enter the code");
     let code = message
@@ -774,4 +780,23 @@ fn a_managed_identity_login_is_an_az_identity_entry_that_get_access_token_uses()
     let object_id = person(&cloud, &["login", "--identity", "--object-id", "x"]);
     assert_eq!(object_id.status.code(), Some(1));
     assert!(stderr(&object_id).contains("--object-id is not supported"));
+}
+
+#[test]
+fn without_a_browser_login_uses_the_device_code_as_az_does() {
+    let cloud = cloud();
+    let ready = cloud.ready().clone();
+    let mut command = as_person(&cloud);
+    command.arg("login");
+    for variable in ["BROWSER", "DISPLAY", "WAYLAND_DISPLAY"] {
+        command.env_remove(variable);
+    }
+    let (output, message) = complete_device_code(&cloud, command, Some(&ready.dev_user_name));
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        message.contains("To sign in, use a web browser"),
+        "{message}"
+    );
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(printed[0]["user"]["name"], ready.dev_user_name.as_str());
 }

@@ -168,7 +168,12 @@ async fn user(
             Ok(_) => Some(line),
         }
     };
-    let flow = if args.use_device_code {
+    // As az (`can_launch_browser`): with no browser to open, the device-code flow.
+    let no_browser = browser_program().is_none();
+    if no_browser && !args.use_device_code && !args.use_paste_back {
+        tracing::info!("no browser can be opened; using the device code flow");
+    }
+    let flow = if args.use_device_code || (no_browser && !args.use_paste_back) {
         SignInFlow::DeviceCode
     } else if args.use_paste_back {
         SignInFlow::PasteBack {
@@ -207,10 +212,10 @@ async fn user(
     Ok((signer, tenant.map(|id| vec![tenant_entry(id)])))
 }
 
-/// Open the authorize URL as Python's `webbrowser` would: `$BROWSER`, else the desktop's opener. az's message
-/// (shown before) says what to do when none opens.
-fn open_browser(url: &str) {
-    let program = crate::env_vars::get("BROWSER").or_else(|| {
+/// The program that opens a browser: `$BROWSER`, `open` on macOS, `xdg-open` in a desktop session; `None` over
+/// SSH, in containers and CI (no `DISPLAY`/`WAYLAND_DISPLAY`).
+fn browser_program() -> Option<String> {
+    crate::env_vars::get("BROWSER").or_else(|| {
         if cfg!(target_os = "macos") {
             Some("open".to_owned())
         } else {
@@ -218,8 +223,13 @@ fn open_browser(url: &str) {
                 .or_else(|| crate::env_vars::get("WAYLAND_DISPLAY"))
                 .map(|_| "xdg-open".to_owned())
         }
-    });
-    let Some(program) = program else {
+    })
+}
+
+/// Open the authorize URL as Python's `webbrowser` would: `$BROWSER`, else the desktop's opener. az's message
+/// (shown before) says what to do when none opens.
+fn open_browser(url: &str) {
+    let Some(program) = browser_program() else {
         tracing::debug!("no browser to open");
         return;
     };
