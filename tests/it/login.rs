@@ -384,6 +384,13 @@ fn the_last_person_to_log_in_is_who_aksctl_and_kubelogin_act_as_until_logout() {
         "{}",
         stderr(&output)
     );
+    assert!(
+        stderr(&output).contains(
+            "aksctl's active cloud is 'Emulator' but az's is 'AzureCloud': the login is stored for 'Emulator'"
+        ),
+        "{}",
+        stderr(&output)
+    );
     let opened = fs::read_to_string(cloud.dir().join("browser/opened")).unwrap();
     let query = crate::kubelogin::url_query(opened.trim());
     assert_eq!(query["client_id"], AZURE_CLI_CLIENT_ID);
