@@ -57,6 +57,9 @@ az aks get-credentials -g rg1 -n azc --format exec --file "$work/az-kc-exec" 2>>
 
 step aksctl cloud register; aksctl cloud register --name Local --endpoint-resource-manager "$rm_url"
 aksctl cloud set --name Local 2>/dev/null
+# `aksctl account …` reads az's files (here the aksctl side's own ~/.azure), so aksctl logs in as az did.
+step aksctl login --service-principal
+aksctl login --service-principal -u "$client" -p "$secret" --tenant "$tenant" > "$work/aksctl-login.json" 2>/dev/null
 step aksctl group create; aksctl group create -n rg2 -l centralus > "$work/aksctl-group.json"
 step aksctl aks create; aksctl aks create -g rg2 -n azc --enable-aad --aad-admin-group-object-ids "$group" --generate-ssh-keys > "$work/aksctl-create.json" 2>/dev/null
 step aksctl aks show; aksctl aks show -g rg2 -n azc > "$work/aksctl-show.json"
@@ -247,6 +250,65 @@ if token["tenant"] != tenant:
     failures.append(f"az account get-access-token tenant: {token['tenant']}")
 if failures:
     raise SystemExit("az user sign-in FAILED:\n" + "\n".join(failures))
+PY
+
+# The login is shared both ways. aksctl reads az's person login (the one above) with no az anywhere on PATH...
+step aksctl account show and get-access-token on the login az made, no az on PATH
+aksctl_person() {  # aksctl as a person: no environment credential, az's config dir $1, a PATH without az
+  local config=$1; shift
+  env -u AZURE_CLIENT_ID -u AZURE_CLIENT_SECRET -u AZURE_TENANT_ID PATH=/usr/bin:/bin HOME=$work/aksctl-home \
+    AKSCTL_CONFIG_DIR=$work/aksctl-config AZURE_CONFIG_DIR=$config RUST_BACKTRACE=0 "$binary" "$@"
+}
+if env PATH=/usr/bin:/bin sh -c 'command -v az' >/dev/null; then echo "an az is on /usr/bin:/bin"; exit 1; fi
+aksctl_person "$work/az-user-config" account show > "$work/aksctl-reads-az-account.json"
+aksctl_person "$work/az-user-config" account get-access-token > "$work/aksctl-reads-az-token.json"
+# ...and the real az reads a person login made by `aksctl login --use-device-code` (approved as the admin).
+step aksctl login --use-device-code, then az account show/get-access-token
+admin_user=$(field user_name)
+mkdir -p "$work/shared-home" "$work/shared-config"
+cp "$work/az-config/versionCheck.json" "$work/shared-config/"
+azs() { HOME=$work/shared-home AZURE_CONFIG_DIR=$work/shared-config "$venv/bin/az" "$@"; }
+azs cloud register -n Local --endpoint-resource-manager "$rm_url" >/dev/null
+azs cloud set -n Local 2>/dev/null
+aksctl_person "$work/shared-config" login --use-device-code > "$work/aksctl-user-login.json" 2> "$work/aksctl-user-login.err" &
+login=$!
+code=
+for _ in $(seq 1 600); do
+  code=$(grep -o 'enter the code [A-Z0-9]*' "$work/aksctl-user-login.err" | awk '{print $4}' || true)
+  [ -n "$code" ] && break
+  kill -0 "$login" 2>/dev/null || break
+  sleep 0.1
+done
+[ -n "$code" ] || { echo "aksctl printed no device code:"; cat "$work/aksctl-user-login.err"; exit 1; }
+curl -sSf --cacert "$ca" -H 'content-type: application/json' -X POST "${management}devicecode/approve" \
+  -d "{\"user_code\": \"$code\", \"user\": \"$admin_user\"}" > /dev/null
+wait "$login" || { echo "aksctl login --use-device-code failed:"; cat "$work/aksctl-user-login.err"; exit 1; }
+azs account show < /dev/null > "$work/az-reads-aksctl-account.json"
+azs account get-access-token < /dev/null > "$work/az-reads-aksctl-token.json"
+python3 - "$work" "$dev_user" "$admin_user" "$tenant" <<'PY'
+import base64, json, sys
+work, dev, admin, tenant = sys.argv[1:]
+failures = []
+def upn(path):
+    token = json.load(open(path))["accessToken"].split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))).get("upn")
+for who, user, prefix in (("aksctl reading az", dev, "aksctl-reads-az"), ("az reading aksctl", admin, "az-reads-aksctl")):
+    account = json.load(open(f"{work}/{prefix}-account.json"))
+    if account["user"] != {"name": user, "type": "user"} or account["tenantId"] != tenant:
+        failures.append(f"{who}: account show {account}")
+    if account.get("environmentName") != "Local":
+        failures.append(f"{who}: environmentName {account.get('environmentName')}")
+    if upn(f"{work}/{prefix}-token.json") != user:
+        failures.append(f"{who}: token upn {upn(f'{work}/{prefix}-token.json')}, expected {user}")
+    token = json.load(open(f"{work}/{prefix}-token.json"))
+    if sorted(token) != ["accessToken", "expiresOn", "expires_on", "subscription", "tenant", "tokenType"]:
+        failures.append(f"{who}: get-access-token keys {sorted(token)}")
+login = json.load(open(f"{work}/aksctl-user-login.json"))
+if [entry["user"] for entry in login] != [{"name": admin, "type": "user"}] or "cloudName" not in login[0]:
+    failures.append(f"aksctl login printed {login}")
+if failures:
+    raise SystemExit("shared login FAILED:\n" + "\n".join(failures))
+print("shared login: az reads aksctl's login and aksctl reads az's")
 PY
 echo "az conformance: ok"
 INNER

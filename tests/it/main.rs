@@ -15,6 +15,7 @@ mod kubeconfig_files;
 mod kubelogin;
 mod kubelogin_interactive;
 mod kubelogin_modes;
+mod login;
 mod migrate;
 mod offline;
 mod operator;

@@ -107,6 +107,8 @@ fn cloud_and_account_commands() {
             && names.contains(&"AzureUSGovernment")
             && names.contains(&"AzureChinaCloud")
     );
+    // `account` works on az's files: sign the test's service principal in first, as with az.
+    crate::login::login_service_principal(&cloud);
     let account = cloud.run_json(&["account", "show"]);
     assert_eq!(account["id"], cloud.ready().subscription_id.as_str());
     assert_eq!(account["tenantId"], cloud.ready().tenant_id.as_str());
@@ -321,6 +323,7 @@ fn table_headers(table: &str) -> Vec<String> {
 #[test]
 fn every_command_prints_the_table_az_prints() {
     let cloud = cloud();
+    crate::login::login_service_principal(&cloud);
     let transformers: [(&[&str], &[&str]); 3] = [
         (&["group", "list"], &["Name", "Location", "Status"]),
         (

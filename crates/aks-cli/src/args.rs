@@ -87,6 +87,21 @@ pub enum Command {
     /// Manage Azure subscription information.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Log in to Azure: a browser sign-in by default, into the Azure CLI's own files (`AZURE_CONFIG_DIR`), so
+    /// az and aksctl share the login.
+    ///
+    /// Examples:
+    ///
+    ///   aksctl login
+    ///   aksctl login --use-device-code
+    ///   aksctl login --use-paste-back        (SSH, WSL, containers: open the URL anywhere, paste the redirect)
+    ///   aksctl login --tenant contoso.onmicrosoft.com --allow-no-subscriptions
+    ///   aksctl login --service-principal -u APP_ID -p SECRET_OR_PEM_PATH --tenant TENANT_ID
+    ///   aksctl login --service-principal -u APP_ID --certificate cert.pem --tenant TENANT_ID
+    #[command(verbatim_doc_comment)]
+    Login(LoginArgs),
+    /// Log out to remove access to Azure subscriptions (az logout: the account's tokens and profile entries).
+    Logout(LogoutArgs),
     /// Run the local cloud emulator (ARM, Entra and Kubernetes API on 127.0.0.1).
     #[command(subcommand)]
     Emulator(EmulatorCommand),
@@ -711,15 +726,125 @@ pub struct CloudShowArgs {
     pub name: Option<String>,
 }
 
-/// `aksctl account ...`
+/// `aksctl account ...` (az account, on az's own files).
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
     /// Set a subscription to be the current active subscription.
     Set(AccountSetArgs),
     /// Get the details of a subscription (default: the active one).
-    Show,
-    /// List the subscriptions the credential can see.
-    List,
+    Show(AccountSubscriptionArgs),
+    /// Get a list of subscriptions for the logged in account (enabled ones of the active cloud unless --all).
+    List(AccountListArgs),
+    /// Clear all subscriptions from the CLI's local cache (az account clear).
+    Clear,
+    /// Get a token for utilities to access Azure.
+    ///
+    /// Examples:
+    ///
+    ///   aksctl account get-access-token
+    ///   aksctl account get-access-token --resource https://graph.microsoft.com
+    ///   aksctl account get-access-token --scope 6dae42f8-4368-4678-94ff-3960e28e3630/.default
+    #[command(verbatim_doc_comment)]
+    GetAccessToken(GetAccessTokenArgs),
+}
+
+/// `account show` flags.
+#[derive(Debug, Args)]
+pub struct AccountSubscriptionArgs {
+    /// Name or ID of subscription.
+    #[arg(
+        long = "name",
+        short = 'n',
+        visible_alias = "subscription",
+        short_alias = 's',
+        value_name = "NAME_OR_ID"
+    )]
+    pub subscription: Option<String>,
+}
+
+/// `account list` flags.
+#[derive(Debug, Args)]
+pub struct AccountListArgs {
+    /// List all subscriptions from all clouds, rather than just 'Enabled' ones.
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// `account get-access-token` flags.
+#[derive(Debug, Args)]
+pub struct GetAccessTokenArgs {
+    /// `--name`/`--subscription`/`-s`.
+    #[command(flatten)]
+    pub account: AccountSubscriptionArgs,
+    /// Azure resource endpoints in AAD v1.0.
+    #[arg(long, conflicts_with = "scope")]
+    pub resource: Option<String>,
+    /// Space-separated AAD scopes in AAD v2.0. Default to Azure Resource Manager.
+    #[arg(long, num_args = 1..)]
+    pub scope: Option<Vec<String>>,
+    /// Tenant ID for which the token is acquired. Only available for user and service principal account, not for
+    /// MSI or Cloud Shell account.
+    #[arg(long, short = 't')]
+    pub tenant: Option<String>,
+}
+
+/// `aksctl login` flags (az login).
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// User name, service principal client id, or managed identity id (with --identity, prefer --client-id).
+    #[arg(long, short = 'u')]
+    pub username: Option<String>,
+    /// Credentials like a service principal secret, or the path of a PEM file with its certificate and key.
+    #[arg(long, short = 'p')]
+    pub password: Option<String>,
+    /// Log in with a service principal.
+    #[arg(long)]
+    pub service_principal: bool,
+    /// The Microsoft Entra tenant, as a tenant id or a domain (e.g. contoso.onmicrosoft.com).
+    #[arg(long, short = 't')]
+    pub tenant: Option<String>,
+    /// Support access tenants without subscriptions. It's uncommon but useful to run tenant level commands.
+    #[arg(long)]
+    pub allow_no_subscriptions: bool,
+    /// Use the device code flow instead of the browser.
+    #[arg(long)]
+    pub use_device_code: bool,
+    /// No az equivalent: print the sign-in URL, open it in a browser anywhere, and paste the address the browser
+    /// ends on (http://localhost/?code=...) back here. For SSH sessions, WSL and containers.
+    #[arg(long, conflicts_with = "use_device_code")]
+    pub use_paste_back: bool,
+    /// Used in the /authorize request. It can cover only one static resource.
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// A PEM file with the service principal's certificate and private key (--service-principal).
+    #[arg(long)]
+    pub certificate: Option<PathBuf>,
+    /// Use Subject Name + Issuer authentication in order to support automatic certificate rolls.
+    #[arg(long)]
+    pub use_cert_sn_issuer: bool,
+    /// Use federated token that can be used for OIDC token exchange (--service-principal).
+    #[arg(long)]
+    pub federated_token: Option<String>,
+    /// Log in using managed identity.
+    #[arg(long)]
+    pub identity: bool,
+    /// The client id of a user-assigned identity (--identity).
+    #[arg(long, requires = "identity")]
+    pub client_id: Option<String>,
+    /// The object id of a user-assigned identity (--identity).
+    #[arg(long, requires = "identity")]
+    pub object_id: Option<String>,
+    /// The resource id of a user-assigned identity (--identity).
+    #[arg(long, requires = "identity")]
+    pub resource_id: Option<String>,
+}
+
+/// `aksctl logout` flags.
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// Account user; if missing, logout the current active account.
+    #[arg(long, short = 'u')]
+    pub username: Option<String>,
 }
 
 /// `account set` flags.

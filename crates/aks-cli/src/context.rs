@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use aks_arm::config::{Config, ConfigStore};
 use aks_arm::{ArmClient, ArmClientOptions, Cloud, RetryPolicy};
+use aks_identity::azure_cli::{AzureConfigDir, ProcessEnvironment};
 use aks_identity::credential::{CachedTokenSource, TokenSource};
 
 use crate::args::{GlobalArgs, OutputFormat};
@@ -82,11 +83,16 @@ impl Context {
     }
 
     /// An ARM client for the active cloud, signed in through the credential chain with the on-disk token cache.
+    /// The login shared with az counts the profile entries of aksctl's active cloud.
     pub fn arm(&self, command_name: &str) -> Result<ArmClient, CliError> {
         let config = self.config()?;
         let cloud: Cloud = config.active();
         let http = aks_arm::http_client(&user_agent())?;
-        let credential = aks_identity::credential::default_chain(&cloud.authority(), &http)?;
+        let credential = aks_identity::credential::default_chain_in_cloud(
+            Some(&cloud.name),
+            &cloud.authority(),
+            &http,
+        )?;
         let description = credential.describe();
         tracing::debug!(credential = %description, cloud = %cloud.name, "signing in");
         let cached: Arc<dyn TokenSource> = Arc::new(CachedTokenSource::new(
@@ -94,18 +100,25 @@ impl Context {
             self.store.token_cache_dir(),
             &[&cloud.name, cloud.authority_host.as_str()],
         ));
-        Ok(ArmClient::new(ArmClientOptions {
-            cloud,
-            http,
-            credential: cached,
-            retry: RetryPolicy::default(),
-            command_name: Some(command_name.to_string()),
-            parameter_set_name: parameter_set_name(),
-        }))
+        Ok(arm_client(cloud, http, cached, command_name))
+    }
+
+    /// The default subscription of `cloud` in az's profile (`aksctl login`/`az login`, `account set`), if any.
+    fn shared_login_default(&self, cloud: &str) -> Option<String> {
+        let directory = self.azure_config_dir().ok()?;
+        let profile = aks_identity::azure_cli::Profile::load(&directory).ok()?;
+        profile.subscription(cloud, None).ok().map(|entry| entry.id)
+    }
+
+    /// az's configuration directory (`AZURE_CONFIG_DIR`, else `~/.azure`), where `login` and `account` work.
+    pub fn azure_config_dir(&self) -> Result<AzureConfigDir, CliError> {
+        AzureConfigDir::locate(Arc::new(ProcessEnvironment))
+            .map_err(|error| CliError::message(error.to_string()))
     }
 
     /// The subscription to act on: `--subscription` / `AZURE_SUBSCRIPTION_ID` (an id, or a name looked up), else
-    /// the default saved by `account set`, else the only subscription the credential can see (then saved as the
+    /// az's default subscription of aksctl's active cloud when the shared login signs in (`aksctl login`,
+    /// `account set`), else the default an older aksctl saved in its own configuration, else the only subscription the credential can see (then saved as the
     /// default, as `az login` does).
     pub async fn subscription_id(&self, arm: &ArmClient) -> Result<String, CliError> {
         if let Some(wanted) = &self.subscription {
@@ -122,6 +135,11 @@ impl Context {
                 });
         }
         let config = self.config()?;
+        if shared_login_signs_in()
+            && let Some(default) = self.shared_login_default(&config.active().name)
+        {
+            return Ok(default);
+        }
         if let Some(saved) = config.subscriptions.get(&config.active().name) {
             return Ok(saved.clone());
         }
@@ -146,6 +164,36 @@ impl Context {
             )),
         }
     }
+}
+
+/// Whether the credential chain ends at the login shared with az: no environment service principal, workload
+/// identity or managed-identity endpoint is configured (they all come before it).
+fn shared_login_signs_in() -> bool {
+    [
+        env_vars::AZURE_CLIENT_ID,
+        "AZURE_FEDERATED_TOKEN_FILE",
+        "IDENTITY_ENDPOINT",
+        "MSI_ENDPOINT",
+    ]
+    .iter()
+    .all(|name| env_vars::get(name).is_none())
+}
+
+/// An ARM client for `cloud` signed in by `credential` (no token cache of aksctl's own).
+pub fn arm_client(
+    cloud: Cloud,
+    http: reqwest::Client,
+    credential: Arc<dyn TokenSource>,
+    command_name: &str,
+) -> ArmClient {
+    ArmClient::new(ArmClientOptions {
+        cloud,
+        http,
+        credential,
+        retry: RetryPolicy::default(),
+        command_name: Some(command_name.to_string()),
+        parameter_set_name: parameter_set_name(),
+    })
 }
 
 /// az's `ParameterSetName` header for this command line (the option names typed, in order), sent on ARM and

@@ -477,6 +477,7 @@ pub async fn authorization_code(
         ("redirect_uri", redirect_uri),
         ("code_verifier", verifier),
         (field, value.as_str()),
+        ("client_info", "1"),
     ];
     request_token(endpoint, &url, &form, &[]).await
 }
@@ -536,6 +537,7 @@ pub async fn device_code(
             ("grant_type", DEVICE_CODE_GRANT),
             ("client_id", client_id),
             ("device_code", &answer.device_code),
+            ("client_info", "1"),
         ],
     };
     poll_device_code(endpoint, &token_url, &poll_form, &answer).await

@@ -14,6 +14,7 @@ pub mod credential;
 pub mod entra;
 pub mod files;
 pub mod kubelogin;
+pub mod sign_in;
 
 /// The whole `source()` chain of an error, `outer: inner: innermost`, skipping repeats
 /// (reqwest and hyper often repeat their inner message).

@@ -110,6 +110,9 @@ impl TestCloud {
             "MSI_ENDPOINT",
             "AZURE_CORE_OUTPUT",
             "AZURE_CORE_ONLY_SHOW_ERRORS",
+            // az's files are the sandbox's `~/.azure`, never the developer's.
+            "AZURE_CONFIG_DIR",
+            "AZURE_CLOUD_NAME",
         ] {
             command.env_remove(variable);
         }

@@ -11,6 +11,7 @@ mod emulator;
 mod export_template;
 mod group;
 mod install_cli;
+mod login;
 mod migrate;
 mod update;
 mod version;
@@ -67,8 +68,14 @@ pub fn run(
             Command::Cloud(CloudCommand::Show(args)) => cloud::show(args, context),
             Command::Cloud(CloudCommand::Unregister(args)) => cloud::unregister(args, context),
             Command::Account(AccountCommand::Set(args)) => account::set(args, context).await,
-            Command::Account(AccountCommand::Show) => account::show(context).await,
-            Command::Account(AccountCommand::List) => account::list(context).await,
+            Command::Account(AccountCommand::Show(args)) => account::show(args, context).await,
+            Command::Account(AccountCommand::List(args)) => account::list(args, context).await,
+            Command::Account(AccountCommand::Clear) => account::clear(context).await,
+            Command::Account(AccountCommand::GetAccessToken(args)) => {
+                account::get_access_token(args, context).await
+            }
+            Command::Login(args) => login::login(args, context).await,
+            Command::Logout(args) => account::logout(args, context).await,
             Command::Emulator(EmulatorCommand::Serve(_)) => unreachable!("handled above"),
             Command::Emulator(EmulatorCommand::Seed(args)) => emulator::seed(args, context).await,
             Command::Kubelogin(_) => {

@@ -27,6 +27,9 @@ pub struct LoginRequest<'a> {
     pub tenant: Option<&'a str>,
     /// The cloud's authority host, e.g. `https://login.microsoftonline.com`.
     pub authority_host: &'a str,
+    /// The cloud whose entries count (`environmentName`); `None`: az's active cloud (`config` `[cloud] name`).
+    /// aksctl passes its own active cloud, so both tools' commands act on the login of the cloud they talk to.
+    pub cloud: Option<&'a str>,
 }
 
 /// The authority a login talks to.
@@ -165,7 +168,10 @@ pub fn resolve_login(
     if request.subscription.is_some() && request.tenant.is_some() {
         return Err(SilentError::SubscriptionAndTenant);
     }
-    let cloud = directory.active_cloud()?;
+    let cloud = match request.cloud {
+        Some(cloud) => cloud.to_string(),
+        None => directory.active_cloud()?,
+    };
     let subscription = Profile::load(directory)?.subscription(&cloud, request.subscription)?;
     let tenant = request
         .tenant

@@ -333,8 +333,17 @@ pub fn set_default_subscription(
     id_or_name: &str,
 ) -> Result<SubscriptionRecord, ProfileError> {
     let cloud = directory.active_cloud()?;
-    let record = update_profile(directory, |profile| profile.set_default(&cloud, id_or_name))?;
-    directory.set_cloud_subscription(&cloud, &record.id)?;
+    set_default_subscription_in(directory, &cloud, id_or_name)
+}
+
+/// [`set_default_subscription`] among the entries of `cloud` (aksctl's active cloud).
+pub fn set_default_subscription_in(
+    directory: &AzureConfigDir,
+    cloud: &str,
+    id_or_name: &str,
+) -> Result<SubscriptionRecord, ProfileError> {
+    let record = update_profile(directory, |profile| profile.set_default(cloud, id_or_name))?;
+    directory.set_cloud_subscription(cloud, &record.id)?;
     Ok(record)
 }
 
@@ -346,12 +355,22 @@ pub fn merge_login_subscriptions(
     preferred: Option<&str>,
 ) -> Result<Option<String>, ProfileError> {
     let cloud = directory.active_cloud()?;
+    merge_login_subscriptions_in(directory, &cloud, new, preferred)
+}
+
+/// [`merge_login_subscriptions`] recording the default for `cloud` (aksctl's active cloud).
+pub fn merge_login_subscriptions_in(
+    directory: &AzureConfigDir,
+    cloud: &str,
+    new: &[SubscriptionRecord],
+    preferred: Option<&str>,
+) -> Result<Option<String>, ProfileError> {
     let chosen = update_profile(
         directory,
         |profile| Ok(profile.merge_login(new, preferred)?),
     )?;
     if let Some(id) = &chosen {
-        directory.set_cloud_subscription(&cloud, id)?;
+        directory.set_cloud_subscription(cloud, id)?;
     }
     Ok(chosen)
 }

@@ -457,6 +457,7 @@ fn client_options(authority: &str, transport: &Transport) -> ClientOptions {
 fn build(
     planned: &Planned,
     authority: &str,
+    cloud: Option<&str>,
     transports: &Transports,
 ) -> Result<Arc<dyn TokenSource>, CredentialError> {
     let description = planned.describe();
@@ -590,6 +591,7 @@ fn build(
             return Ok(Arc::new(SharedLoginCredential::new(
                 config_dir,
                 selection,
+                cloud.map(str::to_owned),
                 &authority,
                 transports.http.clone(),
                 process,
@@ -642,9 +644,20 @@ pub fn default_chain(
     authority: &str,
     http: &reqwest::Client,
 ) -> Result<Arc<dyn TokenSource>, CredentialError> {
+    default_chain_in_cloud(None, authority, http)
+}
+
+/// [`default_chain`] whose shared login counts the profile entries of `cloud` (aksctl's active cloud) instead
+/// of az's active cloud.
+pub fn default_chain_in_cloud(
+    cloud: Option<&str>,
+    authority: &str,
+    http: &reqwest::Client,
+) -> Result<Arc<dyn TokenSource>, CredentialError> {
     chain_from(
         &|name| std::env::var(name).ok(),
         authority,
+        cloud,
         &Transports::new(http),
     )
 }
@@ -652,6 +665,7 @@ pub fn default_chain(
 fn chain_from(
     env: &dyn Fn(&str) -> Option<String>,
     authority: &str,
+    cloud: Option<&str>,
     transports: &Transports,
 ) -> Result<Arc<dyn TokenSource>, CredentialError> {
     let plan = plan(env)?;
@@ -666,7 +680,7 @@ fn chain_from(
     let mut sources = Vec::with_capacity(plan.candidates.len());
     for planned in &plan.candidates {
         tracing::debug!(credential = %planned.describe(), "credential configured");
-        sources.push(build(planned, authority, transports)?);
+        sources.push(build(planned, authority, cloud, transports)?);
     }
     if sources.len() == 1 {
         return Ok(sources.remove(0));
@@ -898,7 +912,12 @@ pub fn credential(
     authority_host: &str,
     http: &reqwest::Client,
 ) -> Result<Arc<dyn TokenSource>, CredentialError> {
-    build(&spec.planned(), authority_host, &Transports::new(http))
+    build(
+        &spec.planned(),
+        authority_host,
+        None,
+        &Transports::new(http),
+    )
 }
 
 #[cfg(test)]
@@ -938,6 +957,7 @@ mod tests {
         let error = chain_from(
             &env(&[("PATH", "/nonexistent")]),
             "https://login.microsoftonline.com/",
+            None,
             &Transports::new(&reqwest::Client::new()),
         )
         .unwrap_err();
@@ -1123,6 +1143,7 @@ mod tests {
         let source = build(
             &planned,
             "https://login.microsoftonline.com/",
+            None,
             &fake_transports(fake.clone()),
         )
         .unwrap();

@@ -18,8 +18,12 @@ pub use cache::{CachedTokenSource, REFRESH_MARGIN};
 pub(crate) use chain::find_on_path;
 pub use chain::{
     CredentialSpec, ManagedIdentityId, TOKEN_CREDENTIALS_ENV, credential, default_chain,
+    default_chain_in_cloud,
 };
-pub use shared_login::{SharedLoginSelection, shared_login, shared_login_identity};
+pub use shared_login::{
+    SharedLoginSelection, managed_identity_id, service_principal_source, shared_login,
+    shared_login_identity,
+};
 
 /// A string that must never be shown: `Debug` and `Display` print `<redacted>`.
 #[derive(Clone, PartialEq, Eq)]

@@ -1,7 +1,8 @@
 //! The Azure CLI's login, read natively: `az login` (or `aksctl login`) leaves the account in az's
 //! `AZURE_CONFIG_DIR`; tokens come from its MSAL cache, or its refresh token redeemed at Entra, with no az process.
-//! Only where the files cannot be read natively (an encrypted cache, `az login --identity`) does it run
-//! `az account get-access-token`, and says so at debug level.
+//! A managed-identity login asks the managed-identity endpoint itself. Only where the files cannot be read
+//! natively (an encrypted cache, an identity chosen by object id) does it run `az account get-access-token`, and
+//! says so at debug level.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use super::certificate::{ClientCertificate, SendChain};
 use super::client::{ClientCredential, ClientProof};
 use super::{AccessToken, CredentialError, TokenSource};
 use crate::azure_cli::error::FileError;
-use crate::azure_cli::service_principal::ServicePrincipalCredential;
+use crate::azure_cli::service_principal::{ServicePrincipalCredential, ServicePrincipalEntry};
 use crate::azure_cli::{
     AzureConfigDir, LoginRequest, ProcessEnvironment, Profile, SilentError, SilentOutcome,
     SilentTokenRequest, acquire_token_silently, resolve_login,
@@ -35,6 +36,8 @@ pub struct SharedLoginSelection {
 pub(crate) struct SharedLoginCredential {
     directory: AzureConfigDir,
     selection: SharedLoginSelection,
+    /// The cloud whose profile entries count (aksctl's active cloud); `None`: az's active cloud.
+    cloud: Option<String>,
     authority: String,
     http: reqwest::Client,
     identity: String,
@@ -57,16 +60,18 @@ impl SharedLoginCredential {
     pub(crate) fn new(
         config_dir: PathBuf,
         selection: SharedLoginSelection,
+        cloud: Option<String>,
         authority: &str,
         http: reqwest::Client,
         az: Option<Arc<dyn TokenSource>>,
     ) -> SharedLoginCredential {
         let directory = AzureConfigDir::at(config_dir, Arc::new(ProcessEnvironment));
         let authority = authority.trim_end_matches('/').to_owned();
-        let identity = identity(&directory, &selection, &authority);
+        let identity = identity(&directory, &selection, cloud.as_deref(), &authority);
         SharedLoginCredential {
             directory,
             selection,
+            cloud,
             authority,
             http,
             identity,
@@ -80,6 +85,7 @@ impl SharedLoginCredential {
                 subscription: self.selection.subscription.as_deref(),
                 tenant: self.selection.tenant.as_deref(),
                 authority_host: &self.authority,
+                cloud: self.cloud.as_deref(),
             },
             scopes,
             claims_challenge: None,
@@ -109,36 +115,81 @@ impl SharedLoginCredential {
         login: crate::azure_cli::login::ServicePrincipalLogin,
         scope: &str,
     ) -> Result<AccessToken, CredentialError> {
-        let entry = login.entry;
-        let proof = match &entry.credential {
-            ServicePrincipalCredential::Secret(secret) => ClientProof::Secret(secret.clone()),
-            ServicePrincipalCredential::Assertion(assertion) => {
-                ClientProof::Assertion(assertion.clone())
-            }
-            ServicePrincipalCredential::Certificate {
-                path,
-                use_cert_sn_issuer,
-            } => {
-                let certificate = ClientCertificate::load(path, None)?;
-                let send_chain = if *use_cert_sn_issuer {
-                    SendChain::Yes
-                } else {
-                    SendChain::No
-                };
-                ClientProof::Certificate(Arc::new(certificate), send_chain)
-            }
-        };
-        let credential = ClientCredential {
-            description: self.describe(),
-            identity: self.identity.clone(),
-            tenant_id: login.authority.tenant.clone(),
-            client_id: entry.client_id.clone(),
-            proof,
-            authority: login.authority.host_url.clone(),
-            http: self.http.clone(),
-        };
+        let credential = service_principal_source(
+            &login.entry,
+            &login.authority.host_url,
+            &login.authority.tenant,
+            &self.http,
+            self.describe(),
+            self.identity.clone(),
+        )?;
         credential.token(scope).await
     }
+}
+
+/// A service principal's tokens from its stored entry (`service_principal_entries.json`): client credentials with
+/// its secret, certificate file or federated token, at `authority` in `tenant`.
+pub fn service_principal_source(
+    entry: &ServicePrincipalEntry,
+    authority: &str,
+    tenant: &str,
+    http: &reqwest::Client,
+    description: String,
+    identity: String,
+) -> Result<Arc<dyn TokenSource>, CredentialError> {
+    let proof = match &entry.credential {
+        ServicePrincipalCredential::Secret(secret) => ClientProof::Secret(secret.clone()),
+        ServicePrincipalCredential::Assertion(assertion) => {
+            ClientProof::Assertion(assertion.clone())
+        }
+        ServicePrincipalCredential::Certificate {
+            path,
+            use_cert_sn_issuer,
+        } => {
+            let certificate = ClientCertificate::load(path, None)?;
+            let send_chain = if *use_cert_sn_issuer {
+                SendChain::Yes
+            } else {
+                SendChain::No
+            };
+            ClientProof::Certificate(Arc::new(certificate), send_chain)
+        }
+    };
+    Ok(Arc::new(ClientCredential {
+        description,
+        identity,
+        tenant_id: tenant.to_owned(),
+        client_id: entry.client_id.clone(),
+        proof,
+        authority: authority.trim_end_matches('/').to_owned(),
+        http: http.clone(),
+    }))
+}
+
+/// Which identity an `az login --identity` entry is, from az's `assignedIdentityInfo` (`MSI`, `MSIClient-<id>`,
+/// `MSIResource-<id>`; Azure/azure-cli `core/_profile.py` `MsiAccountTypes`); an object id (`MSIObject-<id>`)
+/// cannot be asked for natively, and Cloud Shell's is az's own: both are the reason given.
+pub fn managed_identity_id(
+    entry: &crate::azure_cli::SubscriptionRecord,
+) -> Result<Option<super::ManagedIdentityId>, String> {
+    let info = entry
+        .user
+        .extra
+        .get("assignedIdentityInfo")
+        .and_then(|info| info.as_str())
+        .unwrap_or("MSI");
+    if info == "MSI" {
+        return Ok(None);
+    }
+    if let Some(id) = info.strip_prefix("MSIClient-") {
+        return Ok(Some(super::ManagedIdentityId::ClientId(id.to_owned())));
+    }
+    if let Some(id) = info.strip_prefix("MSIResource-") {
+        return Ok(Some(super::ManagedIdentityId::ResourceId(id.to_owned())));
+    }
+    Err(format!(
+        "the shared login is the managed identity {info:?}, which only az can ask for"
+    ))
 }
 
 /// az's configuration directory from the process environment (`AZURE_CONFIG_DIR`, else `~/.azure`).
@@ -160,6 +211,7 @@ pub fn shared_login(
     Arc::new(SharedLoginCredential::new(
         config_dir,
         selection,
+        None,
         authority,
         http.clone(),
         az,
@@ -170,7 +222,7 @@ pub fn shared_login(
 pub fn shared_login_identity(selection: &SharedLoginSelection, authority: &str) -> String {
     let config_dir = process_config_dir().unwrap_or_default();
     let directory = AzureConfigDir::at(config_dir, Arc::new(ProcessEnvironment));
-    identity(&directory, selection, authority.trim_end_matches('/'))
+    identity(&directory, selection, None, authority.trim_end_matches('/'))
 }
 
 /// The identity part of cache keys: az's selected profile entry (cloud, user, tenant, subscription) and, when
@@ -179,10 +231,14 @@ pub fn shared_login_identity(selection: &SharedLoginSelection, authority: &str) 
 fn identity(
     directory: &AzureConfigDir,
     selection: &SharedLoginSelection,
+    cloud: Option<&str>,
     authority: &str,
 ) -> String {
-    let entry = directory
-        .active_cloud()
+    let active_cloud = match cloud {
+        Some(cloud) => Ok(cloud.to_string()),
+        None => directory.active_cloud(),
+    };
+    let entry = active_cloud
         .map_err(|error| error.to_string())
         .and_then(|cloud| {
             let profile = Profile::load(directory).map_err(|error| error.to_string())?;
@@ -205,6 +261,7 @@ fn identity(
         subscription: selection.subscription.as_deref(),
         tenant: selection.tenant.as_deref(),
         authority_host: authority,
+        cloud,
     };
     let login = match resolve_login(directory, &request) {
         Ok(login) => login
@@ -242,10 +299,17 @@ impl TokenSource for SharedLoginCredential {
             Ok(SilentOutcome::ServicePrincipal(login)) => {
                 self.service_principal(login, scope).await
             }
-            Ok(SilentOutcome::ManagedIdentity(_)) => {
-                self.ask_az(scope, "the shared login is `az login --identity`")
-                    .await
-            }
+            Ok(SilentOutcome::ManagedIdentity(entry)) => match managed_identity_id(&entry) {
+                Ok(id) => {
+                    let source = super::credential(
+                        super::CredentialSpec::ManagedIdentity { id },
+                        &self.authority,
+                        &self.http,
+                    )?;
+                    source.token(scope).await
+                }
+                Err(why) => self.ask_az(scope, &why).await,
+            },
             Err(SilentError::File(FileError::Encrypted { path })) => {
                 let why = format!("az's token cache {} is encrypted", path.display());
                 self.ask_az(scope, &why).await

@@ -16,7 +16,7 @@ const DONE_PAGE: &str =
     "<html><body><p>Authentication complete. You can close this window.</p></body></html>";
 
 /// A PKCE verifier (43 URL-safe characters from 32 random bytes) and its S256 challenge.
-pub(super) fn pkce_pair() -> (String, String) {
+pub(crate) fn pkce_pair() -> (String, String) {
     let mut bytes = Vec::with_capacity(32);
     bytes.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
     bytes.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
@@ -27,7 +27,9 @@ pub(super) fn pkce_pair() -> (String, String) {
 
 /// The redirect URI and the port to listen on: `--redirect-url` (its host must be loopback), else
 /// `http://localhost:<port>` on a port the system picks.
-async fn listener(redirect_url: Option<&str>) -> Result<(TcpListener, String), KubeloginError> {
+pub(crate) async fn listener(
+    redirect_url: Option<&str>,
+) -> Result<(TcpListener, String), KubeloginError> {
     let fail = |message: String| KubeloginError::Interactive(message);
     let wanted = match redirect_url.filter(|url| !url.is_empty()) {
         Some(text) => {
@@ -63,7 +65,10 @@ async fn listener(redirect_url: Option<&str>) -> Result<(TcpListener, String), K
 }
 
 /// The `code` (or Entra's `error`) of the first redirect that carries one; answers every request.
-async fn wait_for_code(listener: &TcpListener, state: &str) -> Result<String, KubeloginError> {
+pub(crate) async fn wait_for_code(
+    listener: &TcpListener,
+    state: &str,
+) -> Result<String, KubeloginError> {
     loop {
         let (mut stream, _) = listener
             .accept()

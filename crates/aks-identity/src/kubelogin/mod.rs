@@ -8,7 +8,7 @@
 //! browser URL go to callbacks.
 
 mod cache;
-mod interactive;
+pub(crate) mod interactive;
 mod tools;
 
 use std::fmt;

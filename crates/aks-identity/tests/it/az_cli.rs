@@ -139,6 +139,7 @@ fn az_login_is_read_by_us(cloud: &Cloud, az_run: &dyn Fn(&[&str]) -> String, azu
         subscription: None,
         tenant: None,
         authority_host: &ready.authority_host,
+        cloud: None,
     };
     let SharedLogin::ServicePrincipal(login) = resolve_login(&directory, &request).unwrap() else {
         panic!("az's login is a service principal");

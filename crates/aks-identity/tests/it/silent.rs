@@ -36,6 +36,7 @@ async fn token(
             subscription: None,
             tenant: None,
             authority_host: &cloud.ready().authority_host,
+            cloud: None,
         },
         scopes: &scopes,
         claims_challenge: None,
@@ -200,6 +201,7 @@ async fn a_user_without_cache_entries_and_a_cache_without_tokens_get_azs_message
             subscription: Some(&cloud.ready().subscription_id),
             tenant: Some(&cloud.ready().tenant_id),
             authority_host: &cloud.ready().authority_host,
+            cloud: None,
         },
         scopes: &scopes,
         claims_challenge: None,
@@ -237,6 +239,7 @@ async fn a_service_principal_login_yields_its_entry_and_a_key_that_changes_with_
         subscription: None,
         tenant: None,
         authority_host: &ready.authority_host,
+        cloud: None,
     };
     let error = resolve_login(&directory, &request).unwrap_err();
     assert!(error.to_string().starts_with(&format!(
