@@ -15,6 +15,7 @@ mod kubelogin;
 mod kubelogin_interactive;
 mod kubelogin_modes;
 mod migrate;
+mod one_prompt;
 mod operator;
 mod outputs;
 mod secrets;
