@@ -3,6 +3,7 @@
 
 mod ad;
 mod concurrency;
+mod conditional_access;
 mod doctor;
 mod errors;
 mod export_template;

@@ -459,10 +459,16 @@ fn refused_refresh(
 ) -> Option<String> {
     tracing::debug!(%error, "refresh token refused; signing in again");
     let entra = error.entra()?;
-    if let (Some(flow), Some(refusal)) = (login.hint_flow(), Refusal::from_codes(&entra.codes))
+    if login.prompts()
+        && let Some(refusal) = Refusal::from_codes(&entra.codes)
         && refusal.needs_new_sign_in()
     {
-        warn(&format!("{entra}\n{}", hints::next_step(refusal, flow)));
+        let why = if entra.claims.is_some() {
+            "signing in again to satisfy the claims challenge"
+        } else {
+            "signing in again"
+        };
+        warn(&format!("{entra}\n{why}"));
     }
     entra.claims.clone()
 }
