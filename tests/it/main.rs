@@ -2,6 +2,7 @@
 //! and real kubectl where noted. One test binary (STYLE.md habit 12).
 
 mod ad;
+mod claims_challenge;
 mod concurrency;
 mod conditional_access;
 mod doctor;

@@ -16,6 +16,7 @@
 // the CLI matches on it; errors are the cold path, so the size of the `Err` variant is accepted.
 #![allow(clippy::result_large_err)]
 
+mod challenge;
 mod client;
 mod cloud;
 pub mod config;
@@ -26,6 +27,7 @@ mod poller;
 pub mod redact;
 pub mod transport;
 
+pub use challenge::ClaimsChallenge;
 pub use client::{
     ArmClient, ArmClientOptions, ArmResponse, RETRYABLE_STATUSES, RetryPolicy, retry_after,
 };
