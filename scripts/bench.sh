@@ -4,6 +4,7 @@
 #
 #   scripts/bench.sh           full run: release build, az installed in target/az-venv (as az-conformance.sh does)
 #   scripts/bench.sh --quick   few iterations, no az, small files: what CI runs so the harness cannot rot
+#                              (BENCH_PROFILE=release: the same on a release build)
 #
 # Everything runs inside `unshare -n` (loopback only). Needs hyperfine (Debian package).
 set -euo pipefail
@@ -12,8 +13,8 @@ quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine; }
 if [ $quick = 1 ]; then
-  profile=debug; runs=3; warmup=1; sizes="500 5000"
-  cargo build --quiet --bin aksctl
+  profile=${BENCH_PROFILE:-debug}; runs=3; warmup=1; sizes="500 5000"
+  cargo build --quiet $([ "$profile" = release ] && echo --release) --bin aksctl
 else
   profile=release; runs=${BENCH_RUNS:-20}; warmup=3; sizes="500 5000 50000"
   cargo build --quiet --release --bin aksctl
@@ -121,7 +122,7 @@ BROWSER
 chmod +x "$work/browser"
 "$binary" aks get-credentials -g rg1 -n c1 --format exec --file "$work/kc-interactive" > /dev/null 2>&1
 "$binary" kubelogin convert-kubeconfig --kubeconfig "$work/kc-interactive" -l interactive
-prompt_rounds=$([ "$quick" = 1 ] && echo 1 || echo 5)
+prompt_rounds=$([ "$quick" = 1 ] && echo 2 || echo 5)
 for round in $(seq 1 "$prompt_rounds"); do
   rm -rf "$work/prompt-cache" "$work/prompts"; touch "$work/prompts"
   start=$(date +%s.%N)
