@@ -547,6 +547,9 @@ fn devicecode_prompts_on_stderr_until_approved_then_refreshes_silently() {
                 .unwrap()
                 .to_string_lossy()
                 .starts_with("aksctl-token-")
+                && path
+                    .extension()
+                    .is_some_and(|extension| extension == "json")
         })
         .unwrap();
     let mut entry: Value = serde_json::from_slice(&fs::read(&entry_path).unwrap()).unwrap();

@@ -21,12 +21,12 @@ use crate::{cloud, stderr};
 
 /// A scripted browser in the sandbox: it GETs the authorize URL from the emulator and follows the answer's 302
 /// only to a loopback `http` listener, recording what it saw (the code itself replaced by `REDACTED`).
-struct Browser {
+pub(crate) struct Browser {
     dir: PathBuf,
 }
 
 impl Browser {
-    fn new(cloud: &TestCloud) -> Browser {
+    pub(crate) fn new(cloud: &TestCloud) -> Browser {
         let dir = cloud.dir().join("browser");
         fs::create_dir_all(&dir).unwrap();
         let script = format!(
@@ -49,7 +49,7 @@ touch '{dir}/done'
         Browser { dir }
     }
 
-    fn program(&self) -> String {
+    pub(crate) fn program(&self) -> String {
         self.dir.join("browser.sh").to_str().unwrap().to_owned()
     }
 
@@ -62,7 +62,7 @@ touch '{dir}/done'
     }
 
     /// The URLs the browser was opened with.
-    fn opened(&self) -> Vec<String> {
+    pub(crate) fn opened(&self) -> Vec<String> {
         self.lines("opened")
     }
 
@@ -132,6 +132,9 @@ fn entry(cache: &Path) -> PathBuf {
                 .unwrap()
                 .to_string_lossy()
                 .starts_with("aksctl-token-")
+                && path
+                    .extension()
+                    .is_some_and(|extension| extension == "json")
         })
         .expect("a cache entry")
 }
@@ -283,7 +286,8 @@ fn a_declined_or_unknown_user_sign_in_fails_with_exit_1_and_entras_reason() {
             entries
                 .filter(|entry| {
                     let name = entry.as_ref().unwrap().file_name();
-                    name.to_string_lossy().starts_with("aksctl-token-")
+                    let name = name.to_string_lossy();
+                    name.starts_with("aksctl-token-") && name.ends_with(".json")
                 })
                 .count()
         })

@@ -2,7 +2,9 @@
 //! and real kubectl where noted. One test binary (docs/style.md, habit 15).
 
 mod ad;
+mod claims_challenge;
 mod concurrency;
+mod conditional_access;
 mod doctor;
 mod emulator_seed;
 mod errors;
@@ -18,6 +20,7 @@ mod kubelogin_modes;
 mod login;
 mod migrate;
 mod offline;
+mod one_prompt;
 mod operator;
 mod outputs;
 mod secrets;

@@ -14,6 +14,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use crate::challenge::ClaimsChallenge;
 use crate::error::{is_certificate_error, parse_error_body};
 use crate::poller::Poller;
 use crate::redact::{redact_body, redact_headers};
@@ -302,7 +303,8 @@ impl ArmClient {
     ///   redacted.
     ///
     /// A 401 `InvalidAuthenticationToken`/`ExpiredAuthenticationToken` is retried once with a freshly acquired
-    /// token. Non-2xx answers become [`ArmError::Service`].
+    /// token, unless it is a claims challenge ([`ArmError::ClaimsChallenge`]: a silent token cannot satisfy it).
+    /// Other non-2xx answers become [`ArmError::Service`].
     pub async fn send(
         &self,
         method: Method,
@@ -417,6 +419,17 @@ impl ArmClient {
                     status,
                     headers: response.headers,
                     body,
+                });
+            }
+            if status == 401
+                && let Some(challenge) = ClaimsChallenge::from_headers(&response.headers)
+            {
+                tracing::debug!(target: "aks_arm::http", claims = %challenge.claims, "claims challenge; not retried");
+                return Err(ArmError::ClaimsChallenge {
+                    method: method.to_string(),
+                    url: url.to_string(),
+                    login_command: challenge.login_command(&self.inner.scope),
+                    claims: challenge.claims,
                 });
             }
             let (code, message, target) = parse_error_body(status, &response.body);

@@ -24,6 +24,24 @@ pub enum ArmError {
         /// ARM's `x-ms-request-id`, else the `x-ms-client-request-id` we sent.
         request_id: Option<String>,
     },
+    /// ARM's Conditional Access claims challenge (`401`, `WWW-Authenticate: … error="insufficient_claims",
+    /// claims="…"`): the token lacks claims (MFA, an authentication context) that only an interactive sign-in
+    /// can add. Reported with the decoded challenge and the Azure CLI's sign-in commands, never retried.
+    #[error(
+        "{method} {url}: HTTP 401 (insufficient_claims) the access token lacks claims a Conditional Access \
+         policy requires; claims challenge: {claims}\nRun the command below to authenticate interactively; \
+         additional arguments may be added as needed:\n{login_command}"
+    )]
+    ClaimsChallenge {
+        /// HTTP method of the failed request.
+        method: String,
+        /// The URL that was called.
+        url: String,
+        /// The decoded challenge (JSON).
+        claims: String,
+        /// `az logout` and the `az login … --claims-challenge` line that satisfies it.
+        login_command: String,
+    },
     /// A long-running operation ended `Failed` or `Canceled` (docs/arm-aks-api.md, "Long-running operations").
     #[error("operation {status}: ({code}) {message}")]
     OperationFailed {

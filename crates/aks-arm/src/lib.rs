@@ -18,6 +18,7 @@
 // the CLI matches on it; errors are the cold path, so the size of the `Err` variant is accepted.
 #![allow(clippy::result_large_err)]
 
+mod challenge;
 mod client;
 mod cloud;
 pub mod config;
@@ -28,6 +29,7 @@ mod poller;
 pub mod redact;
 pub mod transport;
 
+pub use challenge::ClaimsChallenge;
 pub use client::{
     ArmClient, ArmClientOptions, ArmResponse, RETRYABLE_STATUSES, RetryPolicy, retry_after,
 };

@@ -13,6 +13,7 @@ pub mod azure_cli;
 pub mod credential;
 pub mod entra;
 pub mod files;
+pub mod hints;
 pub mod kubelogin;
 pub mod sign_in;
 

@@ -5,10 +5,11 @@
 //! token first for user flows) bounded by `--timeout` → one ExecCredential JSON line on stdout.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aks_identity::credential::{CredentialError, ManagedIdentityId, Secret};
-use aks_identity::kubelogin::{Acquire, Login, TokenCache, TokenSet};
+use aks_identity::hints::{self, Refusal};
+use aks_identity::kubelogin::{Acquire, LockError, Login, TokenCache, TokenSet};
 use aks_kubeconfig::{
     ConvertOptions, DEFAULT_TIMEOUT, ExecCredential, ExecCredentialVersion, KUBERNETES_EXEC_INFO,
     LoginMode,
@@ -270,6 +271,12 @@ fn failure(login: &Login, error: aks_identity::kubelogin::KubeloginError) -> Kub
         error,
         E::Empty(_) | E::Credential(CredentialError::Certificate { .. })
     );
+    let hint = error
+        .entra()
+        .and_then(|entra| Some((Refusal::from_codes(&entra.codes)?, login.hint_flow()?)))
+        .map(|(refusal, flow)| format!("\nhint: {}", hints::next_step(refusal, flow)))
+        .unwrap_or_default();
+    let text = format!("{text}{hint}");
     if creation {
         KubeloginError::new(format!("failed to create azidentity credential: {text}"))
     } else if authenticates(login) {
@@ -309,22 +316,88 @@ fn open_browser(url: &str) {
     }
 }
 
+/// The cache entry's token when it can be handed out as is.
+fn fresh_cached(settings: &Settings, path: Option<&PathBuf>) -> Option<TokenSet> {
+    let cached = settings.cache.load(path?)?;
+    if !cached.is_fresh() {
+        return None;
+    }
+    tracing::debug!(path = %cached.path.display(), "token from the cache");
+    Some(cached.token)
+}
+
+/// kubelogin's answer when the `--timeout` passed: `<prefix>: context deadline exceeded`.
+fn deadline_exceeded(login: &Login, detail: Option<String>) -> KubeloginError {
+    let prefix = if authenticates(login) {
+        "failed to authenticate"
+    } else {
+        "failed to get token"
+    };
+    match detail {
+        Some(detail) => {
+            KubeloginError::new(format!("{prefix}: context deadline exceeded ({detail})"))
+        }
+        None => KubeloginError::new(format!("{prefix}: context deadline exceeded")),
+    }
+}
+
 /// Run `get-token`.
+///
+/// The fast path (a fresh cached token) takes no lock. A sign-in that asks a person runs under the cache entry's
+/// lock, waited for until `--timeout`: once held, the cache is read again, so that of many processes started at
+/// once only the first prompts and the others take its token (or refresh with its refresh token).
 pub(super) fn run(args: GetTokenArgs) -> Result<(), KubeloginError> {
     let settings = resolve(&args)?;
+    let deadline = Instant::now() + settings.timeout;
     let path = settings.cache_key.as_ref().map(|key| {
         let key: Vec<&str> = key.iter().map(String::as_str).collect();
         settings.cache.path(&key)
     });
-    // The fast path: a fresh cached token, with no HTTP client and no async runtime.
-    let cached = path.as_ref().and_then(|path| settings.cache.load(path));
-    if let Some(cached) = &cached
-        && cached.is_fresh()
-    {
-        tracing::debug!(path = %cached.path.display(), "token from the cache");
-        return output(&settings, &cached.token);
+    // The fast path: a fresh cached token, with no lock, no HTTP client and no async runtime.
+    if let Some(token) = fresh_cached(&settings, path.as_ref()) {
+        return output(&settings, &token);
     }
+    let _lock = match &path {
+        Some(path) if settings.login.prompts() => {
+            let lock = settings
+                .cache
+                .lock(path, deadline)
+                .map_err(|error| match error {
+                    LockError::Timeout { .. } => {
+                        deadline_exceeded(&settings.login, Some(error.to_string()))
+                    }
+                    LockError::Open { .. } => KubeloginError::new(error.to_string()),
+                })?;
+            if let Some(token) = fresh_cached(&settings, Some(path)) {
+                return output(&settings, &token);
+            }
+            Some(lock)
+        }
+        _ => None,
+    };
+    let refresh_token = path
+        .as_ref()
+        .and_then(|path| settings.cache.load(path))
+        .and_then(|cached| cached.token.refresh_token);
+    let token = sign_in(&settings, refresh_token, deadline)?;
+    let description = format!(
+        "kubelogin {} token for server {} from {}",
+        settings.mode, settings.server_id, settings.authority_host
+    );
+    if let Some(path) = &path
+        && let Err(error) = settings.cache.store(path, &token, &description)
+    {
+        tracing::debug!(path = %path.display(), %error, "could not write the token cache");
+    }
+    output(&settings, &token)
+}
 
+/// A token from the refresh token, else from a new sign-in, before `deadline`.
+fn sign_in(
+    settings: &Settings,
+    refresh_token: Option<Secret>,
+    deadline: Instant,
+) -> Result<TokenSet, KubeloginError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -348,49 +421,56 @@ pub(super) fn run(args: GetTokenArgs) -> Result<(), KubeloginError> {
         http: http.as_ref(),
         prompt: &prompt,
         open_browser: &open_browser,
+        claims: None,
     };
-    let refresh_token = cached.and_then(|cached| cached.token.refresh_token);
-    let acquired = runtime.block_on(async {
-        tokio::time::timeout(settings.timeout, async {
-            if let Some(refresh_token) = &refresh_token
-                && let Some(result) =
-                    aks_identity::kubelogin::refresh(&settings.login, refresh_token, &context).await
-            {
-                match result {
-                    Ok(token) => return Ok(token),
-                    Err(error) => {
-                        tracing::debug!(%error, "refresh token refused; signing in again")
-                    }
-                }
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    let attempt = async {
+        let mut claims = None;
+        if let Some(refresh_token) = &refresh_token
+            && let Some(result) =
+                aks_identity::kubelogin::refresh(&settings.login, refresh_token, &context).await
+        {
+            match result {
+                Ok(token) => return Ok(token),
+                Err(error) => claims = refused_refresh(&settings.login, &error),
             }
-            aks_identity::kubelogin::acquire(&settings.login, &context).await
-        })
-        .await
-    });
-    let token = match acquired {
-        Ok(Ok(token)) => token,
-        Ok(Err(error)) => return Err(failure(&settings.login, error)),
-        Err(_elapsed) => {
-            let prefix = if authenticates(&settings.login) {
-                "failed to authenticate"
-            } else {
-                "failed to get token"
-            };
-            return Err(KubeloginError::new(format!(
-                "{prefix}: context deadline exceeded"
-            )));
         }
+        let context = Acquire {
+            claims: claims.as_deref(),
+            ..context
+        };
+        aks_identity::kubelogin::acquire(&settings.login, &context).await
     };
-    let description = format!(
-        "kubelogin {} token for server {} from {}",
-        settings.mode, settings.server_id, settings.authority_host
-    );
-    if let Some(path) = &path
-        && let Err(error) = settings.cache.store(path, &token, &description)
-    {
-        tracing::debug!(path = %path.display(), %error, "could not write the token cache");
+    // The timer needs the runtime: it is made inside it.
+    let acquired = runtime.block_on(async { tokio::time::timeout(remaining, attempt).await });
+    match acquired {
+        Ok(Ok(token)) => Ok(token),
+        Ok(Err(error)) => Err(failure(&settings.login, error)),
+        Err(_elapsed) => Err(deadline_exceeded(&settings.login, None)),
     }
-    output(&settings, &token)
+}
+
+/// A refused refresh token: a user flow signs in again. When the refusal is one a person should understand
+/// (expired, revoked, MFA required), say so with Entra's line before the prompt; Entra's claims challenge is
+/// returned for the sign-in to carry.
+fn refused_refresh(
+    login: &Login,
+    error: &aks_identity::kubelogin::KubeloginError,
+) -> Option<String> {
+    tracing::debug!(%error, "refresh token refused; signing in again");
+    let entra = error.entra()?;
+    if login.prompts()
+        && let Some(refusal) = Refusal::from_codes(&entra.codes)
+        && refusal.needs_new_sign_in()
+    {
+        let why = if entra.claims.is_some() {
+            "signing in again to satisfy the claims challenge"
+        } else {
+            "signing in again"
+        };
+        warn(&format!("{entra}\n{why}"));
+    }
+    entra.claims.clone()
 }
 
 #[cfg(test)]

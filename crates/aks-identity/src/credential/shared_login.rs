@@ -317,12 +317,18 @@ impl TokenSource for SharedLoginCredential {
             Err(SilentError::Http { url, source }) => {
                 Err(self.unavailable(format!("{url}: {}", crate::error_chain(&source))))
             }
-            Err(error @ SilentError::Entra(_)) => Err(CredentialError::Authentication {
-                credential: self.describe(),
-                message: format!(
-                    "{error}\nhint: sign in again with `aksctl login` (or `az login`)"
-                ),
-            }),
+            Err(SilentError::Entra(error)) => {
+                // The next step for the refusals a person can act on (crate::hints), else a new sign-in.
+                let next_step = crate::hints::Refusal::from_codes(&error.error_codes)
+                    .map(|refusal| {
+                        crate::hints::next_step(refusal, crate::hints::Flow::SharedLogin)
+                    })
+                    .unwrap_or("sign in again with `aksctl login` (or `az login`)");
+                Err(CredentialError::Authentication {
+                    credential: self.describe(),
+                    message: format!("{error}\nhint: {next_step}"),
+                })
+            }
             // Not signed in as far as the files say: az, when installed, is the last resort (as the chain's
             // last credential), else the files' own message (`Please run 'az login' to setup account.`).
             Err(error) if self.az.is_some() => self.ask_az(scope, &error.to_string()).await,

@@ -1,9 +1,16 @@
 //! kubelogin's token cache: one 0600 JSON file per (login mode, authority, tenant, client, server id,
 //! subscription, …) in the 0700 cache dir, written atomically (temp file + rename), so many concurrent
 //! `get-token` processes never leave a torn file. Reading is synchronous and cheap: a cache hit needs no HTTP
-//! client and no async runtime (rust-deps.md §5).
+//! client and no async runtime.
+//!
+//! A sign-in that asks a person (device code, browser) runs under an [`EntryLock`]: an exclusive `flock` on
+//! `<entry>.lock` beside the entry, so that of many kubectl processes started at once with a cold cache one
+//! prompts and the others wait, then read what it cached (the idea of int128/kubelogin PR #1126, a lock file per
+//! token cache entry). The kernel releases the lock when its holder exits, however it exits.
 
+use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -34,6 +41,41 @@ impl CachedToken {
     pub fn is_fresh(&self) -> bool {
         !self.token.expires_within(REFRESH_MARGIN)
     }
+}
+
+/// How often a waiter tries the lock again.
+const LOCK_POLL: Duration = Duration::from_millis(50);
+
+/// An exclusive hold on a cache entry's `<entry>.lock`; released when dropped or when the process ends.
+#[derive(Debug)]
+pub struct EntryLock {
+    _file: File,
+}
+
+/// The lock of a cache entry could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// The lock file could not be created or opened.
+    #[error("cannot open the token cache lock {}: {source}", path.display())]
+    Open {
+        /// The lock file.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another process held it until the deadline.
+    #[error(
+        "timed out after {:.1}s waiting for another process signing in (it holds {})",
+        waited.as_secs_f64(),
+        path.display()
+    )]
+    Timeout {
+        /// The lock file.
+        path: PathBuf,
+        /// How long this process waited.
+        waited: Duration,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -95,6 +137,54 @@ impl TokenCache {
         })
     }
 
+    /// The lock file of an entry: `<entry>.lock` beside it.
+    pub fn lock_path(entry: &Path) -> PathBuf {
+        let mut name = entry.as_os_str().to_owned();
+        name.push(".lock");
+        PathBuf::from(name)
+    }
+
+    /// Take the entry's lock (creating the 0700 dir and the 0600 lock file), waiting for another holder until
+    /// `deadline`. The lock file is never removed: a waiter must lock the same file its holder locked.
+    pub fn lock(&self, entry: &Path, deadline: Instant) -> Result<EntryLock, LockError> {
+        let path = Self::lock_path(entry);
+        let open_error = |source| LockError::Open {
+            path: path.clone(),
+            source,
+        };
+        crate::files::create_private_dir(path.parent().unwrap_or(Path::new(".")))
+            .map_err(open_error)?;
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(&path).map_err(open_error)?;
+        let started = Instant::now();
+        let mut logged = false;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(EntryLock { _file: file }),
+                Err(TryLockError::Error(source)) => return Err(open_error(source)),
+                Err(TryLockError::WouldBlock) => {}
+            }
+            if !logged {
+                tracing::debug!(path = %path.display(), "another process is signing in; waiting for it");
+                logged = true;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(LockError::Timeout {
+                    path,
+                    waited: now - started,
+                });
+            }
+            std::thread::sleep(LOCK_POLL.min(deadline - now));
+        }
+    }
+
     /// Write an entry atomically (0600 file, 0700 dir).
     pub fn store(&self, path: &Path, token: &TokenSet, description: &str) -> std::io::Result<()> {
         let entry = Entry {
@@ -154,5 +244,37 @@ mod tests {
         assert!(!cache.load(&path).unwrap().is_fresh());
         std::fs::write(&path, "{torn").unwrap();
         assert!(cache.load(&path).is_none());
+    }
+
+    #[test]
+    fn an_entry_lock_excludes_a_second_holder_until_dropped() {
+        let temp = tempfile::tempdir().unwrap();
+        let cache = TokenCache::new(temp.path().join("kubelogin"));
+        let path = cache.path(&["devicecode", "t", "c"]);
+        let held = cache.lock(&path, Instant::now()).unwrap();
+        let lock_file = TokenCache::lock_path(&path);
+        assert_eq!(
+            lock_file.file_name().unwrap().to_string_lossy(),
+            format!("{}.lock", path.file_name().unwrap().to_string_lossy())
+        );
+        let error = cache
+            .lock(&path, Instant::now() + Duration::from_millis(120))
+            .unwrap_err();
+        assert!(
+            matches!(&error, LockError::Timeout { waited, .. } if *waited >= Duration::from_millis(100)),
+            "{error}"
+        );
+        assert!(error.to_string().contains(&lock_file.display().to_string()));
+        // A different entry is not blocked.
+        let other = cache.path(&["devicecode", "t", "c2"]);
+        drop(cache.lock(&other, Instant::now()).unwrap());
+        drop(held);
+        cache.lock(&path, Instant::now()).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&lock_file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
     }
 }

@@ -191,6 +191,9 @@ pub(super) async fn sign_in(
             .append_pair("state", &state)
             .append_pair("code_challenge", &challenge)
             .append_pair("code_challenge_method", "S256");
+        if let Some(claims) = context.claims.filter(|claims| !claims.is_empty()) {
+            query.append_pair("claims", claims);
+        }
         match login_hint.filter(|hint| !hint.is_empty()) {
             Some(hint) => {
                 query.append_pair("login_hint", hint);

@@ -19,9 +19,10 @@ use time::OffsetDateTime;
 use crate::credential::{
     CredentialError, CredentialSpec, ManagedIdentityId, Secret, SharedLoginSelection, TokenSource,
 };
-use crate::entra::{self, Audience, Endpoint, RequestError, TokenResponse};
+use crate::entra::{self, Audience, Endpoint, EntraError, RequestError, TokenResponse};
+use crate::hints::Flow;
 
-pub use cache::{CachedToken, TokenCache};
+pub use cache::{CachedToken, EntryLock, LockError, TokenCache};
 
 /// A token kubelogin hands to kubectl, with the refresh token of user sign-ins.
 #[derive(Clone, Debug, PartialEq)]
@@ -235,6 +236,23 @@ impl Login {
         })
     }
 
+    /// Whether signing in asks a person (device code, browser): such sign-ins run under the cache entry's
+    /// lock, so that many processes started at once prompt once. `--legacy` device code is not cached by
+    /// kubelogin either, but aksctl caches it, so it takes the lock too.
+    pub fn prompts(&self) -> bool {
+        matches!(self, Login::DeviceCode { .. } | Login::Interactive { .. })
+    }
+
+    /// The flow whose [`crate::hints::next_step`] wording fits this login's refusals.
+    pub fn hint_flow(&self) -> Option<Flow> {
+        match self {
+            Login::DeviceCode { .. } => Some(Flow::KubeloginDeviceCode),
+            Login::Interactive { .. } => Some(Flow::KubeloginInteractive),
+            Login::AzureCli { .. } => Some(Flow::SharedLogin),
+            _ => None,
+        }
+    }
+
     /// The client and tenant of a flow that can use a refresh token.
     fn refreshable(&self) -> Option<(&str, &str, bool)> {
         match self {
@@ -284,6 +302,16 @@ pub enum KubeloginError {
     Interactive(String),
 }
 
+impl KubeloginError {
+    /// Entra's refusal, when that is what failed.
+    pub fn entra(&self) -> Option<&EntraError> {
+        match self {
+            KubeloginError::Request(RequestError::Refused(error)) => Some(error),
+            _ => None,
+        }
+    }
+}
+
 /// What every flow needs besides the [`Login`].
 pub struct Acquire<'a> {
     /// The Entra authority host, e.g. `https://login.microsoftonline.com/`.
@@ -296,6 +324,9 @@ pub struct Acquire<'a> {
     pub prompt: &'a (dyn Fn(&str) + Send + Sync),
     /// Opens the interactive sign-in URL (a browser, or a message saying where to go).
     pub open_browser: &'a (dyn Fn(&str) + Send + Sync),
+    /// A claims challenge (JSON) from Entra's refusal of a silent request, which the interactive sign-in sends
+    /// as its `claims` parameter so that the new token satisfies it.
+    pub claims: Option<&'a str>,
 }
 
 impl fmt::Debug for Acquire<'_> {
