@@ -44,8 +44,10 @@ fn password_grant(cloud: &TestCloud) -> Map<String, Value> {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-/// `<sandbox>/azure` with the seeded user signed in as az records it, and the access token it holds.
-fn az_signed_in(cloud: &TestCloud) -> (PathBuf, String) {
+/// `<sandbox>/azure` with the seeded user signed in as az records it for the cloud `environment`, and the access
+/// token it holds. aksctl's commands read the entries of aksctl's active cloud (the sandbox's is `Emulator`);
+/// kubelogin mode, like az, those of az's active cloud (`AzureCloud` when az's config names none).
+fn az_signed_in(cloud: &TestCloud, environment: &str) -> (PathBuf, String) {
     let ready = cloud.ready();
     let path = cloud.dir().join("azure");
     let directory = AzureConfigDir::at(&path, std::sync::Arc::new(|_: &str| None));
@@ -73,7 +75,7 @@ fn az_signed_in(cloud: &TestCloud) -> (PathBuf, String) {
     let record: SubscriptionRecord = serde_json::from_value(json!({
         "id": ready.subscription_id, "name": "Emulator", "state": "Enabled",
         "user": {"name": ready.user_name, "type": "user"}, "isDefault": true,
-        "tenantId": ready.tenant_id, "environmentName": "AzureCloud",
+        "tenantId": ready.tenant_id, "environmentName": environment,
     }))
     .unwrap();
     merge_login_subscriptions(&directory, &[record], None).unwrap();
@@ -98,7 +100,7 @@ fn as_az_user(cloud: &TestCloud, azure: &PathBuf, args: &[&str]) -> Output {
 fn an_arm_claims_challenge_is_reported_with_the_challenge_and_azs_login_commands() {
     let cloud = cloud();
     let ready = cloud.ready().clone();
-    let (azure, access_token) = az_signed_in(&cloud);
+    let (azure, access_token) = az_signed_in(&cloud, "Emulator");
     let output = as_az_user(&cloud, &azure, &["group", "list", "-o", "json"]);
     assert!(output.status.success(), "{}", stderr(&output));
 
@@ -151,7 +153,7 @@ fn an_arm_claims_challenge_is_reported_with_the_challenge_and_azs_login_commands
 #[test]
 fn a_refused_shared_login_refresh_token_names_az_login_and_aksctl_login() {
     let cloud = cloud();
-    let (azure, access_token) = az_signed_in(&cloud);
+    let (azure, access_token) = az_signed_in(&cloud, "AzureCloud");
     cloud.management(
         "PUT",
         "conditional-access",

@@ -1,5 +1,6 @@
 //! [`ArmClient`]: the ordered policy pipeline (per-call → retry → per-try → logging → transport) and the typed
-//! operations aksctl needs (arm-aks-api.md §1.2, §5, §6, §7; STYLE.md habit 10).
+//! operations aksctl needs (docs/arm-aks-api.md, "Long-running operations", "Errors", "Throttling"; docs/style.md,
+//! "Layers").
 
 use std::fmt;
 use std::sync::Arc;
@@ -22,7 +23,7 @@ use crate::transport::{Transport, TransportRequest};
 use crate::{ArmError, Cloud};
 use aks_identity::credential::TokenSource;
 
-/// Statuses the retry policy retries (arm-aks-api.md §6.2, §7).
+/// Statuses the retry policy retries (docs/arm-aks-api.md, "Request and response headers", "Throttling").
 pub const RETRYABLE_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
 
 /// How ARM calls are retried: exponential backoff from `base_delay` unless the answer says how long to wait.
@@ -62,7 +63,8 @@ fn jitter() -> f64 {
 }
 
 /// The delay a response asks for: `retry-after-ms`, then `x-ms-retry-after-ms` (milliseconds), then `Retry-After`
-/// (seconds, or an HTTP date). Zero or unparsable values count as absent (as in azure-core, az-oracle.md §8.4).
+/// (seconds, or an HTTP date). Zero or unparsable values count as absent (as in azure-core; docs/arm-aks-api.md,
+/// "Throttling").
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let text = |name: &str| {
         headers

@@ -162,7 +162,7 @@ pub enum AdCommand {
     Group(AdGroupCommand),
 }
 
-/// `aksctl ad group ...` (az ad group, graph-groups.md).
+/// `aksctl ad group ...` (az ad group; docs/graph-groups.md).
 #[derive(Debug, Subcommand)]
 pub enum AdGroupCommand {
     /// Create a group.
@@ -527,7 +527,7 @@ pub enum Tier {
     Premium,
 }
 
-/// `aks create` flags (az-cli-aks.md §1.2).
+/// `aks create` flags (docs/az-behaviour.md, "aks create").
 #[derive(Debug, Args)]
 pub struct AksCreateArgs {
     /// The cluster.
@@ -600,7 +600,7 @@ pub struct AksCreateArgs {
     pub export_template: Option<String>,
 }
 
-/// `aks update` flags (az-cli-aks.md §1.3).
+/// `aks update` flags (docs/az-behaviour.md, "aks update").
 #[derive(Debug, Args)]
 pub struct AksUpdateArgs {
     /// The cluster.
@@ -642,7 +642,7 @@ pub struct AksUpdateArgs {
     pub export_template: Option<String>,
 }
 
-/// `aks get-credentials` flags (az-cli-aks.md §1.4).
+/// `aks get-credentials` flags (docs/az-behaviour.md, "aks get-credentials").
 #[derive(Debug, Args)]
 pub struct GetCredentialsArgs {
     /// The cluster.

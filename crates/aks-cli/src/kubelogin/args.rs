@@ -1,6 +1,6 @@
-//! kubelogin 0.2.19's command line (kubelogin.md §1): the cobra/pflag tree as clap structs. Every string flag
-//! is an `Option` so that "given" and "not given" stay apart (convert-kubeconfig writes some values only when
-//! the flag was given). Boolean flags take pflag's forms (`--legacy`, `--legacy=true`, `--legacy=false`).
+//! kubelogin 0.2.19's command line (docs/kubelogin.md, "Commands"): the cobra/pflag tree as clap structs. Every string
+//! flag is an `Option` so that "given" and "not given" stay apart (convert-kubeconfig writes some values only when the
+//! flag was given). Boolean flags take pflag's forms (`--legacy`, `--legacy=true`, `--legacy=false`).
 
 use std::time::Duration;
 
@@ -21,7 +21,7 @@ pub struct KubeloginCli {
     pub command: Option<KubeloginCommand>,
 }
 
-/// klog's flags (kubelogin.md §1.1).
+/// klog's flags (docs/kubelogin.md, "Flags and environment").
 #[derive(Debug, Args, Default)]
 pub struct KlogArgs {
     /// log to standard error instead of files (always on)
@@ -48,8 +48,8 @@ pub enum KubeloginCommand {
     Version,
 }
 
-/// The flags `get-token` and `convert-kubeconfig` share (kubelogin.md §1.3). `Debug` redacts the client
-/// secret and the passwords.
+/// The flags `get-token` and `convert-kubeconfig` share (docs/kubelogin.md, "Flags and environment"). `Debug` redacts
+/// the client secret and the passwords.
 #[derive(Args, Default, Clone)]
 pub struct TokenFlags {
     /// Login method. Supported methods: devicecode, interactive, spn, ropc, msi, azurecli, azd, workloadidentity,

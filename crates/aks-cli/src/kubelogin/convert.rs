@@ -1,5 +1,5 @@
-//! `kubelogin convert-kubeconfig` (kubelogin.md §2): flags → [`ConvertOptions`] → environment overrides →
-//! `aks_kubeconfig::convert_files` on the `KUBECONFIG` list (or `--kubeconfig FILE`).
+//! `kubelogin convert-kubeconfig` (docs/kubelogin.md, "convert-kubeconfig"): flags → [`ConvertOptions`] → environment
+//! overrides → `aks_kubeconfig::convert_files` on the `KUBECONFIG` list (or `--kubeconfig FILE`).
 
 use std::path::PathBuf;
 

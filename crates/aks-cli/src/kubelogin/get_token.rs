@@ -1,4 +1,4 @@
-//! `kubelogin get-token`: the exec credential plugin (kubelogin.md §3).
+//! `kubelogin get-token`: the exec credential plugin (docs/kubelogin.md, "get-token").
 //!
 //! Flags → environment overrides (kubelogin's `UpdateFromEnv`, shared with convert-kubeconfig) → validation →
 //! the token cache, checked synchronously before any HTTP client or async runtime exists → sign-in (refresh
@@ -19,7 +19,7 @@ use super::args::GetTokenArgs;
 use super::convert::{lookup_env, options_from_flags};
 use super::{KubeloginError, emit, warn};
 
-/// kubelogin's `GetCloudConfiguration` (kubelogin.md §3.5): unknown names fall back to public.
+/// kubelogin's `GetCloudConfiguration` (docs/kubelogin.md, "Environments"): unknown names fall back to public.
 pub(crate) fn environment_authority(environment: &str) -> &'static str {
     match environment.to_ascii_lowercase().as_str() {
         "azureusgovernment" | "azureusgovernmentcloud" => "https://login.microsoftonline.us/",

@@ -1,6 +1,6 @@
 //! kubelogin mode: the same binary named `kubelogin` (or run as `aksctl kubelogin …`) behaves like Azure/kubelogin
 //! 0.2.19 — its subcommands, flags, environment variables, outputs, `Error: …` messages and exit codes
-//! (`shared/reference/kubelogin.md`).
+//! (docs/kubelogin.md).
 //!
 //! args ([`args`]) → settings (resolved in each command from flags + environment, as kubelogin's
 //! `UpdateFromEnv`) → command ([`convert`], [`get_token`]). stdout carries only data (the ExecCredential line,
@@ -25,7 +25,7 @@ use args::{KubeloginCli, KubeloginCommand};
 /// The upstream release whose behaviour this mode follows.
 pub const KUBELOGIN_VERSION: &str = "v0.2.19";
 
-/// A kubelogin failure: printed as `Error: <message>` on stderr, exit 1 (kubelogin.md §3.3).
+/// A kubelogin failure: printed as `Error: <message>` on stderr, exit 1 (docs/kubelogin.md, "Errors and exit codes").
 #[derive(Debug)]
 pub struct KubeloginError(String);
 
@@ -59,7 +59,7 @@ fn emit(text: &str) -> Result<(), KubeloginError> {
     }
 }
 
-/// `$HOME/.kube/cache/kubelogin/` (kubelogin.md §1.5).
+/// `$HOME/.kube/cache/kubelogin/` (docs/kubelogin.md, "Caches").
 fn default_cache_dir() -> PathBuf {
     crate::paths::home()
         .join(".kube")
@@ -190,8 +190,8 @@ fn platform() -> String {
     format!("{os}/{arch}")
 }
 
-/// The version block of `kubelogin --version` (kubelogin.md §1.6); the git hash names the kubelogin release this
-/// mode follows and the aksctl build.
+/// The version block of `kubelogin --version` (docs/kubelogin.md, "Well-known values"); the git hash names the
+/// kubelogin release this mode follows and the aksctl build.
 fn version_text() -> String {
     format!(
         "kubelogin version\ngit hash: {KUBELOGIN_VERSION}/aksctl-{aksctl}\nGo version: none (aksctl {aksctl}, Rust)\nBuild time: unknown\nPlatform: {platform}\n",

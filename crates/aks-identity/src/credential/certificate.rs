@@ -1,6 +1,6 @@
-//! Certificate client assertions (arm-aks-api.md §10.1; kubelogin.md §1.3 `--client-certificate`): a PEM file or
-//! a PKCS#12 (PFX) file holding an RSA private key and its certificate, and an RS256 JWT with the `x5t`
-//! thumbprint, signed with aws-lc-rs (no openssl).
+//! Certificate client assertions (docs/entra-protocols.md, "Client credentials"; docs/kubelogin.md, "Flags and
+//! environment", `--client-certificate`): a PEM file or a PKCS#12 (PFX) file holding an RSA private key and its
+//! certificate, and an RS256 JWT with the `x5t` thumbprint, signed with aws-lc-rs (no openssl).
 //!
 //! With [`SendChain::Yes`] the header also carries `x5c`, the certificate chain for Entra's Subject Name/Issuer
 //! (SNI) trust: standard-base64 DER, the key's certificate first, then every other certificate of the file in

@@ -451,8 +451,8 @@ fn client_options(authority: &str, transport: &Transport) -> ClientOptions {
     }
 }
 
-// azure_identity's options structs are not `#[non_exhaustive]` and grow between releases (rust-deps.md §2), so
-// every literal ends with `..Default::default()` even where it lists every field today.
+// azure_identity's options structs are not `#[non_exhaustive]` and grow between releases (docs/rust-dependencies.md,
+// "Azure and HTTP"), so every literal ends with `..Default::default()` even where it lists every field today.
 #[allow(clippy::needless_update)]
 fn build(
     planned: &Planned,
@@ -625,7 +625,8 @@ fn az_process(
     )
 }
 
-/// The chain other Azure SDKs use (arm-aks-api.md §10; rust-deps.md §2), each attempt and skip logged at debug:
+/// The chain other Azure SDKs use (docs/entra-protocols.md; docs/rust-dependencies.md, "Azure and HTTP"), each attempt
+/// and skip logged at debug:
 ///
 /// 1. environment service principal: `AZURE_CLIENT_ID` + `AZURE_TENANT_ID` + `AZURE_CLIENT_SECRET`, or
 ///    `AZURE_CLIENT_CERTIFICATE_PATH` (a PEM file with the RSA private key and the certificate, or a PKCS#12/PFX
@@ -637,8 +638,8 @@ fn az_process(
 /// 4. Azure CLI (`az account get-access-token`) when `az` is on `PATH`.
 ///
 /// `AZURE_TOKEN_CREDENTIALS` narrows it: `dev` (Azure CLI), `prod` (1–3), or one credential name. Every credential
-/// uses `http` as its transport, no retries, and the cloud's `authority` host. Errors when nothing is configured, listing
-/// what was tried and how to fix it. Credentials after the first are only tried when an earlier one is
+/// uses `http` as its transport, no retries, and the cloud's `authority` host. Errors when nothing is configured,
+/// listing what was tried and how to fix it. Credentials after the first are only tried when an earlier one is
 /// unavailable (not signed in, endpoint unreachable), never after a refusal.
 pub fn default_chain(
     authority: &str,

@@ -1,4 +1,4 @@
-//! Tokens for kubelogin's `get-token` (kubelogin.md §3): one [`Login`] per login mode, acquired with
+//! Tokens for kubelogin's `get-token` (docs/kubelogin.md, "get-token"): one [`Login`] per login mode, acquired with
 //! [`acquire`], refreshed with [`refresh`], and kept between processes in a [`TokenCache`].
 //!
 //! Service principals, workload identity, managed identity and Azure Pipelines reuse the azure_identity
@@ -42,8 +42,8 @@ impl TokenSet {
     }
 }
 
-/// How to sign in: kubelogin's login modes with the values each needs (kubelogin.md §3.4). Secrets are redacted
-/// in `Debug`.
+/// How to sign in: kubelogin's login modes with the values each needs (docs/kubelogin.md, "Credential per mode").
+/// Secrets are redacted in `Debug`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Login {
     /// `devicecode`: the OAuth device authorization grant (`--legacy`: the v1 endpoint with `resource=`).
@@ -396,7 +396,7 @@ fn require(value: &str, what: &'static str) -> Result<(), KubeloginError> {
     }
 }
 
-/// Sign in with `login` and get a token for `<server-id>/.default` (kubelogin.md §3.1 steps 5–8).
+/// Sign in with `login` and get a token for `<server-id>/.default` (docs/kubelogin.md, "get-token", "Flow").
 pub async fn acquire(login: &Login, context: &Acquire<'_>) -> Result<TokenSet, KubeloginError> {
     let scope = scope(context.server_id);
     let scope_ref = scope.as_str();

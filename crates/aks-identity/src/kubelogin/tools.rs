@@ -1,9 +1,9 @@
 //! `azurecli` and `azd`: tokens from the developer tools, run the way azidentity v1.14 runs them
-//! (kubelogin.md §3.4): the same arguments in the same order, in the working directory `/bin` (so neither tool
-//! picks up a project or configuration from wherever kubectl was started), stdout parsed as JSON, exit code 127
-//! as "not found on path", and stderr otherwise surfaced as the error. The one difference: azidentity runs
-//! `/bin/sh -c "<command line>"`; here the program is run directly with the same arguments (no shell quoting
-//! to get wrong), found on `PATH` the same way.
+//! (docs/kubelogin.md, "Credential per mode"): the same arguments in the same order, in the working directory `/bin`
+//! (so neither tool picks up a project or configuration from wherever kubectl was started), stdout parsed as JSON, exit
+//! code 127 as "not found on path", and stderr otherwise surfaced as the error. The one difference: azidentity runs
+//! `/bin/sh -c "<command line>"`; here the program is run directly with the same arguments (no shell quoting to get
+//! wrong), found on `PATH` the same way.
 
 use serde::Deserialize;
 use time::OffsetDateTime;
