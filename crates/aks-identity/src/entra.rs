@@ -145,6 +145,23 @@ impl EntraError {
 
     /// Read a refusal from its status and body: an OAuth error object, else the status and the body's text.
     pub fn from_body(url: &str, status: u16, body: &[u8]) -> EntraError {
+        EntraError::parse(url, status, body).unwrap_or_else(|| {
+            let text: String = String::from_utf8_lossy(body).chars().take(1024).collect();
+            EntraError {
+                url: url.to_owned(),
+                status,
+                error: format!("HTTP {status}"),
+                description: text.trim().to_owned(),
+                codes: Vec::new(),
+                suberror: None,
+                claims: None,
+                trace: String::new(),
+            }
+        })
+    }
+
+    /// The refusal in `body` when it is Entra's OAuth error object (`error`, `error_description`, …).
+    pub fn parse(url: &str, status: u16, body: &[u8]) -> Option<EntraError> {
         #[derive(Deserialize, Default)]
         struct Body {
             #[serde(default)]
@@ -162,19 +179,9 @@ impl EntraError {
             #[serde(default)]
             correlation_id: Option<String>,
         }
-        let parsed: Body = serde_json::from_slice(body).unwrap_or_default();
+        let parsed: Body = serde_json::from_slice(body).ok()?;
         if parsed.error.is_empty() {
-            let text: String = String::from_utf8_lossy(body).chars().take(1024).collect();
-            return EntraError {
-                url: url.to_owned(),
-                status,
-                error: format!("HTTP {status}"),
-                description: text.trim().to_owned(),
-                codes: Vec::new(),
-                suberror: None,
-                claims: None,
-                trace: String::new(),
-            };
+            return None;
         }
         let mut lines = parsed.error_description.lines();
         let description = lines.next().unwrap_or_default().trim().to_owned();
@@ -186,7 +193,7 @@ impl EntraError {
                 .map(|id| format!("correlation_id: {id}")),
         );
         trace.retain(|line| !line.is_empty());
-        EntraError {
+        Some(EntraError {
             url: url.to_owned(),
             status,
             error: parsed.error,
@@ -195,7 +202,7 @@ impl EntraError {
             suberror: parsed.suberror.filter(|value| !value.is_empty()),
             claims: parsed.claims.filter(|value| !value.is_empty()),
             trace: trace.join("; "),
-        }
+        })
     }
 }
 

@@ -14,7 +14,6 @@
 pub mod cache_file;
 pub mod claims;
 pub mod config_dir;
-pub mod entra_error;
 pub mod environment;
 pub mod error;
 pub mod files;
@@ -31,8 +30,8 @@ pub mod silent_error;
 pub mod storage;
 pub mod token_cache;
 
+pub use crate::entra::EntraError;
 pub use config_dir::{AzureConfigDir, ConfigDirError};
-pub use entra_error::EntraError;
 pub use environment::{Environment, ProcessEnvironment};
 pub use error::FileError;
 pub use login::{LoginRequest, SharedLogin, resolve_login};

@@ -11,7 +11,6 @@ use serde_json::{Map, Value, json};
 use super::cache_file::{load_token_cache, update_token_cache};
 use super::claims::{claim, id_token_claims};
 use super::config_dir::AzureConfigDir;
-use super::entra_error::EntraError;
 use super::environment::non_empty;
 use super::login::{LoginRequest, ServicePrincipalLogin, SharedLogin, UserLogin, resolve_login};
 use super::profile::SubscriptionRecord;
@@ -21,6 +20,7 @@ use super::storage::token_cache_storage;
 use super::token_cache::{
     AZURE_CLI_CLIENT_ID, AccessTokenQuery, CachedRefreshToken, Grant, TokenResponse,
 };
+use crate::entra::EntraError;
 
 /// The scopes MSAL adds to every user token request.
 const RESERVED_SCOPES: [&str; 3] = ["openid", "profile", "offline_access"];
@@ -147,7 +147,7 @@ pub async fn user_token(
         match redeem(client, login, &candidate, scopes, claims.as_deref()).await {
             Ok(body) => return store_refreshed(&storage, login, &candidate, scopes, &body),
             Err(SilentError::Entra(error)) => {
-                tracing::debug!(error = %error.error, codes = ?error.error_codes, description = %error.description, "refresh token refused");
+                tracing::debug!(error = %error.error, codes = ?error.codes, description = %error.description, trace = %error.trace, "refresh token refused");
                 last_error = Some(error);
             }
             Err(other) => return Err(other),
@@ -220,7 +220,7 @@ async fn redeem(
     let status = response.status();
     let bytes = response.bytes().await.map_err(http)?;
     if !status.is_success() {
-        return Err(match EntraError::from_body(status.as_u16(), &bytes) {
+        return Err(match EntraError::parse(&url, status.as_u16(), &bytes) {
             Some(error) => error.into(),
             None => SilentError::BadAnswer {
                 url,

@@ -1,8 +1,8 @@
 //! Why the shared login gave no token. Messages are az's where az has one.
 
-use super::entra_error::EntraError;
 use super::error::FileError;
 use super::profile::ProfileError;
+use crate::entra::EntraError;
 
 /// The shared login could not produce a token.
 #[derive(Debug, thiserror::Error)]

@@ -319,7 +319,7 @@ impl TokenSource for SharedLoginCredential {
             }
             Err(SilentError::Entra(error)) => {
                 // The next step for the refusals a person can act on (crate::hints), else a new sign-in.
-                let next_step = crate::hints::Refusal::from_codes(&error.error_codes)
+                let next_step = crate::hints::Refusal::from_codes(&error.codes)
                     .map(|refusal| {
                         crate::hints::next_step(refusal, crate::hints::Flow::SharedLogin)
                     })
