@@ -31,8 +31,6 @@ ALLOWED_CYCLES = {
     # aks-identity: credential ↔ entra and credential ↔ azure_cli (the Secret re-export); being redesigned.
     ("aks-identity", ("azure_cli", "credential", "entra")),
     # Being broken on this branch (issue #16 point 2); each entry goes with the change that breaks it.
-    ("aks-model", ("az_attributes", "az_view")),
-    ("aks-kubeconfig", ("model", "sorted", "split")),
     ("aks-emulator", ("deployments", "resource_groups")),
     (
         "aks-emulator",
