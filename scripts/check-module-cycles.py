@@ -35,7 +35,7 @@ ALLOWED_CYCLES = {
     (
         "aks-emulator",
         tuple(
-            "arm directory entra faults graph http kubernetes management pipelines pki request_log state".split()
+            "arm directory entra faults kubernetes request_log state".split()
         ),
     ),
 }

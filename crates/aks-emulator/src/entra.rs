@@ -669,7 +669,7 @@ fn time_range_error(ctx: &Ctx, error: &jsonwebtoken::errors::Error) -> Option<Re
 
 /// Whether `issuer` is one of the emulator's own (service accounts, Azure Pipelines), whose keys it can check.
 fn own_issuer(state: &SharedState, issuer: &str) -> bool {
-    issuer == state.oidc_issuer() || crate::pipelines::is_issuer(state, issuer)
+    issuer == state.oidc_issuer() || issuer == state.pipelines_issuer()
 }
 
 fn verify_federated_assertion(

@@ -43,6 +43,7 @@ pub mod management;
 mod pipelines;
 mod pki;
 mod request_log;
+mod routing;
 mod state;
 
 use std::future::Future;
@@ -412,6 +413,6 @@ async fn stop_signal() {
 /// The emulator's HTTP router (ARM, Entra and the management API) over `state`, for in-process tests.
 pub fn router(state: SharedState) -> axum::Router {
     axum::Router::new()
-        .fallback(http::dispatch)
+        .fallback(routing::dispatch)
         .with_state(state)
 }

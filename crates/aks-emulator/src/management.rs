@@ -452,7 +452,8 @@ fn add_certificate(state: &SharedState, ctx: &Ctx) -> Response {
 /// `POST /_emulator/apps/{client_id}/trusted-subjects`: trust certificates with a subject name issued by a CA
 /// (Subject Name/Issuer trust) for assertions that carry their chain in `x5c`.
 fn add_trusted_subject(state: &SharedState, client_id: &str, body: TrustedSubjectBody) -> Response {
-    use crate::entra::certificate_trust::{Certificate, parse_subject, render};
+    use crate::entra::certificate_trust::{parse_subject, render};
+    use crate::pki::x509::Certificate;
     let Some(subject) = parse_subject(&body.subject) else {
         return bad_request(format!(
             "subject '{}' is not a distinguished name such as 'CN=app.contoso.com, O=Contoso'",

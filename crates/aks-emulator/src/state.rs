@@ -19,6 +19,8 @@ use crate::{
     TENANT_ID,
 };
 
+/// The id of the emulated Azure Pipelines organization (the last segment of its issuer).
+pub(crate) const PIPELINES_ORGANIZATION_ID: &str = "3e3e3e3e-1111-2222-3333-999999999999";
 /// Object id of the admin service principal.
 pub(crate) const ADMIN_OBJECT_ID: &str = "1a1a1a1a-1111-2222-3333-444444444444";
 /// Object id of the non-admin service principal.
@@ -839,6 +841,13 @@ impl SharedState {
     /// `POST /_emulator/federated-token` and of the seeded federated credential.
     pub(crate) fn oidc_issuer(&self) -> String {
         format!("{}/oidc", self.0.base_url)
+    }
+
+    /// The issuer of the emulated Azure Pipelines organization's ID tokens:
+    /// `https://127.0.0.1:P/pipelines/{organizationId}` (Azure DevOps: `https://vstoken.dev.azure.com/{organizationId}`).
+    /// They are signed with the emulator's key, so Entra verifies them as federated assertions.
+    pub(crate) fn pipelines_issuer(&self) -> String {
+        format!("{}/pipelines/{PIPELINES_ORGANIZATION_ID}", self.0.base_url)
     }
 
     /// Mark the API server of cluster `resource_group`/`name` available or not (an outage answers 503 to every

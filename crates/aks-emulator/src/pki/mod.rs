@@ -17,6 +17,8 @@ use time::{Duration, OffsetDateTime};
 
 use crate::EmulatorError;
 
+pub(crate) mod x509;
+
 /// A certificate authority that can be persisted and restored.
 #[derive(Clone, Serialize, Deserialize)]
 pub(crate) struct CaMaterial {
@@ -212,7 +214,7 @@ pub(crate) fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 /// or its key is not RSA.
 pub(crate) fn rsa_public_key_of_certificate(pem: &str) -> Option<Vec<u8>> {
     let der = pem_blocks(pem, "CERTIFICATE").into_iter().next()?;
-    crate::entra::certificate_trust::Certificate::parse(&der)?
+    x509::Certificate::parse(&der)?
         .rsa_public_key()
         .map(<[u8]>::to_vec)
 }
