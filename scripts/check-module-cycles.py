@@ -30,14 +30,6 @@ ALLOWED_CYCLES = {
     ("aks-arm", ("client", "poller")),
     # aks-identity: credential ↔ entra and credential ↔ azure_cli (the Secret re-export); being redesigned.
     ("aks-identity", ("azure_cli", "credential", "entra")),
-    # Being broken on this branch (issue #16 point 2); each entry goes with the change that breaks it.
-    ("aks-emulator", ("deployments", "resource_groups")),
-    (
-        "aks-emulator",
-        tuple(
-            "arm directory entra faults kubernetes request_log state".split()
-        ),
-    ),
 }
 
 MAX_FUNCTION_LINES = 100

@@ -247,7 +247,7 @@ impl Faults {
 /// Apply the first matching fault to a main-server request: `None` lets the request through (after any
 /// delay); `Some` is the faulted answer, already logged.
 pub(crate) async fn intercept(state: &SharedState, ctx: &Ctx) -> Option<Response> {
-    let rule = state.store().faults.take(ctx)?;
+    let rule = state.store().services.get_mut::<Faults>().take(ctx)?;
     tracing::info!(rule = rule.id, method = %ctx.method, path = %ctx.path, "injecting a fault");
     if rule.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(rule.delay_ms)).await;

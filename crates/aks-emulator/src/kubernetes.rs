@@ -36,24 +36,48 @@ use crate::entra::{self, TokenProblem};
 use crate::http::{Ctx, json};
 use crate::pki::{self, CaMaterial};
 use crate::request_log;
-use crate::state::{ClusterKey, SharedState};
+use crate::state::{ClusterKey, KubeEndpoint, SharedState};
 use crate::{EmulatorError, TENANT_ID};
 
-/// A running endpoint: its port and the handle that stops it.
-pub(crate) struct KubeEndpoint {
-    port: u16,
-    handle: axum_server::Handle<SocketAddr>,
-}
-
-impl KubeEndpoint {
-    /// The port on 127.0.0.1.
-    pub(crate) fn port(&self) -> u16 {
-        self.port
+impl SharedState {
+    /// Start (or restart) the Kubernetes endpoint of every stored cluster. Needs a tokio runtime.
+    pub(crate) fn start_kubernetes_endpoints(&self) {
+        let clusters: Vec<(ClusterKey, CaMaterial, u16)> = self
+            .store()
+            .clusters
+            .iter()
+            .map(|(key, record)| (key.clone(), record.ca.clone(), record.kube_port))
+            .collect();
+        for (key, ca, port) in clusters {
+            match self.start_kubernetes_endpoint(&key, &ca, port) {
+                Ok(actual) if actual != port => {
+                    tracing::warn!(cluster = ?key, old = port, new = actual,
+                        "the cluster's Kubernetes port was taken; kubeconfigs fetched before the restart need refreshing");
+                    let mut store = self.store();
+                    if let Some(record) = store.clusters.get_mut(&key) {
+                        record.kube_port = actual;
+                    }
+                    self.save_or_log(&store);
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::error!(cluster = ?key, error = %error, "cannot start a Kubernetes endpoint")
+                }
+            }
+        }
     }
 
-    /// Stop listening and close connections.
-    pub(crate) fn stop(self) {
-        self.handle.shutdown();
+    /// Start the Kubernetes endpoint of one cluster (preferring `port`, 0 = any) and return its port.
+    pub(crate) fn start_kubernetes_endpoint(
+        &self,
+        key: &ClusterKey,
+        ca: &CaMaterial,
+        port: u16,
+    ) -> Result<u16, EmulatorError> {
+        let endpoint = start(self.clone(), key.clone(), ca, port)?;
+        let actual = endpoint.port();
+        self.insert_kubernetes_endpoint(key.clone(), endpoint);
+        Ok(actual)
     }
 }
 

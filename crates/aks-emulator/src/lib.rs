@@ -55,9 +55,9 @@ use axum_server::accept::NoDelayAcceptor;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use serde::{Deserialize, Serialize};
 
-pub use arm::WriteThrottle;
 pub use error::EmulatorError;
 pub use state::SharedState;
+pub use state::WriteThrottle;
 
 /// The emulated Entra tenant.
 pub const TENANT_ID: &str = "72f988bf-0000-0000-0000-000000000001";

@@ -230,13 +230,32 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
             }
         }
         (&Method::POST, ["faults"]) => add_faults(state, ctx),
-        (&Method::GET, ["faults"]) => json(StatusCode::OK, &state.store().faults.list()),
+        (&Method::GET, ["faults"]) => json(
+            StatusCode::OK,
+            &state
+                .store()
+                .services
+                .get_mut::<crate::faults::Faults>()
+                .list(),
+        ),
         (&Method::DELETE, ["faults"]) => {
-            state.store().faults.clear();
+            state
+                .store()
+                .services
+                .get_mut::<crate::faults::Faults>()
+                .clear();
             empty(StatusCode::NO_CONTENT)
         }
         (&Method::DELETE, ["faults", id]) => match id.parse::<u64>() {
-            Ok(id) if state.store().faults.remove(id) => empty(StatusCode::NO_CONTENT),
+            Ok(id)
+                if state
+                    .store()
+                    .services
+                    .get_mut::<crate::faults::Faults>()
+                    .remove(id) =>
+            {
+                empty(StatusCode::NO_CONTENT)
+            }
             _ => not_found(format!("no fault rule '{id}'")),
         },
         (&Method::POST, ["tokens", "expire"]) => {
@@ -249,7 +268,11 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
                 Ok(ExpireTokens { count }) => {
                     let rule =
                         FaultRule::status(Service::Arm, count, 401, "ExpiredAuthenticationToken");
-                    let rule = state.store().faults.add(rule);
+                    let rule = state
+                        .store()
+                        .services
+                        .get_mut::<crate::faults::Faults>()
+                        .add(rule);
                     json(StatusCode::OK, &rule)
                 }
                 Err(response) => response,
@@ -278,7 +301,16 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
             Ok(seed) => seed_state(state, seed),
             Err(response) => response,
         },
-        (&Method::GET, ["state"]) => json(StatusCode::OK, &state.redacted_snapshot()),
+        (&Method::GET, ["state"]) => {
+            let faults = json!(
+                state
+                    .store()
+                    .services
+                    .get_mut::<crate::faults::Faults>()
+                    .list()
+            );
+            json(StatusCode::OK, &state.redacted_snapshot(faults))
+        }
         (&Method::PUT, ["clusters", _, _, "api-server"]) => match parse::<ApiServer>(ctx) {
             Ok(ApiServer { available }) => {
                 let (group, name) = (&ctx.segments[2], &ctx.segments[3]);
@@ -379,15 +411,30 @@ fn directory_and_policies(state: &SharedState, ctx: &Ctx) -> Response {
             Ok(body) => add_guest(state, &ctx.segments[2], &body.user_principal_name),
             Err(response) => response,
         },
-        (&Method::GET, ["conditional-access"]) => {
-            json(StatusCode::OK, state.store().policies.switches())
-        }
+        (&Method::GET, ["conditional-access"]) => json(
+            StatusCode::OK,
+            state
+                .store()
+                .services
+                .get_mut::<crate::entra::policy::Policies>()
+                .switches(),
+        ),
         (&Method::PUT, ["conditional-access"]) => match parse::<Switches>(ctx) {
             Ok(switches) => {
                 let mut store = state.store();
                 let store = &mut *store;
-                match store.policies.set(switches, &store.directory) {
-                    Ok(()) => json(StatusCode::OK, store.policies.switches()),
+                match store
+                    .services
+                    .get_mut::<crate::entra::policy::Policies>()
+                    .set(switches, &store.directory)
+                {
+                    Ok(()) => json(
+                        StatusCode::OK,
+                        store
+                            .services
+                            .get_mut::<crate::entra::policy::Policies>()
+                            .switches(),
+                    ),
                     Err(message) => bad_request(message),
                 }
             }
@@ -417,7 +464,7 @@ fn add_faults(state: &SharedState, ctx: &Ctx) -> Response {
     let mut store = state.store();
     let added: Vec<FaultRule> = parsed
         .into_iter()
-        .map(|rule| store.faults.add(rule))
+        .map(|rule| store.services.get_mut::<crate::faults::Faults>().add(rule))
         .collect();
     json(StatusCode::OK, &added)
 }

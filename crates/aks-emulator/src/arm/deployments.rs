@@ -55,6 +55,9 @@ const RESOURCE_IGNORED_KEYS: &[&str] = &["dependsOn", "comments", "metadata"];
 /// Lower-cased (resource group, deployment name).
 pub(crate) type DeploymentKey = (String, String);
 
+/// Template deployments by lower-case (group, name) (in memory only, not in the state file).
+pub(crate) type Deployments = std::collections::BTreeMap<DeploymentKey, DeploymentRecord>;
+
 /// Where a deployment stands (`properties.provisioningState`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum DeploymentState {
@@ -110,7 +113,10 @@ pub(crate) struct DeploymentRecord {
 /// The deployments of a store's resource group `group` go with it.
 pub(crate) fn forget_resource_group(store: &mut Store, group: &str) {
     let group = group.to_lowercase();
-    store.deployments.retain(|(key, _), _| *key != group);
+    store
+        .services
+        .get_mut::<Deployments>()
+        .retain(|(key, _), _| *key != group);
 }
 
 fn key(group: &str, name: &str) -> DeploymentKey {
@@ -920,7 +926,7 @@ fn put_cluster(state: &SharedState, group: &str, resource: &PlannedResource) -> 
 /// Advance a running deployment: read its clusters' operations (each read counts a poll), then settle its state.
 /// Returns whether the store changed.
 fn advance(state: &SharedState, store: &mut Store, key: &DeploymentKey) -> bool {
-    let Some(record) = store.deployments.get(key) else {
+    let Some(record) = store.services.get_mut::<Deployments>().get(key) else {
         return false;
     };
     if record.state.is_terminal() {
@@ -936,7 +942,9 @@ fn advance(state: &SharedState, store: &mut Store, key: &DeploymentKey) -> bool 
         operations::advance(state, store, id);
     }
     let mut pending = false;
-    let mut resources = store.deployments[key].resources.clone();
+    let mut resources = store.services.get_mut::<Deployments>()[key]
+        .resources
+        .clone();
     for resource in resources.iter_mut().filter(|r| r.error.is_none()) {
         let Some(id) = &resource.operation else {
             continue;
@@ -949,7 +957,7 @@ fn advance(state: &SharedState, store: &mut Store, key: &DeploymentKey) -> bool 
             }
         }
     }
-    let Some(record) = store.deployments.get_mut(key) else {
+    let Some(record) = store.services.get_mut::<Deployments>().get_mut(key) else {
         return false;
     };
     record.resources = resources;
@@ -1027,7 +1035,7 @@ pub(super) fn put(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> Re
     {
         let mut store = state.store();
         advance(state, &mut store, &key);
-        if let Some(active) = store.deployments.get(&key)
+        if let Some(active) = store.services.get_mut::<Deployments>().get(&key)
             && !active.state.is_terminal()
         {
             return arm_error(
@@ -1048,7 +1056,8 @@ pub(super) fn put(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> Re
     };
     let stored_name = state
         .store()
-        .deployments
+        .services
+        .get_mut::<Deployments>()
         .get(&key)
         .map(|record| record.name.clone())
         .unwrap_or_else(|| name.to_string());
@@ -1078,7 +1087,11 @@ pub(super) fn put(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> Re
             tracing::info!(deployment = %record.name, code = %error.code, "deployment template refused");
             record.state = DeploymentState::Failed;
             record.error = Some(error.clone());
-            state.store().deployments.insert(key, record);
+            state
+                .store()
+                .services
+                .get_mut::<Deployments>()
+                .insert(key, record);
             return bad_request(error);
         }
     };
@@ -1097,7 +1110,7 @@ pub(super) fn put(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> Re
     let stored_name = record.name.clone();
     let retry_after = {
         let mut store = state.store();
-        store.deployments.insert(key, record);
+        store.services.get_mut::<Deployments>().insert(key, record);
         store.lro.retry_after_seconds
     };
     let api_version = ctx.query("api-version").unwrap_or(DEFAULT_API_VERSION);
@@ -1125,7 +1138,8 @@ fn read(state: &SharedState, group: &str, name: &str) -> Result<DeploymentRecord
         state.save_or_log(&store);
     }
     store
-        .deployments
+        .services
+        .get_mut::<Deployments>()
         .get(&key)
         .cloned()
         .ok_or_else(|| deployment_not_found(group, name))
@@ -1180,7 +1194,8 @@ pub(super) fn list(state: &SharedState, ctx: &Ctx, group: &str) -> Response {
     let group_key = group.to_lowercase();
     let mut store = state.store();
     let keys: Vec<DeploymentKey> = store
-        .deployments
+        .services
+        .get_mut::<Deployments>()
         .keys()
         .filter(|(key, _)| *key == group_key)
         .cloned()
@@ -1190,7 +1205,7 @@ pub(super) fn list(state: &SharedState, ctx: &Ctx, group: &str) -> Response {
     }
     let items: Vec<Value> = keys
         .iter()
-        .filter_map(|key| store.deployments.get(key))
+        .filter_map(|key| store.services.get::<Deployments>()?.get(key))
         .map(view)
         .collect();
     drop(store);

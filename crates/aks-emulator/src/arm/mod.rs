@@ -24,10 +24,6 @@ use crate::http::{Ctx, arm_error, set, unsupported};
 use crate::state::SharedState;
 use crate::{SUBSCRIPTION_ID, TENANT_ID};
 
-pub(crate) use deployments::{DeploymentKey, DeploymentRecord};
-pub(crate) use throttle::WriteBuckets;
-pub use throttle::WriteThrottle;
-
 pub(crate) use managed_clusters::{
     SeedCluster, fill_server_fields_for_seed, major_minor as major_minor_of,
 };
@@ -374,7 +370,9 @@ fn guarded(
         ArmRoute::ListResourceGroups => resource_groups::list(state, ctx),
         ArmRoute::ResourceGroup { group } => match ctx.method {
             Method::PUT => resource_groups::put(state, ctx, &group),
-            Method::DELETE => resource_groups::delete(state, ctx, &group),
+            Method::DELETE => {
+                resource_groups::delete(state, ctx, &group, deployments::forget_resource_group)
+            }
             Method::HEAD => resource_groups::head(state, &group),
             _ => resource_groups::get(state, &group),
         },
@@ -454,7 +452,8 @@ fn conditional_access(state: &SharedState, claims: &serde_json::Value) -> Result
         let user = claims["oid"]
             .as_str()
             .and_then(|oid| store.directory.user_by_any_object_id(oid));
-        user.is_some_and(|user| store.policies.mfa_required(user))
+        let policies = store.services.get::<entra::policy::Policies>();
+        user.is_some_and(|user| policies.is_some_and(|policies| policies.mfa_required(user)))
     };
     if satisfied || !required {
         return Ok(());

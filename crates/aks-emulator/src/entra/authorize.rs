@@ -248,10 +248,11 @@ pub(super) fn authorize(state: &SharedState, ctx: &Ctx, tenant: &str) -> Respons
     let code = format!("1.AQ{}", random_hex(160));
     let now = now_ms();
     store
-        .sign_ins
+        .services
+        .get_mut::<SignIns>()
         .codes
         .retain(|issued| issued.expires_ms + CODE_LIFETIME_MS > now);
-    store.sign_ins.codes.push(IssuedCode {
+    store.services.get_mut::<SignIns>().codes.push(IssuedCode {
         hash: sha256(&code),
         client_id,
         redirect_uri,
@@ -299,7 +300,7 @@ fn signing_in_user(
         description,
     };
     let mut store = state.store();
-    let user = match store.sign_ins.decisions.pop_front() {
+    let user = match store.services.get_mut::<SignIns>().decisions.pop_front() {
         Some(Decision::Decline) => {
             return Err(Refusal {
                 subcode: Some("cancel"),
@@ -367,7 +368,8 @@ pub(super) fn redeem(state: &SharedState, ctx: &Ctx, grant: &TokenRequest) -> Re
     let redeemed = {
         let mut store = state.store();
         let Some(issued) = store
-            .sign_ins
+            .services
+            .get_mut::<SignIns>()
             .codes
             .iter_mut()
             .find(|issued| issued.hash == hash)
@@ -461,7 +463,11 @@ pub(crate) fn queue_decision(state: &SharedState, user: Option<&str>) -> Result<
         ),
         None => Decision::Decline,
     };
-    store.sign_ins.decisions.push_back(decision);
+    store
+        .services
+        .get_mut::<SignIns>()
+        .decisions
+        .push_back(decision);
     Ok(())
 }
 

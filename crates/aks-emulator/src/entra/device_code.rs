@@ -25,7 +25,7 @@ use super::{
 };
 use crate::directory::Realm;
 use crate::http::{Ctx, json};
-use crate::state::{SharedState, now_ms, random_hex};
+use crate::state::{SharedState, Store, now_ms, random_hex};
 
 /// Lifetime of a device code, seconds (Entra: 15 minutes).
 const LIFETIME: u64 = 900;
@@ -42,6 +42,9 @@ pub(crate) enum Status {
     /// Declined by the user.
     Declined,
 }
+
+/// The device-code sign-ins in flight (in memory only, in [`ServiceData`](crate::state::ServiceData)).
+pub(crate) type DeviceCodes = Vec<Flow>;
 
 /// A device-code sign-in. In memory only; no `Debug`, as the device code is a secret.
 #[derive(Clone)]
@@ -137,8 +140,11 @@ pub(super) fn start(state: &SharedState, ctx: &Ctx, tenant: &str, v2: bool) -> R
     tracing::info!(user_code = %flow.user_code, client_id = %flow.client_id, "device code sign-in started");
     let mut store = state.store();
     let now = now_ms();
-    store.device_codes.retain(|flow| flow.expires_ms > now);
-    store.device_codes.push(flow);
+    store
+        .services
+        .get_mut::<DeviceCodes>()
+        .retain(|flow| flow.expires_ms > now);
+    store.services.get_mut::<DeviceCodes>().push(flow);
     drop(store);
     json(StatusCode::OK, &body)
 }
@@ -157,7 +163,8 @@ pub(super) fn poll(state: &SharedState, ctx: &Ctx, grant: &TokenRequest) -> Resp
     };
     let flow = state
         .store()
-        .device_codes
+        .services
+        .get_mut::<DeviceCodes>()
         .iter()
         .find(|flow| {
             flow.device_code == device_code && flow.client_id.eq_ignore_ascii_case(&client_id)
@@ -212,7 +219,12 @@ pub(super) fn poll(state: &SharedState, ctx: &Ctx, grant: &TokenRequest) -> Resp
             "Provided grant is invalid or malformed: the approving user no longer exists.",
         );
     };
-    if state.store().policies.device_code_blocked(&user) {
+    if state
+        .store()
+        .services
+        .get_mut::<crate::entra::policy::Policies>()
+        .device_code_blocked(&user)
+    {
         tracing::info!(user = %user.user_principal_name, "device-code sign-in blocked by policy");
         return refuse(
             "invalid_grant",
@@ -244,7 +256,8 @@ pub(super) fn poll(state: &SharedState, ctx: &Ctx, grant: &TokenRequest) -> Resp
 fn forget(state: &SharedState, flow: &Flow) {
     state
         .store()
-        .device_codes
+        .services
+        .get_mut::<DeviceCodes>()
         .retain(|other| other.device_code != flow.device_code);
 }
 
@@ -268,12 +281,17 @@ pub(crate) fn decide(
         None => None,
     };
     let now = now_ms();
-    let position = store
-        .device_codes
+    let Store {
+        services,
+        directory,
+        ..
+    } = &mut *store;
+    let flows = services.get_mut::<DeviceCodes>();
+    let position = flows
         .iter()
         .position(|flow| flow.user_code.eq_ignore_ascii_case(user_code.trim()))
         .ok_or_else(|| format!("no device-code sign-in with user code '{user_code}'"))?;
-    let flow = &store.device_codes[position];
+    let flow = &flows[position];
     if flow.expires_ms <= now {
         return Err(format!(
             "the device code with user code '{user_code}' has expired"
@@ -285,14 +303,14 @@ pub(crate) fn decide(
         ));
     }
     if let Some(user) = &user
-        && store.directory.membership(user, &flow.realm).is_none()
+        && directory.membership(user, &flow.realm).is_none()
     {
         return Err(format!(
             "user '{}' has no account in the tenant of the device-code sign-in with user code '{user_code}'",
             user.user_principal_name
         ));
     }
-    store.device_codes[position].status = match user {
+    flows[position].status = match user {
         Some(user) => Status::Approved(user.object_id),
         None => Status::Declined,
     };
@@ -305,8 +323,10 @@ pub(crate) fn pending(state: &SharedState) -> Value {
     let now = now_ms();
     let store = state.store();
     let flows: Vec<Value> = store
-        .device_codes
-        .iter()
+        .services
+        .get::<DeviceCodes>()
+        .into_iter()
+        .flatten()
         .filter(|flow| flow.expires_ms > now && flow.status == Status::Pending)
         .map(|flow| {
             json!({
