@@ -19,7 +19,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::http::{Ctx, JSON_CONTENT_TYPE, arm_error, set};
+use crate::http::{Ctx, Destination, JSON_CONTENT_TYPE, arm_error, set};
 use crate::state::{SharedState, rfc3339_now};
 
 /// Which part of the main server a rule applies to.
@@ -168,13 +168,9 @@ impl FaultRule {
     }
 }
 
-/// Whether a request of the main server is for ARM (as routed by `http::route`).
+/// Whether a request of the main server is for ARM (as the router sends it).
 fn is_arm(ctx: &Ctx) -> bool {
-    match ctx.lower.first().map(String::as_str) {
-        Some("subscriptions") | Some("providers") | Some("tenants") => true,
-        Some("metadata") => ctx.lower.get(1).map(String::as_str) != Some("identity"),
-        _ => false,
-    }
+    ctx.destination() == Some(Destination::Arm)
 }
 
 /// `*` matches any run of characters (`/` included); everything else matches itself.

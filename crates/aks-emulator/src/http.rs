@@ -89,6 +89,39 @@ impl Ctx {
     }
 }
 
+/// The service of the main server a request is for, chosen by its first path segment. The one list of those
+/// prefixes: the router dispatches on it and fault rules (`service: "arm"`) match on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Destination {
+    /// `/_emulator/…`: the management API.
+    Management,
+    /// `/metadata/identity/…`: the managed-identity endpoint of the instance metadata service.
+    InstanceMetadata,
+    /// `/metadata/…` (endpoints), `/subscriptions…`, `/providers…`, `/tenants…`: ARM.
+    Arm,
+    /// `/v1.0/…`: Microsoft Graph.
+    Graph,
+    /// `/pipelines/…`: Azure Pipelines' OIDC token endpoint.
+    Pipelines,
+    /// Any other first segment (a tenant, `common`, `oidc`, `msi`, …): Entra.
+    Entra,
+}
+
+impl Ctx {
+    /// Where the request goes; `None` for `/`.
+    pub(crate) fn destination(&self) -> Option<Destination> {
+        let second = self.lower.get(1).map(String::as_str);
+        Some(match self.lower.first()?.as_str() {
+            "_emulator" => Destination::Management,
+            "metadata" if second == Some("identity") => Destination::InstanceMetadata,
+            "metadata" | "subscriptions" | "providers" | "tenants" => Destination::Arm,
+            "v1.0" => Destination::Graph,
+            "pipelines" => Destination::Pipelines,
+            _ => Destination::Entra,
+        })
+    }
+}
+
 fn percent_decode(segment: &str) -> String {
     let bytes = segment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

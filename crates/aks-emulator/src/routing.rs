@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::response::Response;
 
-use crate::http::{Ctx, finish, unsupported};
+use crate::http::{Ctx, Destination, finish, unsupported};
 use crate::state::SharedState;
 use crate::{arm, entra, faults, graph, management, pipelines, request_log};
 
@@ -23,32 +23,27 @@ pub(crate) async fn dispatch(State(state): State<SharedState>, request: Request)
     let mut ctx = Ctx::new(parts.method, &parts.uri, parts.headers, body);
     ctx.origin = state.base_url().to_string();
     // Injected faults (`/_emulator/faults`) come first; a faulted request never reaches its service.
-    if ctx.lower.first().map(String::as_str) != Some("_emulator")
-        && let Some(mut response) = faults::intercept(&state, &ctx).await
-    {
+    let management = ctx.destination() == Some(Destination::Management);
+    if !management && let Some(mut response) = faults::intercept(&state, &ctx).await {
         finish(&ctx, &mut response);
         return response;
     }
     let mut response = route(&state, &ctx);
     finish(&ctx, &mut response);
-    if ctx.lower.first().map(String::as_str) != Some("_emulator") {
+    if !management {
         request_log::record(&state, "arm", &ctx, response.status());
     }
     response
 }
 
 fn route(state: &SharedState, ctx: &Ctx) -> Response {
-    match ctx.lower.first().map(String::as_str) {
-        Some("_emulator") => management::route(state, ctx),
-        Some("metadata") if ctx.lower.get(1).map(String::as_str) == Some("identity") => {
-            entra::instance_metadata_identity(state, ctx)
-        }
-        Some("metadata") | Some("subscriptions") | Some("providers") | Some("tenants") => {
-            arm::route(state, ctx)
-        }
-        Some("v1.0") => graph::route(state, ctx),
-        Some("pipelines") => pipelines::route(state, ctx),
-        Some(_) => entra::route(state, ctx),
+    match ctx.destination() {
+        Some(Destination::Management) => management::route(state, ctx),
+        Some(Destination::InstanceMetadata) => entra::instance_metadata_identity(state, ctx),
+        Some(Destination::Arm) => arm::route(state, ctx),
+        Some(Destination::Graph) => graph::route(state, ctx),
+        Some(Destination::Pipelines) => pipelines::route(state, ctx),
+        Some(Destination::Entra) => entra::route(state, ctx),
         None => unsupported(ctx),
     }
 }
