@@ -22,7 +22,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use aks_model::{AKS_SERVER_APP_ID, AadMode, ManagedCluster};
+use aks_model::{AKS_SERVER_APP_ID, AadMode, AgentPoolProfile, ManagedCluster};
 use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -838,37 +838,7 @@ fn nodes(view: &ClusterView) -> Vec<Object> {
             );
             let ip = format!("10.224.{}.{}", address / 250, address % 250);
             address += 1;
-            let mut labels = Map::new();
-            for (key, value) in [
-                ("agentpool", pool.name.as_str()),
-                ("kubernetes.azure.com/agentpool", pool.name.as_str()),
-                (
-                    "kubernetes.azure.com/cluster",
-                    &format!(
-                        "MC_{}_{}_{}",
-                        view.resource_group, view.name, view.cluster.location
-                    ),
-                ),
-                (
-                    "kubernetes.azure.com/mode",
-                    &pool
-                        .mode
-                        .clone()
-                        .unwrap_or_else(|| "System".into())
-                        .to_lowercase(),
-                ),
-                ("kubernetes.io/arch", "amd64"),
-                ("kubernetes.io/hostname", name.as_str()),
-                ("kubernetes.io/os", os),
-                ("kubernetes.io/role", "agent"),
-                ("node.kubernetes.io/instance-type", vm_size.as_str()),
-                (
-                    "topology.kubernetes.io/region",
-                    view.cluster.location.as_str(),
-                ),
-            ] {
-                labels.insert(key.to_string(), Value::String(value.to_string()));
-            }
+            let labels = node_labels(view, pool, &name, os, &vm_size);
             let metadata = json!({
                 "name": name,
                 "uid": stable_uid(&name),
@@ -907,6 +877,48 @@ fn nodes(view: &ClusterView) -> Vec<Object> {
         }
     }
     out
+}
+
+/// The labels AKS puts on a node of `pool`.
+fn node_labels(
+    view: &ClusterView,
+    pool: &AgentPoolProfile,
+    name: &str,
+    os: &str,
+    vm_size: &str,
+) -> Map<String, Value> {
+    let mut labels = Map::new();
+    for (key, value) in [
+        ("agentpool", pool.name.as_str()),
+        ("kubernetes.azure.com/agentpool", pool.name.as_str()),
+        (
+            "kubernetes.azure.com/cluster",
+            &format!(
+                "MC_{}_{}_{}",
+                view.resource_group, view.name, view.cluster.location
+            ),
+        ),
+        (
+            "kubernetes.azure.com/mode",
+            &pool
+                .mode
+                .clone()
+                .unwrap_or_else(|| "System".into())
+                .to_lowercase(),
+        ),
+        ("kubernetes.io/arch", "amd64"),
+        ("kubernetes.io/hostname", name),
+        ("kubernetes.io/os", os),
+        ("kubernetes.io/role", "agent"),
+        ("node.kubernetes.io/instance-type", vm_size),
+        (
+            "topology.kubernetes.io/region",
+            view.cluster.location.as_str(),
+        ),
+    ] {
+        labels.insert(key.to_string(), Value::String(value.to_string()));
+    }
+    labels
 }
 
 /// The cluster's namespaces.

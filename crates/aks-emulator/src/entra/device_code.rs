@@ -25,7 +25,7 @@ use super::{
 };
 use crate::directory::Realm;
 use crate::http::{Ctx, json};
-use crate::state::{SharedState, Store, now_ms, random_hex};
+use crate::state::{SharedState, Store, User, now_ms, random_hex};
 
 /// Lifetime of a device code, seconds (Entra: 15 minutes).
 const LIFETIME: u64 = 900;
@@ -170,12 +170,10 @@ pub(super) fn poll(state: &SharedState, ctx: &Ctx, grant: &TokenRequest) -> Resp
             flow.device_code == device_code && flow.client_id.eq_ignore_ascii_case(&client_id)
         })
         .cloned();
-    let refuse = |error: &str, code: u32, description: &str| {
-        entra_error(ctx, StatusCode::BAD_REQUEST, error, code, description)
-    };
     let Some(flow) = flow else {
         // Invented wording: the code is unknown, already redeemed, or belongs to another client.
         return refuse(
+            ctx,
             "invalid_grant",
             70000,
             "Provided grant is invalid or malformed: the device code is unknown or was already redeemed.",
@@ -183,55 +181,16 @@ pub(super) fn poll(state: &SharedState, ctx: &Ctx, grant: &TokenRequest) -> Resp
     };
     if flow.expires_ms <= now_ms() {
         return refuse(
+            ctx,
             "expired_token",
             70020,
             "The provided value for the input parameter 'device_code' is not valid. This device code has expired.",
         );
     }
-    let object_id = match &flow.status {
-        Status::Pending => {
-            return refuse(
-                "authorization_pending",
-                70016,
-                "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
-            );
-        }
-        Status::Declined => {
-            forget(state, &flow);
-            return refuse(
-                "authorization_declined",
-                65004,
-                "User declined to consent to access the app.",
-            );
-        }
-        Status::Approved(object_id) => object_id.clone(),
+    let user = match approved_user(state, ctx, &flow) {
+        Ok(user) => user,
+        Err(response) => return response,
     };
-    forget(state, &flow);
-    let user = state
-        .store()
-        .directory
-        .user_by_object_id(&object_id)
-        .cloned();
-    let Some(user) = user else {
-        return refuse(
-            "invalid_grant",
-            70000,
-            "Provided grant is invalid or malformed: the approving user no longer exists.",
-        );
-    };
-    if state
-        .store()
-        .services
-        .get_mut::<crate::entra::policy::Policies>()
-        .device_code_blocked(&user)
-    {
-        tracing::info!(user = %user.user_principal_name, "device-code sign-in blocked by policy");
-        return refuse(
-            "invalid_grant",
-            53003,
-            "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.",
-        );
-    }
     let scope_form = Form(vec![(
         if v2 { "scope" } else { "resource" }.to_string(),
         flow.scope.clone(),
@@ -250,6 +209,65 @@ pub(super) fn poll(state: &SharedState, ctx: &Ctx, grant: &TokenRequest) -> Resp
         mfa: interactive_mfa(state, &user, flow.claims.as_deref()),
     };
     user_tokens(state, ctx, &sign_in)
+}
+
+/// The user who approved a decided sign-in (which is then forgotten), or the answer while it is pending, when
+/// it was declined, when the user is gone or when policy blocks device-code sign-ins.
+fn approved_user(state: &SharedState, ctx: &Ctx, flow: &Flow) -> Result<User, Response> {
+    let object_id = match &flow.status {
+        Status::Pending => {
+            return Err(refuse(
+                ctx,
+                "authorization_pending",
+                70016,
+                "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
+            ));
+        }
+        Status::Declined => {
+            forget(state, flow);
+            return Err(refuse(
+                ctx,
+                "authorization_declined",
+                65004,
+                "User declined to consent to access the app.",
+            ));
+        }
+        Status::Approved(object_id) => object_id.clone(),
+    };
+    forget(state, flow);
+    let user = state
+        .store()
+        .directory
+        .user_by_object_id(&object_id)
+        .cloned();
+    let Some(user) = user else {
+        return Err(refuse(
+            ctx,
+            "invalid_grant",
+            70000,
+            "Provided grant is invalid or malformed: the approving user no longer exists.",
+        ));
+    };
+    if state
+        .store()
+        .services
+        .get_mut::<crate::entra::policy::Policies>()
+        .device_code_blocked(&user)
+    {
+        tracing::info!(user = %user.user_principal_name, "device-code sign-in blocked by policy");
+        return Err(refuse(
+            ctx,
+            "invalid_grant",
+            53003,
+            "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.",
+        ));
+    }
+    Ok(user)
+}
+
+/// A `400` Entra error answer of the device-code grant.
+fn refuse(ctx: &Ctx, error: &str, code: u32, description: &str) -> Response {
+    entra_error(ctx, StatusCode::BAD_REQUEST, error, code, description)
 }
 
 /// Drop a decided sign-in: a device code is redeemed once.

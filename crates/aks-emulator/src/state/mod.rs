@@ -671,6 +671,38 @@ impl std::fmt::Debug for SharedState {
     }
 }
 
+/// The token-signing keys of an identity, and the modulus and exponent its JWKS publishes.
+struct SigningKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    jwk_n: String,
+    jwk_e: String,
+}
+
+impl SigningKeys {
+    fn of(identity: &Identity) -> Result<SigningKeys, EmulatorError> {
+        let encoding_key = EncodingKey::from_rsa_pem(identity.signing_key_pem.as_bytes())
+            .map_err(|source| EmulatorError::SigningKey { source })?;
+        let jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(
+            &encoding_key,
+            jsonwebtoken::Algorithm::RS256,
+        )
+        .map_err(|source| EmulatorError::SigningKey { source })?;
+        let (jwk_n, jwk_e) = match &jwk.algorithm {
+            jsonwebtoken::jwk::AlgorithmParameters::RSA(rsa) => (rsa.n.clone(), rsa.e.clone()),
+            _ => (String::new(), String::new()),
+        };
+        let decoding_key = DecodingKey::from_rsa_components(&jwk_n, &jwk_e)
+            .map_err(|source| EmulatorError::SigningKey { source })?;
+        Ok(SigningKeys {
+            encoding: encoding_key,
+            decoding: decoding_key,
+            jwk_n,
+            jwk_e,
+        })
+    }
+}
+
 impl SharedState {
     /// Load (from `options.state_file`, when it exists) or create the state for an emulator whose URLs use
     /// `port`, and write `data_dir/ca.pem`. Kubernetes endpoints are not started here.
@@ -705,19 +737,7 @@ impl SharedState {
                 Vec::new(),
             ),
         };
-        let encoding_key = EncodingKey::from_rsa_pem(identity.signing_key_pem.as_bytes())
-            .map_err(|source| EmulatorError::SigningKey { source })?;
-        let jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(
-            &encoding_key,
-            jsonwebtoken::Algorithm::RS256,
-        )
-        .map_err(|source| EmulatorError::SigningKey { source })?;
-        let (jwk_n, jwk_e) = match &jwk.algorithm {
-            jsonwebtoken::jwk::AlgorithmParameters::RSA(rsa) => (rsa.n.clone(), rsa.e.clone()),
-            _ => (String::new(), String::new()),
-        };
-        let decoding_key = DecodingKey::from_rsa_components(&jwk_n, &jwk_e)
-            .map_err(|source| EmulatorError::SigningKey { source })?;
+        let keys = SigningKeys::of(&identity)?;
 
         let mut directory = directory;
         directory.seed_identities()?;
@@ -762,10 +782,10 @@ impl SharedState {
             ca_cert_file,
             cert_file,
             identity,
-            encoding_key,
-            decoding_key,
-            jwk_n,
-            jwk_e,
+            encoding_key: keys.encoding,
+            decoding_key: keys.decoding,
+            jwk_n: keys.jwk_n,
+            jwk_e: keys.jwk_e,
             state_file: options.state_file.clone(),
             store: Mutex::new(store),
             kube: Mutex::new(HashMap::new()),
