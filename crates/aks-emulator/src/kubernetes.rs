@@ -1,5 +1,5 @@
 //! One Kubernetes API endpoint per cluster: a TLS listener on 127.0.0.1 with the cluster's own CA, enough of the
-//! API for real kubectl 1.32 (kubectl-wire.md §0): `/version`, legacy discovery (`/api`, `/apis`, `/api/v1`,
+//! API for real kubectl 1.32 (docs/kubectl-wire.md): `/version`, legacy discovery (`/api`, `/apis`, `/api/v1`,
 //! `/apis/authentication.k8s.io/v1`), nodes, namespaces, pods and services (lists as `Table` when `Accept` asks
 //! for `as=Table`, else plain lists; single objects by name), and `selfsubjectreviews`. Every answer carries
 //! `Cache-Control: no-cache, private` (§1). Anything else is a Kubernetes `Status` 404 (405 for a verb the
@@ -475,7 +475,7 @@ impl KubeRequest {
     }
 }
 
-/// A Kubernetes `Status` answer (kubectl-wire.md §9.8).
+/// A Kubernetes `Status` answer (docs/kubectl-wire.md).
 fn status(code: StatusCode, reason: &str, message: &str, details: Option<Value>) -> Response {
     let mut body = json!({
         "kind": "Status",
@@ -492,7 +492,7 @@ fn status(code: StatusCode, reason: &str, message: &str, details: Option<Value>)
     json(code, &body)
 }
 
-/// The 403 of the RBAC authorizer (kubectl-wire.md §6.2).
+/// The 403 of the RBAC authorizer (docs/kubectl-wire.md).
 fn forbidden(caller: &Caller, request: &KubeRequest) -> Response {
     let user = &caller.username;
     let (message, details) = match request {
@@ -604,7 +604,7 @@ fn cluster_version(view: &ClusterView) -> String {
         .unwrap_or_else(|| "1.32.4".to_string())
 }
 
-/// `GET /version`: the cluster's running version (kubectl-wire.md §9.1).
+/// `GET /version`: the cluster's running version (docs/kubectl-wire.md).
 fn version(view: &ClusterView) -> Response {
     let current = cluster_version(view);
     let (major, minor) = crate::arm::major_minor_of(&current).unwrap_or((1, 32));
@@ -624,7 +624,7 @@ fn version(view: &ClusterView) -> Response {
     )
 }
 
-/// Legacy discovery documents (kubectl-wire.md §9.2).
+/// Legacy discovery documents (docs/kubectl-wire.md).
 fn discovery(view: &ClusterView, segments: &[String]) -> Response {
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let body = match segments.as_slice() {
@@ -675,7 +675,7 @@ fn discovery(view: &ClusterView, segments: &[String]) -> Response {
     json(StatusCode::OK, &body)
 }
 
-/// `POST …/selfsubjectreviews` (kubectl-wire.md §5.4, §9.7): the body (protobuf from kubectl 1.32) is ignored.
+/// `POST …/selfsubjectreviews` (docs/kubectl-wire.md): the body (protobuf from kubectl 1.32) is ignored.
 fn self_subject_review(caller: &Caller) -> Response {
     let mut user_info = json!({
         "username": caller.username,
@@ -1070,7 +1070,7 @@ fn kind_of(resource: &str) -> &'static str {
         .map_or("Unknown", |(_, kind, ..)| kind)
 }
 
-/// A list, as a `Table` when `Accept` asks for `as=Table` (kubectl-wire.md §5.1, §9.5), else `{Kind}List`.
+/// A list, as a `Table` when `Accept` asks for `as=Table` (docs/kubectl-wire.md), else `{Kind}List`.
 fn list(view: &ClusterView, ctx: &Ctx, resource: &str, namespace: Option<&str>) -> Response {
     let selector = ctx.query("labelSelector").unwrap_or_default();
     let items: Vec<Object> = objects(view, resource, namespace)

@@ -14,7 +14,7 @@
 //!
 //! What it is for: integration tests and walkthroughs that run aksctl — and clients we did not write, such as
 //! the real `az` CLI, the Azure Python SDK and kubectl — against something that answers like Azure
-//! (`shared/reference/az-oracle.md` §9, `arm-aks-api.md`). It is deterministic (fixed tenant, subscription and
+//! (docs/az-behaviour.md, docs/arm-aks-api.md). It is deterministic (fixed tenant, subscription and
 //! client ids), keeps its state in memory (optionally mirrored to a state file so a restart keeps tokens and
 //! kubeconfigs valid), and fails loudly on anything it does not support (`404 EmulatorUnsupportedRoute`).
 //! Test controls (LRO pacing, failure injection, paging, seeding, the request log) live on a separate
@@ -109,7 +109,7 @@ impl EmulatorOptions {
     }
 }
 
-/// How long-running operations progress (arm-aks-api.md §6.1, az-oracle.md §6 and §8 pitfall 4).
+/// How long-running operations progress (docs/arm-aks-api.md, docs/az-behaviour.md).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct LroPacing {

@@ -644,6 +644,69 @@ fn resolve_parameters(
     Ok(Parameters { values, typed })
 }
 
+/// One template resource, resolved: a managed cluster with its name and the body to PUT.
+fn plan_resource(
+    scope: &Scope<'_>,
+    resource: &Value,
+    index: usize,
+) -> Result<PlannedResource, ArmErrorDetail> {
+    let path = format!("resources[{index}]");
+    let Value::Object(resource) = scope.resolve(resource, &path)? else {
+        return Err(invalid_template(format!(
+            "The template resource at '{path}' must be an object"
+        )));
+    };
+    let text = |key: &str| {
+        resource
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let resource_type = text("type").ok_or_else(|| {
+        invalid_template(format!("The template resource at '{path}' has no 'type'"))
+    })?;
+    if !resource_type.eq_ignore_ascii_case(MANAGED_CLUSTER_TYPE) {
+        return Err(invalid_template(format!(
+            "The template resource type '{resource_type}' at '{path}' is not supported by the local cloud emulator: it deploys only '{MANAGED_CLUSTER_TYPE}'"
+        )));
+    }
+    if text("apiVersion").is_none() {
+        return Err(invalid_template(format!(
+            "The template resource at '{path}' has no 'apiVersion'"
+        )));
+    }
+    let name = text("name")
+        .filter(|name| !name.is_empty())
+        .ok_or_else(|| {
+            invalid_template(format!(
+                "The template resource at '{path}' has no 'name' string"
+            ))
+        })?;
+    if name.contains('/') {
+        return Err(invalid_template(format!(
+            "The template resource '{name}' at '{path}' has an incorrect segment length: a managed cluster's name has one segment"
+        )));
+    }
+    let mut body = Map::new();
+    for (key, value) in &resource {
+        if matches!(key.as_str(), "type" | "apiVersion" | "name")
+            || RESOURCE_IGNORED_KEYS.contains(&key.as_str())
+        {
+            continue;
+        }
+        if !RESOURCE_BODY_KEYS.contains(&key.as_str()) {
+            return Err(invalid_template(format!(
+                "The template resource property '{key}' at '{path}' is not supported by the local cloud emulator"
+            )));
+        }
+        body.insert(key.clone(), value.clone());
+    }
+    Ok(PlannedResource {
+        name,
+        body: Value::Object(body),
+    })
+}
+
 /// Check a template and evaluate it for these parameters in this resource group.
 fn plan(
     template: &Value,
@@ -694,66 +757,13 @@ fn plan(
     let mut planned = Vec::new();
     let mut locations: Vec<String> = Vec::new();
     for (index, resource) in resources.iter().enumerate() {
-        let path = format!("resources[{index}]");
-        let Value::Object(resource) = scope.resolve(resource, &path)? else {
-            return Err(invalid_template(format!(
-                "The template resource at '{path}' must be an object"
-            )));
-        };
-        let text = |key: &str| {
-            resource
-                .get(key)
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
-        let resource_type = text("type").ok_or_else(|| {
-            invalid_template(format!("The template resource at '{path}' has no 'type'"))
-        })?;
-        if !resource_type.eq_ignore_ascii_case(MANAGED_CLUSTER_TYPE) {
-            return Err(invalid_template(format!(
-                "The template resource type '{resource_type}' at '{path}' is not supported by the local cloud emulator: it deploys only '{MANAGED_CLUSTER_TYPE}'"
-            )));
-        }
-        if text("apiVersion").is_none() {
-            return Err(invalid_template(format!(
-                "The template resource at '{path}' has no 'apiVersion'"
-            )));
-        }
-        let name = text("name")
-            .filter(|name| !name.is_empty())
-            .ok_or_else(|| {
-                invalid_template(format!(
-                    "The template resource at '{path}' has no 'name' string"
-                ))
-            })?;
-        if name.contains('/') {
-            return Err(invalid_template(format!(
-                "The template resource '{name}' at '{path}' has an incorrect segment length: a managed cluster's name has one segment"
-            )));
-        }
-        let mut body = Map::new();
-        for (key, value) in &resource {
-            if matches!(key.as_str(), "type" | "apiVersion" | "name")
-                || RESOURCE_IGNORED_KEYS.contains(&key.as_str())
-            {
-                continue;
-            }
-            if !RESOURCE_BODY_KEYS.contains(&key.as_str()) {
-                return Err(invalid_template(format!(
-                    "The template resource property '{key}' at '{path}' is not supported by the local cloud emulator"
-                )));
-            }
-            body.insert(key.clone(), value.clone());
-        }
-        if let Some(location) = body.get("location").and_then(Value::as_str)
+        let resource = plan_resource(&scope, resource, index)?;
+        if let Some(location) = resource.body.get("location").and_then(Value::as_str)
             && !locations.iter().any(|l| l.eq_ignore_ascii_case(location))
         {
             locations.push(location.to_string());
         }
-        planned.push(PlannedResource {
-            name,
-            body: Value::Object(body),
-        });
+        planned.push(resource);
     }
 
     let mut outputs = Map::new();
@@ -1023,6 +1033,27 @@ fn view(record: &DeploymentRecord) -> Value {
     })
 }
 
+/// `409 DeploymentActive` while the deployment `key` (advanced first) is still running.
+fn refuse_if_active(state: &SharedState, key: &DeploymentKey, name: &str) -> Result<(), Response> {
+    let mut store = state.store();
+    advance(state, &mut store, key);
+    if let Some(active) = store.services.get_mut::<Deployments>().get(key)
+        && !active.state.is_terminal()
+    {
+        return Err(arm_error(
+            StatusCode::CONFLICT,
+            ArmErrorBody::new(
+                "DeploymentActive",
+                format!(
+                    "Unable to edit or replace deployment '{name}': previous deployment from '{}' is still active. Please see https://aka.ms/arm-deploy for usage details.",
+                    active.timestamp
+                ),
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// `PUT …/resourcegroups/{rg}/providers/Microsoft.Resources/deployments/{name}`: validate the template
 /// (`400 InvalidTemplate`, also recorded as a `Failed` deployment), PUT its clusters, answer 201 `Accepted` with
 /// `Azure-AsyncOperation`.
@@ -1032,23 +1063,8 @@ pub(super) fn put(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> Re
         Err(response) => return response,
     };
     let key = key(group, name);
-    {
-        let mut store = state.store();
-        advance(state, &mut store, &key);
-        if let Some(active) = store.services.get_mut::<Deployments>().get(&key)
-            && !active.state.is_terminal()
-        {
-            return arm_error(
-                StatusCode::CONFLICT,
-                ArmErrorBody::new(
-                    "DeploymentActive",
-                    format!(
-                        "Unable to edit or replace deployment '{name}': previous deployment from '{}' is still active. Please see https://aka.ms/arm-deploy for usage details.",
-                        active.timestamp
-                    ),
-                ),
-            );
-        }
+    if let Err(response) = refuse_if_active(state, &key, name) {
+        return response;
     }
     let (mode, template, supplied) = match request(ctx) {
         Ok(request) => request,

@@ -1,4 +1,4 @@
-//! `Microsoft.Resources/resourceGroups` (arm-aks-api.md §5).
+//! `Microsoft.Resources/resourceGroups` (docs/arm-aks-api.md).
 
 use aks_model::{ArmErrorBody, RESOURCE_GROUP_TYPE, ResourceGroup, validation};
 use axum::http::StatusCode;

@@ -1,4 +1,4 @@
-//! ARM's write throttling (arm-aks-api.md §7): a token bucket per subscription for PUT and DELETE. When the
+//! ARM's write throttling (docs/arm-aks-api.md): a token bucket per subscription for PUT and DELETE. When the
 //! bucket is empty the write is refused with `429` and an integer `Retry-After` (the seconds until a token is
 //! back); every ARM answer reports the bucket in `x-ms-ratelimit-remaining-subscription-writes`. Off by default
 //! (nothing is refused and the header shows a full bucket); configured through [`WriteThrottle`] in

@@ -1,5 +1,5 @@
 //! Keys and certificates: the emulator's CA and server certificate, each cluster's own CA, admin client
-//! certificates, and the RSA key that signs access tokens (rust-deps.md §5).
+//! certificates, and the RSA key that signs access tokens (docs/rust-dependencies.md).
 //!
 //! A CA is stored as its key PEM, certificate PEM and common name. The issuer used to sign new leaves is
 //! rebuilt from deterministic parameters (distinguished name, key usages, key-id method) and the stored key,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-/// The write budget of each subscription (arm-aks-api.md §7: ARM's regional buckets hold 200 writes and refill
+/// The write budget of each subscription (docs/arm-aks-api.md: ARM's regional buckets hold 200 writes and refill
 /// 10 per second).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
