@@ -1,5 +1,5 @@
 //! Request plumbing shared by every service: the parsed request ([`Ctx`]), the common answer headers and
-//! response builders. Routing is in `router`, above the services.
+//! response builders. Routing is in `routing`, above the services.
 
 use aks_model::ArmErrorBody;
 use axum::body::{Body, Bytes};
