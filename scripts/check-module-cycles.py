@@ -12,7 +12,7 @@
    generated files is measured in lines. Functions over the limit are listed for every crate; the script fails
    only for the crates in CLEAN_CRATES.
 
-Usage: scripts/check-module-cycles.py [--root DIR] [--quiet]   (exit 0 clean, 1 findings, 2 usage)
+Usage: scripts/check-module-cycles.py [--root DIR] [--quiet] [--self-test]   (exit 0 clean, 1 findings, 2 usage)
 """
 
 from __future__ import annotations
@@ -383,11 +383,53 @@ def crates(root: Path):
                 yield name.group(1), load_module((), src / entry, src)
 
 
+def self_test() -> int:
+    """Runs the checks on a small made-up workspace with known findings; 0 when they are exactly those."""
+    import tempfile
+
+    files = {
+        "Cargo.toml": "[workspace]\n",
+        "crates/x/Cargo.toml": '[package]\nname = "x"\n',
+        "crates/x/src/lib.rs": "mod a;\nmod b;\nmod c;\nmod p;\n",
+        # a ↔ b through a `use` group and a path in code; a test module's import does not count.
+        "crates/x/src/a.rs": "use crate::{b::B, c};\npub struct A;\n#[cfg(test)]\nmod tests { use crate::p::Q; }\n",
+        "crates/x/src/b.rs": "pub struct B;\nfn f() { let _ = crate::a::A; }\n",
+        # c names p only in a comment and a string: no edge.
+        "crates/x/src/c.rs": '// crate::p::Q\nconst S: &str = "crate::p::Q";\n',
+        # p::q ↔ p::r, one through p's re-export of r::R.
+        "crates/x/src/p/mod.rs": "pub mod q;\nmod r;\npub use q::Q;\npub(crate) use r::R;\n",
+        "crates/x/src/p/q.rs": "pub struct Q;\nuse crate::p::R;\n",
+        "crates/x/src/p/r.rs": "pub struct R;\nuse super::q::Q;\nfn long() {\n" + "    let _ = 1;\n" * 100 + "}\n",
+    }
+    with tempfile.TemporaryDirectory() as directory:
+        root = Path(directory)
+        for name, text in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text, encoding="utf-8")
+        (_, crate_root), = crates(root)
+        for module in walk(crate_root):
+            collect_reexports(module)
+        cycles, _ = cycle_findings("x", crate_root)
+        lengths = [line for m in walk(crate_root) for line in long_functions(m, m.file.name)]
+    expected_cycles = [
+        "x: cycle among 2 modules of crate: a → b, b → a",
+        "x: cycle among 2 modules of crate::p: q → r, r → q",
+    ]
+    expected_lengths = ["r.rs:3: fn long is 102 lines"]
+    if cycles != expected_cycles or lengths != expected_lengths:
+        print(f"self-test failed: {cycles} {lengths}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parent.parent)
     parser.add_argument("--quiet", action="store_true", help="print failures only")
+    parser.add_argument("--self-test", action="store_true", help="check the checker on a made-up workspace")
     options = parser.parse_args()
+    if options.self_test:
+        return self_test()
 
     failures: list[str] = []
     for crate, root in crates(options.root):
