@@ -669,7 +669,7 @@ fn time_range_error(ctx: &Ctx, error: &jsonwebtoken::errors::Error) -> Option<Re
 
 /// Whether `issuer` is one of the emulator's own (service accounts, Azure Pipelines), whose keys it can check.
 fn own_issuer(state: &SharedState, issuer: &str) -> bool {
-    issuer == state.oidc_issuer() || crate::pipelines::is_issuer(state, issuer)
+    issuer == state.oidc_issuer() || issuer == state.pipelines_issuer()
 }
 
 fn verify_federated_assertion(
@@ -1041,9 +1041,12 @@ fn refresh(state: &SharedState, ctx: &Ctx, grant: &TokenRequest) -> Response {
             .as_str()
             .and_then(|oid| store.directory.user_by_object_id(oid).cloned());
         let issued_ms = refresh_issued_ms(&claims);
-        let refusal = user
-            .as_ref()
-            .and_then(|user| store.policies.refresh_refusal(user, issued_ms));
+        let refusal = user.as_ref().and_then(|user| {
+            store
+                .services
+                .get::<policy::Policies>()?
+                .refresh_refusal(user, issued_ms)
+        });
         (user, refusal)
     };
     let Some(user) = user else {
@@ -1105,7 +1108,13 @@ pub(crate) struct SignIn<'a> {
 /// AADSTS50076 with the MFA claims challenge, for a silent grant (password, refresh token) of a user the
 /// `mfa_required` switch names, unless the grant comes from a sign-in that did MFA.
 fn mfa_refusal(state: &SharedState, ctx: &Ctx, sign_in: &SignIn) -> Option<Response> {
-    if sign_in.mfa || !state.store().policies.mfa_required(sign_in.user) {
+    if sign_in.mfa
+        || !state
+            .store()
+            .services
+            .get_mut::<policy::Policies>()
+            .mfa_required(sign_in.user)
+    {
         return None;
     }
     tracing::info!(user = %sign_in.user.user_principal_name, "silent grant refused: MFA required");
@@ -1129,7 +1138,12 @@ pub(crate) fn interactive_mfa(
     user: &crate::state::User,
     claims: Option<&str>,
 ) -> bool {
-    claims.is_some_and(policy::asks_for_auth_context) || state.store().policies.mfa_required(user)
+    claims.is_some_and(policy::asks_for_auth_context)
+        || state
+            .store()
+            .services
+            .get_mut::<policy::Policies>()
+            .mfa_required(user)
 }
 
 /// AADSTS50020's text: the user has no account (member or guest) in the tenant signed in to.

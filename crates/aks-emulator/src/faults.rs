@@ -19,7 +19,7 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::http::{Ctx, JSON_CONTENT_TYPE, arm_error, set};
+use crate::http::{Ctx, Destination, JSON_CONTENT_TYPE, arm_error, set};
 use crate::state::{SharedState, rfc3339_now};
 
 /// Which part of the main server a rule applies to.
@@ -168,13 +168,9 @@ impl FaultRule {
     }
 }
 
-/// Whether a request of the main server is for ARM (as routed by `http::route`).
+/// Whether a request of the main server is for ARM (as the router sends it).
 fn is_arm(ctx: &Ctx) -> bool {
-    match ctx.lower.first().map(String::as_str) {
-        Some("subscriptions") | Some("providers") | Some("tenants") => true,
-        Some("metadata") => ctx.lower.get(1).map(String::as_str) != Some("identity"),
-        _ => false,
-    }
+    ctx.destination() == Some(Destination::Arm)
 }
 
 /// `*` matches any run of characters (`/` included); everything else matches itself.
@@ -247,7 +243,7 @@ impl Faults {
 /// Apply the first matching fault to a main-server request: `None` lets the request through (after any
 /// delay); `Some` is the faulted answer, already logged.
 pub(crate) async fn intercept(state: &SharedState, ctx: &Ctx) -> Option<Response> {
-    let rule = state.store().faults.take(ctx)?;
+    let rule = state.store().services.get_mut::<Faults>().take(ctx)?;
     tracing::info!(rule = rule.id, method = %ctx.method, path = %ctx.path, "injecting a fault");
     if rule.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(rule.delay_ms)).await;

@@ -1,4 +1,4 @@
-//! Microsoft Graph v1.0, the part `az ad group …` calls (graph-groups.md §9): groups (create, get, list with
+//! Microsoft Graph v1.0, the part `az ad group …` calls (docs/graph-groups.md): groups (create, get, list with
 //! `$filter` and paging, delete), members (`$ref` add and remove, list) and `checkMemberGroups`, under `/v1.0/` on
 //! the main HTTPS server, whose root the cloud metadata advertises as `microsoftGraphResourceId`. Also Graph's
 //! other membership reads, which scripts use beside az: `checkMemberObjects`, `getMemberGroups`,
@@ -168,7 +168,7 @@ fn security_identifier(id: &str) -> Value {
     Value::String(format!("S-1-12-1-{}", parts.join("-")))
 }
 
-/// A group as Graph v1.0 answers it (graph-groups.md §6.2), without `@odata.context`.
+/// A group as Graph v1.0 answers it (docs/graph-groups.md), without `@odata.context`.
 fn group_view(group: &Group) -> Value {
     let created = group.created.clone().map_or(Value::Null, Value::String);
     json!({

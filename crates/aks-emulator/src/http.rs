@@ -1,18 +1,12 @@
-//! Request plumbing shared by every route: the parsed request, the top-level dispatcher (which adds the common
-//! headers and records the request log), and response builders.
+//! Request plumbing shared by every service: the parsed request ([`Ctx`]), the common answer headers and
+//! response builders. Routing is in `routing`, above the services.
 
 use aks_model::ArmErrorBody;
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use serde::Serialize;
 
-use crate::state::SharedState;
-use crate::{arm, entra, management, request_log};
-
-/// Largest request body accepted (ARM's own limit is 4 MB for most resources).
-const BODY_LIMIT: usize = 8 * 1024 * 1024;
 /// The JSON content type every body carries.
 pub(crate) const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
@@ -95,6 +89,39 @@ impl Ctx {
     }
 }
 
+/// The service of the main server a request is for, chosen by its first path segment. The one list of those
+/// prefixes: the router dispatches on it and fault rules (`service: "arm"`) match on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Destination {
+    /// `/_emulator/…`: the management API.
+    Management,
+    /// `/metadata/identity/…`: the managed-identity endpoint of the instance metadata service.
+    InstanceMetadata,
+    /// `/metadata/…` (endpoints), `/subscriptions…`, `/providers…`, `/tenants…`: ARM.
+    Arm,
+    /// `/v1.0/…`: Microsoft Graph.
+    Graph,
+    /// `/pipelines/…`: Azure Pipelines' OIDC token endpoint.
+    Pipelines,
+    /// Any other first segment (a tenant, `common`, `oidc`, `msi`, …): Entra.
+    Entra,
+}
+
+impl Ctx {
+    /// Where the request goes; `None` for `/`.
+    pub(crate) fn destination(&self) -> Option<Destination> {
+        let second = self.lower.get(1).map(String::as_str);
+        Some(match self.lower.first()?.as_str() {
+            "_emulator" => Destination::Management,
+            "metadata" if second == Some("identity") => Destination::InstanceMetadata,
+            "metadata" | "subscriptions" | "providers" | "tenants" => Destination::Arm,
+            "v1.0" => Destination::Graph,
+            "pipelines" => Destination::Pipelines,
+            _ => Destination::Entra,
+        })
+    }
+}
+
 fn percent_decode(segment: &str) -> String {
     let bytes = segment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -116,46 +143,6 @@ fn percent_decode(segment: &str) -> String {
 
 fn hex(byte: u8) -> Option<u8> {
     (byte as char).to_digit(16).map(|digit| digit as u8)
-}
-
-/// The single fallback handler of the emulator router.
-pub(crate) async fn dispatch(State(state): State<SharedState>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, BODY_LIMIT).await {
-        Ok(body) => body,
-        Err(_) => Bytes::new(),
-    };
-    let mut ctx = Ctx::new(parts.method, &parts.uri, parts.headers, body);
-    ctx.origin = state.base_url().to_string();
-    // Injected faults (`/_emulator/faults`) come first; a faulted request never reaches its service.
-    if ctx.lower.first().map(String::as_str) != Some("_emulator")
-        && let Some(mut response) = crate::faults::intercept(&state, &ctx).await
-    {
-        finish(&ctx, &mut response);
-        return response;
-    }
-    let mut response = route(&state, &ctx);
-    finish(&ctx, &mut response);
-    if ctx.lower.first().map(String::as_str) != Some("_emulator") {
-        request_log::record(&state, "arm", &ctx, response.status());
-    }
-    response
-}
-
-fn route(state: &SharedState, ctx: &Ctx) -> Response {
-    match ctx.lower.first().map(String::as_str) {
-        Some("_emulator") => management::route(state, ctx),
-        Some("metadata") if ctx.lower.get(1).map(String::as_str) == Some("identity") => {
-            entra::instance_metadata_identity(state, ctx)
-        }
-        Some("metadata") | Some("subscriptions") | Some("providers") | Some("tenants") => {
-            arm::route(state, ctx)
-        }
-        Some("v1.0") => crate::graph::route(state, ctx),
-        Some("pipelines") => crate::pipelines::route(state, ctx),
-        Some(_) => entra::route(state, ctx),
-        None => unsupported(ctx),
-    }
 }
 
 /// Common headers of every answer: a fresh `x-ms-request-id` and the echoed `x-ms-client-request-id`.

@@ -1,5 +1,5 @@
 //! One Kubernetes API endpoint per cluster: a TLS listener on 127.0.0.1 with the cluster's own CA, enough of the
-//! API for real kubectl 1.32 (kubectl-wire.md §0): `/version`, legacy discovery (`/api`, `/apis`, `/api/v1`,
+//! API for real kubectl 1.32 (docs/kubectl-wire.md): `/version`, legacy discovery (`/api`, `/apis`, `/api/v1`,
 //! `/apis/authentication.k8s.io/v1`), nodes, namespaces, pods and services (lists as `Table` when `Accept` asks
 //! for `as=Table`, else plain lists; single objects by name), and `selfsubjectreviews`. Every answer carries
 //! `Cache-Control: no-cache, private` (§1). Anything else is a Kubernetes `Status` 404 (405 for a verb the
@@ -22,7 +22,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use aks_model::{AKS_SERVER_APP_ID, AadMode, ManagedCluster};
+use aks_model::{AKS_SERVER_APP_ID, AadMode, AgentPoolProfile, ManagedCluster};
 use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -36,24 +36,48 @@ use crate::entra::{self, TokenProblem};
 use crate::http::{Ctx, json};
 use crate::pki::{self, CaMaterial};
 use crate::request_log;
-use crate::state::{ClusterKey, SharedState};
+use crate::state::{ClusterKey, KubeEndpoint, SharedState};
 use crate::{EmulatorError, TENANT_ID};
 
-/// A running endpoint: its port and the handle that stops it.
-pub(crate) struct KubeEndpoint {
-    port: u16,
-    handle: axum_server::Handle<SocketAddr>,
-}
-
-impl KubeEndpoint {
-    /// The port on 127.0.0.1.
-    pub(crate) fn port(&self) -> u16 {
-        self.port
+impl SharedState {
+    /// Start (or restart) the Kubernetes endpoint of every stored cluster. Needs a tokio runtime.
+    pub(crate) fn start_kubernetes_endpoints(&self) {
+        let clusters: Vec<(ClusterKey, CaMaterial, u16)> = self
+            .store()
+            .clusters
+            .iter()
+            .map(|(key, record)| (key.clone(), record.ca.clone(), record.kube_port))
+            .collect();
+        for (key, ca, port) in clusters {
+            match self.start_kubernetes_endpoint(&key, &ca, port) {
+                Ok(actual) if actual != port => {
+                    tracing::warn!(cluster = ?key, old = port, new = actual,
+                        "the cluster's Kubernetes port was taken; kubeconfigs fetched before the restart need refreshing");
+                    let mut store = self.store();
+                    if let Some(record) = store.clusters.get_mut(&key) {
+                        record.kube_port = actual;
+                    }
+                    self.save_or_log(&store);
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::error!(cluster = ?key, error = %error, "cannot start a Kubernetes endpoint")
+                }
+            }
+        }
     }
 
-    /// Stop listening and close connections.
-    pub(crate) fn stop(self) {
-        self.handle.shutdown();
+    /// Start the Kubernetes endpoint of one cluster (preferring `port`, 0 = any) and return its port.
+    pub(crate) fn start_kubernetes_endpoint(
+        &self,
+        key: &ClusterKey,
+        ca: &CaMaterial,
+        port: u16,
+    ) -> Result<u16, EmulatorError> {
+        let endpoint = start(self.clone(), key.clone(), ca, port)?;
+        let actual = endpoint.port();
+        self.insert_kubernetes_endpoint(key.clone(), endpoint);
+        Ok(actual)
     }
 }
 
@@ -451,7 +475,7 @@ impl KubeRequest {
     }
 }
 
-/// A Kubernetes `Status` answer (kubectl-wire.md §9.8).
+/// A Kubernetes `Status` answer (docs/kubectl-wire.md).
 fn status(code: StatusCode, reason: &str, message: &str, details: Option<Value>) -> Response {
     let mut body = json!({
         "kind": "Status",
@@ -468,7 +492,7 @@ fn status(code: StatusCode, reason: &str, message: &str, details: Option<Value>)
     json(code, &body)
 }
 
-/// The 403 of the RBAC authorizer (kubectl-wire.md §6.2).
+/// The 403 of the RBAC authorizer (docs/kubectl-wire.md).
 fn forbidden(caller: &Caller, request: &KubeRequest) -> Response {
     let user = &caller.username;
     let (message, details) = match request {
@@ -580,7 +604,7 @@ fn cluster_version(view: &ClusterView) -> String {
         .unwrap_or_else(|| "1.32.4".to_string())
 }
 
-/// `GET /version`: the cluster's running version (kubectl-wire.md §9.1).
+/// `GET /version`: the cluster's running version (docs/kubectl-wire.md).
 fn version(view: &ClusterView) -> Response {
     let current = cluster_version(view);
     let (major, minor) = crate::arm::major_minor_of(&current).unwrap_or((1, 32));
@@ -600,7 +624,7 @@ fn version(view: &ClusterView) -> Response {
     )
 }
 
-/// Legacy discovery documents (kubectl-wire.md §9.2).
+/// Legacy discovery documents (docs/kubectl-wire.md).
 fn discovery(view: &ClusterView, segments: &[String]) -> Response {
     let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let body = match segments.as_slice() {
@@ -651,7 +675,7 @@ fn discovery(view: &ClusterView, segments: &[String]) -> Response {
     json(StatusCode::OK, &body)
 }
 
-/// `POST …/selfsubjectreviews` (kubectl-wire.md §5.4, §9.7): the body (protobuf from kubectl 1.32) is ignored.
+/// `POST …/selfsubjectreviews` (docs/kubectl-wire.md): the body (protobuf from kubectl 1.32) is ignored.
 fn self_subject_review(caller: &Caller) -> Response {
     let mut user_info = json!({
         "username": caller.username,
@@ -814,37 +838,7 @@ fn nodes(view: &ClusterView) -> Vec<Object> {
             );
             let ip = format!("10.224.{}.{}", address / 250, address % 250);
             address += 1;
-            let mut labels = Map::new();
-            for (key, value) in [
-                ("agentpool", pool.name.as_str()),
-                ("kubernetes.azure.com/agentpool", pool.name.as_str()),
-                (
-                    "kubernetes.azure.com/cluster",
-                    &format!(
-                        "MC_{}_{}_{}",
-                        view.resource_group, view.name, view.cluster.location
-                    ),
-                ),
-                (
-                    "kubernetes.azure.com/mode",
-                    &pool
-                        .mode
-                        .clone()
-                        .unwrap_or_else(|| "System".into())
-                        .to_lowercase(),
-                ),
-                ("kubernetes.io/arch", "amd64"),
-                ("kubernetes.io/hostname", name.as_str()),
-                ("kubernetes.io/os", os),
-                ("kubernetes.io/role", "agent"),
-                ("node.kubernetes.io/instance-type", vm_size.as_str()),
-                (
-                    "topology.kubernetes.io/region",
-                    view.cluster.location.as_str(),
-                ),
-            ] {
-                labels.insert(key.to_string(), Value::String(value.to_string()));
-            }
+            let labels = node_labels(view, pool, &name, os, &vm_size);
             let metadata = json!({
                 "name": name,
                 "uid": stable_uid(&name),
@@ -883,6 +877,48 @@ fn nodes(view: &ClusterView) -> Vec<Object> {
         }
     }
     out
+}
+
+/// The labels AKS puts on a node of `pool`.
+fn node_labels(
+    view: &ClusterView,
+    pool: &AgentPoolProfile,
+    name: &str,
+    os: &str,
+    vm_size: &str,
+) -> Map<String, Value> {
+    let mut labels = Map::new();
+    for (key, value) in [
+        ("agentpool", pool.name.as_str()),
+        ("kubernetes.azure.com/agentpool", pool.name.as_str()),
+        (
+            "kubernetes.azure.com/cluster",
+            &format!(
+                "MC_{}_{}_{}",
+                view.resource_group, view.name, view.cluster.location
+            ),
+        ),
+        (
+            "kubernetes.azure.com/mode",
+            &pool
+                .mode
+                .clone()
+                .unwrap_or_else(|| "System".into())
+                .to_lowercase(),
+        ),
+        ("kubernetes.io/arch", "amd64"),
+        ("kubernetes.io/hostname", name),
+        ("kubernetes.io/os", os),
+        ("kubernetes.io/role", "agent"),
+        ("node.kubernetes.io/instance-type", vm_size),
+        (
+            "topology.kubernetes.io/region",
+            view.cluster.location.as_str(),
+        ),
+    ] {
+        labels.insert(key.to_string(), Value::String(value.to_string()));
+    }
+    labels
 }
 
 /// The cluster's namespaces.
@@ -1034,7 +1070,7 @@ fn kind_of(resource: &str) -> &'static str {
         .map_or("Unknown", |(_, kind, ..)| kind)
 }
 
-/// A list, as a `Table` when `Accept` asks for `as=Table` (kubectl-wire.md §5.1, §9.5), else `{Kind}List`.
+/// A list, as a `Table` when `Accept` asks for `as=Table` (docs/kubectl-wire.md), else `{Kind}List`.
 fn list(view: &ClusterView, ctx: &Ctx, resource: &str, namespace: Option<&str>) -> Response {
     let selector = ctx.query("labelSelector").unwrap_or_default();
     let items: Vec<Object> = objects(view, resource, namespace)

@@ -14,7 +14,7 @@
 //!
 //! What it is for: integration tests and walkthroughs that run aksctl — and clients we did not write, such as
 //! the real `az` CLI, the Azure Python SDK and kubectl — against something that answers like Azure
-//! (`shared/reference/az-oracle.md` §9, `arm-aks-api.md`). It is deterministic (fixed tenant, subscription and
+//! (docs/az-behaviour.md, docs/arm-aks-api.md). It is deterministic (fixed tenant, subscription and
 //! client ids), keeps its state in memory (optionally mirrored to a state file so a restart keeps tokens and
 //! kubeconfigs valid), and fails loudly on anything it does not support (`404 EmulatorUnsupportedRoute`).
 //! Test controls (LRO pacing, failure injection, paging, seeding, the request log) live on a separate
@@ -43,6 +43,7 @@ pub mod management;
 mod pipelines;
 mod pki;
 mod request_log;
+mod routing;
 mod state;
 
 use std::future::Future;
@@ -54,9 +55,9 @@ use axum_server::accept::NoDelayAcceptor;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use serde::{Deserialize, Serialize};
 
-pub use arm::WriteThrottle;
 pub use error::EmulatorError;
 pub use state::SharedState;
+pub use state::WriteThrottle;
 
 /// The emulated Entra tenant.
 pub const TENANT_ID: &str = "72f988bf-0000-0000-0000-000000000001";
@@ -108,7 +109,7 @@ impl EmulatorOptions {
     }
 }
 
-/// How long-running operations progress (arm-aks-api.md §6.1, az-oracle.md §6 and §8 pitfall 4).
+/// How long-running operations progress (docs/arm-aks-api.md, docs/az-behaviour.md).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct LroPacing {
@@ -412,6 +413,6 @@ async fn stop_signal() {
 /// The emulator's HTTP router (ARM, Entra and the management API) over `state`, for in-process tests.
 pub fn router(state: SharedState) -> axum::Router {
     axum::Router::new()
-        .fallback(http::dispatch)
+        .fallback(routing::dispatch)
         .with_state(state)
 }

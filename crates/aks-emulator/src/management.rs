@@ -193,103 +193,36 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
             }
             Err(response) => response,
         },
-        (&Method::POST, ["lro", "fail-next"]) => match parse::<FailNext>(ctx) {
-            Ok(fail) => {
-                let detail = ArmErrorDetail {
-                    code: fail.code,
-                    message: fail.message,
-                    ..ArmErrorDetail::default()
-                };
-                state.store().fail_next = Some(detail.clone());
-                json(StatusCode::OK, &json!({"fail_next": detail}))
-            }
-            Err(response) => response,
-        },
-        (&Method::POST, ["lro", "cancel-next"]) => {
-            let request = if ctx.body.is_empty() {
-                Ok(None)
-            } else {
-                parse::<FailNext>(ctx).map(Some)
-            };
-            match request {
-                Ok(cancel) => {
-                    let detail = ArmErrorDetail {
-                        code: cancel
-                            .as_ref()
-                            .map_or("Canceled".into(), |cancel| cancel.code.clone()),
-                        message: cancel.map_or(
-                            "The operation was canceled (injected by the emulator).".into(),
-                            |cancel| cancel.message,
-                        ),
-                        ..ArmErrorDetail::default()
-                    };
-                    state.store().cancel_next = Some(detail.clone());
-                    json(StatusCode::OK, &json!({"cancel_next": detail}))
-                }
-                Err(response) => response,
-            }
-        }
+        (&Method::POST, ["lro", "fail-next"]) => fail_next(state, ctx),
+        (&Method::POST, ["lro", "cancel-next"]) => cancel_next(state, ctx),
         (&Method::POST, ["faults"]) => add_faults(state, ctx),
-        (&Method::GET, ["faults"]) => json(StatusCode::OK, &state.store().faults.list()),
+        (&Method::GET, ["faults"]) => json(
+            StatusCode::OK,
+            &state
+                .store()
+                .services
+                .get_mut::<crate::faults::Faults>()
+                .list(),
+        ),
         (&Method::DELETE, ["faults"]) => {
-            state.store().faults.clear();
+            state
+                .store()
+                .services
+                .get_mut::<crate::faults::Faults>()
+                .clear();
             empty(StatusCode::NO_CONTENT)
         }
-        (&Method::DELETE, ["faults", id]) => match id.parse::<u64>() {
-            Ok(id) if state.store().faults.remove(id) => empty(StatusCode::NO_CONTENT),
-            _ => not_found(format!("no fault rule '{id}'")),
-        },
-        (&Method::POST, ["tokens", "expire"]) => {
-            let request = if ctx.body.is_empty() {
-                Ok(ExpireTokens::default())
-            } else {
-                parse::<ExpireTokens>(ctx)
-            };
-            match request {
-                Ok(ExpireTokens { count }) => {
-                    let rule =
-                        FaultRule::status(Service::Arm, count, 401, "ExpiredAuthenticationToken");
-                    let rule = state.store().faults.add(rule);
-                    json(StatusCode::OK, &rule)
-                }
-                Err(response) => response,
-            }
-        }
+        (&Method::DELETE, ["faults", id]) => remove_fault(state, id),
+        (&Method::POST, ["tokens", "expire"]) => expire_tokens(state, ctx),
         (&Method::GET, ["throttle"]) => json(StatusCode::OK, state.store().throttle.config()),
-        (&Method::PUT, ["throttle"]) => match parse::<crate::WriteThrottle>(ctx) {
-            Ok(config)
-                if config.refill_per_second.is_finite() && config.refill_per_second >= 0.0 =>
-            {
-                state.store().throttle.configure(config.clone());
-                json(StatusCode::OK, &config)
-            }
-            Ok(_) => bad_request("refill_per_second must be a finite number, at least 0"),
-            Err(response) => response,
-        },
-        (&Method::PUT, ["page-size"]) => match parse::<PageSize>(ctx) {
-            Ok(PageSize { page_size }) if page_size >= 1 => {
-                state.store().page_size = page_size;
-                json(StatusCode::OK, &json!({"page_size": page_size}))
-            }
-            Ok(_) => bad_request("page_size must be at least 1"),
-            Err(response) => response,
-        },
+        (&Method::PUT, ["throttle"]) => configure_throttle(state, ctx),
+        (&Method::PUT, ["page-size"]) => set_page_size(state, ctx),
         (&Method::POST, ["seed"]) => match parse::<Seed>(ctx) {
             Ok(seed) => seed_state(state, seed),
             Err(response) => response,
         },
-        (&Method::GET, ["state"]) => json(StatusCode::OK, &state.redacted_snapshot()),
-        (&Method::PUT, ["clusters", _, _, "api-server"]) => match parse::<ApiServer>(ctx) {
-            Ok(ApiServer { available }) => {
-                let (group, name) = (&ctx.segments[2], &ctx.segments[3]);
-                if state.set_api_server_available(group, name, available) {
-                    json(StatusCode::OK, &json!({"available": available}))
-                } else {
-                    not_found(format!("no cluster '{name}' in resource group '{group}'"))
-                }
-            }
-            Err(response) => response,
-        },
+        (&Method::GET, ["state"]) => snapshot(state),
+        (&Method::PUT, ["clusters", _, _, "api-server"]) => set_api_server(state, ctx),
         (&Method::POST, ["apps", _, "certificates"]) => add_certificate(state, ctx),
         (&Method::POST, ["apps", _, "trusted-subjects"]) => {
             match parse::<TrustedSubjectBody>(ctx) {
@@ -303,56 +236,197 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
                 Err(response) => response,
             }
         }
-        (&Method::POST, ["federated-token"]) => {
-            let request = if ctx.body.is_empty() {
-                Ok(FederatedTokenRequest::default())
-            } else {
-                parse::<FederatedTokenRequest>(ctx)
-            };
-            match request {
-                Ok(request) => federated_token(state, request),
-                Err(response) => response,
-            }
-        }
+        (&Method::POST, ["federated-token"]) => issue_federated_token(state, ctx),
         (_, ["users" | "tenants" | "conditional-access", ..]) => directory_and_policies(state, ctx),
         (&Method::GET, ["devicecode"]) => json(StatusCode::OK, &entra::device_code::pending(state)),
         (&Method::POST, ["authorize", decision @ ("approve" | "decline")]) => {
-            let body = if ctx.body.is_empty() {
-                Ok(AuthorizeDecision::default())
-            } else {
-                parse::<AuthorizeDecision>(ctx)
-            };
-            match body {
-                Ok(body) => {
-                    let user = (*decision == "approve")
-                        .then(|| body.user.as_deref().unwrap_or(ADMIN_USER_NAME));
-                    match entra::authorize::queue_decision(state, user) {
-                        Ok(()) => {
-                            json(StatusCode::OK, &json!({"decision": decision, "user": user}))
-                        }
-                        Err(message) => bad_request(message),
-                    }
-                }
-                Err(response) => response,
-            }
+            authorize_decision(state, ctx, decision)
         }
         (&Method::POST, ["devicecode", decision @ ("approve" | "decline")]) => {
-            match parse::<DeviceCodeDecision>(ctx) {
-                Ok(body) => {
-                    let user = (*decision == "approve")
-                        .then(|| body.user.as_deref().unwrap_or(ADMIN_USER_NAME));
-                    match entra::device_code::decide(state, &body.user_code, user) {
-                        Ok(()) => json(
-                            StatusCode::OK,
-                            &json!({"user_code": body.user_code, "decision": decision, "user": user}),
-                        ),
-                        Err(message) => bad_request(message),
-                    }
-                }
-                Err(response) => response,
-            }
+            device_code_decision(state, ctx, decision)
         }
         _ => unsupported(ctx),
+    }
+}
+
+/// `POST /_emulator/lro/fail-next`: the next started operation fails with this error.
+fn fail_next(state: &SharedState, ctx: &Ctx) -> Response {
+    match parse::<FailNext>(ctx) {
+        Ok(fail) => {
+            let detail = ArmErrorDetail {
+                code: fail.code,
+                message: fail.message,
+                ..ArmErrorDetail::default()
+            };
+            state.store().fail_next = Some(detail.clone());
+            json(StatusCode::OK, &json!({"fail_next": detail}))
+        }
+        Err(response) => response,
+    }
+}
+
+/// `POST /_emulator/lro/cancel-next`: the next started operation ends `Canceled` (body optional).
+fn cancel_next(state: &SharedState, ctx: &Ctx) -> Response {
+    let request = if ctx.body.is_empty() {
+        Ok(None)
+    } else {
+        parse::<FailNext>(ctx).map(Some)
+    };
+    match request {
+        Ok(cancel) => {
+            let detail = ArmErrorDetail {
+                code: cancel
+                    .as_ref()
+                    .map_or("Canceled".into(), |cancel| cancel.code.clone()),
+                message: cancel.map_or(
+                    "The operation was canceled (injected by the emulator).".into(),
+                    |cancel| cancel.message,
+                ),
+                ..ArmErrorDetail::default()
+            };
+            state.store().cancel_next = Some(detail.clone());
+            json(StatusCode::OK, &json!({"cancel_next": detail}))
+        }
+        Err(response) => response,
+    }
+}
+
+/// `POST /_emulator/tokens/expire`: the next `count` ARM requests answer 401 `ExpiredAuthenticationToken`.
+fn expire_tokens(state: &SharedState, ctx: &Ctx) -> Response {
+    let request = if ctx.body.is_empty() {
+        Ok(ExpireTokens::default())
+    } else {
+        parse::<ExpireTokens>(ctx)
+    };
+    match request {
+        Ok(ExpireTokens { count }) => {
+            let rule = FaultRule::status(Service::Arm, count, 401, "ExpiredAuthenticationToken");
+            let rule = state
+                .store()
+                .services
+                .get_mut::<crate::faults::Faults>()
+                .add(rule);
+            json(StatusCode::OK, &rule)
+        }
+        Err(response) => response,
+    }
+}
+
+/// `PUT /_emulator/throttle`: ARM's write budget.
+fn configure_throttle(state: &SharedState, ctx: &Ctx) -> Response {
+    match parse::<crate::WriteThrottle>(ctx) {
+        Ok(config) if config.refill_per_second.is_finite() && config.refill_per_second >= 0.0 => {
+            state.store().throttle.configure(config.clone());
+            json(StatusCode::OK, &config)
+        }
+        Ok(_) => bad_request("refill_per_second must be a finite number, at least 0"),
+        Err(response) => response,
+    }
+}
+
+/// `PUT /_emulator/page-size`: the page size of list answers.
+fn set_page_size(state: &SharedState, ctx: &Ctx) -> Response {
+    match parse::<PageSize>(ctx) {
+        Ok(PageSize { page_size }) if page_size >= 1 => {
+            state.store().page_size = page_size;
+            json(StatusCode::OK, &json!({"page_size": page_size}))
+        }
+        Ok(_) => bad_request("page_size must be at least 1"),
+        Err(response) => response,
+    }
+}
+
+/// `GET /_emulator/state`: everything, secrets redacted.
+fn snapshot(state: &SharedState) -> Response {
+    let faults = json!(
+        state
+            .store()
+            .services
+            .get_mut::<crate::faults::Faults>()
+            .list()
+    );
+    json(StatusCode::OK, &state.redacted_snapshot(faults))
+}
+
+/// `PUT /_emulator/clusters/{group}/{name}/api-server`: an API-server outage on or off.
+fn set_api_server(state: &SharedState, ctx: &Ctx) -> Response {
+    match parse::<ApiServer>(ctx) {
+        Ok(ApiServer { available }) => {
+            let (group, name) = (&ctx.segments[2], &ctx.segments[3]);
+            if state.set_api_server_available(group, name, available) {
+                json(StatusCode::OK, &json!({"available": available}))
+            } else {
+                not_found(format!("no cluster '{name}' in resource group '{group}'"))
+            }
+        }
+        Err(response) => response,
+    }
+}
+
+/// `POST /_emulator/federated-token`: a service-account token for a federated credential (body optional).
+fn issue_federated_token(state: &SharedState, ctx: &Ctx) -> Response {
+    let request = if ctx.body.is_empty() {
+        Ok(FederatedTokenRequest::default())
+    } else {
+        parse::<FederatedTokenRequest>(ctx)
+    };
+    match request {
+        Ok(request) => federated_token(state, request),
+        Err(response) => response,
+    }
+}
+
+/// `POST /_emulator/authorize/{approve|decline}`: what the next interactive sign-in does.
+fn authorize_decision(state: &SharedState, ctx: &Ctx, decision: &str) -> Response {
+    let body = if ctx.body.is_empty() {
+        Ok(AuthorizeDecision::default())
+    } else {
+        parse::<AuthorizeDecision>(ctx)
+    };
+    match body {
+        Ok(body) => {
+            let user =
+                (decision == "approve").then(|| body.user.as_deref().unwrap_or(ADMIN_USER_NAME));
+            match entra::authorize::queue_decision(state, user) {
+                Ok(()) => json(StatusCode::OK, &json!({"decision": decision, "user": user})),
+                Err(message) => bad_request(message),
+            }
+        }
+        Err(response) => response,
+    }
+}
+
+/// `POST /_emulator/devicecode/{approve|decline}`: decide a pending device-code sign-in.
+fn device_code_decision(state: &SharedState, ctx: &Ctx, decision: &str) -> Response {
+    match parse::<DeviceCodeDecision>(ctx) {
+        Ok(body) => {
+            let user =
+                (decision == "approve").then(|| body.user.as_deref().unwrap_or(ADMIN_USER_NAME));
+            match entra::device_code::decide(state, &body.user_code, user) {
+                Ok(()) => json(
+                    StatusCode::OK,
+                    &json!({"user_code": body.user_code, "decision": decision, "user": user}),
+                ),
+                Err(message) => bad_request(message),
+            }
+        }
+        Err(response) => response,
+    }
+}
+
+/// `DELETE /_emulator/faults/{id}`.
+fn remove_fault(state: &SharedState, id: &str) -> Response {
+    match id.parse::<u64>() {
+        Ok(id)
+            if state
+                .store()
+                .services
+                .get_mut::<crate::faults::Faults>()
+                .remove(id) =>
+        {
+            empty(StatusCode::NO_CONTENT)
+        }
+        _ => not_found(format!("no fault rule '{id}'")),
     }
 }
 
@@ -379,15 +453,30 @@ fn directory_and_policies(state: &SharedState, ctx: &Ctx) -> Response {
             Ok(body) => add_guest(state, &ctx.segments[2], &body.user_principal_name),
             Err(response) => response,
         },
-        (&Method::GET, ["conditional-access"]) => {
-            json(StatusCode::OK, state.store().policies.switches())
-        }
+        (&Method::GET, ["conditional-access"]) => json(
+            StatusCode::OK,
+            state
+                .store()
+                .services
+                .get_mut::<crate::entra::policy::Policies>()
+                .switches(),
+        ),
         (&Method::PUT, ["conditional-access"]) => match parse::<Switches>(ctx) {
             Ok(switches) => {
                 let mut store = state.store();
                 let store = &mut *store;
-                match store.policies.set(switches, &store.directory) {
-                    Ok(()) => json(StatusCode::OK, store.policies.switches()),
+                match store
+                    .services
+                    .get_mut::<crate::entra::policy::Policies>()
+                    .set(switches, &store.directory)
+                {
+                    Ok(()) => json(
+                        StatusCode::OK,
+                        store
+                            .services
+                            .get_mut::<crate::entra::policy::Policies>()
+                            .switches(),
+                    ),
                     Err(message) => bad_request(message),
                 }
             }
@@ -417,7 +506,7 @@ fn add_faults(state: &SharedState, ctx: &Ctx) -> Response {
     let mut store = state.store();
     let added: Vec<FaultRule> = parsed
         .into_iter()
-        .map(|rule| store.faults.add(rule))
+        .map(|rule| store.services.get_mut::<crate::faults::Faults>().add(rule))
         .collect();
     json(StatusCode::OK, &added)
 }
@@ -452,7 +541,8 @@ fn add_certificate(state: &SharedState, ctx: &Ctx) -> Response {
 /// `POST /_emulator/apps/{client_id}/trusted-subjects`: trust certificates with a subject name issued by a CA
 /// (Subject Name/Issuer trust) for assertions that carry their chain in `x5c`.
 fn add_trusted_subject(state: &SharedState, client_id: &str, body: TrustedSubjectBody) -> Response {
-    use crate::entra::certificate_trust::{Certificate, parse_subject, render};
+    use crate::entra::certificate_trust::{parse_subject, render};
+    use crate::pki::x509::Certificate;
     let Some(subject) = parse_subject(&body.subject) else {
         return bad_request(format!(
             "subject '{}' is not a distinguished name such as 'CN=app.contoso.com, O=Contoso'",

@@ -34,13 +34,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::http::{Ctx, json, unsupported};
-use crate::state::{FEDERATED_AUDIENCE, FederatedCredential, SharedState, random_guid};
+use crate::state::{
+    FEDERATED_AUDIENCE, FederatedCredential, PIPELINES_ORGANIZATION_ID as ORGANIZATION_ID,
+    SharedState, random_guid,
+};
 use crate::{ADMIN_CLIENT_ID, TENANT_ID};
 
 /// The emulated Azure DevOps organization's name.
 pub(crate) const ORGANIZATION: &str = "emulator";
-/// Its id (the last segment of the issuer).
-pub(crate) const ORGANIZATION_ID: &str = "3e3e3e3e-1111-2222-3333-999999999999";
 /// The emulated project's name (in subjects).
 pub(crate) const PROJECT: &str = "aksctl";
 /// The project's id (in `SYSTEM_OIDCREQUESTURI`).
@@ -53,18 +54,6 @@ pub(crate) const SERVICE_CONNECTION_NAME: &str = "aks-service-connection";
 const JOB_LIFETIME: i64 = 3600;
 /// How long an ID token lives, seconds.
 const ID_TOKEN_LIFETIME: i64 = 600;
-
-/// The issuer of the ID tokens: `https://127.0.0.1:P/pipelines/{organizationId}` (Azure DevOps:
-/// `https://vstoken.dev.azure.com/{organizationId}`).
-pub(crate) fn issuer(state: &SharedState) -> String {
-    format!("{}/pipelines/{ORGANIZATION_ID}", state.base_url())
-}
-
-/// Whether `issuer` is the emulated organization's (its ID tokens are signed with the emulator's key, so
-/// Entra can verify them as federated assertions).
-pub(crate) fn is_issuer(state: &SharedState, issuer: &str) -> bool {
-    issuer == self::issuer(state)
-}
 
 /// The subject of a service connection's ID tokens.
 pub(crate) fn subject(service_connection_name: &str) -> String {
@@ -110,7 +99,7 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
                 "openid-configuration",
             ],
         ) if *organization == ORGANIZATION_ID => {
-            let issuer = issuer(state);
+            let issuer = state.pipelines_issuer();
             json(
                 StatusCode::OK,
                 &json!({
@@ -227,7 +216,7 @@ fn oidc_token(
         "jti": random_guid(),
         "sub": subject(name),
         "aud": FEDERATED_AUDIENCE,
-        "iss": issuer(state),
+        "iss": state.pipelines_issuer(),
         "nbf": issued,
         "iat": issued,
         "exp": issued + ID_TOKEN_LIFETIME,
@@ -305,7 +294,7 @@ fn start_job(state: &SharedState, request: JobRequest) -> Response {
     let connection_name = request
         .service_connection_name
         .unwrap_or_else(|| SERVICE_CONNECTION_NAME.to_string());
-    let issuer = issuer(state);
+    let issuer = state.pipelines_issuer();
     let subject = subject(&connection_name);
     {
         let mut store = state.store();

@@ -36,6 +36,8 @@ mod model;
 mod sorted;
 mod split;
 mod write;
+mod yaml;
+mod yaml_settings;
 
 pub use az_merge::{MergeError, az_merge, az_rename};
 pub use convert::{

@@ -227,7 +227,7 @@ fn to_yaml_with(document: &Kubeconfig, pieces: Option<usize>, min_entries: usize
             .iter()
             .map(|segments| {
                 std::thread::Builder::new()
-                    .stack_size(crate::split::PIECE_STACK_SIZE)
+                    .stack_size(crate::yaml_settings::PIECE_STACK_SIZE)
                     .spawn_scoped(scope, || write_piece(segments))
                     .map_err(|_| segments)
             })

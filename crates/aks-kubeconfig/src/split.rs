@@ -13,7 +13,8 @@
 //! are exactly those of one parse.
 
 use crate::field::Field;
-use crate::model::{Kubeconfig, NamedCluster, NamedContext, NamedUser, parse_options};
+use crate::model::{Kubeconfig, NamedCluster, NamedContext, NamedUser};
+use crate::yaml_settings::{PIECE_STACK_SIZE, parse_options};
 use serde::de::DeserializeOwned;
 
 /// Texts shorter than this are parsed on the calling thread (a thread costs more than it saves).
@@ -90,10 +91,6 @@ pub(crate) fn parse_pieces(text: &str, pieces: usize) -> Option<Kubeconfig> {
     });
     join(parsed)
 }
-
-/// The stack of a thread that parses (or writes) a piece: Linux's default for the main thread, so that a document
-/// nested as deep as a single-threaded run handles does not overflow it.
-pub(crate) const PIECE_STACK_SIZE: usize = 8 * 1024 * 1024;
 
 /// A parsed piece.
 enum Piece {

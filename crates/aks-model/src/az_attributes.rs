@@ -2,7 +2,7 @@
 //! For each SDK model reachable from `ManagedCluster`: its attributes as (wire name, az output name, shape), and
 //! the wire property az flattens into it (`properties`).
 
-use crate::az_view::{Attribute, Model, Shape};
+use crate::sdk_model::{Attribute, Model, Shape};
 
 /// Every model, by SDK class name.
 pub(crate) static MODELS: &[Model] = &[

@@ -8,6 +8,7 @@
 use serde_json::{Map, Value};
 
 use crate::ResourceId;
+use crate::sdk_model::{Model, Shape};
 
 /// Attributes whose values are dictionaries: their own keys are data and are not renamed.
 const DICT_ATTRIBUTES: &[&str] = &[
@@ -19,41 +20,6 @@ const DICT_ATTRIBUTES: &[&str] = &[
     "nodeLabels",
     "delegatedResources",
 ];
-
-/// How a value is shaped in the SDK model: a scalar, a model, or a list or dictionary of shapes.
-#[derive(Debug)]
-pub(crate) enum Shape {
-    /// A string, number or boolean (printed as is).
-    Scalar,
-    /// An SDK model, by class name.
-    Model(&'static str),
-    /// A list.
-    List(&'static Shape),
-    /// A dictionary (its keys are data: not renamed).
-    Dict(&'static Shape),
-}
-
-/// One attribute of an SDK model.
-#[derive(Debug)]
-pub(crate) struct Attribute {
-    /// The JSON name on the wire.
-    pub wire: &'static str,
-    /// The name az prints.
-    pub az: &'static str,
-    /// Its shape.
-    pub shape: Shape,
-}
-
-/// An SDK model: its attributes, and the wire property whose model is flattened into it.
-#[derive(Debug)]
-pub(crate) struct Model {
-    /// SDK class name.
-    pub name: &'static str,
-    /// `(wire property, model)` flattened into this model (`properties` of a managed cluster).
-    pub flattened: Option<(&'static str, &'static str)>,
-    /// Attributes, in SDK order.
-    pub attributes: &'static [Attribute],
-}
 
 fn model(name: &str) -> Option<&'static Model> {
     let models = crate::az_attributes::MODELS;

@@ -20,6 +20,7 @@ mod nullable;
 mod operation;
 mod resource_group;
 mod resource_id;
+mod sdk_model;
 mod subscription;
 pub mod validation;
 

@@ -1,5 +1,5 @@
 //! `listClusterUserCredential` / `listClusterAdminCredential` and the kubeconfig text they carry
-//! (arm-aks-api.md §1.2, §2.6, §2.7; az-oracle.md §9).
+//! (docs/arm-aks-api.md; docs/az-behaviour.md).
 //!
 //! The kubeconfig is written from a template, as AKS-like block YAML with keys in AKS's order. Its `server` is
 //! always the cluster's local Kubernetes endpoint (`https://127.0.0.1:<port>`), never a public name.

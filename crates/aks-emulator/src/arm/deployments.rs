@@ -55,6 +55,9 @@ const RESOURCE_IGNORED_KEYS: &[&str] = &["dependsOn", "comments", "metadata"];
 /// Lower-cased (resource group, deployment name).
 pub(crate) type DeploymentKey = (String, String);
 
+/// Template deployments by lower-case (group, name) (in memory only, not in the state file).
+pub(crate) type Deployments = std::collections::BTreeMap<DeploymentKey, DeploymentRecord>;
+
 /// Where a deployment stands (`properties.provisioningState`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum DeploymentState {
@@ -110,7 +113,10 @@ pub(crate) struct DeploymentRecord {
 /// The deployments of a store's resource group `group` go with it.
 pub(crate) fn forget_resource_group(store: &mut Store, group: &str) {
     let group = group.to_lowercase();
-    store.deployments.retain(|(key, _), _| *key != group);
+    store
+        .services
+        .get_mut::<Deployments>()
+        .retain(|(key, _), _| *key != group);
 }
 
 fn key(group: &str, name: &str) -> DeploymentKey {
@@ -638,6 +644,69 @@ fn resolve_parameters(
     Ok(Parameters { values, typed })
 }
 
+/// One template resource, resolved: a managed cluster with its name and the body to PUT.
+fn plan_resource(
+    scope: &Scope<'_>,
+    resource: &Value,
+    index: usize,
+) -> Result<PlannedResource, ArmErrorDetail> {
+    let path = format!("resources[{index}]");
+    let Value::Object(resource) = scope.resolve(resource, &path)? else {
+        return Err(invalid_template(format!(
+            "The template resource at '{path}' must be an object"
+        )));
+    };
+    let text = |key: &str| {
+        resource
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let resource_type = text("type").ok_or_else(|| {
+        invalid_template(format!("The template resource at '{path}' has no 'type'"))
+    })?;
+    if !resource_type.eq_ignore_ascii_case(MANAGED_CLUSTER_TYPE) {
+        return Err(invalid_template(format!(
+            "The template resource type '{resource_type}' at '{path}' is not supported by the local cloud emulator: it deploys only '{MANAGED_CLUSTER_TYPE}'"
+        )));
+    }
+    if text("apiVersion").is_none() {
+        return Err(invalid_template(format!(
+            "The template resource at '{path}' has no 'apiVersion'"
+        )));
+    }
+    let name = text("name")
+        .filter(|name| !name.is_empty())
+        .ok_or_else(|| {
+            invalid_template(format!(
+                "The template resource at '{path}' has no 'name' string"
+            ))
+        })?;
+    if name.contains('/') {
+        return Err(invalid_template(format!(
+            "The template resource '{name}' at '{path}' has an incorrect segment length: a managed cluster's name has one segment"
+        )));
+    }
+    let mut body = Map::new();
+    for (key, value) in &resource {
+        if matches!(key.as_str(), "type" | "apiVersion" | "name")
+            || RESOURCE_IGNORED_KEYS.contains(&key.as_str())
+        {
+            continue;
+        }
+        if !RESOURCE_BODY_KEYS.contains(&key.as_str()) {
+            return Err(invalid_template(format!(
+                "The template resource property '{key}' at '{path}' is not supported by the local cloud emulator"
+            )));
+        }
+        body.insert(key.clone(), value.clone());
+    }
+    Ok(PlannedResource {
+        name,
+        body: Value::Object(body),
+    })
+}
+
 /// Check a template and evaluate it for these parameters in this resource group.
 fn plan(
     template: &Value,
@@ -688,66 +757,13 @@ fn plan(
     let mut planned = Vec::new();
     let mut locations: Vec<String> = Vec::new();
     for (index, resource) in resources.iter().enumerate() {
-        let path = format!("resources[{index}]");
-        let Value::Object(resource) = scope.resolve(resource, &path)? else {
-            return Err(invalid_template(format!(
-                "The template resource at '{path}' must be an object"
-            )));
-        };
-        let text = |key: &str| {
-            resource
-                .get(key)
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
-        let resource_type = text("type").ok_or_else(|| {
-            invalid_template(format!("The template resource at '{path}' has no 'type'"))
-        })?;
-        if !resource_type.eq_ignore_ascii_case(MANAGED_CLUSTER_TYPE) {
-            return Err(invalid_template(format!(
-                "The template resource type '{resource_type}' at '{path}' is not supported by the local cloud emulator: it deploys only '{MANAGED_CLUSTER_TYPE}'"
-            )));
-        }
-        if text("apiVersion").is_none() {
-            return Err(invalid_template(format!(
-                "The template resource at '{path}' has no 'apiVersion'"
-            )));
-        }
-        let name = text("name")
-            .filter(|name| !name.is_empty())
-            .ok_or_else(|| {
-                invalid_template(format!(
-                    "The template resource at '{path}' has no 'name' string"
-                ))
-            })?;
-        if name.contains('/') {
-            return Err(invalid_template(format!(
-                "The template resource '{name}' at '{path}' has an incorrect segment length: a managed cluster's name has one segment"
-            )));
-        }
-        let mut body = Map::new();
-        for (key, value) in &resource {
-            if matches!(key.as_str(), "type" | "apiVersion" | "name")
-                || RESOURCE_IGNORED_KEYS.contains(&key.as_str())
-            {
-                continue;
-            }
-            if !RESOURCE_BODY_KEYS.contains(&key.as_str()) {
-                return Err(invalid_template(format!(
-                    "The template resource property '{key}' at '{path}' is not supported by the local cloud emulator"
-                )));
-            }
-            body.insert(key.clone(), value.clone());
-        }
-        if let Some(location) = body.get("location").and_then(Value::as_str)
+        let resource = plan_resource(&scope, resource, index)?;
+        if let Some(location) = resource.body.get("location").and_then(Value::as_str)
             && !locations.iter().any(|l| l.eq_ignore_ascii_case(location))
         {
             locations.push(location.to_string());
         }
-        planned.push(PlannedResource {
-            name,
-            body: Value::Object(body),
-        });
+        planned.push(resource);
     }
 
     let mut outputs = Map::new();
@@ -920,7 +936,7 @@ fn put_cluster(state: &SharedState, group: &str, resource: &PlannedResource) -> 
 /// Advance a running deployment: read its clusters' operations (each read counts a poll), then settle its state.
 /// Returns whether the store changed.
 fn advance(state: &SharedState, store: &mut Store, key: &DeploymentKey) -> bool {
-    let Some(record) = store.deployments.get(key) else {
+    let Some(record) = store.services.get_mut::<Deployments>().get(key) else {
         return false;
     };
     if record.state.is_terminal() {
@@ -936,7 +952,9 @@ fn advance(state: &SharedState, store: &mut Store, key: &DeploymentKey) -> bool 
         operations::advance(state, store, id);
     }
     let mut pending = false;
-    let mut resources = store.deployments[key].resources.clone();
+    let mut resources = store.services.get_mut::<Deployments>()[key]
+        .resources
+        .clone();
     for resource in resources.iter_mut().filter(|r| r.error.is_none()) {
         let Some(id) = &resource.operation else {
             continue;
@@ -949,7 +967,7 @@ fn advance(state: &SharedState, store: &mut Store, key: &DeploymentKey) -> bool 
             }
         }
     }
-    let Some(record) = store.deployments.get_mut(key) else {
+    let Some(record) = store.services.get_mut::<Deployments>().get_mut(key) else {
         return false;
     };
     record.resources = resources;
@@ -1015,6 +1033,27 @@ fn view(record: &DeploymentRecord) -> Value {
     })
 }
 
+/// `409 DeploymentActive` while the deployment `key` (advanced first) is still running.
+fn refuse_if_active(state: &SharedState, key: &DeploymentKey, name: &str) -> Result<(), Response> {
+    let mut store = state.store();
+    advance(state, &mut store, key);
+    if let Some(active) = store.services.get_mut::<Deployments>().get(key)
+        && !active.state.is_terminal()
+    {
+        return Err(arm_error(
+            StatusCode::CONFLICT,
+            ArmErrorBody::new(
+                "DeploymentActive",
+                format!(
+                    "Unable to edit or replace deployment '{name}': previous deployment from '{}' is still active. Please see https://aka.ms/arm-deploy for usage details.",
+                    active.timestamp
+                ),
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// `PUT …/resourcegroups/{rg}/providers/Microsoft.Resources/deployments/{name}`: validate the template
 /// (`400 InvalidTemplate`, also recorded as a `Failed` deployment), PUT its clusters, answer 201 `Accepted` with
 /// `Azure-AsyncOperation`.
@@ -1024,23 +1063,8 @@ pub(super) fn put(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> Re
         Err(response) => return response,
     };
     let key = key(group, name);
-    {
-        let mut store = state.store();
-        advance(state, &mut store, &key);
-        if let Some(active) = store.deployments.get(&key)
-            && !active.state.is_terminal()
-        {
-            return arm_error(
-                StatusCode::CONFLICT,
-                ArmErrorBody::new(
-                    "DeploymentActive",
-                    format!(
-                        "Unable to edit or replace deployment '{name}': previous deployment from '{}' is still active. Please see https://aka.ms/arm-deploy for usage details.",
-                        active.timestamp
-                    ),
-                ),
-            );
-        }
+    if let Err(response) = refuse_if_active(state, &key, name) {
+        return response;
     }
     let (mode, template, supplied) = match request(ctx) {
         Ok(request) => request,
@@ -1048,7 +1072,8 @@ pub(super) fn put(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> Re
     };
     let stored_name = state
         .store()
-        .deployments
+        .services
+        .get_mut::<Deployments>()
         .get(&key)
         .map(|record| record.name.clone())
         .unwrap_or_else(|| name.to_string());
@@ -1078,7 +1103,11 @@ pub(super) fn put(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> Re
             tracing::info!(deployment = %record.name, code = %error.code, "deployment template refused");
             record.state = DeploymentState::Failed;
             record.error = Some(error.clone());
-            state.store().deployments.insert(key, record);
+            state
+                .store()
+                .services
+                .get_mut::<Deployments>()
+                .insert(key, record);
             return bad_request(error);
         }
     };
@@ -1097,7 +1126,7 @@ pub(super) fn put(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> Re
     let stored_name = record.name.clone();
     let retry_after = {
         let mut store = state.store();
-        store.deployments.insert(key, record);
+        store.services.get_mut::<Deployments>().insert(key, record);
         store.lro.retry_after_seconds
     };
     let api_version = ctx.query("api-version").unwrap_or(DEFAULT_API_VERSION);
@@ -1125,7 +1154,8 @@ fn read(state: &SharedState, group: &str, name: &str) -> Result<DeploymentRecord
         state.save_or_log(&store);
     }
     store
-        .deployments
+        .services
+        .get_mut::<Deployments>()
         .get(&key)
         .cloned()
         .ok_or_else(|| deployment_not_found(group, name))
@@ -1180,7 +1210,8 @@ pub(super) fn list(state: &SharedState, ctx: &Ctx, group: &str) -> Response {
     let group_key = group.to_lowercase();
     let mut store = state.store();
     let keys: Vec<DeploymentKey> = store
-        .deployments
+        .services
+        .get_mut::<Deployments>()
         .keys()
         .filter(|(key, _)| *key == group_key)
         .cloned()
@@ -1190,7 +1221,7 @@ pub(super) fn list(state: &SharedState, ctx: &Ctx, group: &str) -> Response {
     }
     let items: Vec<Value> = keys
         .iter()
-        .filter_map(|key| store.deployments.get(key))
+        .filter_map(|key| store.services.get::<Deployments>()?.get(key))
         .map(view)
         .collect();
     drop(store);

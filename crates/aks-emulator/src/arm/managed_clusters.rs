@@ -1,7 +1,10 @@
 //! `Microsoft.ContainerService/managedClusters`: PUT (create/update with AKS's rules), GET, DELETE and lists
-//! (arm-aks-api.md §1.2, §2, §3, §8; az-oracle.md §8 pitfall 5 and §9).
+//! (docs/arm-aks-api.md; docs/az-behaviour.md).
 
-use aks_model::{AadMode, ArmErrorBody, ManagedCluster, ManagedClusterSku, PowerState, validation};
+use aks_model::{
+    AadMode, ArmErrorBody, ManagedCluster, ManagedClusterProperties, ManagedClusterSku, PowerState,
+    validation,
+};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
@@ -81,7 +84,7 @@ fn non_empty(value: &Option<String>) -> Option<&str> {
     value.as_deref().filter(|text| !text.is_empty())
 }
 
-/// Fill the fields the server owns or defaults (az-oracle.md §9). On update (`previous` set), read-only
+/// Fill the fields the server owns or defaults (docs/az-behaviour.md). On update (`previous` set), read-only
 /// fields in the body are ignored and the server's values kept.
 pub(crate) fn fill_server_fields(
     cluster: &mut ManagedCluster,
@@ -104,6 +107,22 @@ pub(crate) fn fill_server_fields(
     sku.name.get_or_insert_with(|| "Base".into());
     sku.tier.get_or_insert_with(|| "Free".into());
 
+    let managed_identity = fill_identity(cluster, previous);
+    let previous_properties = previous.map(|p| &p.properties);
+    let properties = &mut cluster.properties;
+    let (version, node_resource_group) = fill_properties(properties, previous_properties, place);
+    fill_extra(
+        properties,
+        previous_properties,
+        managed_identity,
+        &node_resource_group,
+        name,
+    );
+    fill_agent_pools(properties, &version);
+}
+
+/// A system-assigned identity keeps its principal; whether the cluster has a managed identity at all.
+fn fill_identity(cluster: &mut ManagedCluster, previous: Option<&ManagedCluster>) -> bool {
     let identity_type = cluster
         .identity
         .as_ref()
@@ -121,8 +140,21 @@ pub(crate) fn fill_server_fields(
         identity.tenant_id = Some(TENANT_ID.to_string());
     }
 
-    let previous_properties = previous.map(|p| &p.properties);
-    let properties = &mut cluster.properties;
+    managed_identity
+}
+
+/// Power state, versions, DNS prefix and FQDNs, node resource group, RBAC, local accounts and the AAD profile's
+/// server-side fields; returns the Kubernetes version and the node resource group.
+fn fill_properties(
+    properties: &mut ManagedClusterProperties,
+    previous_properties: Option<&ManagedClusterProperties>,
+    place: &Placement<'_>,
+) -> (String, String) {
+    let Placement {
+        group,
+        name,
+        location,
+    } = *place;
     properties.power_state = Some(
         previous_properties
             .and_then(|p| p.power_state.clone())
@@ -190,6 +222,18 @@ pub(crate) fn fill_server_fields(
         }
     }
 
+    (version, node_resource_group)
+}
+
+/// The properties ARM adds that aksctl does not model (`maxAgentPools`, `resourceUID`, network defaults, the
+/// kubelet identity).
+fn fill_extra(
+    properties: &mut ManagedClusterProperties,
+    previous_properties: Option<&ManagedClusterProperties>,
+    managed_identity: bool,
+    node_resource_group: &str,
+    name: &str,
+) {
     let previous_extra = previous_properties.map(|p| &p.extra);
     let extra = &mut properties.extra;
     extra.insert("maxAgentPools".into(), json!(100));
@@ -236,7 +280,10 @@ pub(crate) fn fill_server_fields(
         });
         extra.insert("identityProfile".into(), profile);
     }
+}
 
+/// Each agent pool's defaults, versions, node image and power state.
+fn fill_agent_pools(properties: &mut ManagedClusterProperties, version: &str) {
     if let Some(pools) = properties.agent_pool_profiles.as_mut() {
         for pool in pools {
             if non_empty(&pool.vm_size).is_none() {
@@ -246,10 +293,10 @@ pub(crate) fn fill_server_fields(
             pool.os_type.get_or_insert_with(|| "Linux".into());
             pool.mode.get_or_insert_with(|| "System".into());
             if non_empty(&pool.orchestrator_version).is_none() {
-                pool.orchestrator_version = Some(version.clone());
+                pool.orchestrator_version = Some(version.to_string());
             }
             pool.current_orchestrator_version = Some(full_version(
-                pool.orchestrator_version.as_deref().unwrap_or(&version),
+                pool.orchestrator_version.as_deref().unwrap_or(version),
             ));
             default_value(&mut pool.extra, "type", json!("VirtualMachineScaleSets"));
             default_value(&mut pool.extra, "osDiskSizeGB", json!(128));
@@ -279,7 +326,7 @@ fn has_legacy_fields(cluster: &ManagedCluster) -> bool {
     })
 }
 
-/// AKS's rules for a PUT (arm-aks-api.md §3, §8), checked on the filled cluster.
+/// AKS's rules for a PUT (docs/arm-aks-api.md), checked on the filled cluster.
 fn check_rules(
     cluster: &ManagedCluster,
     previous: Option<&ManagedCluster>,
@@ -425,40 +472,48 @@ fn internal_error(error: &EmulatorError) -> Response {
     )
 }
 
-/// `PUT …/managedClusters/{name}`: 201 (create) or 200 (update) with the cluster in `Creating`/`Updating`
-/// and the operation headers.
-pub(super) fn put(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> Response {
+/// The cluster a PUT sends, with its validated location, or the 400 answer for a bad name, body or location.
+fn read_cluster(ctx: &Ctx, name: &str) -> Result<(ManagedCluster, String), Response> {
     if validation::cluster_name("name", name).is_err() {
-        return bad_request(
+        return Err(bad_request(
             "InvalidResourceName",
             format!(
                 "Resource name '{name}' is invalid. The name can be between 1 and 63 characters long, may contain only letters, numbers, hyphens and underscores, and must start and end with a letter or a number."
             ),
             "resourceName",
-        );
+        ));
     }
-    let mut cluster: ManagedCluster = match serde_json::from_slice(&ctx.body) {
+    let cluster: ManagedCluster = match serde_json::from_slice(&ctx.body) {
         Ok(cluster) => cluster,
-        Err(error) => return invalid_content(&error),
+        Err(error) => return Err(invalid_content(&error)),
     };
     if cluster.location.trim().is_empty() {
-        return bad_request(
+        return Err(bad_request(
             "LocationRequired",
             "The location property is required for this definition.",
             "location",
-        );
+        ));
     }
     let Ok(location) = validation::location("location", &cluster.location) else {
-        return bad_request(
+        return Err(bad_request(
             "LocationNotAvailableForResourceType",
             format!(
                 "The provided location '{}' is not available for resource type 'Microsoft.ContainerService/managedClusters'.",
                 cluster.location
             ),
             "location",
-        );
+        ));
     };
+    Ok((cluster, location))
+}
 
+/// `PUT …/managedClusters/{name}`: 201 (create) or 200 (update) with the cluster in `Creating`/`Updating`
+/// and the operation headers.
+pub(super) fn put(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> Response {
+    let (mut cluster, location) = match read_cluster(ctx, name) {
+        Ok(read) => read,
+        Err(response) => return response,
+    };
     let mut store = state.store();
     let Some(resource_group) = store.resource_groups.get(&group.to_lowercase()) else {
         return resource_group_not_found(group);

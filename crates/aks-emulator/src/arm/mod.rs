@@ -24,10 +24,6 @@ use crate::http::{Ctx, arm_error, set, unsupported};
 use crate::state::SharedState;
 use crate::{SUBSCRIPTION_ID, TENANT_ID};
 
-pub(crate) use deployments::{DeploymentKey, DeploymentRecord};
-pub(crate) use throttle::WriteBuckets;
-pub use throttle::WriteThrottle;
-
 pub(crate) use managed_clusters::{
     SeedCluster, fill_server_fields_for_seed, major_minor as major_minor_of,
 };
@@ -94,192 +90,196 @@ enum ArmRoute {
     },
 }
 
-fn parse(ctx: &Ctx) -> Option<(ArmRoute, Option<String>)> {
-    let lower: Vec<&str> = ctx.lower.iter().map(String::as_str).collect();
-    let original = &ctx.segments;
-    let method = &ctx.method;
-    let get = method == Method::GET;
-    let cs = "microsoft.containerservice";
-    let resources = "microsoft.resources";
-    let route = match lower.as_slice() {
-        ["metadata", "endpoints"] if get => (ArmRoute::Metadata, None),
-        ["tenants"] if get => (ArmRoute::ListTenants, None),
-        ["subscriptions"] if get => (ArmRoute::ListSubscriptions, None),
-        ["subscriptions", _] if get => (ArmRoute::GetSubscription, Some(original[1].clone())),
-        ["subscriptions", _, "resourcegroups"] if get => {
-            (ArmRoute::ListResourceGroups, Some(original[1].clone()))
-        }
-        ["subscriptions", _, "resourcegroups", _]
-            if matches!(
-                *method,
-                Method::GET | Method::PUT | Method::HEAD | Method::DELETE
-            ) =>
-        {
-            (
-                ArmRoute::ResourceGroup {
-                    group: original[3].clone(),
-                },
-                Some(original[1].clone()),
-            )
-        }
-        ["subscriptions", _, "operationresults", _] if get => (
-            ArmRoute::ResourceGroupOperationResult {
-                id: original[3].clone(),
-            },
-            Some(original[1].clone()),
-        ),
-        ["subscriptions", _, "providers", ns, "managedclusters"] if get && *ns == cs => {
-            (ArmRoute::ListClusters, Some(original[1].clone()))
-        }
-        [
-            "subscriptions",
-            _,
-            "providers",
-            ns,
-            "locations",
-            _,
-            "operations",
-            _,
-        ] if get && *ns == cs => (
-            ArmRoute::OperationStatus {
-                id: original[7].clone(),
-            },
-            Some(original[1].clone()),
-        ),
-        [
-            "subscriptions",
-            _,
-            "providers",
-            ns,
-            "locations",
-            _,
-            "operationresults",
-            _,
-        ] if get && *ns == cs => (
-            ArmRoute::OperationResult {
-                id: original[7].clone(),
-            },
-            Some(original[1].clone()),
-        ),
-        [
-            "subscriptions",
-            _,
-            "resourcegroups",
-            _,
-            "providers",
-            ns,
-            "managedclusters",
-        ] if get && *ns == cs => (
-            ArmRoute::ListClustersInGroup {
-                group: original[3].clone(),
-            },
-            Some(original[1].clone()),
-        ),
-        [
-            "subscriptions",
-            _,
-            "resourcegroups",
-            _,
-            "providers",
-            ns,
-            "managedclusters",
-            _,
-        ] if *ns == cs && matches!(*method, Method::GET | Method::PUT | Method::DELETE) => (
-            ArmRoute::Cluster {
-                group: original[3].clone(),
-                name: original[7].clone(),
-            },
-            Some(original[1].clone()),
-        ),
-        [
-            "subscriptions",
-            _,
-            "resourcegroups",
-            _,
-            "providers",
-            ns,
-            "managedclusters",
-            _,
-            action,
-        ] if *ns == cs && *method == Method::POST => {
-            let group = original[3].clone();
-            let name = original[7].clone();
-            let route = match *action {
-                "listclusterusercredential" => ArmRoute::UserCredential { group, name },
-                "listclusteradmincredential" => ArmRoute::AdminCredential { group, name },
-                _ => return None,
-            };
-            (route, Some(original[1].clone()))
-        }
-        [
-            "subscriptions",
-            _,
-            "resourcegroups",
-            _,
-            "providers",
-            ns,
-            "deployments",
-        ] if get && *ns == resources => (
-            ArmRoute::ListDeployments {
-                group: original[3].clone(),
-            },
-            Some(original[1].clone()),
-        ),
-        [
-            "subscriptions",
-            _,
-            "resourcegroups",
-            _,
-            "providers",
-            ns,
-            "deployments",
-            _,
-        ] if *ns == resources && matches!(*method, Method::GET | Method::PUT) => (
-            ArmRoute::Deployment {
-                group: original[3].clone(),
-                name: original[7].clone(),
-            },
-            Some(original[1].clone()),
-        ),
-        [
-            "subscriptions",
-            _,
-            "resourcegroups",
-            _,
-            "providers",
-            ns,
-            "deployments",
-            _,
-            "validate",
-        ] if *ns == resources && *method == Method::POST => (
-            ArmRoute::DeploymentValidate {
-                group: original[3].clone(),
-                name: original[7].clone(),
-            },
-            Some(original[1].clone()),
-        ),
-        [
-            "subscriptions",
-            _,
-            "resourcegroups",
-            _,
-            "providers",
-            ns,
-            "deployments",
-            _,
-            "operationstatuses",
-            _,
-        ] if get && *ns == resources => (
-            ArmRoute::DeploymentOperationStatus {
-                group: original[3].clone(),
-                name: original[7].clone(),
-                id: original[9].clone(),
-            },
-            Some(original[1].clone()),
-        ),
-        _ => return None,
+/// Segments a route takes from the path, as sent, in order.
+type Captures = std::vec::IntoIter<String>;
+
+fn take(captures: &mut Captures) -> String {
+    captures.next().unwrap_or_default()
+}
+
+/// One ARM route: the methods it answers, its path (lower-case literals matched case-insensitively; `{…}` takes
+/// the segment as sent, `{subscription}` being the subscription whose write budget a write uses and `{_}` a
+/// segment that is not used) and the [`ArmRoute`] it is.
+struct RouteSpec {
+    methods: &'static [&'static str],
+    path: &'static str,
+    route: fn(&mut Captures) -> ArmRoute,
+}
+
+/// A path under `/subscriptions/{subscription}` + the given rest.
+macro_rules! subscription {
+    ($rest:literal) => {
+        concat!("subscriptions/{subscription}", $rest)
     };
-    Some(route)
+}
+
+/// A path under a resource group's `providers/{namespace}` + the given rest.
+macro_rules! in_group {
+    ($namespace:literal, $rest:literal) => {
+        concat!(
+            "subscriptions/{subscription}/resourcegroups/{group}/providers/",
+            $namespace,
+            $rest
+        )
+    };
+}
+
+/// Every ARM route the emulator serves, the one list of them (Azure REST API reference: Resource Groups,
+/// Managed Clusters, Deployments, Subscriptions, Tenants; see docs/arm-aks-api.md).
+const ROUTES: &[RouteSpec] = &[
+    RouteSpec {
+        methods: &["GET"],
+        path: "metadata/endpoints",
+        route: |_| ArmRoute::Metadata,
+    },
+    RouteSpec {
+        methods: &["GET"],
+        path: "tenants",
+        route: |_| ArmRoute::ListTenants,
+    },
+    RouteSpec {
+        methods: &["GET"],
+        path: "subscriptions",
+        route: |_| ArmRoute::ListSubscriptions,
+    },
+    RouteSpec {
+        methods: &["GET"],
+        path: subscription!(""),
+        route: |_| ArmRoute::GetSubscription,
+    },
+    RouteSpec {
+        methods: &["GET"],
+        path: subscription!("/resourcegroups"),
+        route: |_| ArmRoute::ListResourceGroups,
+    },
+    RouteSpec {
+        methods: &["GET", "PUT", "HEAD", "DELETE"],
+        path: subscription!("/resourcegroups/{group}"),
+        route: |c| ArmRoute::ResourceGroup { group: take(c) },
+    },
+    RouteSpec {
+        methods: &["GET"],
+        path: subscription!("/operationresults/{id}"),
+        route: |c| ArmRoute::ResourceGroupOperationResult { id: take(c) },
+    },
+    RouteSpec {
+        methods: &["GET"],
+        path: subscription!("/providers/microsoft.containerservice/managedclusters"),
+        route: |_| ArmRoute::ListClusters,
+    },
+    RouteSpec {
+        methods: &["GET"],
+        path: subscription!("/providers/microsoft.containerservice/locations/{_}/operations/{id}"),
+        route: |c| ArmRoute::OperationStatus { id: take(c) },
+    },
+    RouteSpec {
+        methods: &["GET"],
+        path: subscription!(
+            "/providers/microsoft.containerservice/locations/{_}/operationresults/{id}"
+        ),
+        route: |c| ArmRoute::OperationResult { id: take(c) },
+    },
+    RouteSpec {
+        methods: &["GET"],
+        path: in_group!("microsoft.containerservice", "/managedclusters"),
+        route: |c| ArmRoute::ListClustersInGroup { group: take(c) },
+    },
+    RouteSpec {
+        methods: &["GET", "PUT", "DELETE"],
+        path: in_group!("microsoft.containerservice", "/managedclusters/{name}"),
+        route: |c| ArmRoute::Cluster {
+            group: take(c),
+            name: take(c),
+        },
+    },
+    RouteSpec {
+        methods: &["POST"],
+        path: in_group!(
+            "microsoft.containerservice",
+            "/managedclusters/{name}/listclusterusercredential"
+        ),
+        route: |c| ArmRoute::UserCredential {
+            group: take(c),
+            name: take(c),
+        },
+    },
+    RouteSpec {
+        methods: &["POST"],
+        path: in_group!(
+            "microsoft.containerservice",
+            "/managedclusters/{name}/listclusteradmincredential"
+        ),
+        route: |c| ArmRoute::AdminCredential {
+            group: take(c),
+            name: take(c),
+        },
+    },
+    RouteSpec {
+        methods: &["GET"],
+        path: in_group!("microsoft.resources", "/deployments"),
+        route: |c| ArmRoute::ListDeployments { group: take(c) },
+    },
+    RouteSpec {
+        methods: &["GET", "PUT"],
+        path: in_group!("microsoft.resources", "/deployments/{name}"),
+        route: |c| ArmRoute::Deployment {
+            group: take(c),
+            name: take(c),
+        },
+    },
+    RouteSpec {
+        methods: &["POST"],
+        path: in_group!("microsoft.resources", "/deployments/{name}/validate"),
+        route: |c| ArmRoute::DeploymentValidate {
+            group: take(c),
+            name: take(c),
+        },
+    },
+    RouteSpec {
+        methods: &["GET"],
+        path: in_group!(
+            "microsoft.resources",
+            "/deployments/{name}/operationstatuses/{id}"
+        ),
+        route: |c| ArmRoute::DeploymentOperationStatus {
+            group: take(c),
+            name: take(c),
+            id: take(c),
+        },
+    },
+];
+
+/// The route of a request and the subscription in its path (as sent), or `None` when no route matches.
+fn parse(ctx: &Ctx) -> Option<(ArmRoute, Option<String>)> {
+    ROUTES.iter().find_map(|spec| {
+        if !spec.methods.contains(&ctx.method.as_str()) {
+            return None;
+        }
+        let (captures, subscription) = spec.captures(ctx)?;
+        Some(((spec.route)(&mut captures.into_iter()), subscription))
+    })
+}
+
+impl RouteSpec {
+    /// The segments the path takes from `ctx`, and the subscription, when the path matches.
+    fn captures(&self, ctx: &Ctx) -> Option<(Vec<String>, Option<String>)> {
+        let pattern: Vec<&str> = self.path.split('/').collect();
+        if pattern.len() != ctx.lower.len() {
+            return None;
+        }
+        let mut captures = Vec::new();
+        let mut subscription = None;
+        for ((part, lower), original) in pattern.iter().zip(&ctx.lower).zip(&ctx.segments) {
+            match *part {
+                "{subscription}" => subscription = Some(original.clone()),
+                "{_}" => {}
+                _ if part.starts_with('{') => captures.push(original.clone()),
+                literal if literal == lower => {}
+                _ => return None,
+            }
+        }
+        Some((captures, subscription))
+    }
 }
 
 /// Handle an ARM request.
@@ -374,7 +374,9 @@ fn guarded(
         ArmRoute::ListResourceGroups => resource_groups::list(state, ctx),
         ArmRoute::ResourceGroup { group } => match ctx.method {
             Method::PUT => resource_groups::put(state, ctx, &group),
-            Method::DELETE => resource_groups::delete(state, ctx, &group),
+            Method::DELETE => {
+                resource_groups::delete(state, ctx, &group, deployments::forget_resource_group)
+            }
             Method::HEAD => resource_groups::head(state, &group),
             _ => resource_groups::get(state, &group),
         },
@@ -454,7 +456,8 @@ fn conditional_access(state: &SharedState, claims: &serde_json::Value) -> Result
         let user = claims["oid"]
             .as_str()
             .and_then(|oid| store.directory.user_by_any_object_id(oid));
-        user.is_some_and(|user| store.policies.mfa_required(user))
+        let policies = store.services.get::<entra::policy::Policies>();
+        user.is_some_and(|user| policies.is_some_and(|policies| policies.mfa_required(user)))
     };
     if satisfied || !required {
         return Ok(());

@@ -1,5 +1,5 @@
 //! Long-running operations: starting them, advancing them on every read (operation status, operation result,
-//! or the resource itself), their headers and status answers (arm-aks-api.md §6.1, §6.3; az-oracle.md §6).
+//! or the resource itself), their headers and status answers (docs/arm-aks-api.md; docs/az-behaviour.md).
 
 use aks_model::{ArmErrorBody, ArmErrorDetail};
 use axum::http::{HeaderMap, StatusCode};
@@ -13,7 +13,7 @@ use crate::state::{
     random_guid, rfc3339_now,
 };
 
-/// The api-version AKS puts on its own polling URLs (arm-aks-api.md §6.3).
+/// The api-version AKS puts on its own polling URLs (docs/arm-aks-api.md).
 pub(super) const POLLING_API_VERSION: &str = "2016-03-30";
 
 /// Start an operation with the store's current pacing; the next injected failure (if any) is consumed by the

@@ -1,4 +1,4 @@
-//! `Microsoft.Resources/resourceGroups` (arm-aks-api.md §5).
+//! `Microsoft.Resources/resourceGroups` (docs/arm-aks-api.md).
 
 use aks_model::{ArmErrorBody, RESOURCE_GROUP_TYPE, ResourceGroup, validation};
 use axum::http::StatusCode;
@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::{operations, page, resource_group_not_found};
 use crate::SUBSCRIPTION_ID;
 use crate::http::{Ctx, arm_error, empty, invalid_content, json, set};
-use crate::state::{OperationKind, ResourceGroupRecord, SharedState};
+use crate::state::{OperationKind, ResourceGroupRecord, SharedState, Store};
 
 /// The resource group as ARM answers it.
 pub(crate) fn view(group: &ResourceGroupRecord) -> Value {
@@ -212,7 +212,13 @@ pub(super) fn list(state: &SharedState, ctx: &Ctx) -> Response {
 
 /// `DELETE /subscriptions/{sub}/resourcegroups/{rg}`: the group and its clusters go at once (their Kubernetes
 /// endpoints stop); the answer is 202 with a `Location` that answers 202 (per the LRO pacing) and then 200.
-pub(super) fn delete(state: &SharedState, ctx: &Ctx, name: &str) -> Response {
+/// `forget` removes, under the same lock, what other ARM resources keep for the group (its deployments).
+pub(super) fn delete(
+    state: &SharedState,
+    ctx: &Ctx,
+    name: &str,
+    forget: fn(&mut Store, &str),
+) -> Response {
     let mut store = state.store();
     let key = name.to_lowercase();
     let Some(group) = store.resource_groups.remove(&key) else {
@@ -228,7 +234,7 @@ pub(super) fn delete(state: &SharedState, ctx: &Ctx, name: &str) -> Response {
         store.clusters.remove(cluster);
         state.stop_kubernetes_endpoint(cluster);
     }
-    super::deployments::forget_resource_group(&mut store, &key);
+    forget(&mut store, &key);
     let id = operations::start(
         &mut store,
         OperationKind::DeleteResourceGroup,

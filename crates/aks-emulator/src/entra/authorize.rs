@@ -162,17 +162,8 @@ pub(super) fn authorize(state: &SharedState, ctx: &Ctx, tenant: &str) -> Respons
             ),
         );
     };
-    if let Some(mode) = form.get("response_mode").filter(|mode| mode != "query") {
-        // The emulator's own refusal: it cannot post a form or write a fragment a loopback listener could read.
-        return json(
-            StatusCode::BAD_REQUEST,
-            &json!({
-                "error": "invalid_request",
-                "error_description": format!(
-                    "The local cloud emulator answers authorization requests only with response_mode=query, not '{mode}'."
-                ),
-            }),
-        );
+    if let Some(response) = unsupported_response_mode(&form) {
+        return response;
     }
     let oauth_state = form.get("state");
     let fail = |error: &str, code: Option<u32>, description: &str| {
@@ -186,48 +177,10 @@ pub(super) fn authorize(state: &SharedState, ctx: &Ctx, tenant: &str) -> Respons
             description,
         )
     };
-    let missing_parameter = |name: &str| {
-        fail(
-            "invalid_request",
-            Some(900144),
-            &format!("The request body must contain the following parameter: '{name}'."),
-        )
+    let (scope, challenge) = match code_request(&form, &fail) {
+        Ok(request) => request,
+        Err(response) => return response,
     };
-    match form.get("response_type").as_deref() {
-        None => return missing_parameter("response_type"),
-        Some("code") => {}
-        Some(other) => {
-            return fail(
-                "unsupported_response_type",
-                Some(700054),
-                &format!("response_type '{other}' is not enabled for the application."),
-            );
-        }
-    }
-    let Some(scope) = form.get("scope") else {
-        return missing_parameter("scope");
-    };
-    // Entra lets native clients omit PKCE; the emulator insists, as every client it serves sends it.
-    let Some(challenge) = form.get("code_challenge") else {
-        return missing_parameter("code_challenge");
-    };
-    let method = form.get("code_challenge_method").unwrap_or_default();
-    if method != "S256" {
-        return fail(
-            "invalid_request",
-            None,
-            &format!(
-                "The local cloud emulator requires code_challenge_method=S256 (PKCE), not '{method}'."
-            ),
-        );
-    }
-    if challenge.len() != 43 || URL_SAFE_NO_PAD.decode(&challenge).is_err() {
-        return fail(
-            "invalid_request",
-            Some(501491),
-            "Invalid size of Code_Challenge parameter.",
-        );
-    }
 
     let user = match signing_in_user(state, &form, &realm, tenant, &client_id) {
         Ok(user) => user,
@@ -248,10 +201,11 @@ pub(super) fn authorize(state: &SharedState, ctx: &Ctx, tenant: &str) -> Respons
     let code = format!("1.AQ{}", random_hex(160));
     let now = now_ms();
     store
-        .sign_ins
+        .services
+        .get_mut::<SignIns>()
         .codes
         .retain(|issued| issued.expires_ms + CODE_LIFETIME_MS > now);
-    store.sign_ins.codes.push(IssuedCode {
+    store.services.get_mut::<SignIns>().codes.push(IssuedCode {
         hash: sha256(&code),
         client_id,
         redirect_uri,
@@ -277,6 +231,119 @@ pub(super) fn authorize(state: &SharedState, ctx: &Ctx, tenant: &str) -> Respons
     redirect(&target)
 }
 
+/// The emulator's refusal of a `response_mode` other than `query`.
+fn unsupported_response_mode(form: &Form) -> Option<Response> {
+    let mode = form.get("response_mode").filter(|mode| mode != "query")?;
+    // The emulator's own refusal: it cannot post a form or write a fragment a loopback listener could read.
+    Some(json(
+        StatusCode::BAD_REQUEST,
+        &json!({
+            "error": "invalid_request",
+            "error_description": format!(
+                "The local cloud emulator answers authorization requests only with response_mode=query, not '{mode}'."
+            ),
+        }),
+    ))
+}
+
+/// The scope and PKCE challenge of an authorization-code request, or the error redirect (`fail`) for a missing or
+/// unsupported parameter.
+fn code_request(
+    form: &Form,
+    fail: &dyn Fn(&str, Option<u32>, &str) -> Response,
+) -> Result<(String, String), Response> {
+    let missing_parameter = |name: &str| {
+        fail(
+            "invalid_request",
+            Some(900144),
+            &format!("The request body must contain the following parameter: '{name}'."),
+        )
+    };
+    match form.get("response_type").as_deref() {
+        None => return Err(missing_parameter("response_type")),
+        Some("code") => {}
+        Some(other) => {
+            return Err(fail(
+                "unsupported_response_type",
+                Some(700054),
+                &format!("response_type '{other}' is not enabled for the application."),
+            ));
+        }
+    }
+    let Some(scope) = form.get("scope") else {
+        return Err(missing_parameter("scope"));
+    };
+    // Entra lets native clients omit PKCE; the emulator insists, as every client it serves sends it.
+    let Some(challenge) = form.get("code_challenge") else {
+        return Err(missing_parameter("code_challenge"));
+    };
+    let method = form.get("code_challenge_method").unwrap_or_default();
+    if method != "S256" {
+        return Err(fail(
+            "invalid_request",
+            None,
+            &format!(
+                "The local cloud emulator requires code_challenge_method=S256 (PKCE), not '{method}'."
+            ),
+        ));
+    }
+    if challenge.len() != 43 || URL_SAFE_NO_PAD.decode(&challenge).is_err() {
+        return Err(fail(
+            "invalid_request",
+            Some(501491),
+            "Invalid size of Code_Challenge parameter.",
+        ));
+    }
+    Ok((scope, challenge))
+}
+
+/// Whether `issued` may be redeemed by this request: not yet redeemed, not expired, by its client and redirect
+/// URI, with the PKCE verifier of its challenge. The refusal is an AADSTS code and description.
+fn check_code(
+    issued: &IssuedCode,
+    client_id: &str,
+    redirect_uri: &str,
+    verifier: &str,
+    now: u64,
+) -> Result<(), (u32, String)> {
+    if issued.redeemed {
+        return Err((
+            54005,
+            "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.".to_string(),
+        ));
+    }
+    if issued.expires_ms <= now {
+        return Err((
+            70008,
+            "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.".to_string(),
+        ));
+    }
+    if !issued.client_id.eq_ignore_ascii_case(client_id) {
+        // Invented wording beyond the code.
+        return Err((
+            70000,
+            "Provided grant is invalid or malformed: the authorization code was issued to another client.".to_string(),
+        ));
+    }
+    if issued.redirect_uri != redirect_uri {
+        return Err((
+            500112,
+            format!(
+                "The reply address '{redirect_uri}' does not match the reply address '{}' provided when requesting Authorization code.",
+                issued.redirect_uri
+            ),
+        ));
+    }
+    if sha256(verifier) != issued.challenge {
+        tracing::info!("authorization code redemption with a wrong PKCE verifier");
+        return Err((
+            501481,
+            "The Code_Verifier does not match the code_challenge supplied in the authorization request.".to_string(),
+        ));
+    }
+    Ok(())
+}
+
 /// Why nobody signs in at `/authorize`: an `access_denied` redirect with this AADSTS code.
 struct Refusal {
     subcode: Option<&'static str>,
@@ -299,7 +366,7 @@ fn signing_in_user(
         description,
     };
     let mut store = state.store();
-    let user = match store.sign_ins.decisions.pop_front() {
+    let user = match store.services.get_mut::<SignIns>().decisions.pop_front() {
         Some(Decision::Decline) => {
             return Err(Refusal {
                 subcode: Some("cancel"),
@@ -367,7 +434,8 @@ pub(super) fn redeem(state: &SharedState, ctx: &Ctx, grant: &TokenRequest) -> Re
     let redeemed = {
         let mut store = state.store();
         let Some(issued) = store
-            .sign_ins
+            .services
+            .get_mut::<SignIns>()
             .codes
             .iter_mut()
             .find(|issued| issued.hash == hash)
@@ -375,40 +443,10 @@ pub(super) fn redeem(state: &SharedState, ctx: &Ctx, grant: &TokenRequest) -> Re
             // Invented wording beyond the code: Entra's text for an unknown code varies.
             return invalid_grant(70000, "Provided grant is invalid or malformed.");
         };
-        if issued.redeemed {
-            return invalid_grant(
-                54005,
-                "OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.",
-            );
-        }
-        if issued.expires_ms <= now {
-            return invalid_grant(
-                70008,
-                "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.",
-            );
-        }
-        if !issued.client_id.eq_ignore_ascii_case(&client_id) {
-            // Invented wording beyond the code.
-            return invalid_grant(
-                70000,
-                "Provided grant is invalid or malformed: the authorization code was issued to another client.",
-            );
-        }
-        if issued.redirect_uri != redirect_uri {
-            return invalid_grant(
-                500112,
-                &format!(
-                    "The reply address '{redirect_uri}' does not match the reply address '{}' provided when requesting Authorization code.",
-                    issued.redirect_uri
-                ),
-            );
-        }
-        if sha256(&verifier) != issued.challenge {
-            tracing::info!("authorization code redemption with a wrong PKCE verifier");
-            return invalid_grant(
-                501481,
-                "The Code_Verifier does not match the code_challenge supplied in the authorization request.",
-            );
+        if let Err((code, description)) =
+            check_code(issued, &client_id, &redirect_uri, &verifier, now)
+        {
+            return invalid_grant(code, &description);
         }
         issued.redeemed = true;
         let (object_id, scope) = (issued.user_object_id.clone(), issued.scope.clone());
@@ -461,7 +499,11 @@ pub(crate) fn queue_decision(state: &SharedState, user: Option<&str>) -> Result<
         ),
         None => Decision::Decline,
     };
-    store.sign_ins.decisions.push_back(decision);
+    store
+        .services
+        .get_mut::<SignIns>()
+        .decisions
+        .push_back(decision);
     Ok(())
 }
 

@@ -25,7 +25,7 @@ use super::{
 };
 use crate::directory::Realm;
 use crate::http::{Ctx, json};
-use crate::state::{SharedState, now_ms, random_hex};
+use crate::state::{SharedState, Store, User, now_ms, random_hex};
 
 /// Lifetime of a device code, seconds (Entra: 15 minutes).
 const LIFETIME: u64 = 900;
@@ -42,6 +42,9 @@ pub(crate) enum Status {
     /// Declined by the user.
     Declined,
 }
+
+/// The device-code sign-ins in flight (in memory only, in [`ServiceData`](crate::state::ServiceData)).
+pub(crate) type DeviceCodes = Vec<Flow>;
 
 /// A device-code sign-in. In memory only; no `Debug`, as the device code is a secret.
 #[derive(Clone)]
@@ -137,8 +140,11 @@ pub(super) fn start(state: &SharedState, ctx: &Ctx, tenant: &str, v2: bool) -> R
     tracing::info!(user_code = %flow.user_code, client_id = %flow.client_id, "device code sign-in started");
     let mut store = state.store();
     let now = now_ms();
-    store.device_codes.retain(|flow| flow.expires_ms > now);
-    store.device_codes.push(flow);
+    store
+        .services
+        .get_mut::<DeviceCodes>()
+        .retain(|flow| flow.expires_ms > now);
+    store.services.get_mut::<DeviceCodes>().push(flow);
     drop(store);
     json(StatusCode::OK, &body)
 }
@@ -157,18 +163,17 @@ pub(super) fn poll(state: &SharedState, ctx: &Ctx, grant: &TokenRequest) -> Resp
     };
     let flow = state
         .store()
-        .device_codes
+        .services
+        .get_mut::<DeviceCodes>()
         .iter()
         .find(|flow| {
             flow.device_code == device_code && flow.client_id.eq_ignore_ascii_case(&client_id)
         })
         .cloned();
-    let refuse = |error: &str, code: u32, description: &str| {
-        entra_error(ctx, StatusCode::BAD_REQUEST, error, code, description)
-    };
     let Some(flow) = flow else {
         // Invented wording: the code is unknown, already redeemed, or belongs to another client.
         return refuse(
+            ctx,
             "invalid_grant",
             70000,
             "Provided grant is invalid or malformed: the device code is unknown or was already redeemed.",
@@ -176,50 +181,16 @@ pub(super) fn poll(state: &SharedState, ctx: &Ctx, grant: &TokenRequest) -> Resp
     };
     if flow.expires_ms <= now_ms() {
         return refuse(
+            ctx,
             "expired_token",
             70020,
             "The provided value for the input parameter 'device_code' is not valid. This device code has expired.",
         );
     }
-    let object_id = match &flow.status {
-        Status::Pending => {
-            return refuse(
-                "authorization_pending",
-                70016,
-                "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
-            );
-        }
-        Status::Declined => {
-            forget(state, &flow);
-            return refuse(
-                "authorization_declined",
-                65004,
-                "User declined to consent to access the app.",
-            );
-        }
-        Status::Approved(object_id) => object_id.clone(),
+    let user = match approved_user(state, ctx, &flow) {
+        Ok(user) => user,
+        Err(response) => return response,
     };
-    forget(state, &flow);
-    let user = state
-        .store()
-        .directory
-        .user_by_object_id(&object_id)
-        .cloned();
-    let Some(user) = user else {
-        return refuse(
-            "invalid_grant",
-            70000,
-            "Provided grant is invalid or malformed: the approving user no longer exists.",
-        );
-    };
-    if state.store().policies.device_code_blocked(&user) {
-        tracing::info!(user = %user.user_principal_name, "device-code sign-in blocked by policy");
-        return refuse(
-            "invalid_grant",
-            53003,
-            "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.",
-        );
-    }
     let scope_form = Form(vec![(
         if v2 { "scope" } else { "resource" }.to_string(),
         flow.scope.clone(),
@@ -240,11 +211,71 @@ pub(super) fn poll(state: &SharedState, ctx: &Ctx, grant: &TokenRequest) -> Resp
     user_tokens(state, ctx, &sign_in)
 }
 
+/// The user who approved a decided sign-in (which is then forgotten), or the answer while it is pending, when
+/// it was declined, when the user is gone or when policy blocks device-code sign-ins.
+fn approved_user(state: &SharedState, ctx: &Ctx, flow: &Flow) -> Result<User, Response> {
+    let object_id = match &flow.status {
+        Status::Pending => {
+            return Err(refuse(
+                ctx,
+                "authorization_pending",
+                70016,
+                "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
+            ));
+        }
+        Status::Declined => {
+            forget(state, flow);
+            return Err(refuse(
+                ctx,
+                "authorization_declined",
+                65004,
+                "User declined to consent to access the app.",
+            ));
+        }
+        Status::Approved(object_id) => object_id.clone(),
+    };
+    forget(state, flow);
+    let user = state
+        .store()
+        .directory
+        .user_by_object_id(&object_id)
+        .cloned();
+    let Some(user) = user else {
+        return Err(refuse(
+            ctx,
+            "invalid_grant",
+            70000,
+            "Provided grant is invalid or malformed: the approving user no longer exists.",
+        ));
+    };
+    if state
+        .store()
+        .services
+        .get_mut::<crate::entra::policy::Policies>()
+        .device_code_blocked(&user)
+    {
+        tracing::info!(user = %user.user_principal_name, "device-code sign-in blocked by policy");
+        return Err(refuse(
+            ctx,
+            "invalid_grant",
+            53003,
+            "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.",
+        ));
+    }
+    Ok(user)
+}
+
+/// A `400` Entra error answer of the device-code grant.
+fn refuse(ctx: &Ctx, error: &str, code: u32, description: &str) -> Response {
+    entra_error(ctx, StatusCode::BAD_REQUEST, error, code, description)
+}
+
 /// Drop a decided sign-in: a device code is redeemed once.
 fn forget(state: &SharedState, flow: &Flow) {
     state
         .store()
-        .device_codes
+        .services
+        .get_mut::<DeviceCodes>()
         .retain(|other| other.device_code != flow.device_code);
 }
 
@@ -268,12 +299,17 @@ pub(crate) fn decide(
         None => None,
     };
     let now = now_ms();
-    let position = store
-        .device_codes
+    let Store {
+        services,
+        directory,
+        ..
+    } = &mut *store;
+    let flows = services.get_mut::<DeviceCodes>();
+    let position = flows
         .iter()
         .position(|flow| flow.user_code.eq_ignore_ascii_case(user_code.trim()))
         .ok_or_else(|| format!("no device-code sign-in with user code '{user_code}'"))?;
-    let flow = &store.device_codes[position];
+    let flow = &flows[position];
     if flow.expires_ms <= now {
         return Err(format!(
             "the device code with user code '{user_code}' has expired"
@@ -285,14 +321,14 @@ pub(crate) fn decide(
         ));
     }
     if let Some(user) = &user
-        && store.directory.membership(user, &flow.realm).is_none()
+        && directory.membership(user, &flow.realm).is_none()
     {
         return Err(format!(
             "user '{}' has no account in the tenant of the device-code sign-in with user code '{user_code}'",
             user.user_principal_name
         ));
     }
-    store.device_codes[position].status = match user {
+    flows[position].status = match user {
         Some(user) => Status::Approved(user.object_id),
         None => Status::Declined,
     };
@@ -305,8 +341,10 @@ pub(crate) fn pending(state: &SharedState) -> Value {
     let now = now_ms();
     let store = state.store();
     let flows: Vec<Value> = store
-        .device_codes
-        .iter()
+        .services
+        .get::<DeviceCodes>()
+        .into_iter()
+        .flatten()
         .filter(|flow| flow.expires_ms > now && flow.status == Status::Pending)
         .map(|flow| {
             json!({

@@ -49,7 +49,7 @@ fn error_code(answer: &Answer) -> u64 {
     answer.body["error_codes"][0].as_u64().unwrap_or_default()
 }
 
-/// A certificate client assertion (arm-aks-api.md §10.1) signed with `key_pem`.
+/// A certificate client assertion (docs/entra-protocols.md) signed with `key_pem`.
 fn assertion(key_pem: &str, client_id: &str, audience: &str, lifetime: i64) -> String {
     let now = jsonwebtoken::get_current_timestamp() as i64;
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);

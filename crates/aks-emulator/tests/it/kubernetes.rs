@@ -1,7 +1,7 @@
 //! The per-cluster Kubernetes endpoint: authentication, authorization and the API real kubectl 1.32 needs.
 //!
 //! kubectl always runs with `HOME` and `KUBECACHEDIR` in a temporary directory, on kubeconfigs whose server is
-//! the emulator's 127.0.0.1 endpoint (kubectl-wire.md §3: the dispatcher and discovery caches).
+//! the emulator's 127.0.0.1 endpoint (docs/kubectl-wire.md: the dispatcher and discovery caches).
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

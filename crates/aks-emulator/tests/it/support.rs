@@ -237,7 +237,7 @@ impl Env {
     }
 }
 
-/// az's `aks create --enable-aad` body (az-oracle.md §3.1), with a marker unknown property.
+/// az's `aks create --enable-aad` body (docs/az-behaviour.md), with a marker unknown property.
 pub fn aad_create_body(location: &str, dns_prefix: &str) -> Value {
     json!({
         "location": location,

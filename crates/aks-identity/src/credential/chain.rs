@@ -18,7 +18,8 @@ use azure_identity::{
 use super::azure::{AzureCredential, Failure};
 use super::certificate::{ClientCertificate, SendChain};
 use super::client::{ClientCredential, ClientProof};
-use super::shared_login::{SharedLoginCredential, SharedLoginSelection};
+use super::shared_login::{SharedLoginCredential, SharedLoginSelection, process_config_dir};
+use super::spec::{CredentialSpec, ManagedIdentityFactory, ManagedIdentityId};
 use super::{AccessToken, CredentialError, Secret, TokenSource};
 use crate::azure_cli::AzureConfigDir;
 
@@ -595,6 +596,7 @@ fn build(
                 &authority,
                 transports.http.clone(),
                 process,
+                managed_identity_factory(&authority, &transports.http),
             )));
         }
     };
@@ -764,71 +766,6 @@ impl TokenSource for ChainedTokenSource {
     }
 }
 
-/// An identity chosen explicitly (kubelogin's `spn`, `workloadidentity`, `msi` and `azurepipelines` modes) rather
-/// than discovered from the environment as [`default_chain`] does.
-#[derive(Clone, Debug, PartialEq)]
-pub enum CredentialSpec {
-    /// A service principal with a client secret.
-    ClientSecret {
-        /// Tenant.
-        tenant_id: String,
-        /// Application (client) id.
-        client_id: String,
-        /// The secret (redacted in `Debug`).
-        secret: Secret,
-    },
-    /// A service principal with a certificate: a PEM file (RSA key + certificate) or a PKCS#12/PFX file.
-    ClientCertificate {
-        /// Tenant.
-        tenant_id: String,
-        /// Application (client) id.
-        client_id: String,
-        /// The PEM or PFX file.
-        path: PathBuf,
-        /// The PFX password (redacted in `Debug`; not used for PEM files, as in kubelogin).
-        password: Option<Secret>,
-        /// Send the key's certificate in the assertion's `x5c` header for Entra's Subject Name/Issuer trust, as
-        /// kubelogin's `spn` mode does (it sets azidentity's `SendCertificateChain` but hands it only the
-        /// certificate that matches the key, so `x5c` is that one certificate).
-        send_certificate_chain: bool,
-    },
-    /// Workload identity: a federated token file exchanged as a client assertion.
-    WorkloadIdentity {
-        /// Tenant.
-        tenant_id: String,
-        /// Application (client) id.
-        client_id: String,
-        /// The federated (service account) token file, re-read for every request.
-        token_file: PathBuf,
-    },
-    /// A managed identity: App Service (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`) when those are set, else the VM
-    /// endpoint (IMDS, 169.254.169.254).
-    ManagedIdentity {
-        /// Which user-assigned identity; `None` = system-assigned.
-        id: Option<ManagedIdentityId>,
-    },
-    /// An Azure Pipelines service connection (`SYSTEM_OIDCREQUESTURI` is read by azure_identity).
-    AzurePipelines {
-        /// Tenant.
-        tenant_id: String,
-        /// Application (client) id of the service connection's principal.
-        client_id: String,
-        /// The service connection id.
-        service_connection_id: String,
-        /// `SYSTEM_ACCESSTOKEN` (redacted in `Debug`).
-        system_access_token: Secret,
-    },
-}
-
-/// How a user-assigned managed identity is named.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ManagedIdentityId {
-    /// Its client id.
-    ClientId(String),
-    /// Its Azure resource id.
-    ResourceId(String),
-}
-
 impl CredentialSpec {
     fn planned(self) -> Planned {
         match self {
@@ -919,6 +856,32 @@ pub fn credential(
         None,
         &Transports::new(http),
     )
+}
+
+fn managed_identity_factory(authority: &str, http: &reqwest::Client) -> ManagedIdentityFactory {
+    let authority = authority.to_owned();
+    let http = http.clone();
+    Arc::new(move |id| credential(CredentialSpec::ManagedIdentity { id }, &authority, &http))
+}
+
+/// Tokens from the login shared with az in the process environment's `AZURE_CONFIG_DIR` (kubelogin's
+/// `azurecli`), with `az` as the process to fall back on.
+pub fn shared_login(
+    selection: SharedLoginSelection,
+    authority: &str,
+    http: &reqwest::Client,
+    az: Option<Arc<dyn TokenSource>>,
+) -> Arc<dyn TokenSource> {
+    let config_dir = process_config_dir().unwrap_or_default();
+    Arc::new(SharedLoginCredential::new(
+        config_dir,
+        selection,
+        None,
+        authority,
+        http.clone(),
+        az,
+        managed_identity_factory(authority, http),
+    ))
 }
 
 #[cfg(test)]

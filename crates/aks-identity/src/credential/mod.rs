@@ -8,6 +8,7 @@ pub mod certificate;
 mod chain;
 mod client;
 mod shared_login;
+mod spec;
 
 use std::fmt;
 
@@ -17,13 +18,12 @@ use time::OffsetDateTime;
 pub use cache::{CachedTokenSource, REFRESH_MARGIN};
 pub(crate) use chain::find_on_path;
 pub use chain::{
-    CredentialSpec, ManagedIdentityId, TOKEN_CREDENTIALS_ENV, credential, default_chain,
-    default_chain_in_cloud,
+    TOKEN_CREDENTIALS_ENV, credential, default_chain, default_chain_in_cloud, shared_login,
 };
 pub use shared_login::{
-    SharedLoginSelection, managed_identity_id, service_principal_source, shared_login,
-    shared_login_identity,
+    SharedLoginSelection, managed_identity_id, service_principal_source, shared_login_identity,
 };
+pub use spec::{CredentialSpec, ManagedIdentityId};
 
 /// A string that must never be shown: `Debug` and `Display` print `<redacted>`.
 #[derive(Clone, PartialEq, Eq)]

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 
 use super::certificate::{ClientCertificate, SendChain};
 use super::client::{ClientCredential, ClientProof};
+use super::spec::{ManagedIdentityFactory, ManagedIdentityId};
 use super::{AccessToken, CredentialError, TokenSource};
 use crate::azure_cli::error::FileError;
 use crate::azure_cli::service_principal::{ServicePrincipalCredential, ServicePrincipalEntry};
@@ -43,6 +44,8 @@ pub(crate) struct SharedLoginCredential {
     identity: String,
     /// `az` as a process, for what cannot be read natively.
     az: Option<Arc<dyn TokenSource>>,
+    /// Builds the managed-identity credential of `az login --identity`.
+    managed_identity: ManagedIdentityFactory,
 }
 
 impl std::fmt::Debug for SharedLoginCredential {
@@ -64,6 +67,7 @@ impl SharedLoginCredential {
         authority: &str,
         http: reqwest::Client,
         az: Option<Arc<dyn TokenSource>>,
+        managed_identity: ManagedIdentityFactory,
     ) -> SharedLoginCredential {
         let directory = AzureConfigDir::at(config_dir, Arc::new(ProcessEnvironment));
         let authority = authority.trim_end_matches('/').to_owned();
@@ -76,6 +80,7 @@ impl SharedLoginCredential {
             http,
             identity,
             az,
+            managed_identity,
         }
     }
 
@@ -171,7 +176,7 @@ pub fn service_principal_source(
 /// cannot be asked for natively, and Cloud Shell's is az's own: both are the reason given.
 pub fn managed_identity_id(
     entry: &crate::azure_cli::SubscriptionRecord,
-) -> Result<Option<super::ManagedIdentityId>, String> {
+) -> Result<Option<ManagedIdentityId>, String> {
     let info = entry
         .user
         .extra
@@ -182,10 +187,10 @@ pub fn managed_identity_id(
         return Ok(None);
     }
     if let Some(id) = info.strip_prefix("MSIClient-") {
-        return Ok(Some(super::ManagedIdentityId::ClientId(id.to_owned())));
+        return Ok(Some(ManagedIdentityId::ClientId(id.to_owned())));
     }
     if let Some(id) = info.strip_prefix("MSIResource-") {
-        return Ok(Some(super::ManagedIdentityId::ResourceId(id.to_owned())));
+        return Ok(Some(ManagedIdentityId::ResourceId(id.to_owned())));
     }
     Err(format!(
         "the shared login is the managed identity {info:?}, which only az can ask for"
@@ -193,32 +198,13 @@ pub fn managed_identity_id(
 }
 
 /// az's configuration directory from the process environment (`AZURE_CONFIG_DIR`, else `~/.azure`).
-fn process_config_dir() -> Option<PathBuf> {
+pub(crate) fn process_config_dir() -> Option<PathBuf> {
     AzureConfigDir::locate(Arc::new(ProcessEnvironment))
         .ok()
         .map(|dir| dir.path().to_owned())
 }
 
-/// Tokens from the login shared with az in the process environment's `AZURE_CONFIG_DIR` (kubelogin's
-/// `azurecli`), with `az` as the process to fall back on.
-pub fn shared_login(
-    selection: SharedLoginSelection,
-    authority: &str,
-    http: &reqwest::Client,
-    az: Option<Arc<dyn TokenSource>>,
-) -> Arc<dyn TokenSource> {
-    let config_dir = process_config_dir().unwrap_or_default();
-    Arc::new(SharedLoginCredential::new(
-        config_dir,
-        selection,
-        None,
-        authority,
-        http.clone(),
-        az,
-    ))
-}
-
-/// [`TokenSource::identity`] of [`shared_login`], without building it (a cache hit needs no HTTP client).
+/// [`TokenSource::identity`] of [`shared_login`](super::shared_login), without building it (a cache hit needs no HTTP client).
 pub fn shared_login_identity(selection: &SharedLoginSelection, authority: &str) -> String {
     let config_dir = process_config_dir().unwrap_or_default();
     let directory = AzureConfigDir::at(config_dir, Arc::new(ProcessEnvironment));
@@ -301,11 +287,7 @@ impl TokenSource for SharedLoginCredential {
             }
             Ok(SilentOutcome::ManagedIdentity(entry)) => match managed_identity_id(&entry) {
                 Ok(id) => {
-                    let source = super::credential(
-                        super::CredentialSpec::ManagedIdentity { id },
-                        &self.authority,
-                        &self.http,
-                    )?;
+                    let source = (self.managed_identity)(id)?;
                     source.token(scope).await
                 }
                 Err(why) => self.ask_az(scope, &why).await,

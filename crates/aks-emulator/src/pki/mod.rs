@@ -1,5 +1,5 @@
 //! Keys and certificates: the emulator's CA and server certificate, each cluster's own CA, admin client
-//! certificates, and the RSA key that signs access tokens (rust-deps.md §5).
+//! certificates, and the RSA key that signs access tokens (docs/rust-dependencies.md).
 //!
 //! A CA is stored as its key PEM, certificate PEM and common name. The issuer used to sign new leaves is
 //! rebuilt from deterministic parameters (distinguished name, key usages, key-id method) and the stored key,
@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::EmulatorError;
+
+pub(crate) mod x509;
 
 /// A certificate authority that can be persisted and restored.
 #[derive(Clone, Serialize, Deserialize)]
@@ -212,7 +214,7 @@ pub(crate) fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
 /// or its key is not RSA.
 pub(crate) fn rsa_public_key_of_certificate(pem: &str) -> Option<Vec<u8>> {
     let der = pem_blocks(pem, "CERTIFICATE").into_iter().next()?;
-    crate::entra::certificate_trust::Certificate::parse(&der)?
+    x509::Certificate::parse(&der)?
         .rsa_public_key()
         .map(<[u8]>::to_vec)
 }

@@ -11,13 +11,23 @@ use jsonwebtoken::{DecodingKey, EncodingKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::kubernetes::KubeEndpoint;
 use crate::pki::{self, CaMaterial, LeafMaterial};
 use crate::{
     ADMIN_CLIENT_ID, ADMIN_GROUP_ID, ADMIN_USER_NAME, CERT_CLIENT_ID, DEV_USER_NAME, EmulatorError,
     EmulatorOptions, LroPacing, MSI_CLIENT_ID, NONADMIN_CLIENT_ID, ReadyRecord, SUBSCRIPTION_ID,
     TENANT_ID,
 };
+
+/// The id of the emulated Azure Pipelines organization (the last segment of its issuer).
+pub(crate) const PIPELINES_ORGANIZATION_ID: &str = "3e3e3e3e-1111-2222-3333-999999999999";
+mod kube_endpoint;
+mod service_data;
+mod write_buckets;
+
+pub(crate) use kube_endpoint::KubeEndpoint;
+pub(crate) use service_data::ServiceData;
+pub(crate) use write_buckets::WriteBuckets;
+pub use write_buckets::WriteThrottle;
 
 /// Object id of the admin service principal.
 pub(crate) const ADMIN_OBJECT_ID: &str = "1a1a1a1a-1111-2222-3333-444444444444";
@@ -602,22 +612,15 @@ pub(crate) struct Store {
     pub fail_next: Option<ArmErrorDetail>,
     /// Error to end the next started operation `Canceled` with (`POST /_emulator/lro/cancel-next`).
     pub cancel_next: Option<ArmErrorDetail>,
-    /// Fault rules of the main server (`/_emulator/faults`).
-    pub faults: crate::faults::Faults,
     /// Page size of list answers.
     pub page_size: usize,
     /// ARM's write throttle per subscription (off unless configured).
-    pub throttle: crate::arm::WriteBuckets,
+    pub throttle: WriteBuckets,
     /// The request log (already redacted).
     pub requests: Vec<Value>,
-    /// Device-code sign-ins by device code (in memory only).
-    pub device_codes: Vec<crate::entra::device_code::Flow>,
-    /// Interactive sign-ins: authorization codes and queued decisions (in memory only).
-    pub sign_ins: crate::entra::authorize::SignIns,
-    /// Conditional Access and token-lifetime switches (in memory only).
-    pub policies: crate::entra::policy::Policies,
-    /// Template deployments by lower-case (group, name) (in memory only, not in the state file).
-    pub deployments: BTreeMap<crate::arm::DeploymentKey, crate::arm::DeploymentRecord>,
+    /// What each service keeps in memory only, by type (the types live in the services): fault rules,
+    /// device-code and interactive sign-ins, Conditional Access switches, template deployments.
+    pub services: ServiceData,
 }
 
 impl Store {
@@ -668,6 +671,38 @@ impl std::fmt::Debug for SharedState {
     }
 }
 
+/// The token-signing keys of an identity, and the modulus and exponent its JWKS publishes.
+struct SigningKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    jwk_n: String,
+    jwk_e: String,
+}
+
+impl SigningKeys {
+    fn of(identity: &Identity) -> Result<SigningKeys, EmulatorError> {
+        let encoding_key = EncodingKey::from_rsa_pem(identity.signing_key_pem.as_bytes())
+            .map_err(|source| EmulatorError::SigningKey { source })?;
+        let jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(
+            &encoding_key,
+            jsonwebtoken::Algorithm::RS256,
+        )
+        .map_err(|source| EmulatorError::SigningKey { source })?;
+        let (jwk_n, jwk_e) = match &jwk.algorithm {
+            jsonwebtoken::jwk::AlgorithmParameters::RSA(rsa) => (rsa.n.clone(), rsa.e.clone()),
+            _ => (String::new(), String::new()),
+        };
+        let decoding_key = DecodingKey::from_rsa_components(&jwk_n, &jwk_e)
+            .map_err(|source| EmulatorError::SigningKey { source })?;
+        Ok(SigningKeys {
+            encoding: encoding_key,
+            decoding: decoding_key,
+            jwk_n,
+            jwk_e,
+        })
+    }
+}
+
 impl SharedState {
     /// Load (from `options.state_file`, when it exists) or create the state for an emulator whose URLs use
     /// `port`, and write `data_dir/ca.pem`. Kubernetes endpoints are not started here.
@@ -702,19 +737,7 @@ impl SharedState {
                 Vec::new(),
             ),
         };
-        let encoding_key = EncodingKey::from_rsa_pem(identity.signing_key_pem.as_bytes())
-            .map_err(|source| EmulatorError::SigningKey { source })?;
-        let jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(
-            &encoding_key,
-            jsonwebtoken::Algorithm::RS256,
-        )
-        .map_err(|source| EmulatorError::SigningKey { source })?;
-        let (jwk_n, jwk_e) = match &jwk.algorithm {
-            jsonwebtoken::jwk::AlgorithmParameters::RSA(rsa) => (rsa.n.clone(), rsa.e.clone()),
-            _ => (String::new(), String::new()),
-        };
-        let decoding_key = DecodingKey::from_rsa_components(&jwk_n, &jwk_e)
-            .map_err(|source| EmulatorError::SigningKey { source })?;
+        let keys = SigningKeys::of(&identity)?;
 
         let mut directory = directory;
         directory.seed_identities()?;
@@ -749,24 +772,20 @@ impl SharedState {
             lro: options.lro.clone(),
             fail_next: None,
             cancel_next: None,
-            faults: crate::faults::Faults::default(),
             page_size: DEFAULT_PAGE_SIZE,
-            throttle: crate::arm::WriteBuckets::new(options.throttle.clone()),
+            throttle: WriteBuckets::new(options.throttle.clone()),
             requests: Vec::new(),
-            device_codes: Vec::new(),
-            sign_ins: Default::default(),
-            policies: Default::default(),
-            deployments: BTreeMap::new(),
+            services: ServiceData::default(),
         };
         let state = SharedState(Arc::new(Inner {
             base_url,
             ca_cert_file,
             cert_file,
             identity,
-            encoding_key,
-            decoding_key,
-            jwk_n,
-            jwk_e,
+            encoding_key: keys.encoding,
+            decoding_key: keys.decoding,
+            jwk_n: keys.jwk_n,
+            jwk_e: keys.jwk_e,
             state_file: options.state_file.clone(),
             store: Mutex::new(store),
             kube: Mutex::new(HashMap::new()),
@@ -841,6 +860,13 @@ impl SharedState {
         format!("{}/oidc", self.0.base_url)
     }
 
+    /// The issuer of the emulated Azure Pipelines organization's ID tokens:
+    /// `https://127.0.0.1:P/pipelines/{organizationId}` (Azure DevOps: `https://vstoken.dev.azure.com/{organizationId}`).
+    /// They are signed with the emulator's key, so Entra verifies them as federated assertions.
+    pub(crate) fn pipelines_issuer(&self) -> String {
+        format!("{}/pipelines/{PIPELINES_ORGANIZATION_ID}", self.0.base_url)
+    }
+
     /// Mark the API server of cluster `resource_group`/`name` available or not (an outage answers 503 to every
     /// Kubernetes request). Returns false when there is no such cluster. For migrations and fault tests.
     pub(crate) fn set_api_server_available(
@@ -901,52 +927,18 @@ impl SharedState {
         }
     }
 
-    /// Start (or restart) the Kubernetes endpoint of every stored cluster. Needs a tokio runtime.
-    pub(crate) fn start_kubernetes_endpoints(&self) {
-        let clusters: Vec<(ClusterKey, CaMaterial, u16)> = self
-            .store()
-            .clusters
-            .iter()
-            .map(|(key, record)| (key.clone(), record.ca.clone(), record.kube_port))
-            .collect();
-        for (key, ca, port) in clusters {
-            match self.start_kubernetes_endpoint(&key, &ca, port) {
-                Ok(actual) if actual != port => {
-                    tracing::warn!(cluster = ?key, old = port, new = actual,
-                        "the cluster's Kubernetes port was taken; kubeconfigs fetched before the restart need refreshing");
-                    let mut store = self.store();
-                    if let Some(record) = store.clusters.get_mut(&key) {
-                        record.kube_port = actual;
-                    }
-                    self.save_or_log(&store);
-                }
-                Ok(_) => {}
-                Err(error) => {
-                    tracing::error!(cluster = ?key, error = %error, "cannot start a Kubernetes endpoint")
-                }
-            }
-        }
-    }
-
-    /// Start the Kubernetes endpoint of one cluster (preferring `port`, 0 = any) and return its port.
-    pub(crate) fn start_kubernetes_endpoint(
-        &self,
-        key: &ClusterKey,
-        ca: &CaMaterial,
-        port: u16,
-    ) -> Result<u16, EmulatorError> {
-        let endpoint = crate::kubernetes::start(self.clone(), key.clone(), ca, port)?;
-        let actual = endpoint.port();
+    /// Keep the handle of cluster `key`'s running Kubernetes endpoint (started by `kubernetes`); stops the one
+    /// it replaces.
+    pub(crate) fn insert_kubernetes_endpoint(&self, key: ClusterKey, endpoint: KubeEndpoint) {
         let previous = self
             .0
             .kube
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(key.clone(), endpoint);
+            .insert(key, endpoint);
         if let Some(previous) = previous {
             previous.stop();
         }
-        Ok(actual)
     }
 
     /// Stop the Kubernetes endpoint of a deleted cluster.
@@ -977,8 +969,9 @@ impl SharedState {
         }
     }
 
-    /// Everything, with secrets redacted (`GET /_emulator/state`).
-    pub(crate) fn redacted_snapshot(&self) -> Value {
+    /// Everything, with secrets redacted (`GET /_emulator/state`); `faults` is the fault rules as the `faults`
+    /// module lists them.
+    pub(crate) fn redacted_snapshot(&self, faults: Value) -> Value {
         let store = self.store();
         let clusters: Vec<Value> = store
             .clusters
@@ -1042,7 +1035,7 @@ impl SharedState {
             "lro": store.lro,
             "fail_next": store.fail_next,
             "cancel_next": store.cancel_next,
-            "faults": store.faults.list(),
+            "faults": faults,
             "page_size": store.page_size,
         })
     }
