@@ -396,6 +396,21 @@ fn require(value: &str, what: &'static str) -> Result<(), KubeloginError> {
     }
 }
 
+/// kubelogin's `--legacy` service principal: client credentials on the v1 endpoint with `resource=<server-id>`, as
+/// ADAL asked for them.
+async fn legacy_client_credentials(
+    context: &Acquire<'_>,
+    client_id: &str,
+    tenant_id: &str,
+    auth: entra::ClientAuth<'_>,
+) -> Result<TokenSet, KubeloginError> {
+    let scope = scope(context.server_id);
+    let audience = context.audience(&scope, true);
+    let answer =
+        entra::client_credentials(context.endpoint(), client_id, tenant_id, auth, audience).await?;
+    Ok(answer.into())
+}
+
 /// Sign in with `login` and get a token for `<server-id>/.default` (docs/kubelogin.md, "get-token", "Flow").
 pub async fn acquire(login: &Login, context: &Acquire<'_>) -> Result<TokenSet, KubeloginError> {
     let scope = scope(context.server_id);
@@ -453,16 +468,7 @@ pub async fn acquire(login: &Login, context: &Acquire<'_>) -> Result<TokenSet, K
             require(secret.expose(), "client secret")?;
             if legacy {
                 let auth = entra::ClientAuth::Secret(&secret);
-                let audience = context.audience(scope_ref, true);
-                return Ok(entra::client_credentials(
-                    context.endpoint(),
-                    &client_id,
-                    &tenant_id,
-                    auth,
-                    audience,
-                )
-                .await?
-                .into());
+                return legacy_client_credentials(context, &client_id, &tenant_id, auth).await;
             }
             via_credential(CredentialSpec::ClientSecret {
                 tenant_id,
@@ -490,16 +496,7 @@ pub async fn acquire(login: &Login, context: &Acquire<'_>) -> Result<TokenSet, K
                     &certificate,
                     crate::credential::certificate::SendChain::Leaf,
                 );
-                let audience = context.audience(scope_ref, true);
-                return Ok(entra::client_credentials(
-                    context.endpoint(),
-                    &client_id,
-                    &tenant_id,
-                    auth,
-                    audience,
-                )
-                .await?
-                .into());
+                return legacy_client_credentials(context, &client_id, &tenant_id, auth).await;
             }
             // kubelogin sets azidentity's SendCertificateChain (clientcertcredential.go): `x5c` with `x5t`.
             via_credential(CredentialSpec::ClientCertificate {
