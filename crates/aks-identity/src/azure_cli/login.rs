@@ -3,7 +3,7 @@
 //! that service principal's stored credential (Azure/azure-cli: `core/_profile.py` `get_raw_token`,
 //! `get_login_credentials`; `core/auth/msal_credentials.py` `UserCredential`). See docs/azure-cli-files.md.
 
-use sha2::{Digest, Sha256};
+use crate::credential::fingerprint;
 
 use super::cache_file::load_token_cache;
 use super::config_dir::AzureConfigDir;
@@ -124,24 +124,26 @@ impl SharedLogin {
     }
 }
 
-/// Hex SHA-256 of what proves a service principal: the secret, the assertion, or the certificate file's bytes.
+/// The [`fingerprint`] of what proves a service principal: the secret, the assertion, or the certificate file's
+/// bytes (the same recipes as kubelogin's `spn` cache keys).
 pub fn credential_fingerprint(
     credential: &ServicePrincipalCredential,
 ) -> Result<String, FileError> {
-    let digest = match credential {
-        ServicePrincipalCredential::Secret(secret) => Sha256::digest(secret.expose().as_bytes()),
+    Ok(match credential {
+        ServicePrincipalCredential::Secret(secret) => {
+            fingerprint("client-secret", secret.expose().as_bytes())
+        }
         ServicePrincipalCredential::Assertion(assertion) => {
-            Sha256::digest(assertion.expose().as_bytes())
+            fingerprint("client-assertion", assertion.expose().as_bytes())
         }
         ServicePrincipalCredential::Certificate { path, .. } => {
             let bytes = read_optional(path)?.ok_or_else(|| FileError::Read {
                 path: path.clone(),
                 source: std::io::ErrorKind::NotFound.into(),
             })?;
-            Sha256::digest(&bytes)
+            fingerprint("certificate-file", &bytes)
         }
-    };
-    Ok(digest.iter().map(|byte| format!("{byte:02x}")).collect())
+    })
 }
 
 /// The authority of `authority_host` for `tenant`.

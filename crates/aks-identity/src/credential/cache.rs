@@ -23,11 +23,7 @@ pub(crate) fn key_digest(parts: &[&str]) -> String {
         }
         hasher.update(part.as_bytes());
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    super::hex(&hasher.finalize())
 }
 
 /// One cache file.

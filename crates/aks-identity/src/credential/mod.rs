@@ -106,11 +106,12 @@ pub fn fingerprint(kind: &str, bytes: &[u8]) -> String {
     hasher.update(kind.as_bytes());
     hasher.update(b"\0");
     hasher.update(bytes);
-    hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hex(&hasher.finalize())
+}
+
+/// Lower-case hex of a digest.
+pub(crate) fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// A fixed token (tests, or a token handed over by the user). Never refreshes.
