@@ -458,6 +458,7 @@ pub(crate) fn new_record(
         kube_port,
         operation: None,
         api_server: Default::default(),
+        kube_objects: Default::default(),
     })
 }
 

@@ -493,6 +493,10 @@ pub(crate) struct ClusterRecord {
     /// The state of the cluster's Kubernetes API server (outage flag, node creation time).
     #[serde(default)]
     pub api_server: ApiServerState,
+    /// Kubernetes objects created through the cluster's API (RBAC roles and bindings), by
+    /// `{resource}/{namespace}/{name}` (namespace empty for cluster-scoped objects), as JSON.
+    #[serde(default)]
+    pub kube_objects: BTreeMap<String, Value>,
 }
 
 /// What the Kubernetes endpoint of a cluster needs beyond the ARM resource.

@@ -1,0 +1,303 @@
+//! The RBAC objects every cluster has: Kubernetes' default ClusterRoles and ClusterRoleBindings (the
+//! bootstrap policy, `kubernetes/kubernetes: plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go`, cut
+//! to the API groups a cluster of the emulator has resources in) and the bindings AKS adds
+//! (`aks-cluster-admin-binding`, `aks-cluster-admin-binding-aad`, docs/kubernetes-rbac.md).
+
+use serde_json::{Map, Value, json};
+
+use super::types::{ALL_VERBS, AUTHENTICATION_GROUP, AUTHORIZATION_GROUP, RBAC_GROUP};
+use super::view::ClusterView;
+use super::wire::{rfc3339_of_ms, stable_uid};
+
+/// A policy rule: (API groups, resources, verbs).
+type Rule = (
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+const READ: &[&str] = &["get", "list", "watch"];
+const WRITE: &[&str] = &["create", "delete", "deletecollection", "patch", "update"];
+
+/// `view` (aggregate-to-view): read most namespaced objects, never secrets or RBAC objects.
+const VIEW: &[Rule] = &[
+    (
+        &[""],
+        &[
+            "configmaps",
+            "endpoints",
+            "persistentvolumeclaims",
+            "persistentvolumeclaims/status",
+            "pods",
+            "replicationcontrollers",
+            "replicationcontrollers/scale",
+            "serviceaccounts",
+            "services",
+            "services/status",
+        ],
+        READ,
+    ),
+    (
+        &[""],
+        &[
+            "bindings",
+            "events",
+            "limitranges",
+            "namespaces/status",
+            "pods/log",
+            "pods/status",
+            "replicationcontrollers/status",
+            "resourcequotas",
+            "resourcequotas/status",
+        ],
+        READ,
+    ),
+    (&[""], &["namespaces"], READ),
+    (
+        &["apps"],
+        &[
+            "controllerrevisions",
+            "daemonsets",
+            "daemonsets/status",
+            "deployments",
+            "deployments/scale",
+            "deployments/status",
+            "replicasets",
+            "replicasets/scale",
+            "replicasets/status",
+            "statefulsets",
+            "statefulsets/scale",
+            "statefulsets/status",
+        ],
+        READ,
+    ),
+    (
+        &["batch"],
+        &["cronjobs", "cronjobs/status", "jobs", "jobs/status"],
+        READ,
+    ),
+];
+
+/// What `edit` (aggregate-to-edit) adds to `view`: secrets, and writes to the workload objects.
+const EDIT: &[Rule] = &[
+    (
+        &[""],
+        &[
+            "pods/attach",
+            "pods/exec",
+            "pods/portforward",
+            "pods/proxy",
+            "secrets",
+            "services/proxy",
+        ],
+        READ,
+    ),
+    (&[""], &["serviceaccounts"], &["impersonate"]),
+    (
+        &[""],
+        &[
+            "pods",
+            "pods/attach",
+            "pods/exec",
+            "pods/portforward",
+            "pods/proxy",
+        ],
+        WRITE,
+    ),
+    (&[""], &["pods/eviction"], &["create"]),
+    (
+        &[""],
+        &[
+            "configmaps",
+            "events",
+            "persistentvolumeclaims",
+            "replicationcontrollers",
+            "replicationcontrollers/scale",
+            "secrets",
+            "serviceaccounts",
+            "services",
+            "services/proxy",
+        ],
+        WRITE,
+    ),
+    (&[""], &["serviceaccounts/token"], &["create"]),
+    (
+        &["apps"],
+        &[
+            "daemonsets",
+            "deployments",
+            "deployments/rollback",
+            "deployments/scale",
+            "replicasets",
+            "replicasets/scale",
+            "statefulsets",
+            "statefulsets/scale",
+        ],
+        WRITE,
+    ),
+    (&["batch"], &["cronjobs", "jobs"], WRITE),
+];
+
+/// What `admin` (aggregate-to-admin) adds to `edit`: Roles and RoleBindings in the namespace.
+const ADMIN: &[Rule] = &[
+    (
+        &[AUTHORIZATION_GROUP],
+        &["localsubjectaccessreviews"],
+        &["create"],
+    ),
+    (&[RBAC_GROUP], &["rolebindings", "roles"], ALL_VERBS),
+];
+
+/// `system:basic-user`: the self reviews.
+const BASIC_USER: &[Rule] = &[
+    (
+        &[AUTHORIZATION_GROUP],
+        &["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+        &["create"],
+    ),
+    (
+        &[AUTHENTICATION_GROUP],
+        &["selfsubjectreviews"],
+        &["create"],
+    ),
+];
+
+/// `system:discovery`'s non-resource URLs.
+const DISCOVERY_URLS: &[&str] = &[
+    "/api",
+    "/api/*",
+    "/apis",
+    "/apis/*",
+    "/healthz",
+    "/livez",
+    "/openapi",
+    "/openapi/*",
+    "/readyz",
+    "/version",
+    "/version/",
+];
+/// `system:public-info-viewer`'s non-resource URLs.
+const PUBLIC_INFO_URLS: &[&str] = &["/healthz", "/livez", "/readyz", "/version", "/version/"];
+
+fn rules(sets: &[&[Rule]]) -> Value {
+    let rules: Vec<Value> = sets
+        .iter()
+        .flat_map(|set| set.iter())
+        .map(|(groups, resources, verbs)| {
+            json!({"verbs": verbs, "apiGroups": groups, "resources": resources})
+        })
+        .collect();
+    Value::Array(rules)
+}
+
+fn non_resource_rule(urls: &[&str]) -> Value {
+    json!([{"verbs": ["get"], "nonResourceURLs": urls}])
+}
+
+fn metadata(view: &ClusterView, name: &str, labels: &[(&str, &str)]) -> Value {
+    let labels: Map<String, Value> = labels
+        .iter()
+        .map(|(key, value)| (key.to_string(), json!(value)))
+        .collect();
+    json!({
+        "name": name,
+        "uid": stable_uid(&format!("{}/{}/rbac/{name}", view.resource_group, view.name)),
+        "resourceVersion": "1",
+        "creationTimestamp": rfc3339_of_ms(view.created_ms),
+        "labels": labels,
+    })
+}
+
+const BOOTSTRAP: &[(&str, &str)] = &[("kubernetes.io/bootstrapping", "rbac-defaults")];
+
+/// The built-in ClusterRoles.
+pub(super) fn cluster_roles(view: &ClusterView) -> Vec<Value> {
+    let role = |name: &str, rules: Value| json!({"metadata": metadata(view, name, BOOTSTRAP), "rules": rules});
+    vec![
+        role(
+            "cluster-admin",
+            json!([{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}, {"verbs": ["*"], "nonResourceURLs": ["*"]}]),
+        ),
+        role("admin", rules(&[VIEW, EDIT, ADMIN])),
+        role("edit", rules(&[VIEW, EDIT])),
+        role("view", rules(&[VIEW])),
+        role("system:basic-user", rules(&[BASIC_USER])),
+        role("system:discovery", non_resource_rule(DISCOVERY_URLS)),
+        role(
+            "system:public-info-viewer",
+            non_resource_rule(PUBLIC_INFO_URLS),
+        ),
+    ]
+}
+
+fn subject(kind: &str, name: &str) -> Value {
+    json!({"kind": kind, "apiGroup": RBAC_GROUP, "name": name})
+}
+
+fn binding(metadata: Value, role: &str, subjects: Vec<Value>) -> Value {
+    json!({
+        "metadata": metadata,
+        "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": role},
+        "subjects": subjects,
+    })
+}
+
+/// The built-in ClusterRoleBindings: Kubernetes' defaults, AKS's binding of the local admin users, and on AAD
+/// clusters with admin groups the binding of those groups to `cluster-admin`.
+pub(super) fn cluster_role_bindings(view: &ClusterView) -> Vec<Value> {
+    let authenticated = || subject("Group", "system:authenticated");
+    let mut bindings = vec![
+        binding(
+            metadata(view, "cluster-admin", BOOTSTRAP),
+            "cluster-admin",
+            vec![subject("Group", "system:masters")],
+        ),
+        binding(
+            metadata(view, "system:basic-user", BOOTSTRAP),
+            "system:basic-user",
+            vec![authenticated()],
+        ),
+        binding(
+            metadata(view, "system:discovery", BOOTSTRAP),
+            "system:discovery",
+            vec![authenticated()],
+        ),
+        binding(
+            metadata(view, "system:public-info-viewer", BOOTSTRAP),
+            "system:public-info-viewer",
+            vec![authenticated(), subject("Group", "system:unauthenticated")],
+        ),
+    ];
+    let mut local_users = vec![subject("User", "clusterAdmin")];
+    if !view.entra() {
+        local_users.push(subject("User", "clusterUser"));
+    }
+    bindings.push(binding(
+        metadata(
+            view,
+            "aks-cluster-admin-binding",
+            &[("addonmanager.kubernetes.io/mode", "Reconcile")],
+        ),
+        "cluster-admin",
+        local_users,
+    ));
+    let admin_groups = view.admin_groups();
+    if !admin_groups.is_empty() {
+        bindings.push(binding(
+            metadata(
+                view,
+                "aks-cluster-admin-binding-aad",
+                &[
+                    ("addonmanager.kubernetes.io/mode", "Reconcile"),
+                    ("kubernetes.io/cluster-service", "true"),
+                ],
+            ),
+            "cluster-admin",
+            admin_groups
+                .iter()
+                .map(|group| subject("Group", group))
+                .collect(),
+        ));
+    }
+    bindings
+}
