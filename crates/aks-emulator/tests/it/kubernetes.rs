@@ -144,6 +144,11 @@ impl KubectlHome {
             server.starts_with("https://127.0.0.1:"),
             "kubectl only ever runs against the emulator: {server}"
         );
+        self.write_file(file, text)
+    }
+
+    /// Write any file (a manifest) into the temporary directory.
+    pub fn write_file(&self, file: &str, text: &str) -> PathBuf {
         let path = self.dir.path().join(file);
         std::fs::write(&path, text).unwrap();
         path
@@ -178,7 +183,7 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn kubectl_available() -> bool {
+pub fn kubectl_available() -> bool {
     let available = Path::new(KUBECTL).exists();
     if !available {
         eprintln!("skipping: {KUBECTL} is not installed");

@@ -9,6 +9,7 @@ mod directory;
 mod entra;
 mod grants;
 mod kubernetes;
+mod kubernetes_rbac;
 mod management;
 mod pipelines;
 mod support;
