@@ -13,7 +13,7 @@ use crate::authorize::AZURE_CLI_CLIENT;
 use crate::directory::graph_token;
 use crate::grants::post_form;
 use crate::kubernetes::{AKS_SCOPE, Endpoint, KubectlHome, aks_token, cluster, kubectl_available};
-use crate::support::{Env, aad_create_body, start};
+use crate::support::{Env, aad_create_body, fast_pacing, start, start_with};
 
 const NONADMIN_OBJECT_ID: &str = "1b1b1b1b-1111-2222-3333-555555555555";
 
@@ -394,4 +394,103 @@ async fn a_clusterrolebinding_by_upn_and_applied_roles_by_object_id() {
         &["list", "services", "-n", "default"],
         false,
     );
+}
+
+/// POST a JSON object to the cluster's API with a bearer token.
+async fn post(endpoint: &Endpoint, path: &str, token: &str, body: &Value) -> (StatusCode, Value) {
+    let response = endpoint
+        .client()
+        .post(format!("{}{path}", endpoint.server))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn rbac_objects_survive_a_restart_and_bad_ones_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = || {
+        let mut options = aks_emulator::EmulatorOptions::new(dir.path().join("data"));
+        options.state_file = Some(dir.path().join("emulator.json"));
+        options.lro = fast_pacing();
+        options
+    };
+    let env = start_with(options(), tempfile::tempdir().unwrap());
+    let ready = env.emulator.ready().clone();
+    let endpoint = cluster(&env, "kept", &aad_create_body("centralus", "kept")).await;
+    let token = aks_token(&env, &ready.client_id, &ready.client_secret).await;
+    let bindings = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings";
+    let binding = json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "ops-view"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": ADMIN_GROUP_ID}],
+    });
+    let (status, created) = post(&endpoint, bindings, &token, &binding).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["kind"], "ClusterRoleBinding");
+    let (status, again) = post(&endpoint, bindings, &token, &binding).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(again["reason"], "AlreadyExists");
+    assert_eq!(
+        again["message"],
+        "clusterrolebindings.rbac.authorization.k8s.io \"ops-view\" already exists"
+    );
+    let mut to_a_role = binding.clone();
+    to_a_role["metadata"]["name"] = json!("bad");
+    to_a_role["roleRef"]["kind"] = json!("Role");
+    let (status, invalid) = post(&endpoint, bindings, &token, &to_a_role).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(invalid["details"]["causes"][0]["field"], "roleRef.kind");
+    let mut elsewhere = binding.clone();
+    elsewhere["kind"] = json!("RoleBinding");
+    elsewhere["metadata"]["namespace"] = json!("other");
+    let (status, _) = post(
+        &endpoint,
+        "/apis/rbac.authorization.k8s.io/v1/namespaces/team/rolebindings",
+        &token,
+        &elsewhere,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, missing) = endpoint
+        .get(
+            &format!("{bindings}/nope"),
+            Some(&token),
+            "application/json",
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        missing["message"],
+        "clusterrolebindings.rbac.authorization.k8s.io \"nope\" not found"
+    );
+    let builtin = endpoint
+        .client()
+        .delete(format!(
+            "{}/apis/rbac.authorization.k8s.io/v1/clusterroles/view",
+            endpoint.server
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(builtin.status(), StatusCode::METHOD_NOT_ALLOWED);
+    drop(env);
+
+    let env = start_with(options(), tempfile::tempdir().unwrap());
+    let token = aks_token(&env, &ready.client_id, &ready.client_secret).await;
+    let (status, kept) = endpoint
+        .get(
+            &format!("{bindings}/ops-view"),
+            Some(&token),
+            "application/json",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{kept}");
+    assert_eq!(kept["metadata"]["uid"], created["metadata"]["uid"]);
 }
