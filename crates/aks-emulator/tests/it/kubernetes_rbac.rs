@@ -394,6 +394,40 @@ async fn a_clusterrolebinding_by_upn_and_applied_roles_by_object_id() {
         &["list", "services", "-n", "default"],
         false,
     );
+
+    // kubectl create clusterrole posts its rules as protobuf too.
+    let (code, stdout, stderr) = run(
+        &home,
+        &admin,
+        &[
+            "create",
+            "clusterrole",
+            "node-reader",
+            "--verb=get,list",
+            "--resource=nodes",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout.trim(),
+        "clusterrole.rbac.authorization.k8s.io/node-reader created"
+    );
+    let (code, _, stderr) = run(
+        &home,
+        &admin,
+        &[
+            "create",
+            "clusterrolebinding",
+            "dev-nodes",
+            "--clusterrole=node-reader",
+            &user_flag,
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = run(&home, &dev, &["get", "nodes"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout.lines().count(), 4, "{stdout}");
+    assert_can_i(&home, &dev, &["delete", "nodes"], false);
 }
 
 /// POST a JSON object to the cluster's API with a bearer token.
