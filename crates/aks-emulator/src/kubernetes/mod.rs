@@ -4,12 +4,15 @@
 //! is marked unavailable (management API `PUT /_emulator/clusters/{rg}/{name}/api-server`) answers 503.
 //!
 //! The modules, in the order a request meets them: `authn` (who is calling), `request` (the request's
-//! attributes), `rbac` (Kubernetes RBAC over `builtin` and stored `rbac_objects`), then the answer: `discovery`,
+//! attributes), `authorizer` (Kubernetes RBAC in `rbac` over `builtin` and stored `rbac_objects`, then Azure RBAC
+//! in `azure_rbac` on clusters that enable it), then the answer: `discovery`,
 //! `reviews` (whoami, can-i), `resources` (nodes, namespaces, pods, services) or `rbac_objects`. `types` is the one
 //! list of served resource types, `wire` the shared answer shapes, `protobuf` reads what kubectl posts, `view`
 //! is the per-request copy of the cluster's record.
 
 mod authn;
+mod authorizer;
+mod azure_rbac;
 mod builtin;
 mod discovery;
 mod protobuf;
@@ -208,7 +211,7 @@ fn handle(endpoint: &Endpoint, ctx: &Ctx, client_certificate: bool) -> Response 
         }
     };
     let attributes = Attributes::of(ctx);
-    let decision = rbac::authorize(&view, &caller, &attributes);
+    let decision = authorizer::authorize(&endpoint.state, &view, &caller, &attributes);
     if !decision.allowed {
         let (message, details) =
             rbac::forbidden_message(&caller.username, &attributes, &decision.reason);
@@ -249,10 +252,12 @@ fn serve(
     match (resource.group, resource.plural, request.verb.as_str()) {
         (AUTHENTICATION_GROUP, _, "create") => reviews::self_subject_review(caller),
         (AUTHORIZATION_GROUP, "selfsubjectaccessreviews", "create") => {
-            reviews::self_subject_access_review(ctx, |asked| rbac::authorize(view, caller, asked))
+            reviews::self_subject_access_review(ctx, |asked| {
+                authorizer::authorize(&endpoint.state, view, caller, asked)
+            })
         }
         (AUTHORIZATION_GROUP, _, "create") => {
-            reviews::self_subject_rules_review(ctx, view, caller, false)
+            reviews::self_subject_rules_review(ctx, view, caller, view.azure_rbac())
         }
         (RBAC_GROUP, ..) => rbac_objects::serve(&endpoint.state, &endpoint.key, view, ctx, request),
         ("", _, "get" | "list") => resources::read(view, ctx, resource, namespace, name),

@@ -14,6 +14,8 @@ use super::view::ClusterView;
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct Decision {
     pub allowed: bool,
+    /// An explicit denial (Azure RBAC's), which a SelfSubjectAccessReview reports as `denied: true`.
+    pub denied: bool,
     /// Why (RBAC names the binding that allowed; a denial has no reason).
     pub reason: String,
 }
@@ -157,6 +159,7 @@ pub(super) fn authorize(view: &ClusterView, caller: &Caller, attributes: &Attrib
         if grant.rules.iter().any(|rule| rule_allows(rule, attributes)) {
             return Decision {
                 allowed: true,
+                denied: false,
                 reason: format!(
                     "RBAC: allowed by {} of {} to {}",
                     grant.binding, grant.role, grant.subject
@@ -166,6 +169,7 @@ pub(super) fn authorize(view: &ClusterView, caller: &Caller, attributes: &Attrib
     }
     Decision {
         allowed: false,
+        denied: false,
         reason: String::new(),
     }
 }

@@ -124,6 +124,9 @@ pub(super) fn self_subject_access_review(
     };
     let decision = authorize(&attributes);
     let mut answer = json!({"allowed": decision.allowed});
+    if decision.denied {
+        answer["denied"] = json!(true);
+    }
     if !decision.reason.is_empty() {
         answer["reason"] = json!(decision.reason);
     }

@@ -60,4 +60,28 @@ impl ClusterView {
             _ => Vec::new(),
         }
     }
+
+    /// Whether Kubernetes requests are also authorised by Azure RBAC (`aadProfile.enableAzureRBAC`).
+    pub(super) fn azure_rbac(&self) -> bool {
+        self.entra()
+            && self
+                .cluster
+                .properties
+                .aad_profile
+                .as_ref()
+                .and_then(|aad| aad.enable_azure_rbac)
+                == Some(true)
+    }
+
+    /// The cluster's ARM resource id.
+    pub(super) fn cluster_id(&self) -> String {
+        self.cluster.id.clone().unwrap_or_else(|| {
+            format!(
+                "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.ContainerService/managedClusters/{}",
+                crate::SUBSCRIPTION_ID,
+                self.resource_group,
+                self.name
+            )
+        })
+    }
 }

@@ -528,3 +528,95 @@ async fn rbac_objects_survive_a_restart_and_bad_ones_are_refused() {
     assert_eq!(status, StatusCode::OK, "{kept}");
     assert_eq!(kept["metadata"]["uid"], created["metadata"]["uid"]);
 }
+
+/// AKS RBAC Reader (`Azure Kubernetes Service RBAC Reader`).
+const AKS_RBAC_READER: &str = "7f6c6a51-bcf8-42ba-9220-52d62157d7db";
+
+#[tokio::test]
+async fn azure_rbac_clusters_also_ask_the_callers_role_assignments() {
+    if !kubectl_available() {
+        return;
+    }
+    let env = start();
+    let ready = env.emulator.ready().clone();
+    let mut body = aad_create_body("centralus", "azrbac");
+    body["properties"]["aadProfile"]["enableAzureRBAC"] = json!(true);
+    let endpoint = cluster(&env, "azrbac", &body).await;
+    let home = KubectlHome::new();
+    let token = user_token(&env, &ready.dev_user_name, &ready.dev_user_password).await;
+    let oid = crate::grants::claims_of(&token)["oid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dev = home.token_kubeconfig("dev", &endpoint, &token);
+    let denied = "User does not have access to the resource in Azure. Update role assignment to allow access.";
+    let forbidden = |namespace: &str| {
+        format!(
+            "Error from server (Forbidden): pods is forbidden: User \"{}\" cannot list resource \"pods\" in API group \"\" in the namespace \"{namespace}\": {denied}",
+            ready.dev_user_name
+        )
+    };
+    let (code, _, stderr) = run(&home, &dev, &["get", "pods", "-n", "team"]);
+    assert_eq!((code, stderr.trim_end()), (1, forbidden("team").as_str()));
+    let (code, stdout, _) = run(
+        &home,
+        &dev,
+        &["auth", "can-i", "list", "pods", "-n", "team"],
+    );
+    assert_eq!(
+        (code, stdout.trim_end()),
+        (1, format!("no - {denied}").as_str())
+    );
+
+    // AKS RBAC Reader on the namespace: reads there, nowhere else, and no secrets.
+    let namespace = format!("{}/namespaces/team", env.cluster_path("rg1", "azrbac"));
+    let assigned = crate::authorization::assign(
+        &env,
+        &namespace,
+        "7a000000-0000-4000-8000-000000000001",
+        &oid,
+        AKS_RBAC_READER,
+    )
+    .await;
+    assert_eq!(assigned.status, StatusCode::CREATED, "{}", assigned.text);
+    let (code, _, stderr) = run(&home, &dev, &["get", "pods", "-n", "team"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_can_i(&home, &dev, &["list", "pods", "-n", "team"], true);
+    assert_can_i(&home, &dev, &["watch", "services", "-n", "team"], true);
+    let (code, _, stderr) = run(&home, &dev, &["get", "pods", "-n", "default"]);
+    assert_eq!(
+        (code, stderr.trim_end()),
+        (1, forbidden("default").as_str())
+    );
+    let (code, _, stderr) = run(&home, &dev, &["get", "pods", "-A"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains(&format!("at the cluster scope: {denied}")),
+        "{stderr}"
+    );
+    let (code, stdout, _) = run(
+        &home,
+        &dev,
+        &["auth", "can-i", "get", "secrets", "-n", "team"],
+    );
+    assert_eq!(
+        (code, stdout.trim_end()),
+        (1, format!("no - {denied}").as_str())
+    );
+
+    // Kubernetes RBAC still counts: the admin group's binding needs no Azure role.
+    let admin = home.token_kubeconfig(
+        "admin",
+        &endpoint,
+        &user_token(&env, &ready.user_name, &ready.user_password).await,
+    );
+    let (code, _, stderr) = run(&home, &admin, &["get", "nodes"]);
+    assert_eq!(code, 0, "{stderr}");
+    // --list cannot enumerate Azure RBAC: kubectl warns that the list is incomplete.
+    let (code, _, stderr) = run(&home, &dev, &["auth", "can-i", "--list", "-n", "team"]);
+    assert_eq!(code, 0);
+    assert!(
+        stderr.contains("webhook authorizer does not support user rule resolution"),
+        "{stderr}"
+    );
+}
