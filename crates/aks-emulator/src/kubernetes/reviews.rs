@@ -52,6 +52,16 @@ fn review_body(ctx: &Ctx, schema: &Schema) -> Result<Value, Response> {
     parsed.map_err(|error| status(StatusCode::BAD_REQUEST, "BadRequest", &error, None))
 }
 
+/// The 201 answer to a review: `kind`, `apiVersion`, empty metadata, then `fields` (`spec`, `status`).
+fn created(kind: &str, api_version: &str, fields: Value) -> Response {
+    let mut review =
+        json!({"kind": kind, "apiVersion": api_version, "metadata": {"creationTimestamp": null}});
+    if let (Value::Object(review), Value::Object(fields)) = (&mut review, fields) {
+        review.extend(fields);
+    }
+    json(StatusCode::CREATED, &review)
+}
+
 /// `POST …/selfsubjectreviews`: the caller's user info (the body says nothing else).
 pub(super) fn self_subject_review(caller: &Caller) -> Response {
     let mut user_info = json!({
@@ -64,12 +74,10 @@ pub(super) fn self_subject_review(caller: &Caller) -> Response {
     if !caller.extra.is_empty() {
         user_info["extra"] = Value::Object(caller.extra.clone());
     }
-    json(
-        StatusCode::CREATED,
-        &json!({
-            "kind": "SelfSubjectReview",
-            "apiVersion": "authentication.k8s.io/v1",
-            "metadata": {"creationTimestamp": null},
+    created(
+        "SelfSubjectReview",
+        "authentication.k8s.io/v1",
+        json!({
             "status": {"userInfo": user_info},
         }),
     )
@@ -130,12 +138,10 @@ pub(super) fn self_subject_access_review(
     if !decision.reason.is_empty() {
         answer["reason"] = json!(decision.reason);
     }
-    json(
-        StatusCode::CREATED,
-        &json!({
-            "kind": "SelfSubjectAccessReview",
-            "apiVersion": "authorization.k8s.io/v1",
-            "metadata": {"creationTimestamp": null},
+    created(
+        "SelfSubjectAccessReview",
+        "authorization.k8s.io/v1",
+        json!({
             "spec": spec,
             "status": answer,
         }),
@@ -183,12 +189,10 @@ pub(super) fn self_subject_rules_review(
         answer["evaluationError"] =
             json!("webhook authorizer does not support user rule resolution");
     }
-    json(
-        StatusCode::CREATED,
-        &json!({
-            "kind": "SelfSubjectRulesReview",
-            "apiVersion": "authorization.k8s.io/v1",
-            "metadata": {"creationTimestamp": null},
+    created(
+        "SelfSubjectRulesReview",
+        "authorization.k8s.io/v1",
+        json!({
             "spec": {"namespace": namespace},
             "status": answer,
         }),
