@@ -241,6 +241,9 @@ fn serve(
     let Some(resource) = ResourceType::find(&request.group, &request.resource)
         .filter(|resource| request.version == resource.version)
         .filter(|resource| resource.namespaced || request.namespace.is_empty())
+        .filter(|resource| {
+            !resource.namespaced || request.name.is_empty() || !request.namespace.is_empty()
+        })
     else {
         return wire::not_found();
     };

@@ -503,6 +503,15 @@ async fn rbac_objects_survive_a_restart_and_bad_ones_are_refused() {
         missing["message"],
         "clusterrolebindings.rbac.authorization.k8s.io \"nope\" not found"
     );
+    // A namespaced object is named only inside its namespace.
+    let (status, _) = endpoint
+        .get(
+            "/apis/rbac.authorization.k8s.io/v1/rolebindings/readers",
+            Some(&token),
+            "application/json",
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     let builtin = endpoint
         .client()
         .delete(format!(
