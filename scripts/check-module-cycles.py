@@ -29,9 +29,9 @@ ALLOWED_CYCLES = {
 }
 
 MAX_FUNCTION_LINES = 100
-# Crates whose functions must all stay within MAX_FUNCTION_LINES (others are reported only). aks-kubeconfig joins
-# when convert.rs's converted_exec (107 lines) is split.
-CLEAN_CRATES = {"aks-emulator", "aks-model"}
+# Crates whose functions must all stay within MAX_FUNCTION_LINES (others are reported only): every crate but
+# aks-cli and aks-identity, which join when their last long functions are split.
+CLEAN_CRATES = {"aksctl", "aks-arm", "aks-emulator", "aks-kubeconfig", "aks-model", "aks-test-support"}
 # Generated code is not held to the function-length limit.
 GENERATED_FILES = {"crates/aks-model/src/az_attributes.rs"}
 

@@ -14,7 +14,7 @@ use url::Url;
 use crate::challenge::ClaimsChallenge;
 use crate::error::{is_certificate_error, parse_error_body};
 use crate::redact::{redact_body, redact_headers};
-use crate::transport::{Transport, TransportRequest};
+use crate::transport::{Transport, TransportRequest, TransportResponse};
 use crate::{ArmError, Cloud};
 use aks_identity::credential::TokenSource;
 
@@ -297,159 +297,252 @@ impl ArmClient {
         body: Option<&serde_json::Value>,
     ) -> Result<ArmResponse, ArmError> {
         let body = body.map(|body| serde_json::to_vec(body).expect("a JSON value serializes"));
-        let retry = &self.inner.retry;
         let mut attempt = 0u32;
         let mut token_refreshed = false;
         let mut use_fresh_token = false;
         loop {
-            let token = if std::mem::take(&mut use_fresh_token) {
-                self.inner.credential.fresh_token(&self.inner.scope).await?
-            } else {
-                self.inner.credential.token(&self.inner.scope).await?
+            let request = Try {
+                method: &method,
+                url: &url,
+                request_id: uuid::Uuid::new_v4().to_string(),
+                attempt,
             };
-            let request_id = uuid::Uuid::new_v4().to_string();
-            let mut headers = HeaderMap::new();
-            let mut authorization =
-                HeaderValue::from_str(&format!("Bearer {}", token.token.expose())).map_err(
-                    |_| aks_identity::credential::CredentialError::Authentication {
-                        credential: self.inner.credential.describe(),
-                        message: "the token is not a valid header value".into(),
-                    },
-                )?;
-            authorization.set_sensitive(true);
-            headers.insert(AUTHORIZATION, authorization);
-            headers.insert(
-                CLIENT_REQUEST_ID,
-                HeaderValue::from_str(&request_id).expect("a uuid is a header value"),
-            );
-            headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-            if body.is_some() {
-                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            }
-            if let Some(command) = &self.inner.command_name {
-                headers.insert(COMMAND_NAME, command.clone());
-            }
-            if let Some(names) = &self.inner.parameter_set_name {
-                headers.insert(PARAMETER_SET_NAME, names.clone());
-            }
-            for (name, value) in &self.inner.headers {
-                headers.insert(name.clone(), value.clone());
-            }
-            if tracing::enabled!(tracing::Level::DEBUG) {
-                tracing::debug!(
-                    target: "aks_arm::http",
-                    %method, %url, request_id = %request_id, attempt,
-                    "request\n{}{}",
-                    redact_headers(&headers),
-                    body.as_deref().map(|body| format!("\n{}", redact_body(body))).unwrap_or_default()
-                );
-            }
-            let started = Instant::now();
-            let result = self
-                .inner
-                .transport
-                .execute(TransportRequest {
-                    method: method.clone(),
-                    url: url.clone(),
-                    headers,
-                    body: body.clone(),
-                })
-                .await;
-            let elapsed = started.elapsed();
-            let response = match result {
-                Ok(response) => response,
-                Err(error) => {
-                    let retryable = is_retryable_transport_error(&error)
-                        || (is_safe_method(&method) && is_lost_answer(&error));
-                    tracing::debug!(
-                        target: "aks_arm::http",
-                        %method, %url, request_id = %request_id, elapsed_ms = elapsed.as_millis() as u64,
-                        retryable, "transport error: {}", crate::error::error_chain(&error)
-                    );
-                    if retryable && attempt < retry.max_retries {
-                        let delay = retry.backoff(attempt, jitter());
-                        attempt += 1;
-                        tracing::debug!(target: "aks_arm::http", delay_ms = delay.as_millis() as u64, attempt, "retrying");
-                        tokio::time::sleep(delay).await;
-                        continue;
-                    }
-                    return Err(ArmError::Transport {
-                        method: method.to_string(),
-                        url: url.to_string(),
-                        source: error,
-                    });
+            let token_is_fresh = std::mem::take(&mut use_fresh_token);
+            let headers = self
+                .headers(token_is_fresh, &request, body.is_some())
+                .await?;
+            let next = match self.execute(&request, headers, body.clone()).await {
+                Err((error, elapsed)) => self.after_transport_error(&request, error, elapsed),
+                Ok(response) => self.after_answer(&request, response, token_refreshed),
+            };
+            match next {
+                Next::Done(response) => return Ok(response),
+                Next::Fail(error) => return Err(error),
+                Next::Retry(delay) => {
+                    attempt += 1;
+                    tokio::time::sleep(delay).await;
                 }
-            };
-            if tracing::enabled!(tracing::Level::DEBUG) {
-                tracing::debug!(
-                    target: "aks_arm::http",
-                    %method, %url, status = response.status, request_id = %request_id,
-                    elapsed_ms = elapsed.as_millis() as u64,
-                    "response\n{}\n{}",
-                    redact_headers(&response.headers),
-                    redact_body(&response.body)
-                );
+                Next::FreshToken => {
+                    token_refreshed = true;
+                    use_fresh_token = true;
+                }
             }
-            let status = response.status;
-            if (200..300).contains(&status) {
-                let body = if response.body.iter().all(u8::is_ascii_whitespace) {
-                    serde_json::Value::Null
-                } else {
-                    serde_json::from_slice(&response.body).map_err(|source| ArmError::Decode {
-                        url: url.to_string(),
-                        source,
-                    })?
-                };
-                return Ok(ArmResponse {
-                    status,
-                    headers: response.headers,
-                    body,
-                });
-            }
-            if status == 401
-                && let Some(challenge) = ClaimsChallenge::from_headers(&response.headers)
-            {
-                tracing::debug!(target: "aks_arm::http", claims = %challenge.claims, "claims challenge; not retried");
-                return Err(ArmError::ClaimsChallenge {
-                    method: method.to_string(),
-                    url: url.to_string(),
-                    login_command: challenge.login_command(&self.inner.scope),
-                    claims: challenge.claims,
-                });
-            }
-            let (code, message, target) = parse_error_body(status, &response.body);
-            if status == 401 && !token_refreshed && TOKEN_REJECTIONS.contains(&code.as_str()) {
-                tracing::debug!(target: "aks_arm::http", %code, "token rejected; retrying once with a fresh token");
-                token_refreshed = true;
-                use_fresh_token = true;
-                continue;
-            }
-            if RETRYABLE_STATUSES.contains(&status) && attempt < retry.max_retries {
-                let delay = retry_after(&response.headers)
-                    .unwrap_or_else(|| retry.backoff(attempt, jitter()))
-                    .min(retry.max_delay);
-                attempt += 1;
-                tracing::debug!(target: "aks_arm::http", status, delay_ms = delay.as_millis() as u64, attempt, "retrying");
-                tokio::time::sleep(delay).await;
-                continue;
-            }
-            let request_id = response
-                .headers
-                .get("x-ms-request-id")
-                .and_then(|value| value.to_str().ok())
-                .map(str::to_owned)
-                .or(Some(request_id));
-            return Err(ArmError::Service {
-                method: method.to_string(),
-                url: url.to_string(),
-                status,
-                code,
-                message,
-                target,
-                request_id,
-            });
         }
     }
+
+    /// Per-try headers: a bearer token (freshly acquired when the last one was rejected), a new client request id,
+    /// `Accept`, `Content-Type` on bodies, `CommandName`, `ParameterSetName`, then the client's own headers.
+    async fn headers(
+        &self,
+        fresh_token: bool,
+        request: &Try<'_>,
+        has_body: bool,
+    ) -> Result<HeaderMap, ArmError> {
+        let token = if fresh_token {
+            self.inner.credential.fresh_token(&self.inner.scope).await?
+        } else {
+            self.inner.credential.token(&self.inner.scope).await?
+        };
+        let mut headers = HeaderMap::new();
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", token.token.expose()))
+            .map_err(
+                |_| aks_identity::credential::CredentialError::Authentication {
+                    credential: self.inner.credential.describe(),
+                    message: "the token is not a valid header value".into(),
+                },
+            )?;
+        authorization.set_sensitive(true);
+        headers.insert(AUTHORIZATION, authorization);
+        headers.insert(
+            CLIENT_REQUEST_ID,
+            HeaderValue::from_str(&request.request_id).expect("a uuid is a header value"),
+        );
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        if has_body {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        if let Some(command) = &self.inner.command_name {
+            headers.insert(COMMAND_NAME, command.clone());
+        }
+        if let Some(names) = &self.inner.parameter_set_name {
+            headers.insert(PARAMETER_SET_NAME, names.clone());
+        }
+        for (name, value) in &self.inner.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        Ok(headers)
+    }
+
+    /// One try through the transport, logged (redacted) before and after; a transport error comes back with the
+    /// time it took.
+    async fn execute(
+        &self,
+        request: &Try<'_>,
+        headers: HeaderMap,
+        body: Option<Vec<u8>>,
+    ) -> Result<TransportResponse, (reqwest::Error, Duration)> {
+        let Try {
+            method,
+            url,
+            request_id,
+            attempt,
+        } = request;
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            tracing::debug!(
+                target: "aks_arm::http",
+                %method, %url, request_id = %request_id, attempt,
+                "request\n{}{}",
+                redact_headers(&headers),
+                body.as_deref().map(|body| format!("\n{}", redact_body(body))).unwrap_or_default()
+            );
+        }
+        let started = Instant::now();
+        let result = self
+            .inner
+            .transport
+            .execute(TransportRequest {
+                method: (*method).clone(),
+                url: (*url).clone(),
+                headers,
+                body,
+            })
+            .await;
+        let elapsed = started.elapsed();
+        let response = result.map_err(|error| (error, elapsed))?;
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            tracing::debug!(
+                target: "aks_arm::http",
+                %method, %url, status = response.status, request_id = %request_id,
+                elapsed_ms = elapsed.as_millis() as u64,
+                "response\n{}\n{}",
+                redact_headers(&response.headers),
+                redact_body(&response.body)
+            );
+        }
+        Ok(response)
+    }
+
+    /// Retry: connection failures and resets (and, for GET/HEAD, lost answers) are tried again with backoff; a
+    /// certificate or request-building error is final.
+    fn after_transport_error(
+        &self,
+        request: &Try<'_>,
+        error: reqwest::Error,
+        elapsed: Duration,
+    ) -> Next {
+        let Try { method, url, .. } = request;
+        let attempt = request.attempt;
+        let retry = &self.inner.retry;
+        let retryable = is_retryable_transport_error(&error)
+            || (is_safe_method(method) && is_lost_answer(&error));
+        tracing::debug!(
+            target: "aks_arm::http",
+            %method, %url, request_id = %request.request_id, elapsed_ms = elapsed.as_millis() as u64,
+            retryable, "transport error: {}", crate::error::error_chain(&error)
+        );
+        if retryable && attempt < retry.max_retries {
+            let delay = retry.backoff(attempt, jitter());
+            tracing::debug!(target: "aks_arm::http", delay_ms = delay.as_millis() as u64, attempt = attempt + 1, "retrying");
+            return Next::Retry(delay);
+        }
+        Next::Fail(ArmError::Transport {
+            method: method.to_string(),
+            url: url.to_string(),
+            source: error,
+        })
+    }
+
+    /// What an HTTP answer means: 2xx is the response; a claims challenge is final; a rejected token is retried
+    /// once with a fresh one; 408/429/5xx are retried after `Retry-After` or backoff; anything else is
+    /// [`ArmError::Service`].
+    fn after_answer(
+        &self,
+        request: &Try<'_>,
+        response: TransportResponse,
+        token_refreshed: bool,
+    ) -> Next {
+        let Try { method, url, .. } = request;
+        let attempt = request.attempt;
+        let retry = &self.inner.retry;
+        let status = response.status;
+        if (200..300).contains(&status) {
+            return match decode_answer(url, response) {
+                Ok(response) => Next::Done(response),
+                Err(error) => Next::Fail(error),
+            };
+        }
+        if status == 401
+            && let Some(challenge) = ClaimsChallenge::from_headers(&response.headers)
+        {
+            tracing::debug!(target: "aks_arm::http", claims = %challenge.claims, "claims challenge; not retried");
+            return Next::Fail(ArmError::ClaimsChallenge {
+                method: method.to_string(),
+                url: url.to_string(),
+                login_command: challenge.login_command(&self.inner.scope),
+                claims: challenge.claims,
+            });
+        }
+        let (code, message, target) = parse_error_body(status, &response.body);
+        if status == 401 && !token_refreshed && TOKEN_REJECTIONS.contains(&code.as_str()) {
+            tracing::debug!(target: "aks_arm::http", %code, "token rejected; retrying once with a fresh token");
+            return Next::FreshToken;
+        }
+        if RETRYABLE_STATUSES.contains(&status) && attempt < retry.max_retries {
+            let delay = retry_after(&response.headers)
+                .unwrap_or_else(|| retry.backoff(attempt, jitter()))
+                .min(retry.max_delay);
+            tracing::debug!(target: "aks_arm::http", status, delay_ms = delay.as_millis() as u64, attempt = attempt + 1, "retrying");
+            return Next::Retry(delay);
+        }
+        let request_id = response
+            .headers
+            .get("x-ms-request-id")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+            .or(Some(request.request_id.clone()));
+        Next::Fail(ArmError::Service {
+            method: method.to_string(),
+            url: url.to_string(),
+            status,
+            code,
+            message,
+            target,
+            request_id,
+        })
+    }
+}
+
+/// One try of a request: what the per-try steps log and report.
+struct Try<'a> {
+    method: &'a Method,
+    url: &'a Url,
+    request_id: String,
+    attempt: u32,
+}
+
+/// What the pipeline does after one try.
+enum Next {
+    Done(ArmResponse),
+    Fail(ArmError),
+    Retry(Duration),
+    FreshToken,
+}
+
+/// A 2xx answer as an [`ArmResponse`]: an empty (or all-whitespace) body is `Null`, else it must be JSON.
+fn decode_answer(url: &Url, response: TransportResponse) -> Result<ArmResponse, ArmError> {
+    let body = if response.body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&response.body).map_err(|source| ArmError::Decode {
+            url: url.to_string(),
+            source,
+        })?
+    };
+    Ok(ArmResponse {
+        status: response.status,
+        headers: response.headers,
+        body,
+    })
 }
 
 /// Deserialize a response body, naming the URL on failure.
