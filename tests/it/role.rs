@@ -5,6 +5,7 @@
 use std::process::Output;
 
 use aks_test_support::TestCloud;
+use serde_json::Value;
 
 use crate::{cloud, create_aad_cluster, stderr};
 
@@ -233,4 +234,275 @@ fn assignees_resolve_through_graph_as_az_asks() {
         assert!(text.contains("Invalid scope."), "{assignee}: {text}");
         assert_eq!(graph_requests(&cloud), expected, "{assignee}");
     }
+}
+
+/// The object id of a seeded service principal, from the emulator's state.
+fn object_id(cloud: &TestCloud, app_id: &str) -> String {
+    cloud.management("GET", "state", None)["directory"]["service_principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|sp| sp["app_id"] == app_id)
+        .unwrap_or_else(|| panic!("service principal {app_id}"))["object_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Run as the seeded non-admin service principal.
+fn as_nonadmin(cloud: &TestCloud, args: &[&str]) -> Output {
+    cloud
+        .command()
+        .env("RUST_BACKTRACE", "0")
+        .env("AZURE_CLIENT_ID", &cloud.ready().nonadmin_client_id)
+        .env("AZURE_CLIENT_SECRET", &cloud.ready().nonadmin_client_secret)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Role assignment requests of the log: `METHOD path?query`.
+fn assignment_requests(cloud: &TestCloud) -> Vec<String> {
+    cloud
+        .requests()
+        .iter()
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("/providers/Microsoft.Authorization/")
+        })
+        .map(|r| {
+            format!(
+                "{} {}?{}",
+                r["method"].as_str().unwrap(),
+                r["path"].as_str().unwrap(),
+                r["query"].as_str().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+/// The guide's "Troubleshoot access issues": the non-admin principal is refused admin credentials; the admin
+/// assigns it the Cluster Admin Role on the cluster; it now gets them; deleting the assignment takes them away.
+#[test]
+fn the_guides_troubleshooting_path() {
+    let cloud = cloud();
+    let ready = cloud.ready().clone();
+    create_aad_cluster(&cloud, "rg1", "c1");
+    let cluster_id = format!(
+        "/subscriptions/{}/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/c1",
+        ready.subscription_id
+    );
+    let nonadmin_oid = object_id(&cloud, &ready.nonadmin_client_id);
+    let admin_credentials = [
+        "aks",
+        "get-credentials",
+        "-g",
+        "rg1",
+        "-n",
+        "c1",
+        "--admin",
+        "--file",
+        "-",
+    ];
+
+    let refused = as_nonadmin(&cloud, &admin_credentials);
+    let text = stderr(&refused);
+    assert_eq!(refused.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("(AuthorizationFailed)")
+            && text.contains(&format!(
+                "does not have authorization to perform action \
+                 'Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action' over scope \
+                 '{cluster_id}'"
+            )),
+        "{text}"
+    );
+    assert_eq!(stdout(&refused), "");
+
+    // The admin grants the role: a role name is looked up at the scope, then one PUT with az's body.
+    cloud.clear_requests();
+    let created = cloud.run_json(&[
+        "role",
+        "assignment",
+        "create",
+        "--assignee",
+        &ready.nonadmin_client_id,
+        "--role",
+        CLUSTER_ADMIN_ROLE,
+        "--scope",
+        &cluster_id,
+    ]);
+    let name = created["name"].as_str().unwrap().to_string();
+    assert_eq!(created["principalId"], nonadmin_oid.as_str());
+    assert_eq!(created["principalType"], "ServicePrincipal");
+    assert_eq!(created["scope"], cluster_id.as_str());
+    assert_eq!(created["resourceGroup"], "rg1");
+    assert_eq!(
+        created["roleDefinitionId"],
+        format!(
+            "/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8",
+            ready.subscription_id
+        )
+    );
+    assert_eq!(
+        created["id"],
+        format!("{cluster_id}/providers/Microsoft.Authorization/roleAssignments/{name}")
+    );
+    assert!(
+        created.get("systemData").is_some_and(Value::is_null),
+        "{created}"
+    );
+    assert_eq!(
+        assignment_requests(&cloud),
+        [
+            format!(
+                "GET {cluster_id}/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-05-01-preview\
+                 &$filter=roleName%20eq%20%27Azure%20Kubernetes%20Service%20Cluster%20Admin%20Role%27"
+            ),
+            format!(
+                "PUT {}?api-version=2022-04-01",
+                created["id"].as_str().unwrap()
+            ),
+        ]
+    );
+
+    // Creating it again is idempotent, as in az: the existing assignment, as `list` shows it.
+    let again = cloud.run_json(&[
+        "role",
+        "assignment",
+        "create",
+        "--assignee-object-id",
+        &nonadmin_oid,
+        "--assignee-principal-type",
+        "ServicePrincipal",
+        "--role",
+        CLUSTER_ADMIN_ROLE,
+        "--scope",
+        &cluster_id,
+    ]);
+    assert_eq!(again["name"], name.as_str());
+    assert_eq!(again["principalName"], ready.nonadmin_client_id.as_str());
+
+    let listed = cloud.run_json(&["role", "assignment", "list", "--scope", &cluster_id]);
+    let items = listed.as_array().unwrap();
+    assert_eq!(items.len(), 1, "{listed}");
+    assert_eq!(items[0]["roleDefinitionName"], CLUSTER_ADMIN_ROLE);
+    assert_eq!(items[0]["principalName"], ready.nonadmin_client_id.as_str());
+    assert!(
+        items[0].get("condition").is_none(),
+        "nulls are left out of list items"
+    );
+    let table = cloud.run_ok(&[
+        "role",
+        "assignment",
+        "list",
+        "--scope",
+        &cluster_id,
+        "-o",
+        "table",
+    ]);
+    assert!(table.starts_with("Principal"), "{table}");
+    assert!(table.contains(CLUSTER_ADMIN_ROLE), "{table}");
+
+    let granted = as_nonadmin(&cloud, &admin_credentials);
+    assert_eq!(granted.status.code(), Some(0), "{}", stderr(&granted));
+    assert!(
+        stdout(&granted).contains("clusterAdmin_rg1_c1"),
+        "{}",
+        stdout(&granted)
+    );
+
+    // Delete by the same selectors: nothing printed; then nothing left, and the non-admin is refused again.
+    let deleted = cloud.run_ok(&[
+        "role",
+        "assignment",
+        "delete",
+        "--assignee",
+        &ready.nonadmin_client_id,
+        "--role",
+        CLUSTER_ADMIN_ROLE,
+        "--scope",
+        &cluster_id,
+    ]);
+    assert_eq!(deleted, "");
+    let listed = cloud.run_json(&["role", "assignment", "list", "--scope", &cluster_id]);
+    assert_eq!(listed, serde_json::json!([]));
+    let text = fails(
+        &cloud,
+        &[
+            "role",
+            "assignment",
+            "delete",
+            "--role",
+            CLUSTER_ADMIN_ROLE,
+            "--scope",
+            &cluster_id,
+        ],
+        1,
+    );
+    assert_eq!(text, "ERROR: No matched assignments were found to delete\n");
+    let refused = as_nonadmin(&cloud, &admin_credentials);
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+}
+
+#[test]
+fn role_names_and_definitions_as_az_prints_them() {
+    let cloud = cloud();
+    let ready = cloud.ready().clone();
+    let scope = format!("/subscriptions/{}", ready.subscription_id);
+    let text = fails(
+        &cloud,
+        &[
+            "role",
+            "assignment",
+            "create",
+            "--assignee",
+            &ready.nonadmin_client_id,
+            "--role",
+            "Cluster Boss",
+            "--scope",
+            &scope,
+        ],
+        1,
+    );
+    assert_eq!(text, "ERROR: Role 'Cluster Boss' doesn't exist.\n");
+    assert_eq!(assignment_writes(&cloud), Vec::<String>::new());
+
+    let listed = cloud.run_json(&["role", "definition", "list", "--name", CLUSTER_ADMIN_ROLE]);
+    let items = listed.as_array().unwrap();
+    assert_eq!(items.len(), 1, "{listed}");
+    let definition = &items[0];
+    assert_eq!(definition["name"], "0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8");
+    assert_eq!(definition["roleType"], "BuiltInRole");
+    assert_eq!(
+        definition["type"],
+        "Microsoft.Authorization/roleDefinitions"
+    );
+    let actions = definition["permissions"][0]["actions"].as_array().unwrap();
+    assert!(actions.contains(&Value::from(
+        "Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action"
+    )));
+    // By GUID: no server filter, matched on the client.
+    let by_guid = cloud.run_json(&[
+        "role",
+        "definition",
+        "list",
+        "--name",
+        "0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8",
+    ]);
+    assert_eq!(by_guid, listed);
+    let custom = cloud.run_json(&["role", "definition", "list", "--custom-role-only"]);
+    assert_eq!(custom, serde_json::json!([]));
+    let table = cloud.run_ok(&[
+        "role",
+        "definition",
+        "list",
+        "--name",
+        "Reader",
+        "-o",
+        "table",
+    ]);
+    assert!(table.starts_with("Name    Type"), "{table}");
 }
