@@ -32,6 +32,7 @@
 #![allow(clippy::result_large_err)]
 
 mod arm;
+mod authorization;
 mod directory;
 mod entra;
 mod error;

@@ -15,6 +15,8 @@
 //! | `POST /_emulator/tokens/expire` | body `{"count": N}` (default 1): the next N ARM requests answer `401 ExpiredAuthenticationToken` whatever their token |
 //! | `GET /_emulator/throttle` | the current [`WriteThrottle`](crate::WriteThrottle) |
 //! | `PUT /_emulator/throttle` | body `{"enabled", "capacity", "refill_per_second"}` (missing fields take their defaults: off, 200, 10): ARM's write token bucket per subscription; every bucket starts full |
+//! | `GET /_emulator/authorization` | the Azure RBAC switches: `{"propagationDelaySeconds": N}` |
+//! | `PUT /_emulator/authorization` | body `{"propagationDelaySeconds": N}` (default 0): role assignments created afterwards count only N seconds after their creation (ARM and AKS document minutes of propagation); they are listed at once |
 //! | `PUT /_emulator/page-size` | body `{"page_size": N}` (N ≥ 1): page size of list answers (default 100) |
 //! | `POST /_emulator/seed` | body `{"resource_groups":[{"name","location"}], "clusters":[{"resource_group","name","body":<ManagedCluster JSON>}]}`: stored as if created and already `Succeeded` (server fields filled as for a PUT, unknown properties kept, AKS rules not enforced; a missing group is created in the cluster's location). Answers the counts. |
 //! | `GET /_emulator/state` | everything (groups, clusters with their Kubernetes ports, operations, directory, pacing), secrets redacted |
@@ -87,6 +89,13 @@ impl Default for ExpireTokens {
     fn default() -> Self {
         ExpireTokens { count: 1 }
     }
+}
+
+/// `PUT /_emulator/authorization`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AuthorizationSwitches {
+    propagation_delay_seconds: u64,
 }
 
 #[derive(Deserialize)]
@@ -217,6 +226,15 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
         (&Method::GET, ["throttle"]) => json(StatusCode::OK, state.store().throttle.config()),
         (&Method::PUT, ["throttle"]) => configure_throttle(state, ctx),
         (&Method::PUT, ["page-size"]) => set_page_size(state, ctx),
+        (&Method::GET, ["authorization"]) => authorization_switches(state),
+        (&Method::PUT, ["authorization"]) => match parse::<AuthorizationSwitches>(ctx) {
+            Ok(switches) => {
+                state.store().role_assignments.propagation_delay_seconds =
+                    switches.propagation_delay_seconds;
+                authorization_switches(state)
+            }
+            Err(response) => response,
+        },
         (&Method::POST, ["seed"]) => match parse::<Seed>(ctx) {
             Ok(seed) => seed_state(state, seed),
             Err(response) => response,
@@ -322,6 +340,12 @@ fn configure_throttle(state: &SharedState, ctx: &Ctx) -> Response {
         Ok(_) => bad_request("refill_per_second must be a finite number, at least 0"),
         Err(response) => response,
     }
+}
+
+/// `GET /_emulator/authorization`: the Azure RBAC switches.
+fn authorization_switches(state: &SharedState) -> Response {
+    let delay = state.store().role_assignments.propagation_delay_seconds;
+    json(StatusCode::OK, &json!({"propagationDelaySeconds": delay}))
 }
 
 /// `PUT /_emulator/page-size`: the page size of list answers.

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::operations::{self, operation_headers, set_provisioning_state};
-use super::{page, resource_group_not_found};
+use super::{Visible, page, resource_group_not_found, visible_items};
 use crate::http::{Ctx, arm_error, empty, invalid_content, json};
 use crate::pki;
 use crate::state::{
@@ -658,7 +658,12 @@ pub(super) fn delete(state: &SharedState, _ctx: &Ctx, group: &str, name: &str) -
 }
 
 /// `GET …/managedClusters` for the subscription or one group, paged.
-pub(super) fn list(state: &SharedState, ctx: &Ctx, group: Option<&str>) -> Response {
+pub(super) fn list(
+    state: &SharedState,
+    ctx: &Ctx,
+    group: Option<&str>,
+    visible: &Visible,
+) -> Response {
     let store = state.store();
     let group_key = group.map(str::to_lowercase);
     if let (Some(group), Some(key)) = (group, &group_key)
@@ -666,12 +671,12 @@ pub(super) fn list(state: &SharedState, ctx: &Ctx, group: Option<&str>) -> Respo
     {
         return resource_group_not_found(group);
     }
-    let items: Vec<Value> = store
+    let items = store
         .clusters
         .iter()
         .filter(|((cluster_group, _), _)| group_key.as_ref().is_none_or(|key| key == cluster_group))
-        .filter_map(|(_, record)| serde_json::to_value(public_view(&record.cluster)).ok())
-        .collect();
+        .filter_map(|(_, record)| serde_json::to_value(public_view(&record.cluster)).ok());
+    let items = visible_items(&store, items, visible);
     drop(store);
     page(state, ctx, items)
 }

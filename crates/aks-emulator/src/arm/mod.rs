@@ -3,13 +3,21 @@
 //! <https://learn.microsoft.com/rest/api/aks/managed-clusters>).
 //!
 //! Routes are parsed by hand so that segment names match case-insensitively (`resourcegroups`,
-//! `resourceGroups`, `Microsoft.ContainerService/managedClusters` in any case).
+//! `resourceGroups`, `Microsoft.ContainerService/managedClusters` in any case). Each route names the Azure RBAC
+//! action each of its methods needs; the caller's role assignments are checked once, before the route runs
+//! (`Microsoft.Authorization` role assignments, role definitions and permissions are routes like the others,
+//! at any scope).
 
+mod access;
 mod credentials;
 mod deployments;
 mod managed_clusters;
+mod odata;
 mod operations;
+mod permissions;
 mod resource_groups;
+mod role_assignments;
+mod role_definitions;
 mod subscriptions;
 mod throttle;
 
@@ -21,8 +29,9 @@ use axum::response::Response;
 
 use crate::entra::{self, TokenProblem};
 use crate::http::{Ctx, arm_error, set, unsupported};
-use crate::state::SharedState;
+use crate::state::{SharedState, Store};
 use crate::{SUBSCRIPTION_ID, TENANT_ID};
+use access::Caller;
 
 pub(crate) use managed_clusters::{
     SeedCluster, fill_server_fields_for_seed, major_minor as major_minor_of,
@@ -88,6 +97,23 @@ enum ArmRoute {
         name: String,
         id: String,
     },
+    ListRoleAssignments {
+        scope: String,
+    },
+    RoleAssignment {
+        scope: String,
+        name: String,
+    },
+    ListRoleDefinitions {
+        scope: String,
+    },
+    RoleDefinition {
+        scope: String,
+        name: String,
+    },
+    Permissions {
+        scope: String,
+    },
 }
 
 /// Segments a route takes from the path, as sent, in order.
@@ -97,13 +123,86 @@ fn take(captures: &mut Captures) -> String {
     captures.next().unwrap_or_default()
 }
 
-/// One ARM route: the methods it answers, its path (lower-case literals matched case-insensitively; `{…}` takes
-/// the segment as sent, `{subscription}` being the subscription whose write budget a write uses and `{_}` a
-/// segment that is not used) and the [`ArmRoute`] it is.
+/// One ARM route: the methods it answers with the Azure RBAC action each needs, its path (lower-case literals
+/// matched case-insensitively; `{…}` takes the segment as sent, `{subscription}` being the subscription whose
+/// write budget a write uses and `{_}` a segment that is not used; a leading `{scope*}` takes any number of
+/// segments, the scope the route works at), the resource id the action is checked at, and the [`ArmRoute`] it
+/// is.
 struct RouteSpec {
-    methods: &'static [&'static str],
+    methods: &'static [(&'static str, Access)],
     path: &'static str,
+    scope: CheckedAt,
     route: fn(&mut Captures) -> ArmRoute,
+}
+
+/// What a route's method needs of the caller (docs/azure-rbac.md, "What the emulator checks").
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Access {
+    /// Any authenticated caller (cloud metadata, the sign-in look-ups, polling, the role catalogue).
+    Open,
+    /// This action over the route's scope: `403 AuthorizationFailed` otherwise.
+    Action(&'static str),
+    /// A list: each item is answered only when the caller has this action over the item's id.
+    Filter(&'static str),
+}
+
+/// The resource id a route's action is checked at.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum CheckedAt {
+    /// The first N segments of the path.
+    Leading(usize),
+    /// The whole path.
+    Path,
+    /// The `{scope*}` the path starts with.
+    Scope,
+}
+
+/// The actions of the managed-cluster resource, by method.
+const CLUSTER_ACCESS: &[(&str, Access)] = &[
+    (
+        "GET",
+        Access::Action("Microsoft.ContainerService/managedClusters/read"),
+    ),
+    (
+        "PUT",
+        Access::Action("Microsoft.ContainerService/managedClusters/write"),
+    ),
+    (
+        "DELETE",
+        Access::Action("Microsoft.ContainerService/managedClusters/delete"),
+    ),
+];
+
+/// The actions of the resource-group resource, by method.
+const GROUP_ACCESS: &[(&str, Access)] = &[
+    (
+        "GET",
+        Access::Action("Microsoft.Resources/subscriptions/resourceGroups/read"),
+    ),
+    (
+        "HEAD",
+        Access::Action("Microsoft.Resources/subscriptions/resourceGroups/read"),
+    ),
+    (
+        "PUT",
+        Access::Action("Microsoft.Resources/subscriptions/resourceGroups/write"),
+    ),
+    (
+        "DELETE",
+        Access::Action("Microsoft.Resources/subscriptions/resourceGroups/delete"),
+    ),
+];
+
+/// Leading segments of a subscription's id, a resource group's, and a resource's in a group.
+const SUBSCRIPTION_ID_SEGMENTS: CheckedAt = CheckedAt::Leading(2);
+const GROUP_ID_SEGMENTS: CheckedAt = CheckedAt::Leading(4);
+const RESOURCE_ID_SEGMENTS: CheckedAt = CheckedAt::Leading(8);
+
+/// A path under `{scope*}/providers/Microsoft.Authorization` + the given rest.
+macro_rules! authorization {
+    ($rest:literal) => {
+        concat!("{scope*}/providers/microsoft.authorization", $rest)
+    };
 }
 
 /// A path under `/subscriptions/{subscription}` + the given rest.
@@ -128,179 +227,345 @@ macro_rules! in_group {
 /// Managed Clusters, Deployments, Subscriptions, Tenants; see docs/arm-aks-api.md).
 const ROUTES: &[RouteSpec] = &[
     RouteSpec {
-        methods: &["GET"],
+        methods: &[("GET", Access::Open)],
         path: "metadata/endpoints",
+        scope: CheckedAt::Path,
         route: |_| ArmRoute::Metadata,
     },
     RouteSpec {
-        methods: &["GET"],
+        methods: &[("GET", Access::Open)],
         path: "tenants",
+        scope: CheckedAt::Path,
         route: |_| ArmRoute::ListTenants,
     },
     RouteSpec {
-        methods: &["GET"],
+        methods: &[("GET", Access::Open)],
         path: "subscriptions",
+        scope: CheckedAt::Path,
         route: |_| ArmRoute::ListSubscriptions,
     },
     RouteSpec {
-        methods: &["GET"],
+        methods: &[("GET", Access::Open)],
         path: subscription!(""),
+        scope: SUBSCRIPTION_ID_SEGMENTS,
         route: |_| ArmRoute::GetSubscription,
     },
     RouteSpec {
-        methods: &["GET"],
+        methods: &[(
+            "GET",
+            Access::Filter("Microsoft.Resources/subscriptions/resourceGroups/read"),
+        )],
         path: subscription!("/resourcegroups"),
+        scope: SUBSCRIPTION_ID_SEGMENTS,
         route: |_| ArmRoute::ListResourceGroups,
     },
     RouteSpec {
-        methods: &["GET", "PUT", "HEAD", "DELETE"],
+        methods: GROUP_ACCESS,
         path: subscription!("/resourcegroups/{group}"),
+        scope: GROUP_ID_SEGMENTS,
         route: |c| ArmRoute::ResourceGroup { group: take(c) },
     },
     RouteSpec {
-        methods: &["GET"],
+        methods: &[("GET", Access::Open)],
         path: subscription!("/operationresults/{id}"),
+        scope: SUBSCRIPTION_ID_SEGMENTS,
         route: |c| ArmRoute::ResourceGroupOperationResult { id: take(c) },
     },
     RouteSpec {
-        methods: &["GET"],
+        methods: &[(
+            "GET",
+            Access::Filter("Microsoft.ContainerService/managedClusters/read"),
+        )],
         path: subscription!("/providers/microsoft.containerservice/managedclusters"),
+        scope: SUBSCRIPTION_ID_SEGMENTS,
         route: |_| ArmRoute::ListClusters,
     },
     RouteSpec {
-        methods: &["GET"],
+        methods: &[("GET", Access::Open)],
         path: subscription!("/providers/microsoft.containerservice/locations/{_}/operations/{id}"),
+        scope: SUBSCRIPTION_ID_SEGMENTS,
         route: |c| ArmRoute::OperationStatus { id: take(c) },
     },
     RouteSpec {
-        methods: &["GET"],
+        methods: &[("GET", Access::Open)],
         path: subscription!(
             "/providers/microsoft.containerservice/locations/{_}/operationresults/{id}"
         ),
+        scope: SUBSCRIPTION_ID_SEGMENTS,
         route: |c| ArmRoute::OperationResult { id: take(c) },
     },
     RouteSpec {
-        methods: &["GET"],
+        methods: &[(
+            "GET",
+            Access::Filter("Microsoft.ContainerService/managedClusters/read"),
+        )],
         path: in_group!("microsoft.containerservice", "/managedclusters"),
+        scope: GROUP_ID_SEGMENTS,
         route: |c| ArmRoute::ListClustersInGroup { group: take(c) },
     },
     RouteSpec {
-        methods: &["GET", "PUT", "DELETE"],
+        methods: CLUSTER_ACCESS,
         path: in_group!("microsoft.containerservice", "/managedclusters/{name}"),
+        scope: RESOURCE_ID_SEGMENTS,
         route: |c| ArmRoute::Cluster {
             group: take(c),
             name: take(c),
         },
     },
     RouteSpec {
-        methods: &["POST"],
+        methods: &[(
+            "POST",
+            Access::Action(
+                "Microsoft.ContainerService/managedClusters/listClusterUserCredential/action",
+            ),
+        )],
         path: in_group!(
             "microsoft.containerservice",
             "/managedclusters/{name}/listclusterusercredential"
         ),
+        scope: RESOURCE_ID_SEGMENTS,
         route: |c| ArmRoute::UserCredential {
             group: take(c),
             name: take(c),
         },
     },
     RouteSpec {
-        methods: &["POST"],
+        methods: &[(
+            "POST",
+            Access::Action(
+                "Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action",
+            ),
+        )],
         path: in_group!(
             "microsoft.containerservice",
             "/managedclusters/{name}/listclusteradmincredential"
         ),
+        scope: RESOURCE_ID_SEGMENTS,
         route: |c| ArmRoute::AdminCredential {
             group: take(c),
             name: take(c),
         },
     },
     RouteSpec {
-        methods: &["GET"],
+        methods: &[(
+            "GET",
+            Access::Action("Microsoft.Resources/deployments/read"),
+        )],
         path: in_group!("microsoft.resources", "/deployments"),
+        scope: GROUP_ID_SEGMENTS,
         route: |c| ArmRoute::ListDeployments { group: take(c) },
     },
     RouteSpec {
-        methods: &["GET", "PUT"],
+        methods: &[
+            (
+                "GET",
+                Access::Action("Microsoft.Resources/deployments/read"),
+            ),
+            (
+                "PUT",
+                Access::Action("Microsoft.Resources/deployments/write"),
+            ),
+        ],
         path: in_group!("microsoft.resources", "/deployments/{name}"),
+        scope: RESOURCE_ID_SEGMENTS,
         route: |c| ArmRoute::Deployment {
             group: take(c),
             name: take(c),
         },
     },
     RouteSpec {
-        methods: &["POST"],
+        methods: &[(
+            "POST",
+            Access::Action("Microsoft.Resources/deployments/validate/action"),
+        )],
         path: in_group!("microsoft.resources", "/deployments/{name}/validate"),
+        scope: RESOURCE_ID_SEGMENTS,
         route: |c| ArmRoute::DeploymentValidate {
             group: take(c),
             name: take(c),
         },
     },
     RouteSpec {
-        methods: &["GET"],
+        methods: &[(
+            "GET",
+            Access::Action("Microsoft.Resources/deployments/operationstatuses/read"),
+        )],
         path: in_group!(
             "microsoft.resources",
             "/deployments/{name}/operationstatuses/{id}"
         ),
+        scope: RESOURCE_ID_SEGMENTS,
         route: |c| ArmRoute::DeploymentOperationStatus {
             group: take(c),
             name: take(c),
             id: take(c),
         },
     },
+    RouteSpec {
+        methods: &[(
+            "GET",
+            Access::Action("Microsoft.Authorization/roleAssignments/read"),
+        )],
+        path: authorization!("/roleassignments"),
+        scope: CheckedAt::Scope,
+        route: |c| ArmRoute::ListRoleAssignments { scope: take(c) },
+    },
+    RouteSpec {
+        methods: &[
+            (
+                "GET",
+                Access::Action("Microsoft.Authorization/roleAssignments/read"),
+            ),
+            (
+                "PUT",
+                Access::Action("Microsoft.Authorization/roleAssignments/write"),
+            ),
+            (
+                "DELETE",
+                Access::Action("Microsoft.Authorization/roleAssignments/delete"),
+            ),
+        ],
+        path: authorization!("/roleassignments/{name}"),
+        scope: CheckedAt::Path,
+        route: |c| ArmRoute::RoleAssignment {
+            scope: take(c),
+            name: take(c),
+        },
+    },
+    RouteSpec {
+        methods: &[("GET", Access::Open)],
+        path: authorization!("/roledefinitions"),
+        scope: CheckedAt::Scope,
+        route: |c| ArmRoute::ListRoleDefinitions { scope: take(c) },
+    },
+    RouteSpec {
+        methods: &[("GET", Access::Open)],
+        path: authorization!("/roledefinitions/{name}"),
+        scope: CheckedAt::Scope,
+        route: |c| ArmRoute::RoleDefinition {
+            scope: take(c),
+            name: take(c),
+        },
+    },
+    RouteSpec {
+        methods: &[("GET", Access::Open)],
+        path: authorization!("/permissions"),
+        scope: CheckedAt::Scope,
+        route: |c| ArmRoute::Permissions { scope: take(c) },
+    },
 ];
 
-/// The route of a request and the subscription in its path (as sent), or `None` when no route matches.
-fn parse(ctx: &Ctx) -> Option<(ArmRoute, Option<String>)> {
+/// A request matched to its route.
+struct Matched {
+    route: ArmRoute,
+    /// The subscription in its path, as sent.
+    subscription: Option<String>,
+    /// What the route's method needs of the caller.
+    access: Access,
+    /// The resource id that need is checked at (segments as sent).
+    scope: String,
+}
+
+/// The route of a request, or `None` when no route matches.
+fn parse(ctx: &Ctx) -> Option<Matched> {
     ROUTES.iter().find_map(|spec| {
-        if !spec.methods.contains(&ctx.method.as_str()) {
-            return None;
-        }
-        let (captures, subscription) = spec.captures(ctx)?;
-        Some(((spec.route)(&mut captures.into_iter()), subscription))
+        let (_, access) = spec
+            .methods
+            .iter()
+            .find(|(method, _)| *method == ctx.method.as_str())?;
+        let captured = spec.captures(ctx)?;
+        let scope = match spec.scope {
+            CheckedAt::Leading(count) => {
+                resource_id(&ctx.segments[..count.min(ctx.segments.len())])
+            }
+            CheckedAt::Path => resource_id(&ctx.segments),
+            CheckedAt::Scope => captured.scope.clone().unwrap_or_else(|| "/".into()),
+        };
+        Some(Matched {
+            route: (spec.route)(&mut captured.values.into_iter()),
+            subscription: captured.subscription,
+            access: *access,
+            scope,
+        })
     })
 }
 
+/// `/` + the segments joined by `/`.
+fn resource_id(segments: &[String]) -> String {
+    format!("/{}", segments.join("/"))
+}
+
+/// What a path gives a route.
+struct Captured {
+    /// The `{…}` segments in order (a `{scope*}` first, as a resource id).
+    values: Vec<String>,
+    /// The `{subscription}` segment, or the subscription of the `{scope*}`.
+    subscription: Option<String>,
+    /// The `{scope*}`, as a resource id.
+    scope: Option<String>,
+}
+
 impl RouteSpec {
-    /// The segments the path takes from `ctx`, and the subscription, when the path matches.
-    fn captures(&self, ctx: &Ctx) -> Option<(Vec<String>, Option<String>)> {
-        let pattern: Vec<&str> = self.path.split('/').collect();
-        if pattern.len() != ctx.lower.len() {
+    /// What the path gives this route, when it matches.
+    fn captures(&self, ctx: &Ctx) -> Option<Captured> {
+        let mut pattern: Vec<&str> = self.path.split('/').collect();
+        let mut captured = Captured {
+            values: Vec::new(),
+            subscription: None,
+            scope: None,
+        };
+        let mut start = 0;
+        if pattern.first() == Some(&"{scope*}") {
+            pattern.remove(0);
+            start = ctx.lower.len().checked_sub(pattern.len())?;
+            let scope = &ctx.segments[..start];
+            match ctx.lower[..start].first().map(String::as_str) {
+                None => {}
+                Some("subscriptions") if start >= 2 => {
+                    captured.subscription = Some(scope[1].clone());
+                }
+                Some(_) => return None,
+            }
+            let scope = resource_id(scope);
+            captured.values.push(scope.clone());
+            captured.scope = Some(scope);
+        } else if pattern.len() != ctx.lower.len() {
             return None;
         }
-        let mut captures = Vec::new();
-        let mut subscription = None;
-        for ((part, lower), original) in pattern.iter().zip(&ctx.lower).zip(&ctx.segments) {
+        let lower = &ctx.lower[start..];
+        let original = &ctx.segments[start..];
+        for ((part, lower), original) in pattern.iter().zip(lower).zip(original) {
             match *part {
-                "{subscription}" => subscription = Some(original.clone()),
+                "{subscription}" => captured.subscription = Some(original.clone()),
                 "{_}" => {}
-                _ if part.starts_with('{') => captures.push(original.clone()),
+                _ if part.starts_with('{') => captured.values.push(original.clone()),
                 literal if literal == lower => {}
                 _ => return None,
             }
         }
-        Some((captures, subscription))
+        Some(captured)
     }
 }
 
 /// Handle an ARM request.
 pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
-    let Some((route, subscription)) = parse(ctx) else {
+    let Some(matched) = parse(ctx) else {
         return unsupported(ctx);
     };
-    if let ArmRoute::Metadata = route {
+    if let ArmRoute::Metadata = matched.route {
         return subscriptions::metadata(state, ctx);
     }
     // Writes (PUT, DELETE) take a token from the subscription's bucket first (ARM's request limits); every answer
     // reports what is left.
-    let bucket = subscription.clone().unwrap_or_default();
+    let bucket = matched.subscription.clone().unwrap_or_default();
     let (mut response, remaining_writes) = if matches!(ctx.method, Method::PUT | Method::DELETE) {
         let taken = state.store().throttle.take(&bucket, Instant::now());
         match taken {
-            Ok(remaining) => (guarded(state, ctx, route, subscription), remaining),
+            Ok(remaining) => (guarded(state, ctx, matched), remaining),
             Err(wait) => (throttle::too_many_requests(&bucket, wait), 0),
         }
     } else {
-        let response = guarded(state, ctx, route, subscription);
+        let response = guarded(state, ctx, matched);
         let remaining = state.store().throttle.remaining(&bucket, Instant::now());
         (response, remaining)
     };
@@ -327,12 +592,15 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
     response
 }
 
-fn guarded(
-    state: &SharedState,
-    ctx: &Ctx,
-    route: ArmRoute,
-    subscription: Option<String>,
-) -> Response {
+/// Answer a matched request: api-version, token, Conditional Access, tenant, subscription and Azure RBAC
+/// checks, then its route.
+fn guarded(state: &SharedState, ctx: &Ctx, matched: Matched) -> Response {
+    let Matched {
+        route,
+        subscription,
+        access,
+        scope,
+    } = matched;
     if ctx.query("api-version").is_none_or(str::is_empty) {
         return arm_error(
             StatusCode::BAD_REQUEST,
@@ -342,15 +610,15 @@ fn guarded(
             ),
         );
     }
-    let caller = match authenticate(state, ctx) {
+    let claims = match authenticate(state, ctx) {
         Ok(claims) => claims,
         Err(response) => return response,
     };
-    if let Err(response) = conditional_access(state, &caller) {
+    if let Err(response) = conditional_access(state, &claims) {
         return response;
     }
     if let Some(subscription) = &subscription
-        && let Err(response) = same_tenant(&caller)
+        && let Err(response) = same_tenant(&claims)
     {
         tracing::info!(subscription, "token of another tenant refused");
         return response;
@@ -366,12 +634,36 @@ fn guarded(
             ),
         );
     }
+    let caller = Caller::of(state, claims);
+    if let Access::Action(action) = access
+        && let Err(response) = caller.check(state, action, &scope)
+    {
+        return response;
+    }
+    let visible = |store: &Store, id: &str| match access {
+        Access::Filter(action) => caller.may(store, action, id),
+        Access::Open | Access::Action(_) => true,
+    };
+    answer(state, ctx, route, &caller, &visible)
+}
+
+/// Which items of a list the caller may see, by their resource ids (the store is locked by the caller).
+pub(crate) type Visible<'a> = dyn Fn(&Store, &str) -> bool + 'a;
+
+/// The answer of an authorised request's route.
+fn answer(
+    state: &SharedState,
+    ctx: &Ctx,
+    route: ArmRoute,
+    caller: &Caller,
+    visible: &Visible,
+) -> Response {
     match route {
         ArmRoute::Metadata => subscriptions::metadata(state, ctx),
-        ArmRoute::ListTenants => subscriptions::tenants(state, &caller),
-        ArmRoute::ListSubscriptions => subscriptions::list(&caller),
+        ArmRoute::ListTenants => subscriptions::tenants(state, &caller.claims),
+        ArmRoute::ListSubscriptions => subscriptions::list(&caller.claims),
         ArmRoute::GetSubscription => subscriptions::get(),
-        ArmRoute::ListResourceGroups => resource_groups::list(state, ctx),
+        ArmRoute::ListResourceGroups => resource_groups::list(state, ctx, visible),
         ArmRoute::ResourceGroup { group } => match ctx.method {
             Method::PUT => resource_groups::put(state, ctx, &group),
             Method::DELETE => {
@@ -383,8 +675,10 @@ fn guarded(
         ArmRoute::ResourceGroupOperationResult { id } => {
             operations::resource_group_result(state, ctx, &id)
         }
-        ArmRoute::ListClusters => managed_clusters::list(state, ctx, None),
-        ArmRoute::ListClustersInGroup { group } => managed_clusters::list(state, ctx, Some(&group)),
+        ArmRoute::ListClusters => managed_clusters::list(state, ctx, None, visible),
+        ArmRoute::ListClustersInGroup { group } => {
+            managed_clusters::list(state, ctx, Some(&group), visible)
+        }
         ArmRoute::Cluster { group, name } => match ctx.method {
             Method::PUT => managed_clusters::put(state, ctx, &group, &name),
             Method::DELETE => managed_clusters::delete(state, ctx, &group, &name),
@@ -405,6 +699,15 @@ fn guarded(
         ArmRoute::DeploymentOperationStatus { group, name, id } => {
             deployments::status(state, &group, &name, &id)
         }
+        ArmRoute::ListRoleAssignments { scope } => role_assignments::list(state, ctx, &scope),
+        ArmRoute::RoleAssignment { scope, name } => match ctx.method {
+            Method::PUT => role_assignments::put(state, ctx, caller, &scope, &name),
+            Method::DELETE => role_assignments::delete(state, &scope, &name),
+            _ => role_assignments::get(state, &scope, &name),
+        },
+        ArmRoute::ListRoleDefinitions { scope } => role_definitions::list(state, ctx, &scope),
+        ArmRoute::RoleDefinition { scope, name } => role_definitions::get(&scope, &name),
+        ArmRoute::Permissions { scope } => permissions::list(state, caller, &scope),
     }
 }
 
@@ -554,8 +857,19 @@ fn authenticate(state: &SharedState, ctx: &Ctx) -> Result<serde_json::Value, Res
     }
 }
 
-/// A list answer, paged: `value` holds at most the configured page size, and `nextLink` (absolute, with a
-/// `$skipToken`) points at the rest.
+/// The items of a list (ARM resources with an `id`) the caller may see.
+fn visible_items(
+    store: &Store,
+    items: impl Iterator<Item = serde_json::Value>,
+    visible: &Visible,
+) -> Vec<serde_json::Value> {
+    items
+        .filter(|item| visible(store, item["id"].as_str().unwrap_or_default()))
+        .collect()
+}
+
+/// A list answer, paged: `value` holds at most the configured page size, and `nextLink` (absolute, with the
+/// request's `$filter` and a `$skipToken`) points at the rest.
 fn page(state: &SharedState, ctx: &Ctx, items: Vec<serde_json::Value>) -> Response {
     let page_size = state.store().page_size.max(1);
     let skip: usize = ctx
@@ -568,7 +882,11 @@ fn page(state: &SharedState, ctx: &Ctx, items: Vec<serde_json::Value>) -> Respon
         let api_version = ctx.query("api-version").unwrap_or_default();
         let api_version: String =
             url::form_urlencoded::byte_serialize(api_version.as_bytes()).collect();
-        let query = format!("api-version={api_version}&$skipToken={}", skip + page_size);
+        let mut query = format!("api-version={api_version}&$skipToken={}", skip + page_size);
+        if let Some(filter) = ctx.query("$filter") {
+            let filter: String = url::form_urlencoded::byte_serialize(filter.as_bytes()).collect();
+            query.push_str(&format!("&$filter={filter}"));
+        }
         body["nextLink"] =
             serde_json::Value::String(format!("{}{}?{}", state.base_url(), ctx.path, query));
     }

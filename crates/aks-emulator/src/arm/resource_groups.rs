@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{operations, page, resource_group_not_found};
+use super::{Visible, operations, page, resource_group_not_found, visible_items};
 use crate::SUBSCRIPTION_ID;
 use crate::http::{Ctx, arm_error, empty, invalid_content, json, set};
 use crate::state::{OperationKind, ResourceGroupRecord, SharedState, Store};
@@ -204,9 +204,12 @@ pub(super) fn head(state: &SharedState, name: &str) -> Response {
     }
 }
 
-/// `GET /subscriptions/{sub}/resourcegroups`.
-pub(super) fn list(state: &SharedState, ctx: &Ctx) -> Response {
-    let items: Vec<Value> = state.store().resource_groups.values().map(view).collect();
+/// `GET /subscriptions/{sub}/resourcegroups`: the groups the caller may see.
+pub(super) fn list(state: &SharedState, ctx: &Ctx, visible: &Visible) -> Response {
+    let items = {
+        let store = state.store();
+        visible_items(&store, store.resource_groups.values().map(view), visible)
+    };
     page(state, ctx, items)
 }
 

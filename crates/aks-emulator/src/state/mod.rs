@@ -21,10 +21,14 @@ use crate::{
 /// The id of the emulated Azure Pipelines organization (the last segment of its issuer).
 pub(crate) const PIPELINES_ORGANIZATION_ID: &str = "3e3e3e3e-1111-2222-3333-999999999999";
 mod kube_endpoint;
+mod role_assignments;
 mod service_data;
 mod write_buckets;
 
 pub(crate) use kube_endpoint::KubeEndpoint;
+pub(crate) use role_assignments::{
+    CONTRIBUTOR_ROLE_GUID, OWNER_ROLE_GUID, RoleAssignment, RoleAssignments, rfc3339_7_now,
+};
 pub(crate) use service_data::ServiceData;
 pub(crate) use write_buckets::WriteBuckets;
 pub use write_buckets::WriteThrottle;
@@ -606,6 +610,8 @@ pub(crate) struct Store {
     pub clusters: BTreeMap<ClusterKey, ClusterRecord>,
     /// Operations by id.
     pub operations: BTreeMap<String, Operation>,
+    /// Azure role assignments and their propagation delay.
+    pub role_assignments: RoleAssignments,
     /// Current pacing for new operations.
     pub lro: LroPacing,
     /// Failure to inject into the next operation.
@@ -641,6 +647,9 @@ struct Persisted {
     resource_groups: Vec<ResourceGroupRecord>,
     clusters: Vec<ClusterRecord>,
     operations: Vec<Operation>,
+    /// Absent in state files of emulators before Azure RBAC: those start with the seeded assignments.
+    #[serde(default)]
+    role_assignments: Option<Vec<RoleAssignment>>,
 }
 
 pub(crate) struct Inner {
@@ -717,13 +726,15 @@ impl SharedState {
             Some(path) if path.exists() => Some(load_state(path)?),
             _ => None,
         };
-        let (identity, directory, resource_groups, clusters, operations) = match loaded {
+        let (identity, directory, resource_groups, clusters, operations, assignments) = match loaded
+        {
             Some(persisted) => (
                 persisted.identity,
                 persisted.directory,
                 persisted.resource_groups,
                 persisted.clusters,
                 persisted.operations,
+                persisted.role_assignments,
             ),
             None => (
                 Identity {
@@ -735,6 +746,7 @@ impl SharedState {
                 Vec::new(),
                 Vec::new(),
                 Vec::new(),
+                None,
             ),
         };
         let keys = SigningKeys::of(&identity)?;
@@ -769,6 +781,13 @@ impl SharedState {
                 .into_iter()
                 .map(|operation| (operation.id.clone(), operation))
                 .collect(),
+            role_assignments: match assignments {
+                Some(assignments) => RoleAssignments {
+                    assignments,
+                    propagation_delay_seconds: 0,
+                },
+                None => RoleAssignments::seeded(),
+            },
             lro: options.lro.clone(),
             fail_next: None,
             cancel_next: None,
@@ -910,6 +929,7 @@ impl SharedState {
             resource_groups: store.resource_groups.values().cloned().collect(),
             clusters: store.clusters.values().cloned().collect(),
             operations: store.operations.values().cloned().collect(),
+            role_assignments: Some(store.role_assignments.assignments.clone()),
         };
         let bytes = serde_json::to_vec_pretty(&persisted).map_err(|source| {
             EmulatorError::SerializeState {
@@ -1032,6 +1052,8 @@ impl SharedState {
             "resource_groups": store.resource_groups.values().collect::<Vec<_>>(),
             "clusters": clusters,
             "operations": store.operations.values().collect::<Vec<_>>(),
+            "role_assignments": store.role_assignments.assignments,
+            "propagation_delay_seconds": store.role_assignments.propagation_delay_seconds,
             "lro": store.lro,
             "fail_next": store.fail_next,
             "cancel_next": store.cancel_next,

@@ -127,7 +127,7 @@ async fn arm_as(env: &Env, token: &str, path: &str) -> Answer {
     .await
 }
 
-async fn graph_token(env: &Env) -> String {
+pub(crate) async fn graph_token(env: &Env) -> String {
     let ready = env.emulator.ready();
     let answer = env
         .token_for(

@@ -160,6 +160,18 @@ impl Env {
     /// An authenticated ARM call; `path` without query, `api` is the api-version.
     pub async fn arm(&self, method: Method, path: &str, api: &str, body: Option<&Value>) -> Answer {
         let token = self.token().await;
+        self.arm_as(&token, method, path, api, body).await
+    }
+
+    /// An ARM call with the given access token; `path` may carry a query, `api` is the api-version.
+    pub async fn arm_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        api: &str,
+        body: Option<&Value>,
+    ) -> Answer {
         let separator = if path.contains('?') { '&' } else { '?' };
         self.send(
             method,
