@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fidelity with a client we did not write: the official Azure Python SDK (azure-mgmt-containerservice,
-# azure-mgmt-resource, azure-identity from PyPI) drives the emulator: resource group, cluster create LRO
-# (begin_create_or_update().result()), user credentials in exec and azure format, admin credentials, list, delete.
+# azure-mgmt-resource, azure-mgmt-authorization, azure-identity from PyPI) drives the emulator: resource group,
+# cluster create LRO (begin_create_or_update().result()), user credentials in exec and azure format, admin
+# credentials, role definitions and role assignments on the cluster, list, delete.
 #
 # The SDK and the emulator run inside `unshare -n` (a network namespace with only loopback), so nothing can leave
 # the machine. Usage: scripts/sdk-fidelity.sh [path/to/aksctl]   (default: target/debug/aksctl)
@@ -10,9 +11,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 binary=$(realpath "${1:-$root/target/debug/aksctl}")
 venv=${SDK_VENV:-$root/target/sdk-venv}
 
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import azure.mgmt.containerservice, azure.identity, azure.mgmt.resource' 2>/dev/null; then
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import azure.mgmt.containerservice, azure.identity, azure.mgmt.resource, azure.mgmt.authorization' 2>/dev/null; then
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check azure-mgmt-containerservice azure-identity azure-mgmt-resource
+  "$venv/bin/pip" install --quiet --disable-pip-version-check azure-mgmt-containerservice azure-identity azure-mgmt-resource \
+    azure-mgmt-authorization
 fi
 
 exec unshare -n bash -s "$binary" "$venv" "$root" <<'INNER'

@@ -238,3 +238,32 @@ fn secrets_never_reach_debug_output() {
     );
     assert!(!all.contains("eyJ"), "a token leaked: {all}");
 }
+
+#[test]
+fn a_principal_without_a_role_is_refused_credentials_with_arms_403_and_exit_1() {
+    let cloud = cloud();
+    create_aad_cluster(&cloud, "rg1", "c1");
+    let ready = cloud.ready().clone();
+    let file = cloud.dir().join("refused-kubeconfig");
+    let output = cloud
+        .command()
+        .args(["aks", "get-credentials", "-g", "rg1", "-n", "c1", "--file"])
+        .arg(&file)
+        .env("AZURE_CLIENT_ID", &ready.nonadmin_client_id)
+        .env("AZURE_CLIENT_SECRET", &ready.nonadmin_client_secret)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let nonadmin_object_id = "1b1b1b1b-1111-2222-3333-555555555555";
+    let message = format!(
+        "The client '{nonadmin_object_id}' with object id '{nonadmin_object_id}' does not have authorization to perform action 'Microsoft.ContainerService/managedClusters/listClusterUserCredential/action' over scope '/subscriptions/{}/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/c1' or the scope is invalid. If access was recently granted, please refresh your credentials.",
+        ready.subscription_id
+    );
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "ERROR: (AuthorizationFailed) {message}\nCode: AuthorizationFailed\nMessage: {message}\n"
+        )
+    );
+    assert!(!file.exists(), "nothing is written");
+}

@@ -12,6 +12,11 @@
 //! (`msi_client_id`, `identity_endpoint`, `identity_header`) and a federated credential on the admin service
 //! principal (`oidc_issuer`, `federated_subject`).
 //!
+//! ARM authorises every request with Azure RBAC (docs/azure-rbac.md): the admin service principal and
+//! `admin@emulator.local` are Owner of the subscription, the certificate service principal and the managed
+//! identity Contributor, the non-admin service principal and `dev@emulator.local` hold no role until one is
+//! assigned through `Microsoft.Authorization/roleAssignments`.
+//!
 //! What it is for: integration tests and walkthroughs that run aksctl — and clients we did not write, such as
 //! the real `az` CLI, the Azure Python SDK and kubectl — against something that answers like Azure
 //! (docs/az-behaviour.md, docs/arm-aks-api.md). It is deterministic (fixed tenant, subscription and

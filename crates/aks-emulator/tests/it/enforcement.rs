@@ -460,3 +460,80 @@ async fn new_assignments_count_after_the_propagation_delay() {
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
 }
+
+#[tokio::test]
+async fn assignments_survive_a_restart_and_older_state_files_get_the_seeded_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let state_file = dir.path().join("state").join("emulator.json");
+    let options = || {
+        let mut options = aks_emulator::EmulatorOptions::new(dir.path().join("data"));
+        options.state_file = Some(state_file.clone());
+        options.lro = crate::support::fast_pacing();
+        options
+    };
+    let first = crate::support::start_with(options(), tempfile::tempdir().unwrap());
+    seed_clusters(&first).await;
+    let cluster = first.cluster_path("rg-a", "aks-a");
+    let name = "8f000000-0000-4000-8000-000000000001";
+    let created = assign(&first, &cluster, name, NONADMIN_OBJECT_ID, CLUSTER_USER).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    drop(first);
+
+    let second = crate::support::start_with(options(), tempfile::tempdir().unwrap());
+    let kept = on_assignment(&second, Method::GET, &cluster, name).await;
+    assert_eq!(kept.status, StatusCode::OK, "{}", kept.text);
+    assert_eq!(kept.body, {
+        let mut expected = created.body.clone();
+        expected["properties"]["createdBy"] = expected["properties"]["updatedBy"].clone();
+        expected
+    });
+    let token = nonadmin_token(&second).await;
+    let user = list_credential(
+        &second,
+        &token,
+        "rg-a",
+        "aks-a",
+        "listClusterUserCredential",
+    )
+    .await;
+    assert_eq!(user.status, StatusCode::OK, "{}", user.text);
+    drop(second);
+
+    // A state file written before Azure RBAC has no assignments: the seeded ones come back, the admin is Owner.
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+    assert!(
+        state
+            .as_object_mut()
+            .unwrap()
+            .remove("role_assignments")
+            .is_some()
+    );
+    std::fs::write(&state_file, serde_json::to_vec(&state).unwrap()).unwrap();
+    let third = crate::support::start_with(options(), tempfile::tempdir().unwrap());
+    let listed = third
+        .arm(
+            Method::GET,
+            &format!(
+                "{}/providers/Microsoft.Authorization/roleAssignments",
+                subscription_scope()
+            ),
+            ASSIGNMENTS_API,
+            None,
+        )
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    let mut names: Vec<&str> = listed.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        (1..=4)
+            .map(|n| format!("5eed0001-0000-4000-8000-00000000000{n}"))
+            .collect::<Vec<_>>()
+    );
+}
