@@ -495,6 +495,34 @@ fn role_names_and_definitions_as_az_prints_them() {
     assert_eq!(by_guid, listed);
     let custom = cloud.run_json(&["role", "definition", "list", "--custom-role-only"]);
     assert_eq!(custom, serde_json::json!([]));
+    // show: by id, or by scope and GUID; az's usage errors otherwise.
+    let id = definition["id"].as_str().unwrap();
+    let shown = cloud.run_json(&["role", "definition", "show", "--id", id]);
+    assert_eq!(&shown, definition);
+    let shown = cloud.run_json(&[
+        "role",
+        "definition",
+        "show",
+        "--scope",
+        &scope,
+        "--name",
+        "0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8",
+    ]);
+    assert_eq!(&shown, definition);
+    let text = fails(&cloud, &["role", "definition", "show"], 1);
+    assert_eq!(
+        text,
+        "ERROR: Usage error: Provide --scope and --name, or --id\n"
+    );
+    let text = fails(
+        &cloud,
+        &["role", "definition", "show", "--scope", &scope],
+        1,
+    );
+    assert_eq!(
+        text,
+        "ERROR: Usage error: Provide both --scope and --name\n"
+    );
     let table = cloud.run_ok(&[
         "role",
         "definition",
