@@ -534,3 +534,73 @@ fn role_names_and_definitions_as_az_prints_them() {
     ]);
     assert!(table.starts_with("Name    Type"), "{table}");
 }
+
+#[test]
+fn delete_by_ids_and_list_all_as_az_does() {
+    let cloud = cloud();
+    let ready = cloud.ready().clone();
+    cloud.run_json(&["group", "create", "--name", "rg1", "--location", "eastus"]);
+    let scope = format!(
+        "/subscriptions/{}/resourceGroups/rg1",
+        ready.subscription_id
+    );
+    let created = cloud.run_json(&[
+        "role",
+        "assignment",
+        "create",
+        "--assignee",
+        &ready.nonadmin_client_id,
+        "--role",
+        "Reader",
+        "--scope",
+        &scope,
+    ]);
+    // --all lists the subscription's assignments of the principal, whatever their scope.
+    let all = cloud.run_json(&[
+        "role",
+        "assignment",
+        "list",
+        "--all",
+        "--assignee",
+        &ready.nonadmin_client_id,
+    ]);
+    let ids: Vec<&Value> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| &item["id"])
+        .collect();
+    assert_eq!(ids, [&created["id"]], "{all}");
+    // At the subscription, without --include-inherited, an assignment of a resource group is not listed.
+    let at_subscription = cloud.run_json(&[
+        "role",
+        "assignment",
+        "list",
+        "--assignee",
+        &ready.nonadmin_client_id,
+    ]);
+    assert_eq!(at_subscription, serde_json::json!([]));
+
+    let output = cloud
+        .command()
+        .env("RUST_BACKTRACE", "0")
+        .args([
+            "role",
+            "assignment",
+            "delete",
+            "--ids",
+            created["id"].as_str().unwrap(),
+            "--role",
+            "Reader",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "");
+    assert_eq!(
+        stderr(&output),
+        "WARNING: option '--role' will be ignored due to use of '--ids'.\n"
+    );
+    let left = cloud.run_json(&["role", "assignment", "list", "-g", "rg1"]);
+    assert_eq!(left, serde_json::json!([]));
+}
