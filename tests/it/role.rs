@@ -249,6 +249,22 @@ fn object_id(cloud: &TestCloud, app_id: &str) -> String {
         .to_string()
 }
 
+/// `role assignment create --assignee <non-admin appId> --role ROLE --scope SCOPE` as the admin; its output.
+fn grant_nonadmin(cloud: &TestCloud, role: &str, scope: &str) -> Value {
+    let nonadmin = cloud.ready().nonadmin_client_id.clone();
+    cloud.run_json(&[
+        "role",
+        "assignment",
+        "create",
+        "--assignee",
+        &nonadmin,
+        "--role",
+        role,
+        "--scope",
+        scope,
+    ])
+}
+
 /// Run as the seeded non-admin service principal.
 fn as_nonadmin(cloud: &TestCloud, args: &[&str]) -> Output {
     cloud
@@ -323,17 +339,7 @@ fn the_guides_troubleshooting_path() {
 
     // The admin grants the role: a role name is looked up at the scope, then one PUT with az's body.
     cloud.clear_requests();
-    let created = cloud.run_json(&[
-        "role",
-        "assignment",
-        "create",
-        "--assignee",
-        &ready.nonadmin_client_id,
-        "--role",
-        CLUSTER_ADMIN_ROLE,
-        "--scope",
-        &cluster_id,
-    ]);
+    let created = grant_nonadmin(&cloud, CLUSTER_ADMIN_ROLE, &cluster_id);
     let name = created["name"].as_str().unwrap().to_string();
     assert_eq!(created["principalId"], nonadmin_oid.as_str());
     assert_eq!(created["principalType"], "ServicePrincipal");
@@ -544,17 +550,7 @@ fn delete_by_ids_and_list_all_as_az_does() {
         "/subscriptions/{}/resourceGroups/rg1",
         ready.subscription_id
     );
-    let created = cloud.run_json(&[
-        "role",
-        "assignment",
-        "create",
-        "--assignee",
-        &ready.nonadmin_client_id,
-        "--role",
-        "Reader",
-        "--scope",
-        &scope,
-    ]);
+    let created = grant_nonadmin(&cloud, "Reader", &scope);
     // --all lists the subscription's assignments of the principal, whatever their scope.
     let all = cloud.run_json(&[
         "role",
