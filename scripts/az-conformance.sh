@@ -310,5 +310,60 @@ if failures:
     raise SystemExit("shared login FAILED:\n" + "\n".join(failures))
 print("shared login: az reads aksctl's login and aksctl reads az's")
 PY
+# `az role assignment create|list|delete` and `az role definition list` (issue #14 point 3) against the emulator,
+# and aksctl's JSON for the same state: the same definitions; the same list (principalName and roleDefinitionName
+# filled in client-side) after az creates an assignment and after aksctl creates it; create outputs equal but for
+# the new assignment's name/id and its timestamps.
+role_conformance() {
+  step "role assignment create/list/delete and role definition list, az and aksctl"
+  local nonadmin scope role="Azure Kubernetes Service Cluster Admin Role" r="$work/role"
+  nonadmin=$(field nonadmin_client_id)
+  scope=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$work/az-show.json")
+  mkdir -p "$r"
+  az role definition list --name "$role" > "$r/az-definitions.json"
+  aksctl role definition list --name "$role" > "$r/aksctl-definitions.json"
+  az role assignment create --assignee "$nonadmin" --role "$role" --scope "$scope" > "$r/az-create.json"
+  az role assignment create --assignee "$nonadmin" --role "$role" --scope "$scope" > "$r/az-create-again.json"
+  aksctl role assignment create --assignee "$nonadmin" --role "$role" --scope "$scope" > "$r/aksctl-create-again.json"
+  az role assignment list --scope "$scope" > "$r/az-list-1.json"
+  aksctl role assignment list --scope "$scope" > "$r/aksctl-list-1.json"
+  az role assignment list --scope "$scope" -o table > "$r/az-list.table"
+  aksctl role assignment list --scope "$scope" -o table > "$r/aksctl-list.table"
+  az role assignment list --all --assignee "$nonadmin" > "$r/az-list-all.json"
+  aksctl role assignment list --all --assignee "$nonadmin" > "$r/aksctl-list-all.json"
+  az role assignment delete --assignee "$nonadmin" --role "$role" --scope "$scope"
+  az role assignment list --scope "$scope" > "$r/az-list-empty.json"
+  aksctl role assignment create --assignee "$nonadmin" --role "$role" --scope "$scope" > "$r/aksctl-create.json"
+  az role assignment list --scope "$scope" > "$r/az-list-2.json"
+  aksctl role assignment list --scope "$scope" > "$r/aksctl-list-2.json"
+  aksctl role assignment delete --assignee "$nonadmin" --role "$role" --scope "$scope"
+  az role assignment list --scope "$scope" > "$r/az-list-after.json"
+  python3 - "$r" <<'PY'
+import json, sys
+r = sys.argv[1]
+def load(name): return json.load(open(f"{r}/{name}"))
+failures = []
+def same(what, a, b):
+    if a != b: failures.append(f"{what}:\n  az     {json.dumps(a, sort_keys=True)}\n  aksctl {json.dumps(b, sort_keys=True)}")
+same("role definition list --name", load("az-definitions.json"), load("aksctl-definitions.json"))
+same("role assignment list (az created)", load("az-list-1.json"), load("aksctl-list-1.json"))
+same("role assignment list --all --assignee", load("az-list-all.json"), load("aksctl-list-all.json"))
+same("role assignment list (aksctl created)", load("az-list-2.json"), load("aksctl-list-2.json"))
+same("create on an existing assignment", load("az-create-again.json"), load("aksctl-create-again.json"))
+new = lambda doc: {k: v for k, v in doc.items() if k not in ("id", "name", "createdOn", "updatedOn")}
+same("role assignment create", new(load("az-create.json")), new(load("aksctl-create.json")))
+same("az list after az delete", load("az-list-empty.json"), [])
+same("az list after aksctl delete", load("az-list-after.json"), [])
+if len(load("az-list-1.json")) != 1:
+    failures.append(f"one assignment expected: {load('az-list-1.json')}")
+az_table, our_table = open(f"{r}/az-list.table").read(), open(f"{r}/aksctl-list.table").read()
+same("role assignment list -o table", az_table, our_table)
+if failures:
+    raise SystemExit("az conformance FAILED (role):\n" + "\n".join(failures))
+print("role: az and aksctl print the same assignments and definitions")
+PY
+}
+role_conformance
+
 echo "az conformance: ok"
 INNER

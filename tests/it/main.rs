@@ -23,6 +23,7 @@ mod offline;
 mod one_prompt;
 mod operator;
 mod outputs;
+mod role;
 mod secrets;
 mod update;
 

@@ -186,6 +186,43 @@ impl GraphClient {
             .await
     }
 
+    /// `GET /users?$filter=F` and every page after it (az: `userPrincipalName eq '…'`).
+    pub async fn list_users(&self, filter: &str) -> Result<Vec<Value>, ArmError> {
+        let query = format!("$filter={}", encode_query_value(filter));
+        self.list_all(self.url(&["users"], Some(&query))).await
+    }
+
+    /// `GET /servicePrincipals?$filter=F` and every page after it (az: `servicePrincipalNames/any(c:c eq '…')`).
+    pub async fn list_service_principals(&self, filter: &str) -> Result<Vec<Value>, ArmError> {
+        let query = format!("$filter={}", encode_query_value(filter));
+        self.list_all(self.url(&["servicePrincipals"], Some(&query)))
+            .await
+    }
+
+    /// `POST /directoryObjects/getByIds` with `{"ids": [...], "types": [user, group, servicePrincipal,
+    /// directoryObjectPartnerReference]}`, 1000 ids a call (Graph's limit), as az's `_get_object_stubs`: the
+    /// objects found, each with its `@odata.type`.
+    pub async fn get_objects_by_ids(&self, ids: &[String]) -> Result<Vec<Value>, ArmError> {
+        let mut objects = Vec::new();
+        for chunk in ids.chunks(1000) {
+            let body = json!({
+                "ids": chunk,
+                "types": ["user", "group", "servicePrincipal", "directoryObjectPartnerReference"],
+            });
+            let answer = self
+                .send(
+                    Method::POST,
+                    self.url(&["directoryObjects", "getByIds"], None),
+                    Some(&body),
+                )
+                .await?;
+            if let Some(Value::Array(values)) = answer.get("value") {
+                objects.extend(values.iter().cloned());
+            }
+        }
+        Ok(objects)
+    }
+
     /// `POST /directoryObjects/{member}/checkMemberGroups` with `{"groupIds": [...]}`: the given groups `member`
     /// belongs to (transitively), as Graph echoes them.
     pub async fn check_member_groups(

@@ -18,6 +18,7 @@
 // the CLI matches on it; errors are the cold path, so the size of the `Err` variant is accepted.
 #![allow(clippy::result_large_err)]
 
+pub mod authorization;
 mod challenge;
 mod client;
 mod cloud;

@@ -34,7 +34,7 @@ impl ArmClient {
     }
 
     /// GET `url` and every `nextLink` after it.
-    async fn list_all<T: DeserializeOwned>(&self, url: Url) -> Result<Vec<T>, ArmError> {
+    pub(crate) async fn list_all<T: DeserializeOwned>(&self, url: Url) -> Result<Vec<T>, ArmError> {
         let mut items = Vec::new();
         let mut next = Some(url);
         let mut pages = 0;

@@ -140,6 +140,9 @@ pub enum Command {
     /// Manage Microsoft Entra ID (Azure Active Directory) Graph entities needed for Role Based Access Control.
     #[command(subcommand)]
     Ad(AdCommand),
+    /// Manage Azure role-based access control (Azure RBAC): role assignments and role definitions.
+    #[command(subcommand)]
+    Role(RoleCommand),
     /// Check a cluster and the current kubeconfig: kubectl and kubelogin, the sign-in, Entra integration.
     ///
     /// No az equivalent. Each check is pass, warn or fail, with the fix to apply. kubectl is only asked for its
@@ -152,6 +155,216 @@ pub enum Command {
     ///   aksctl doctor -g MyResourceGroup -n MyManagedCluster -o json
     #[command(verbatim_doc_comment)]
     Doctor(DoctorArgs),
+}
+
+/// `aksctl role ...` (az role; docs/az-behaviour.md, "Role assignments").
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Manage role assignments.
+    #[command(subcommand)]
+    Assignment(RoleAssignmentCommand),
+    /// Manage role definitions.
+    #[command(subcommand)]
+    Definition(RoleDefinitionCommand),
+}
+
+/// `aksctl role assignment ...`
+#[derive(Debug, Subcommand)]
+pub enum RoleAssignmentCommand {
+    /// Create a new role assignment for a user, group, or service principal.
+    ///
+    /// Examples:
+    ///
+    ///   Give the non-admin service principal admin credentials of a cluster (the guide's troubleshooting path):
+    ///     aksctl role assignment create --assignee <app-id> \
+    ///         --role "Azure Kubernetes Service Cluster Admin Role" --scope <cluster-resource-id>
+    ///   By object id, without asking Microsoft Graph:
+    ///     aksctl role assignment create --assignee-object-id <object-id> --assignee-principal-type Group \
+    ///         --role "Azure Kubernetes Service Cluster User Role" --scope <cluster-resource-id>
+    ///
+    /// Exit codes: 2 for a missing --role or --scope; 1 for an unknown role, an assignee Graph does not
+    /// know, an invalid scope or an ARM refusal (nothing is created then).
+    #[command(verbatim_doc_comment)]
+    Create(RoleAssignmentCreateArgs),
+    /// List role assignments.
+    ///
+    /// By default, only assignments scoped to the current subscription are displayed. To view assignments
+    /// scoped by resource or group, use `--all`.
+    ///
+    /// Examples:
+    ///
+    ///   aksctl role assignment list --scope <cluster-resource-id> -o table
+    ///   aksctl role assignment list --all --assignee <app-id>
+    #[command(verbatim_doc_comment)]
+    List(RoleAssignmentListArgs),
+    /// Delete role assignments.
+    ///
+    /// Examples:
+    ///
+    ///   aksctl role assignment delete --assignee <app-id> \
+    ///       --role "Azure Kubernetes Service Cluster Admin Role" --scope <cluster-resource-id>
+    ///   aksctl role assignment delete --ids <assignment-id> [<assignment-id> ...]
+    #[command(verbatim_doc_comment)]
+    Delete(RoleAssignmentDeleteArgs),
+}
+
+/// `aksctl role definition ...`
+#[derive(Debug, Subcommand)]
+pub enum RoleDefinitionCommand {
+    /// List role definitions.
+    ///
+    /// Examples:
+    ///
+    ///   aksctl role definition list --name "Azure Kubernetes Service Cluster Admin Role"
+    ///   aksctl role definition list --custom-role-only -o table
+    #[command(verbatim_doc_comment)]
+    List(RoleDefinitionListArgs),
+    /// Get the details of a role definition (`--scope` and `--name`, or `--id`).
+    Show(RoleDefinitionShowArgs),
+}
+
+/// Principal types a role assignment may name (az's `--assignee-principal-type` choices).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PrincipalType {
+    /// A group of another tenant.
+    #[value(name = "ForeignGroup")]
+    ForeignGroup,
+    /// A Microsoft Entra group.
+    #[value(name = "Group")]
+    Group,
+    /// A service principal (an application or a managed identity).
+    #[value(name = "ServicePrincipal")]
+    ServicePrincipal,
+    /// A user.
+    #[value(name = "User")]
+    User,
+}
+
+/// `role assignment create` flags.
+#[derive(Debug, Args)]
+pub struct RoleAssignmentCreateArgs {
+    /// Role name or id.
+    #[arg(long)]
+    pub role: String,
+    /// Scope at which the role assignment applies to, e.g. /subscriptions/0b1f6471-1bf0-4dda-aec3-111122223333,
+    /// /subscriptions/0b1f6471-1bf0-4dda-aec3-111122223333/resourceGroups/myGroup, or a resource id.
+    #[arg(long)]
+    pub scope: String,
+    /// Represent a user or service principal. Supported format: object id, user sign-in name, or service principal
+    /// name.
+    #[arg(long)]
+    pub assignee: Option<String>,
+    /// Use this parameter instead of '--assignee' to bypass Graph API invocation in case of insufficient
+    /// privileges. This parameter only works with object ids for users, groups, service principals, and managed
+    /// identities.
+    #[arg(long)]
+    pub assignee_object_id: Option<String>,
+    /// Use with --assignee-object-id to avoid errors caused by propagation latency in Microsoft Graph.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub assignee_principal_type: Option<PrincipalType>,
+    /// Description of role assignment.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Condition under which the user can be granted permission.
+    #[arg(long)]
+    pub condition: Option<String>,
+    /// Version of the condition syntax. If --condition is specified without --condition-version, default to 2.0.
+    #[arg(long)]
+    pub condition_version: Option<String>,
+    /// A GUID for the role assignment. It must be unique and different for each role assignment. If omitted, a
+    /// new GUID is generated.
+    #[arg(long, short = 'n')]
+    pub name: Option<String>,
+}
+
+/// The selectors `role assignment list` and `delete` share.
+#[derive(Debug, Args)]
+pub struct RoleAssignmentFilterArgs {
+    /// Represent a user, group, or service principal. Supported format: object id, user sign-in name, or service
+    /// principal name.
+    #[arg(long)]
+    pub assignee: Option<String>,
+    /// Use this parameter instead of '--assignee' to bypass Graph API invocation in case of insufficient
+    /// privileges.
+    #[arg(long)]
+    pub assignee_object_id: Option<String>,
+    /// Role name or id.
+    #[arg(long)]
+    pub role: Option<String>,
+    /// Scope at which the role assignment applies to.
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// Use it only if the role or assignment was added at the level of a resource group.
+    #[arg(long, short = 'g')]
+    pub resource_group: Option<String>,
+    /// Include assignments applied on parent scopes.
+    #[arg(long)]
+    pub include_inherited: bool,
+}
+
+/// `role assignment list` flags.
+#[derive(Debug, Args)]
+pub struct RoleAssignmentListArgs {
+    /// Which assignments.
+    #[command(flatten)]
+    pub filter: RoleAssignmentFilterArgs,
+    /// Show all assignments under the current subscription.
+    #[arg(long)]
+    pub all: bool,
+    /// Include extra assignments to the groups of which the user is a member (transitively).
+    #[arg(long)]
+    pub include_groups: bool,
+    /// Fill principalName property with the principal's display name: true (default) or false.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub fill_principal_name: Option<String>,
+    /// Fill roleDefinitionName property with the role's name: true (default) or false.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub fill_role_definition_name: Option<String>,
+}
+
+/// `role assignment delete` flags.
+#[derive(Debug, Args)]
+pub struct RoleAssignmentDeleteArgs {
+    /// Space-separated role assignment ids.
+    #[arg(long, num_args = 1..)]
+    pub ids: Vec<String>,
+    /// Which assignments.
+    #[command(flatten)]
+    pub filter: RoleAssignmentFilterArgs,
+    /// Currently no-op.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+/// `role definition list` flags.
+#[derive(Debug, Args)]
+pub struct RoleDefinitionListArgs {
+    /// A role's name (e.g. Reader) or its GUID.
+    #[arg(long, short = 'n')]
+    pub name: Option<String>,
+    /// Scope at which the role definition applies to.
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// Use it only if the role was added at the level of a resource group.
+    #[arg(long, short = 'g')]
+    pub resource_group: Option<String>,
+    /// Custom roles only (vs. built-in ones): true or false.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub custom_role_only: Option<String>,
+}
+
+/// `role definition show` flags.
+#[derive(Debug, Args)]
+pub struct RoleDefinitionShowArgs {
+    /// Scope of the role definition.
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// The role definition's name (GUID).
+    #[arg(long, short = 'n')]
+    pub name: Option<String>,
+    /// The fully qualified role definition id.
+    #[arg(long)]
+    pub id: Option<String>,
 }
 
 /// `aksctl ad ...`

@@ -2,7 +2,10 @@
 //! `$filter` and paging, delete), members (`$ref` add and remove, list) and `checkMemberGroups`, under `/v1.0/` on
 //! the main HTTPS server, whose root the cloud metadata advertises as `microsoftGraphResourceId`. Also Graph's
 //! other membership reads, which scripts use beside az: `checkMemberObjects`, `getMemberGroups`,
-//! `getMemberObjects` and `GET /groups/{id}/transitiveMembers`.
+//! `getMemberObjects` and `GET /groups/{id}/transitiveMembers`. And the look-ups `az role assignment` makes to
+//! resolve `--assignee` and to name principals (docs/az-behaviour.md, "Role assignments"): `GET /users?$filter=
+//! userPrincipalName eq '…'`, `GET /servicePrincipals?$filter=servicePrincipalNames/any(c:c eq '…')` and
+//! `POST /directoryObjects/getByIds`.
 //!
 //! Memberships live in the directory the token endpoint reads, so a principal added to a group gets that group
 //! in the `groups` claim of its next token. Groups nest: a member of group B, where B is a member of A, belongs
@@ -11,8 +14,8 @@
 //! (`Request_ResourceNotFound`, `Request_BadRequest`, `Authorization_RequestDenied`, `InvalidAuthenticationToken`).
 //!
 //! Invented where the real service's behaviour is not in the reference: the `$filter` grammar is the subset az
-//! sends (`eq`, `startswith`, `and`, `or`, on `displayName`, `mailNickname`, `description`, `id`, compared
-//! case-insensitively); the non-admin service principal may read but not write (403, as an app without
+//! sends (`eq`, `startswith`, `and`, `or`, on `displayName`, `mailNickname`, `description`, `id`,
+//! `userPrincipalName`, `appId`, and `any(c:c eq '…')` on `servicePrincipalNames`, compared case-insensitively); the non-admin service principal may read but not write (403, as an app without
 //! `Group.ReadWrite.All`).
 
 use axum::http::{Method, StatusCode};
@@ -21,7 +24,10 @@ use serde_json::{Value, json};
 
 use crate::entra::{self, TokenProblem};
 use crate::http::{Ctx, empty, json};
-use crate::state::{Directory, Group, NONADMIN_OBJECT_ID, SharedState, User};
+use crate::state::{Directory, Group, NONADMIN_OBJECT_ID, ServicePrincipal, SharedState, User};
+
+/// The Graph version served (the first path segment, lower case).
+const GRAPH_VERSION: &str = "v1.0";
 
 /// Graph's application id, an audience Graph tokens may carry.
 const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
@@ -72,7 +78,8 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
     let segments: Vec<&str> = ctx.segments.iter().map(String::as_str).collect();
     let lower: Vec<&str> = ctx.lower.iter().map(String::as_str).collect();
     let write = matches!(ctx.method, Method::POST | Method::DELETE | Method::PATCH)
-        && !matches!(lower.as_slice(), [_, _, _, action] if MEMBERSHIP_READS.contains(action));
+        && !matches!(lower.as_slice(), [_, _, _, action] if MEMBERSHIP_READS.contains(action))
+        && lower.as_slice() != [GRAPH_VERSION, "directoryobjects", "getbyids"];
     if write && caller.eq_ignore_ascii_case(NONADMIN_OBJECT_ID) {
         return graph_error(
             StatusCode::FORBIDDEN,
@@ -82,6 +89,9 @@ pub(crate) fn route(state: &SharedState, ctx: &Ctx) -> Response {
     }
     match (&ctx.method, lower.as_slice()) {
         (&Method::GET, [_, "groups"]) => list_groups(state, ctx),
+        (&Method::GET, [_, "users"]) => list_users(state, ctx),
+        (&Method::GET, [_, "serviceprincipals"]) => list_service_principals(state, ctx),
+        (&Method::POST, [_, "directoryobjects", "getbyids"]) => get_by_ids(state, ctx),
         (&Method::GET, [_, "users", _]) => get_user(state, segments[2]),
         (&Method::GET, [_, "me"]) => get_user(state, &caller),
         (&Method::POST, [_, "groups"]) => create_group(state, ctx),
@@ -293,27 +303,153 @@ fn page(state: &SharedState, ctx: &Ctx, context: &str, items: Vec<Value>) -> Res
     json(StatusCode::OK, &body)
 }
 
-/// `GET /v1.0/groups[?$filter=…]`.
-fn list_groups(state: &SharedState, ctx: &Ctx) -> Response {
-    let filter = match ctx.query("$filter").map(Filter::parse).transpose() {
-        Ok(filter) => filter,
-        Err(message) => {
-            return graph_error(
+/// The request's `$filter`, parsed; Graph's 400 when it is not the subset the emulator knows.
+fn request_filter(ctx: &Ctx) -> Result<Option<Filter>, Response> {
+    ctx.query("$filter")
+        .map(Filter::parse)
+        .transpose()
+        .map_err(|message| {
+            graph_error(
                 StatusCode::BAD_REQUEST,
                 "BadRequest",
                 &format!("Invalid filter clause: {message}"),
-            );
+            )
+        })
+}
+
+/// A list answer of `views` kept by the request's `$filter`.
+fn filtered_page(state: &SharedState, ctx: &Ctx, context: &str, views: Vec<Value>) -> Response {
+    match request_filter(ctx) {
+        Ok(filter) => {
+            let items = views
+                .into_iter()
+                .filter(|view| filter.as_ref().is_none_or(|filter| filter.matches(view)))
+                .collect();
+            page(state, ctx, context, items)
         }
-    };
-    let items: Vec<Value> = state
+        Err(response) => response,
+    }
+}
+
+/// `GET /v1.0/groups[?$filter=…]`.
+fn list_groups(state: &SharedState, ctx: &Ctx) -> Response {
+    let views = state
         .store()
         .directory
         .groups
         .iter()
         .map(group_view)
-        .filter(|view| filter.as_ref().is_none_or(|filter| filter.matches(view)))
         .collect();
-    page(state, ctx, "groups", items)
+    filtered_page(state, ctx, "groups", views)
+}
+
+/// `GET /v1.0/users[?$filter=…]` (az: `userPrincipalName eq '…'`).
+fn list_users(state: &SharedState, ctx: &Ctx) -> Response {
+    let views = state
+        .store()
+        .directory
+        .users
+        .iter()
+        .map(user_view)
+        .collect();
+    filtered_page(state, ctx, "users", views)
+}
+
+/// `GET /v1.0/servicePrincipals[?$filter=…]` (az: `servicePrincipalNames/any(c:c eq '…')`).
+fn list_service_principals(state: &SharedState, ctx: &Ctx) -> Response {
+    let views = state
+        .store()
+        .directory
+        .service_principals
+        .iter()
+        .map(service_principal_view)
+        .collect();
+    filtered_page(state, ctx, "servicePrincipals", views)
+}
+
+/// The `types` of `getByIds` and the objects they name, in Graph's `@odata.type` spelling.
+const OBJECT_TYPES: &[&str] = &["user", "group", "servicePrincipal"];
+
+/// `POST /v1.0/directoryObjects/getByIds` with `{"ids": [...], "types": [...]}`: the objects found, each with its
+/// `@odata.type`, in the order of `ids` (unknown ids are left out, as in Graph); `types` (default: all) limits
+/// the kinds looked at. Ids must be GUIDs.
+fn get_by_ids(state: &SharedState, ctx: &Ctx) -> Response {
+    let body: Value = serde_json::from_slice(&ctx.body).unwrap_or(Value::Null);
+    let Some(ids) = body.get("ids").and_then(Value::as_array) else {
+        return bad_request("Invalid request body: 'ids' is required.");
+    };
+    let wanted = |kind: &str| match body.get("types").and_then(Value::as_array) {
+        Some(types) => types
+            .iter()
+            .any(|t| t.as_str().is_some_and(|t| t.eq_ignore_ascii_case(kind))),
+        None => true,
+    };
+    let store = state.store();
+    let directory = &store.directory;
+    let mut items = Vec::new();
+    for id in ids {
+        let Some(id) = id.as_str().filter(|id| uuid::Uuid::try_parse(id).is_ok()) else {
+            return bad_request(&format!(
+                "Invalid GUID: '{}'.",
+                id.as_str().unwrap_or_default()
+            ));
+        };
+        let same = |other: &str| other.eq_ignore_ascii_case(id);
+        let found = OBJECT_TYPES.iter().find_map(|kind| match *kind {
+            "user" if wanted(kind) => directory
+                .users
+                .iter()
+                .find(|user| same(&user.object_id))
+                .map(|user| typed(kind, user_view(user))),
+            "group" if wanted(kind) => directory
+                .groups
+                .iter()
+                .find(|group| same(&group.object_id))
+                .map(|group| typed(kind, group_view(group))),
+            "servicePrincipal" if wanted(kind) => directory
+                .service_principals
+                .iter()
+                .find(|sp| same(&sp.object_id))
+                .map(|sp| typed(kind, service_principal_view(sp))),
+            _ => None,
+        });
+        items.extend(found);
+    }
+    drop(store);
+    json(
+        StatusCode::OK,
+        &json!({
+            "@odata.context": format!("{}/v1.0/$metadata#directoryObjects", state.base_url()),
+            "value": items,
+        }),
+    )
+}
+
+/// `view` with `@odata.type` `#microsoft.graph.{kind}` first, as in lists of mixed directory objects.
+fn typed(kind: &str, view: Value) -> Value {
+    let mut object = serde_json::Map::new();
+    object.insert(
+        "@odata.type".into(),
+        Value::String(format!("#microsoft.graph.{kind}")),
+    );
+    if let Value::Object(fields) = view {
+        object.extend(fields);
+    }
+    Value::Object(object)
+}
+
+/// A service principal as Graph v1.0 answers it (the properties az reads), without `@odata.context`: its
+/// `servicePrincipalNames` hold its appId, as for an application without identifier URIs.
+fn service_principal_view(sp: &ServicePrincipal) -> Value {
+    json!({
+        "id": sp.object_id,
+        "accountEnabled": true,
+        "appDisplayName": sp.display_name,
+        "appId": sp.app_id,
+        "displayName": sp.display_name,
+        "servicePrincipalNames": [sp.app_id],
+        "servicePrincipalType": if sp.managed_identity { "ManagedIdentity" } else { "Application" },
+    })
 }
 
 /// `POST /v1.0/groups`: 201 and the new group. Duplicate names are allowed, as in Graph.
@@ -558,38 +694,21 @@ fn members(state: &SharedState, ctx: &Ctx, group_id: &str, transitive: bool) -> 
         .iter()
         .filter(|user| member(&user.object_id, &user.groups))
     {
-        let mut view = json!({"@odata.type": "#microsoft.graph.user"});
-        if let (Value::Object(target), Value::Object(fields)) = (&mut view, user_view(user)) {
-            target.extend(fields);
-        }
-        items.push(view);
+        items.push(typed("user", user_view(user)));
     }
     for sp in directory
         .service_principals
         .iter()
         .filter(|sp| member(&sp.object_id, &sp.groups))
     {
-        items.push(json!({
-            "@odata.type": "#microsoft.graph.servicePrincipal",
-            "id": sp.object_id,
-            "accountEnabled": true,
-            "appDisplayName": sp.display_name,
-            "appId": sp.app_id,
-            "displayName": sp.display_name,
-            "servicePrincipalNames": [sp.app_id],
-            "servicePrincipalType": if sp.managed_identity { "ManagedIdentity" } else { "Application" },
-        }));
+        items.push(typed("servicePrincipal", service_principal_view(sp)));
     }
     for group in directory
         .groups
         .iter()
         .filter(|group| member(&group.object_id, &group.groups))
     {
-        let mut view = json!({"@odata.type": "#microsoft.graph.group"});
-        if let (Value::Object(target), Value::Object(fields)) = (&mut view, group_view(group)) {
-            target.extend(fields);
-        }
-        items.push(view);
+        items.push(typed("group", group_view(group)));
     }
     drop(store);
     page(state, ctx, "directoryObjects", items)
@@ -655,12 +774,22 @@ fn membership_read(state: &SharedState, ctx: &Ctx, member: &str, action: &str) -
 enum Filter {
     Eq(String, String),
     StartsWith(String, String),
+    /// `collection/any(c:c eq 'v')`: some element of a string collection equals the value.
+    Any(String, String),
     And(Box<Filter>, Box<Filter>),
     Or(Box<Filter>, Box<Filter>),
 }
 
 /// Properties the filter may name, as in Graph (case-insensitive).
-const FILTER_PROPERTIES: &[&str] = &["displayName", "mailNickname", "description", "id"];
+const FILTER_PROPERTIES: &[&str] = &[
+    "displayName",
+    "mailNickname",
+    "description",
+    "id",
+    "userPrincipalName",
+    "appId",
+    "servicePrincipalNames",
+];
 
 impl Filter {
     fn parse(text: &str) -> Result<Filter, String> {
@@ -690,6 +819,15 @@ impl Filter {
             Filter::StartsWith(property, value) => {
                 field(property).is_some_and(|v| v.starts_with(&value.to_lowercase()))
             }
+            Filter::Any(property, value) => object
+                .get(property)
+                .and_then(Value::as_array)
+                .is_some_and(|items| {
+                    items.iter().any(|item| {
+                        item.as_str()
+                            .is_some_and(|item| item.to_lowercase() == value.to_lowercase())
+                    })
+                }),
             Filter::And(a, b) => a.matches(object) && b.matches(object),
             Filter::Or(a, b) => a.matches(object) || b.matches(object),
         }
@@ -777,11 +915,34 @@ impl Parser<'_> {
         let property = canonical_property(&name).ok_or_else(|| {
             format!("Could not find a property named '{name}' on type 'microsoft.graph.group'.")
         })?;
+        if self.rest().starts_with('/') {
+            return self.any(property);
+        }
         if !self.keyword("eq") {
             return Err(self.error("'eq'"));
         }
         let value = self.string()?;
         Ok(Filter::Eq(property, value))
+    }
+
+    /// After `collection`: `/any(c:c eq 'v')` (any variable name).
+    fn any(&mut self, property: String) -> Result<Filter, String> {
+        self.punctuation('/')?;
+        if !self.identifier()?.eq_ignore_ascii_case("any") {
+            return Err(self.error("'any'"));
+        }
+        self.punctuation('(')?;
+        let variable = self.identifier()?;
+        self.punctuation(':')?;
+        if self.identifier()? != variable {
+            return Err(self.error(&format!("'{variable}'")));
+        }
+        if !self.keyword("eq") {
+            return Err(self.error("'eq'"));
+        }
+        let value = self.string()?;
+        self.punctuation(')')?;
+        Ok(Filter::Any(property, value))
     }
 
     fn identifier(&mut self) -> Result<String, String> {
@@ -1018,6 +1179,92 @@ mod tests {
         let all = ids(&format!("/v1.0/groups/{admins}/transitiveMembers"));
         assert!(all.contains(&team.to_string()) && all.contains(&member.to_string()));
         assert_eq!(all.len(), direct.len() + 1);
+    }
+
+    #[test]
+    fn assignee_look_ups_az_makes() {
+        let any = Filter::parse("servicePrincipalNames/any(c:c eq 'ABC')").unwrap();
+        assert!(any.matches(&json!({"servicePrincipalNames": ["x", "abc"]})));
+        assert!(!any.matches(&json!({"servicePrincipalNames": ["x"]})));
+        assert!(Filter::parse("servicePrincipalNames/any(c:d eq 'x')").is_err());
+        assert!(Filter::parse("servicePrincipalNames/all(c:c eq 'x')").is_err());
+
+        let dir = tempfile::tempdir().unwrap();
+        let state = SharedState::new(&crate::EmulatorOptions::new(dir.path()), 1).unwrap();
+        let get = |client: &str, path: &str| {
+            let (status, body) = call(&state, client, Method::GET, path, Value::Null);
+            assert_eq!(status, StatusCode::OK, "{path}: {body}");
+            body["value"].as_array().unwrap().clone()
+        };
+        let users = get(
+            crate::NONADMIN_CLIENT_ID,
+            "/v1.0/users?$filter=userPrincipalName%20eq%20%27ADMIN%40emulator.local%27",
+        );
+        assert_eq!(users.len(), 1);
+        assert_eq!(users[0]["userPrincipalName"], crate::ADMIN_USER_NAME);
+        let path = format!(
+            "/v1.0/servicePrincipals?$filter=servicePrincipalNames%2Fany%28c%3Ac%20eq%20%27{}%27%29",
+            crate::NONADMIN_CLIENT_ID
+        );
+        let sps = get(crate::ADMIN_CLIENT_ID, &path);
+        assert_eq!(sps.len(), 1);
+        assert_eq!(sps[0]["id"], NONADMIN_OBJECT_ID);
+        assert!(
+            get(
+                crate::ADMIN_CLIENT_ID,
+                "/v1.0/users?$filter=userPrincipalName%20eq%20%27nobody%40x%27"
+            )
+            .is_empty()
+        );
+
+        // getByIds: users, groups and service principals in the order asked, unknown ids left out, `types` obeyed;
+        // a read, so the read-only principal may call it.
+        let user_id = users[0]["id"].as_str().unwrap().to_string();
+        let unknown = "deadbeef-0000-4000-8000-000000000000";
+        let ids = json!([NONADMIN_OBJECT_ID, unknown, crate::ADMIN_GROUP_ID, user_id]);
+        let (status, body) = call(
+            &state,
+            crate::NONADMIN_CLIENT_ID,
+            Method::POST,
+            "/v1.0/directoryObjects/getByIds",
+            json!({"ids": ids, "types": ["user", "group", "servicePrincipal", "directoryObjectPartnerReference"]}),
+        );
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let kinds: Vec<(&str, &str)> = body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| {
+                (
+                    item["@odata.type"].as_str().unwrap(),
+                    item["id"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("#microsoft.graph.servicePrincipal", NONADMIN_OBJECT_ID),
+                ("#microsoft.graph.group", crate::ADMIN_GROUP_ID),
+                ("#microsoft.graph.user", user_id.as_str()),
+            ]
+        );
+        let (_, body) = call(
+            &state,
+            crate::ADMIN_CLIENT_ID,
+            Method::POST,
+            "/v1.0/directoryObjects/getByIds",
+            json!({"ids": ids, "types": ["group"]}),
+        );
+        assert_eq!(body["value"].as_array().unwrap().len(), 1);
+        let (status, _) = call(
+            &state,
+            crate::ADMIN_CLIENT_ID,
+            Method::POST,
+            "/v1.0/directoryObjects/getByIds",
+            json!({"ids": ["not-a-guid"]}),
+        );
+        assert_eq!(status, StatusCode::BAD_REQUEST);
     }
 
     #[test]

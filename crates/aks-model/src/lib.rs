@@ -51,14 +51,20 @@ pub const SUBSCRIPTIONS_API_VERSION: &str = "2022-12-01";
 pub const CLOUD_METADATA_API_VERSION: &str = "2022-09-01";
 /// The Microsoft Graph version aksctl calls, as az does (docs/graph-groups.md).
 pub const MICROSOFT_GRAPH_API_VERSION: &str = "v1.0";
+/// The `api-version` az 2.91 (azure-mgmt-authorization 5.0.0b2) sends for `Microsoft.Authorization/roleAssignments`.
+pub const ROLE_ASSIGNMENTS_API_VERSION: &str = "2022-04-01";
+/// The `api-version` az 2.91 sends for `Microsoft.Authorization/roleDefinitions`.
+pub const ROLE_DEFINITIONS_API_VERSION: &str = "2022-05-01-preview";
 /// Every API version aksctl speaks, by the name `aksctl version` shows it under; the constants above are the only
 /// place each is written (the emulator keeps its own list, as ARM does).
-pub const API_VERSIONS: [(&str, &str); 5] = [
+pub const API_VERSIONS: [(&str, &str); 7] = [
     ("managedClusters", MANAGED_CLUSTERS_API_VERSION),
     ("resourceGroups", RESOURCE_GROUPS_API_VERSION),
     ("subscriptions", SUBSCRIPTIONS_API_VERSION),
     ("cloudMetadata", CLOUD_METADATA_API_VERSION),
     ("microsoftGraph", MICROSOFT_GRAPH_API_VERSION),
+    ("roleAssignments", ROLE_ASSIGNMENTS_API_VERSION),
+    ("roleDefinitions", ROLE_DEFINITIONS_API_VERSION),
 ];
 /// "Azure Kubernetes Service AAD Server": the audience of tokens for AKS API servers
 /// (docs/arm-aks-api.md, "Well-known application ids").

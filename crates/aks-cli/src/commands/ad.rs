@@ -145,8 +145,17 @@ async fn resolve_group(graph: &GraphClient, value: &str) -> Result<String, CliEr
 
 /// az's three-state flag: bare `--force` or `--force true` is true.
 fn three_state(flag: &str, value: Option<&str>) -> Result<bool, CliError> {
+    three_state_default(flag, value, false)
+}
+
+/// az's three-state flag (`get_three_state_flag`) with the command's default when absent.
+pub(super) fn three_state_default(
+    flag: &str,
+    value: Option<&str>,
+    default: bool,
+) -> Result<bool, CliError> {
     match value.map(str::to_ascii_lowercase).as_deref() {
-        None => Ok(false),
+        None => Ok(default),
         Some("true" | "yes" | "on" | "1") => Ok(true),
         Some("false" | "no" | "off" | "0") => Ok(false),
         Some(_) => Err(CliError::Usage(format!(

@@ -13,6 +13,7 @@ mod group;
 mod install_cli;
 mod login;
 mod migrate;
+mod role;
 mod update;
 mod version;
 
@@ -58,6 +59,7 @@ pub fn run(
             Command::Version => version::version(context).await,
             Command::Completion(args) => completion::completion(args, context),
             Command::Ad(command) => ad::run(command, context).await,
+            Command::Role(command) => role::run(command, context).await,
             Command::Doctor(args) => doctor::doctor(args, context).await,
             Command::Aks(AksCommand::GetCredentials(args)) => {
                 credentials::get_credentials(args, context).await

@@ -22,6 +22,10 @@ pub enum TableLayout {
     ResourceGroup,
     /// `account list` (`transform_account_list`): Name, CloudName, SubscriptionId, TenantId, State, IsDefault.
     Subscription,
+    /// `role assignment list` (`transform_assignment_list`): Principal, Role, Scope.
+    RoleAssignment,
+    /// `role definition list` (`transform_definition_list`): Name, Type, Description.
+    RoleDefinition,
     /// aksctl's own tables (`aks migrate`, no az counterpart): each row's keys are its columns in the order the
     /// command built them, as an az transformer's rows are (not sorted).
     InOrder,
@@ -61,6 +65,16 @@ impl TableLayout {
                 ("Name", item["name"].clone()),
                 ("Location", item["location"].clone()),
                 ("Status", item["properties"]["provisioningState"].clone()),
+            ])),
+            TableLayout::RoleAssignment => Some(pick(&[
+                ("Principal", item["principalName"].clone()),
+                ("Role", item["roleDefinitionName"].clone()),
+                ("Scope", item["scope"].clone()),
+            ])),
+            TableLayout::RoleDefinition => Some(pick(&[
+                ("Name", item["roleName"].clone()),
+                ("Type", item["type"].clone()),
+                ("Description", item["description"].clone()),
             ])),
             TableLayout::Subscription => Some(pick(&[
                 ("Name", item["name"].clone()),
