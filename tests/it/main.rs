@@ -9,6 +9,7 @@ mod doctor;
 mod emulator_seed;
 mod errors;
 mod export_template;
+mod fast_paths;
 mod faults;
 mod guide;
 mod hostile;

@@ -58,11 +58,26 @@ pub fn kubelogin_main(argv: impl IntoIterator<Item = OsString>) -> Outcome {
     kubelogin::main(argv)
 }
 
+/// Whether the command line is `aksctl --version` or `aksctl -V` and nothing else.
+fn asks_version_only(argv: &[OsString]) -> bool {
+    argv.len() == 2 && (argv[1] == "--version" || argv[1] == "-V")
+}
+
+/// clap's `--version` answer for the command tree ([`args::Cli`]): its name and the package version.
+fn version_text() -> String {
+    format!("aksctl {}\n", env!("CARGO_PKG_VERSION"))
+}
+
 /// Run aksctl with these arguments (argv[0] included). `aksctl kubelogin …` runs kubelogin mode.
 pub fn main(argv: impl IntoIterator<Item = OsString>, local_cloud: &dyn LocalCloud) -> Outcome {
     let argv: Vec<OsString> = argv.into_iter().collect();
     if argv.get(1).is_some_and(|command| command == "kubelogin") {
         return kubelogin::main(argv.into_iter().skip(1));
+    }
+    if asks_version_only(&argv) {
+        // What clap answers, without building the command tree first (issue #17: start-up cost).
+        let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), version_text().as_bytes());
+        return Outcome::Success;
     }
     let cli = match args::Cli::try_parse_from(argv) {
         Ok(cli) => cli,
@@ -90,6 +105,34 @@ pub fn main(argv: impl IntoIterator<Item = OsString>, local_cloud: &dyn LocalClo
         Err(error) => {
             context.printer.error(&error.display_text());
             error.outcome()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_text_is_what_clap_renders() {
+        let rendered = <args::Cli as clap::CommandFactory>::command().render_version();
+        assert_eq!(version_text(), rendered);
+    }
+
+    #[test]
+    fn only_a_lone_version_flag_takes_the_short_way() {
+        let argv = |args: &[&str]| -> Vec<OsString> { args.iter().map(OsString::from).collect() };
+        assert!(asks_version_only(&argv(&["aksctl", "--version"])));
+        assert!(asks_version_only(&argv(&["/usr/bin/aksctl", "-V"])));
+        for other in [
+            &["aksctl"][..],
+            &["aksctl", "--version", "--debug"],
+            &["aksctl", "--debug", "--version"],
+            &["aksctl", "version"],
+            &["aksctl", "--versio"],
+            &["aksctl", "-v"],
+        ] {
+            assert!(!asks_version_only(&argv(other)), "{other:?}");
         }
     }
 }

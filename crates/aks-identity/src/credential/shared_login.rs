@@ -5,7 +5,7 @@
 //! says so at debug level.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -41,7 +41,10 @@ pub(crate) struct SharedLoginCredential {
     cloud: Option<String>,
     authority: String,
     http: reqwest::Client,
-    identity: String,
+    /// Worked out from az's files on the first [`TokenSource::identity`] (a cache key asks for it before any
+    /// token is fetched, and gets the same value for the write after the fetch), not when the credential is
+    /// built: kubelogin's `azurecli` mode keys its cache with [`shared_login_identity`] and never asks again.
+    identity: OnceLock<String>,
     /// `az` as a process, for what cannot be read natively.
     az: Option<Arc<dyn TokenSource>>,
     /// Builds the managed-identity credential of `az login --identity`.
@@ -71,14 +74,13 @@ impl SharedLoginCredential {
     ) -> SharedLoginCredential {
         let directory = AzureConfigDir::at(config_dir, Arc::new(ProcessEnvironment));
         let authority = authority.trim_end_matches('/').to_owned();
-        let identity = identity(&directory, &selection, cloud.as_deref(), &authority);
         SharedLoginCredential {
             directory,
             selection,
             cloud,
             authority,
             http,
-            identity,
+            identity: OnceLock::new(),
             az,
             managed_identity,
         }
@@ -126,7 +128,7 @@ impl SharedLoginCredential {
             &login.authority.tenant,
             &self.http,
             self.describe(),
-            self.identity.clone(),
+            TokenSource::identity(self),
         )?;
         credential.token(scope).await
     }
@@ -326,6 +328,15 @@ impl TokenSource for SharedLoginCredential {
     }
 
     fn identity(&self) -> String {
-        self.identity.clone()
+        self.identity
+            .get_or_init(|| {
+                identity(
+                    &self.directory,
+                    &self.selection,
+                    self.cloud.as_deref(),
+                    &self.authority,
+                )
+            })
+            .clone()
     }
 }
