@@ -13,6 +13,7 @@ mod faults;
 mod guide;
 mod hostile;
 mod identity;
+mod identity_cycles;
 mod kubeconfig_files;
 mod kubelogin;
 mod kubelogin_interactive;
