@@ -5,7 +5,7 @@
 //! 1. Create `<file>.lockfile` with O_CREAT|O_EXCL, retrying every 0.25 s for up to 5 s; after that the file is
 //!    taken as stale and the protocol carries on (as msal-extensions does).
 //! 2. Open it and take an exclusive `flock` (LockFileEx on Windows) without blocking, retrying every 0.25 s for up
-//!    to 5 s; then fail with [`FileError::LockTimeout`].
+//!    to 5 s (aksctl: 15 s); then fail with [`FileError::LockTimeout`].
 //! 3. Write `"<pid> aksctl"` into it.
 //! 4. On release: unlock, close, remove the file.
 //!
@@ -29,7 +29,8 @@ use super::error::FileError;
 pub struct LockTimings {
     /// How long to retry the exclusive creation before taking the lock file as stale (5 s).
     pub create_timeout: Duration,
-    /// How long to retry the `flock` before giving up (5 s).
+    /// How long to retry the `flock` before giving up (15 s; msal-extensions: 5 s). Waiting longer is only safer:
+    /// 40 writers at once on a loaded machine (each fsyncs the whole cache) need more than 5 s in all.
     pub lock_timeout: Duration,
     /// The mean pause between attempts (20 ms; each pause is drawn from half to one and a half of it).
     pub interval: Duration,
@@ -39,7 +40,7 @@ impl Default for LockTimings {
     fn default() -> Self {
         LockTimings {
             create_timeout: Duration::from_secs(5),
-            lock_timeout: Duration::from_secs(5),
+            lock_timeout: Duration::from_secs(15),
             interval: Duration::from_millis(20),
         }
     }
