@@ -41,8 +41,10 @@ import urllib.request
 SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"  # AKS's Entra server app, kubelogin's --server-id
 NO_LOGIN = "Please run 'az login' to setup account."
 NO_DEFAULT = "No subscription found. Run 'az account set' to select a subscription."
-# What az says when it read the token cache while another az was rewriting it (see Writers.finish).
-AZ_DIRTY_READS = ("does not exist in MSAL token cache", "Can't find token from MSAL cache")
+# What az says when it read one of its files while another az was rewriting it in place (see Writers.finish):
+# the token cache, or clouds.config (azure-cli `azure/cli/core/cloud.py` `set_cloud_subscription` rewrites it with
+# open(…, 'w'), and a custom cloud's endpoints live there).
+AZ_DIRTY_READS = ("does not exist in MSAL token cache", "Can't find token from MSAL cache", "is not registered")
 
 
 class Failure(Exception):
