@@ -365,5 +365,27 @@ PY
 }
 role_conformance
 
+
+# Identity-correct tokens (issue #13 point 4): 1,000 randomised login / logout / account set (tenant switch to a
+# guest tenant) / rotated-secret cycles, about 10% of them by the real az, on one set of az files; after every step
+# aksctl's get-access-token, an ARM call (its caller from the emulator's request log), kubelogin -l azurecli and
+# -l spn (and now and then az) must serve the identity az's profile names, or az's error when nobody: 0 stale.
+# IDENTITY_CYCLES and IDENTITY_SEED (printed by every run) replay a run.
+identity_cycles() {
+  step "identity cycles: ${IDENTITY_CYCLES:-1000} randomised steps by aksctl and az"
+  python3 "$root/scripts/shared_login_proofs.py" cycles "$work/ready.json" "$binary" "$venv/bin/az" "$work/cycles" \
+    --cycles "${IDENTITY_CYCLES:-1000}" ${IDENTITY_SEED:+--seed "$IDENTITY_SEED"}
+}
+
+# The shared cache under concurrent writers (issue #13 point 9): 20 aksctl logins at once lose nothing; then 20 az +
+# 20 aksctl logins at once and 40 get-access-token at once on the same az files: both files stay valid JSON, every
+# process serves its own person, both tools still work; what the token cache lost in the mixed phases is printed.
+shared_cache_writers() {
+  step "shared cache: 20 az + 20 aksctl writers at once"
+  python3 "$root/scripts/shared_login_proofs.py" writers "$work/ready.json" "$binary" "$venv/bin/az" "$work/writers" \
+    --each "${SHARED_CACHE_WRITERS:-20}"
+}
+identity_cycles
+shared_cache_writers
 echo "az conformance: ok"
 INNER

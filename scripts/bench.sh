@@ -6,12 +6,22 @@
 #                              in target/az-venv (as az-conformance.sh does)
 #   scripts/bench.sh --quick   few iterations, no az, small files: what CI runs so the harness cannot rot
 #                              (BENCH_PROFILE=release: the same on a release build)
+#   scripts/bench.sh --only ROW[,ROW]   only these rows of a full run (release, az), printed and written to
+#                              target/bench/only.md (BENCHMARKS.md is left alone): get-token-azurecli (kubelogin
+#                              -l azurecli on the shared login vs az), prompt-interactive (50 parallel cold kubectl);
+#                              BENCH_RUNS=N sets hyperfine's runs
 #
 # Everything runs inside `unshare -n` (loopback only). Needs hyperfine (Debian package).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-quick=0
-[ "${1:-}" = "--quick" ] && quick=1
+quick=0; only=
+case "${1:-}" in
+  --quick) quick=1 ;;
+  --only) only=${2:?"--only needs rows, e.g. --only get-token-azurecli,prompt-interactive"} ;;
+esac
+for row in ${only//,/ }; do
+  case $row in get-token-azurecli|prompt-interactive) ;; *) echo "bench.sh: unknown row '$row' for --only" >&2; exit 2 ;; esac
+done
 command -v hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine; }
 if [ $quick = 1 ]; then
   profile=${BENCH_PROFILE:-debug}; runs=3; warmup=1; sizes="500 5000"
@@ -19,11 +29,18 @@ if [ $quick = 1 ]; then
   binary=$root/target/$profile/aksctl
 else
   profile=release; runs=${BENCH_RUNS:-20}; warmup=3; sizes="500 5000 50000"
-  # The shipped artefact's code and linkage (scripts/release.sh: the release profile, glibc linked statically, so
-  # no dynamic loader runs at start-up), left unstripped so that `perf` can name functions.
-  RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
-    cargo build --quiet --release --target x86_64-unknown-linux-gnu --bin aksctl
-  binary=$root/target/x86_64-unknown-linux-gnu/release/aksctl
+  # --only may measure another build (BENCH_PROFILE=debug: to try the harness, not for the table).
+  [ -n "$only" ] && profile=${BENCH_PROFILE:-release}
+  if [ "$profile" = release ]; then
+    # The shipped artefact's code and linkage (scripts/release.sh: the release profile, glibc linked statically, so
+    # no dynamic loader runs at start-up), left unstripped so that `perf` can name functions.
+    RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
+      cargo build --quiet --release --target x86_64-unknown-linux-gnu --bin aksctl
+    binary=$root/target/x86_64-unknown-linux-gnu/release/aksctl
+  else
+    cargo build --quiet --bin aksctl
+    binary=$root/target/$profile/aksctl
+  fi
   venv=${AZ_VENV:-$root/target/az-venv}
   if [ ! -x "$venv/bin/az" ]; then
     python3 -m venv "$venv"
@@ -35,14 +52,16 @@ out=${BENCH_OUT:-$root/BENCHMARKS.md}
 # table lands in BENCHMARKS.md below the timings.
 concurrency=$root/target/bench/az-concurrency.md
 rm -f "$concurrency"
-if [ $quick = 0 ]; then
+if [ $quick = 0 ] && [ -z "$only" ]; then
   AZ_VENV=$venv AZ_CONCURRENCY_OUT=$concurrency bash "$root/scripts/az-concurrency.sh" "$binary" > /dev/null
 fi
 [ $quick = 1 ] && out=${BENCH_OUT:-$root/target/BENCHMARKS.quick.md}
+if [ -n "$only" ]; then mkdir -p "$root/target/bench"; out=${BENCH_OUT:-$root/target/bench/only.md}; sizes=; fi
 
-exec unshare -n bash -s "$binary" "${venv:-}" "$root" "$quick" "$runs" "$warmup" "$sizes" "$out" <<'INNER'
+exec unshare -n bash -s "$binary" "${venv:-}" "$root" "$quick" "$runs" "$warmup" "$sizes" "$out" "$only" <<'INNER'
 set -euo pipefail
-binary=$1; venv=$2; root=$3; quick=$4; runs=$5; warmup=$6; sizes=$7; out=$8
+binary=$1; venv=$2; root=$3; quick=$4; runs=$5; warmup=$6; sizes=$7; out=$8; only=$9
+wanted() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
 ip link set lo up
 work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -102,22 +121,25 @@ bench() { # name, command (aksctl), [anchor command], [prepare]
 }
 peak_rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n 1; }
 
+if wanted all-rows; then
 bench get-credentials-exec "$binary aks get-credentials -g rg1 -n c1 --format exec --file $work/kc-exec" \
   "$work/az aks get-credentials -g rg1 -n c1 --format exec --file $work/kc-exec" "rm -f $work/kc-exec"
 bench get-credentials-azure "$binary aks get-credentials -g rg1 -n c1 --format azure --file $work/kc-azure" \
   "$work/az aks get-credentials -g rg1 -n c1 --format azure --file $work/kc-azure" "rm -f $work/kc-azure"
 bench version "$binary --version" "$work/az version"
+fi
 
 # The exec plugin kubectl runs on every call, warm (token cache hit) vs what kubelogin's azurecli mode runs.
 export AZURE_AUTHORITY_HOST=$(field authority_host) KUBECACHEDIR=$work/kubelogin-cache
 server_id=6dae42f8-4368-4678-94ff-3960e28e3630
-bench get-token "$binary kubelogin get-token --login spn --server-id $server_id --client-id $client --tenant-id $tenant --environment AzurePublicCloud" \
+wanted all-rows && bench get-token "$binary kubelogin get-token --login spn --server-id $server_id --client-id $client --tenant-id $tenant --environment AzurePublicCloud" \
   "$work/az account get-access-token --resource $server_id"
 
 # The physical floor (issue #17): starting a process (`/bin/true`) and one loopback TLS request (curl of the same
 # listClusterUserCredential POST with an ARM token fetched beforehand, trusting the emulator CA). The floor and
 # aksctl alternate in rounds of hyperfine runs, so a busy spell on the shared machine hits both; the report takes
 # the median of all runs of each.
+if wanted all-rows; then
 floor_rounds=$([ "$quick" = 1 ] && echo 2 || echo "${BENCH_FLOOR_ROUNDS:-10}")
 floor_bench() { # name, floor command, aksctl command, [prepare]
   local name=$1 floor=$2 ours=$3 prepare=${4:-true} round
@@ -136,6 +158,7 @@ floor_bench floor-get-token /bin/true "$binary kubelogin get-token --login spn -
 floor_bench floor-get-credentials \
   "curl -sS --noproxy * --compressed --cacert $ca -X POST -H @$work/arm-auth -H Content-Length:0 -o $work/curl-credentials.json $credential_url" \
   "$binary aks get-credentials -g rg1 -n c1 --format exec --file $work/kc-floor" "rm -f $work/kc-floor"
+fi
 
 # One prompt for many processes: 50 kubectl started at once on a kubeconfig converted to `-l interactive`, with a
 # cold token cache each round; a stand-in browser (curl, trusting the emulator's CA) follows the authorize redirect
@@ -151,6 +174,7 @@ chmod +x "$work/browser"
 "$binary" aks get-credentials -g rg1 -n c1 --format exec --file "$work/kc-interactive" > /dev/null 2>&1
 "$binary" kubelogin convert-kubeconfig --kubeconfig "$work/kc-interactive" -l interactive
 prompt_rounds=$([ "$quick" = 1 ] && echo 2 || echo 5)
+wanted prompt-interactive || prompt_rounds=0
 for round in $(seq 1 "$prompt_rounds"); do
   rm -rf "$work/prompt-cache" "$work/prompts"; touch "$work/prompts"
   start=$(date +%s.%N)
@@ -167,6 +191,7 @@ for round in $(seq 1 "$prompt_rounds"); do
 done
 
 # Long-running operations: the emulator answers InProgress once with Retry-After: 1, so every run waits 1 s.
+if wanted all-rows; then
 saved_runs=$runs; saved_warmup=$warmup; runs=$([ "$quick" = 1 ] && echo 2 || echo 5); warmup=0
 bench create-lro "$binary aks create -g rg1 -n lro --no-ssh-key -o none" "$work/az aks create -g rg1 -n lro --no-ssh-key -o none" \
   "$binary aks delete -g rg1 -n lro --yes"
@@ -175,6 +200,7 @@ bench update-lro "$binary aks update -g rg1 -n upd --enable-aad --aad-admin-grou
   "$work/az aks update -g rg1 -n upd --enable-aad --aad-admin-group-object-ids $group -o none" \
   "sh -c '$binary aks delete -g rg1 -n upd --yes 2>/dev/null; $binary aks create -g rg1 -n upd --no-ssh-key -o none'"
 runs=$saved_runs; warmup=$saved_warmup
+fi
 # Fleet migration: N legacy clusters, every operation takes 2 s, ARM's write throttle on (bucket 200, 10/s).
 mgmt() { # method, path, body (JSON text, or @file)
   python3 - "$(field management)$2" "$1" "${3:-}" "$ca" <<'PY'
@@ -190,6 +216,7 @@ PY
 # (approved through the emulator) into an az configuration directory; aksctl then reads az's MSAL cache natively
 # (no aksctl cache: a fresh --cache-dir for every run) while the anchor is az answering `az account
 # get-access-token` from the same files. Both use the token az's cache holds after the first run.
+if wanted get-token-azurecli; then
 shared=$work/shared-az; mkdir -p "$shared"
 printf '[cloud]\nname = Local\n' > "$shared/config"
 if [ $have_az = 1 ]; then
@@ -210,7 +237,9 @@ bench get-token-azurecli \
   "env AZURE_CONFIG_DIR=$shared $binary kubelogin get-token -l azurecli --server-id $server_id --cache-dir $work/azurecli-cache" \
   "env HOME=$work/az-home AZURE_CONFIG_DIR=$shared $venv/bin/az account get-access-token --resource $server_id" \
   "rm -rf $work/azurecli-cache"
+fi
 
+if wanted all-rows; then
 fleet=$([ "$quick" = 1 ] && echo 20 || echo 500); fleet_concurrency=64; lro_ms=2000; capacity=200; refill=10
 python3 - "$fleet" "$group" "$tenant" > "$work/fleet.json" <<'PY'
 import json, sys
@@ -234,6 +263,7 @@ migrated=$(python3 -c 'import json,sys; print(sum(1 for c in json.load(open(sys.
 echo "$fleet $capacity $refill $lro_ms $fleet_concurrency $start $end $(tail -n 1 "$work/fleet-rss") $migrated" > "$results/fleet.txt"
 mgmt PUT throttle '{"enabled": false}'
 mgmt PUT lro '{"polls": 1, "retry_after_seconds": 1}'
+fi
 
 for n in $sizes; do
   make_kubeconfig "$n" "$work/big-$n"
@@ -244,15 +274,17 @@ for n in $sizes; do
   echo "$n $(peak_rss "$binary" aks get-credentials -g rg1 -n c1 --file "$work/merge-$n" --overwrite-existing)" >> "$results/rss.txt"
 done
 
-python3 - "$results" "$out" "$quick" "$have_az" "$sizes" <<'PY'
+python3 - "$results" "$out" "$quick" "$have_az" "$sizes" "$only" <<'PY'
 import json, os, sys, platform, datetime
-results, out, quick, have_az, sizes = sys.argv[1], sys.argv[2], sys.argv[3] == "1", sys.argv[4] == "1", sys.argv[5].split()
+results, out, quick, have_az, sizes, only = sys.argv[1], sys.argv[2], sys.argv[3] == "1", sys.argv[4] == "1", sys.argv[5].split(), sys.argv[6]
 def medians(name):
     data = json.load(open(f"{results}/{name}.json"))["results"]
     return {r["command"]: r["median"] for r in data}
 def ms(x): return f"{x * 1000:.1f} ms" if x is not None else "–"
 rows = []
 def row(label, name, goal):
+    if not os.path.exists(f"{results}/{name}.json"):
+        return
     m = medians(name)
     ours, anchor = m.get("aksctl"), m.get("anchor")
     ratio = f"{anchor / ours:.1f}× faster" if ours and anchor else "–"
@@ -262,49 +294,52 @@ row("`aks get-credentials --format azure`", "get-credentials-azure", "≥ 40× f
 row("`aksctl --version` cold start (anchor: `az version`)", "version", "≤ 5 ms")
 row("warm exec plugin `kubelogin get-token` (cache hit; anchor: `az account get-access-token`)", "get-token", "≤ 3 ms")
 row("`kubelogin get-token -l azurecli` on the login shared with az, no aksctl cache (anchor: `az account get-access-token`, same files)", "get-token-azurecli", "≥ 100× faster")
-rounds = [line.split() for line in open(f"{results}/prompt.txt")]
+rounds = [line.split() for line in open(f"{results}/prompt.txt")] if os.path.exists(f"{results}/prompt.txt") else []
 walls = sorted(float(end) - float(start) for start, end, _, _ in rounds)
 prompts = sorted({int(p) for _, _, p, _ in rounds})
 failed = sum(int(f) for _, _, _, f in rounds)
-rows.append(f"| 50 parallel cold `kubectl get nodes`, kubelogin `-l interactive` (wall time of the round) "
+if rounds: rows.append(f"| 50 parallel cold `kubectl get nodes`, kubelogin `-l interactive` (wall time of the round) "
             f"| {walls[len(walls) // 2] * 1000:.0f} ms ({' or '.join(map(str, prompts))} prompt per round, "
             f"{failed} of {50 * len(rounds)} kubectl failed, {len(rounds)} rounds) | – | – | 1 prompt, all succeed |")
-m = medians("create-lro")
-def overhead(x): return f"{(x - 1.0) * 1000:.0f} ms over the 1 s Retry-After" if x is not None else "–"
-rows.append(f"| `aks create --enable-aad` LRO (one 1 s Retry-After) | {ms(m.get('aksctl'))} ({overhead(m.get('aksctl'))}) | {ms(m.get('anchor'))} ({overhead(m.get('anchor'))}) | – | overhead ≤ 30 ms |")
-m = medians("update-lro")
-rows.append(f"| `aks update --enable-aad` LRO (one 1 s Retry-After) | {ms(m.get('aksctl'))} ({overhead(m.get('aksctl'))}) | {ms(m.get('anchor'))} ({overhead(m.get('anchor'))}) | – | overhead ≤ 30 ms |")
-for n in sizes:
-    row(f"merge one cluster into a kubeconfig of {int(n):,} contexts", f"merge-{n}", "≥ 50× faster, linear" if n == "5000" else "linear")
-n, capacity, refill, lro_ms, concurrency, start, end, fleet_rss_kb, migrated = open(f"{results}/fleet.txt").read().split()
-n, capacity, refill, lro_s, concurrency = int(n), int(capacity), float(refill), int(lro_ms) / 1000, int(concurrency)
-wall = float(end) - float(start)
-# The throttle lets `capacity` writes through at once, then `refill` per second; each cluster needs one write and
-# an operation of lro_s; with `concurrency` workers no faster than n / concurrency operations in a row.
-minimum = max(max(0, n - capacity) / refill + lro_s, -(-n // concurrency) * lro_s)
-rows.append(f"| fleet migration of {n} clusters ({lro_s:.0f} s LRO, write throttle {capacity} + {refill:.0f}/s, --concurrency {concurrency}) "
-            f"| {wall:.1f} s ({migrated} of {n} migrated) | minimum {minimum:.1f} s (computed) | {wall / minimum:.2f}× the minimum | ≤ 1.2× the minimum |")
-rss = [line.split() for line in open(f"{results}/rss.txt")]
-def floor_medians(name):
-    import glob, statistics
-    times = {}
-    for path in sorted(glob.glob(f"{results}/{name}.*.json")):
-        for r in json.load(open(path))["results"]:
-            times.setdefault(r["command"], []).extend(r["times"])
-    return {command: statistics.median(values) for command, values in times.items()}, len(times.get("aksctl", []))
+full = os.path.exists(f"{results}/fleet.txt")  # not with --only
+if full:
+    m = medians("create-lro")
+    def overhead(x): return f"{(x - 1.0) * 1000:.0f} ms over the 1 s Retry-After" if x is not None else "–"
+    rows.append(f"| `aks create --enable-aad` LRO (one 1 s Retry-After) | {ms(m.get('aksctl'))} ({overhead(m.get('aksctl'))}) | {ms(m.get('anchor'))} ({overhead(m.get('anchor'))}) | – | overhead ≤ 30 ms |")
+    m = medians("update-lro")
+    rows.append(f"| `aks update --enable-aad` LRO (one 1 s Retry-After) | {ms(m.get('aksctl'))} ({overhead(m.get('aksctl'))}) | {ms(m.get('anchor'))} ({overhead(m.get('anchor'))}) | – | overhead ≤ 30 ms |")
+    for n in sizes:
+        row(f"merge one cluster into a kubeconfig of {int(n):,} contexts", f"merge-{n}", "≥ 50× faster, linear" if n == "5000" else "linear")
+    n, capacity, refill, lro_ms, concurrency, start, end, fleet_rss_kb, migrated = open(f"{results}/fleet.txt").read().split()
+    n, capacity, refill, lro_s, concurrency = int(n), int(capacity), float(refill), int(lro_ms) / 1000, int(concurrency)
+    wall = float(end) - float(start)
+    # The throttle lets `capacity` writes through at once, then `refill` per second; each cluster needs one write and
+    # an operation of lro_s; with `concurrency` workers no faster than n / concurrency operations in a row.
+    minimum = max(max(0, n - capacity) / refill + lro_s, -(-n // concurrency) * lro_s)
+    rows.append(f"| fleet migration of {n} clusters ({lro_s:.0f} s LRO, write throttle {capacity} + {refill:.0f}/s, --concurrency {concurrency}) "
+                f"| {wall:.1f} s ({migrated} of {n} migrated) | minimum {minimum:.1f} s (computed) | {wall / minimum:.2f}× the minimum | ≤ 1.2× the minimum |")
+rss = [line.split() for line in open(f"{results}/rss.txt")] if full else []
 floor_rows = []
-for label, floor_label, name, goal in [
-    ("`aksctl --version`", "`/bin/true`", "floor-version", 1.3),
-    ("warm `kubelogin get-token` (cache hit)", "`/bin/true`", "floor-get-token", 1.6),
-    ("`aks get-credentials --format exec`", "`curl` of the same listClusterUserCredential POST (token fetched before)", "floor-get-credentials", 1.5),
-]:
-    m, count = floor_medians(name)
-    ratio = m["aksctl"] / m["floor"]
-    floor_rows.append(f"| {label} | {ms(m['aksctl'])} | {floor_label} | {ms(m['floor'])} | {ratio:.2f}× | ≤ {goal}× | {count} |")
+if full:
+    def floor_medians(name):
+        import glob, statistics
+        times = {}
+        for path in sorted(glob.glob(f"{results}/{name}.*.json")):
+            for r in json.load(open(path))["results"]:
+                times.setdefault(r["command"], []).extend(r["times"])
+        return {command: statistics.median(values) for command, values in times.items()}, len(times.get("aksctl", []))
+    for label, floor_label, name, goal in [
+        ("`aksctl --version`", "`/bin/true`", "floor-version", 1.3),
+        ("warm `kubelogin get-token` (cache hit)", "`/bin/true`", "floor-get-token", 1.6),
+        ("`aks get-credentials --format exec`", "`curl` of the same listClusterUserCredential POST (token fetched before)", "floor-get-credentials", 1.5),
+    ]:
+        m, count = floor_medians(name)
+        ratio = m["aksctl"] / m["floor"]
+        floor_rows.append(f"| {label} | {ms(m['aksctl'])} | {floor_label} | {ms(m['floor'])} | {ratio:.2f}× | ≤ {goal}× | {count} |")
 lines = [
     "# Benchmarks",
     "",
-    f"Generated by `scripts/bench.sh{' --quick' if quick else ''}` on {datetime.date.today()} ({platform.machine()}, {os.cpu_count()} cores), "
+    f"Generated by `scripts/bench.sh{' --quick' if quick else ''}{' --only ' + only if only else ''}` on {datetime.date.today()} ({platform.machine()}, {os.cpu_count()} cores), "
     "hyperfine medians, aksctl and the anchor in the same run against the same emulator (inside `unshare -n`)."
     + ("" if have_az else " No anchor in this run."),
     "",
@@ -312,19 +347,20 @@ lines = [
     "|---|---|---|---|---|",
     *rows,
     "",
-    "Against the floor: the cost of starting a process and of one loopback TLS request. Floor and aksctl alternate "
-    "in rounds of hyperfine runs in the same run; medians of all runs.",
-    "",
-    "| row | aksctl | floor | floor median | ratio to the floor | goal | runs each |",
-    "|---|---|---|---|---|---|---|",
-    *floor_rows,
-    "",
-    "Peak memory (max RSS) of one merge: " + ", ".join(f"{int(n):,} contexts {int(kb) / 1024:.1f} MiB" for n, kb in rss)
-    + f"; of the {n}-cluster fleet run: {int(fleet_rss_kb) / 1024:.1f} MiB.",
-    "",
 ]
+if full:
+    lines += ["Against the floor: the cost of starting a process and of one loopback TLS request. Floor and aksctl "
+              "alternate in rounds of hyperfine runs in the same run; medians of all runs.", "",
+              "| row | aksctl | floor | floor median | ratio to the floor | goal | runs each |",
+              "|---|---|---|---|---|---|---|", *floor_rows, ""]
+    lines += ["Peak memory (max RSS) of one merge: " + ", ".join(f"{int(n):,} contexts {int(kb) / 1024:.1f} MiB" for n, kb in rss)
+              + f"; of the {n}-cluster fleet run: {int(fleet_rss_kb) / 1024:.1f} MiB.", ""]
 if os.path.exists(f"{results}/az-concurrency.md"):
     lines += [open(f"{results}/az-concurrency.md").read().rstrip("\n"), ""]
+if not full:  # --only: these rows alone, in their own file
+    open(out, "w").write("\n".join(lines))
+    print("\n".join(lines))
+    sys.exit(0)
 # The hand-written findings below the generated part survive a re-run.
 previous = open(out).read() if os.path.exists(out) else ""
 findings = previous.find("\n## Findings")

@@ -99,10 +99,10 @@ fn a_changed_secret_or_another_principal_never_gets_a_cached_token() {
 }
 
 /// A small deterministic generator (xorshift64*), so a failure can be replayed from its seed.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;

@@ -35,7 +35,7 @@ fn as_person(cloud: &TestCloud) -> Command {
     command
 }
 
-fn person(cloud: &TestCloud, args: &[&str]) -> Output {
+pub(crate) fn person(cloud: &TestCloud, args: &[&str]) -> Output {
     let mut command = as_person(cloud);
     command.args(args);
     run(command)
@@ -52,7 +52,7 @@ fn person_json(cloud: &TestCloud, args: &[&str]) -> Value {
 }
 
 /// The claims of a JWT.
-fn jwt_claims(token: &str) -> Value {
+pub(crate) fn jwt_claims(token: &str) -> Value {
     claims(&json!({"status": {"token": token}}))
 }
 
@@ -116,7 +116,11 @@ fn stderr_until(child: &mut Child, marker: &str) -> (String, std::sync::mpsc::Re
 
 /// `login --use-device-code`, approved for `user` (`None`: declined) through the management API; the finished
 /// output.
-fn device_code_login(cloud: &TestCloud, user: Option<&str>, extra: &[&str]) -> (Output, String) {
+pub(crate) fn device_code_login(
+    cloud: &TestCloud,
+    user: Option<&str>,
+    extra: &[&str],
+) -> (Output, String) {
     let mut command = as_person(cloud);
     command.args(["login", "--use-device-code"]).args(extra);
     complete_device_code(cloud, command, user)
@@ -175,7 +179,7 @@ fn browser(cloud: &TestCloud) -> String {
     path.to_str().unwrap().to_owned()
 }
 
-fn browser_login(cloud: &TestCloud, extra: &[&str]) -> Output {
+pub(crate) fn browser_login(cloud: &TestCloud, extra: &[&str]) -> Output {
     let mut command = as_person(cloud);
     command
         .args(["login"])

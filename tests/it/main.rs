@@ -14,6 +14,7 @@ mod faults;
 mod guide;
 mod hostile;
 mod identity;
+mod identity_cycles;
 mod kubeconfig_files;
 mod kubelogin;
 mod kubelogin_interactive;

@@ -3,7 +3,7 @@
 //!
 //! | route | what it does |
 //! | --- | --- |
-//! | `GET /_emulator/requests` | JSON array of every request the ARM/Entra server and the Kubernetes endpoints handled: `time`, `server` (`arm` or `kubernetes`, plus `cluster`), `method`, `path`, `query` (raw), `status`, and for PUT/POST/PATCH the `body` (JSON, or a form as an object) with `serverAppSecret`, `client_secret`, `client_assertion`, tokens, passwords and secrets replaced by `"REDACTED"` (a form's `client_assertion` also gets a `client_assertion_header`: its public JOSE header, e.g. `alg`, `x5t`, `x5c`). Management calls are not logged. |
+//! | `GET /_emulator/requests` | JSON array of every request the ARM/Entra server and the Kubernetes endpoints handled: `time`, `server` (`arm` or `kubernetes`, plus `cluster`), `method`, `path`, `query` (raw), `status`, `caller` (the `oid`, `tid`, `appid`, `upn` its bearer token names, when it sent one), and for PUT/POST/PATCH the `body` (JSON, or a form as an object) with `serverAppSecret`, `client_secret`, `client_assertion`, tokens, passwords and secrets replaced by `"REDACTED"` (a form's `client_assertion` also gets a `client_assertion_header`: its public JOSE header, e.g. `alg`, `x5t`, `x5c`). Management calls are not logged. |
 //! | `DELETE /_emulator/requests` | clears the log (204) |
 //! | `GET /_emulator/lro` | the current [`LroPacing`] |
 //! | `PUT /_emulator/lro` | replaces it (missing fields take their defaults); applies to operations started afterwards |

@@ -5,13 +5,17 @@
 //! 1. Create `<file>.lockfile` with O_CREAT|O_EXCL, retrying every 0.25 s for up to 5 s; after that the file is
 //!    taken as stale and the protocol carries on (as msal-extensions does).
 //! 2. Open it and take an exclusive `flock` (LockFileEx on Windows) without blocking, retrying every 0.25 s for up
-//!    to 5 s; then fail with [`FileError::LockTimeout`].
+//!    to 5 s (aksctl: 15 s); then fail with [`FileError::LockTimeout`].
 //! 3. Write `"<pid> aksctl"` into it.
 //! 4. On release: unlock, close, remove the file.
 //!
 //! One addition: a lock won on a file its previous holder has already removed guards nothing (a newcomer creates a
 //! new file and locks that), so after step 2 we check that the locked file is still the one at the path, and
 //! start again if not.
+//!
+//! One difference: aksctl retries every 20 ms give or take half (msal-extensions: every 0.25 s). Waiters started
+//! at the same moment and polling at one fixed rate stay in lockstep and at most one of them wins per pause, so 40
+//! writers need 10 s and the later ones time out; short, uneven pauses serve them within the 5 s.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Write};
@@ -25,9 +29,10 @@ use super::error::FileError;
 pub struct LockTimings {
     /// How long to retry the exclusive creation before taking the lock file as stale (5 s).
     pub create_timeout: Duration,
-    /// How long to retry the `flock` before giving up (5 s).
+    /// How long to retry the `flock` before giving up (15 s; msal-extensions: 5 s). Waiting longer is only safer:
+    /// 40 writers at once on a loaded machine (each fsyncs the whole cache) need more than 5 s in all.
     pub lock_timeout: Duration,
-    /// The pause between attempts (0.25 s).
+    /// The mean pause between attempts (20 ms; each pause is drawn from half to one and a half of it).
     pub interval: Duration,
 }
 
@@ -35,8 +40,8 @@ impl Default for LockTimings {
     fn default() -> Self {
         LockTimings {
             create_timeout: Duration::from_secs(5),
-            lock_timeout: Duration::from_secs(5),
-            interval: Duration::from_millis(250),
+            lock_timeout: Duration::from_secs(15),
+            interval: Duration::from_millis(20),
         }
     }
 }
@@ -132,7 +137,7 @@ fn create_exclusively(path: &Path, deadline: Instant, interval: Duration) -> io:
         if Instant::now() >= deadline {
             return Ok(false);
         }
-        std::thread::sleep(interval);
+        std::thread::sleep(uneven(interval));
     }
 }
 
@@ -164,8 +169,21 @@ fn flock_until(
                 holder: holder_of(path),
             });
         }
-        std::thread::sleep(timings.interval);
+        std::thread::sleep(uneven(timings.interval));
     }
+}
+
+/// A pause between half and one and a half of `interval`, different in every process and call (the clock's
+/// nanoseconds and the process id), so that waiters do not poll in lockstep.
+fn uneven(interval: Duration) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.subsec_nanos())
+        .unwrap_or_default();
+    let mixed = (u64::from(nanos) ^ u64::from(std::process::id()).rotate_left(17))
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let per_mille = 500 + (mixed >> 32) % 1001;
+    interval * u32::try_from(per_mille).unwrap_or(1000) / 1000
 }
 
 /// Whether the locked file is still the one at `path` (not removed or replaced by its previous holder).
@@ -198,6 +216,48 @@ fn holder_of(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forty_writers_at_once_are_served_well_within_the_five_second_timeout() {
+        // Polling at a fixed 0.25 s, writers released together win one per pause: 40 needed about 10 s (the
+        // later ones took the lock file as stale after 5 s, or timed out).
+        let started = Instant::now();
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("msal_token_cache.json");
+        let start = std::sync::Arc::new(std::sync::Barrier::new(40));
+        let writers: Vec<_> = (0..40)
+            .map(|_| {
+                let (cache, start) = (cache.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    let lock = CacheLock::acquire(&cache)?;
+                    std::thread::sleep(Duration::from_millis(5));
+                    drop(lock);
+                    Ok::<(), FileError>(())
+                })
+            })
+            .collect();
+        let failed: Vec<String> = writers
+            .into_iter()
+            .filter_map(|writer| writer.join().unwrap().err())
+            .map(|error| error.to_string())
+            .collect();
+        assert!(failed.is_empty(), "{failed:#?}");
+        let elapsed = started.elapsed();
+        assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+    }
+
+    #[test]
+    fn uneven_pauses_stay_within_half_and_one_and_a_half_of_the_interval() {
+        let interval = Duration::from_millis(20);
+        let pauses: Vec<Duration> = (0..200).map(|_| uneven(interval)).collect();
+        assert!(
+            pauses
+                .iter()
+                .all(|pause| *pause >= interval / 2 && *pause <= interval * 3 / 2)
+        );
+        assert!(pauses.iter().any(|pause| *pause != pauses[0]), "{pauses:?}");
+    }
 
     #[test]
     fn lock_file_is_created_written_and_removed() {

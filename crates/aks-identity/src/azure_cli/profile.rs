@@ -315,11 +315,14 @@ fn shape(path: &std::path::Path, problem: &str) -> FileError {
     }
 }
 
-/// Read the profile, change it and write it back in one quick step (the file has no lock: az rewrites it whole).
+/// Read the profile, change it and write it back in one quick step. az rewrites the file whole without a lock;
+/// aksctl's writers also take `azureProfile.json.lockfile` (msal-extensions' protocol, as for the token cache)
+/// so that aksctl processes logging in at once never drop each other's entries (az's unlocked rewrite still can).
 pub fn update_profile<T>(
     directory: &AzureConfigDir,
     change: impl FnOnce(&mut Profile) -> Result<T, ProfileError>,
 ) -> Result<T, ProfileError> {
+    let _lock = super::lock::CacheLock::acquire(&directory.file(file_names::PROFILE))?;
     let mut profile = Profile::load(directory)?;
     let result = change(&mut profile)?;
     profile.save()?;
@@ -572,6 +575,43 @@ mod tests {
             String::from_utf8(profile.to_bytes()).unwrap(),
             "\u{feff}{\"installationId\": \"i-1\", \"subscriptions\": [], \"futureTop\": 1}"
         );
+    }
+
+    #[test]
+    fn logins_at_once_never_drop_each_others_entries() {
+        let (temp, _) = directory_with(b"\xEF\xBB\xBF{\"subscriptions\": []}");
+        let threads: Vec<_> = (0..16)
+            .map(|index| {
+                let path = temp.path().to_path_buf();
+                std::thread::spawn(move || {
+                    let directory = AzureConfigDir::at(&path, environment(&[]));
+                    let new = [record(
+                        &format!("s{index}"),
+                        "S",
+                        "Enabled",
+                        "u",
+                        "AzureCloud",
+                    )];
+                    merge_login_subscriptions_in(&directory, "AzureCloud", &new, None).unwrap();
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .for_each(|thread| thread.join().unwrap());
+        let directory = AzureConfigDir::at(temp.path(), environment(&[]));
+        let mut ids: Vec<String> = Profile::load(&directory)
+            .unwrap()
+            .subscriptions()
+            .unwrap()
+            .into_iter()
+            .map(|entry| entry.id)
+            .collect();
+        ids.sort();
+        let mut expected: Vec<String> = (0..16).map(|index| format!("s{index}")).collect();
+        expected.sort();
+        assert_eq!(ids, expected);
+        assert!(!temp.path().join("azureProfile.json.lockfile").exists());
     }
 
     #[test]
