@@ -33,7 +33,7 @@ pub use challenge::ClaimsChallenge;
 pub use client::{
     ArmClient, ArmClientOptions, ArmResponse, RETRYABLE_STATUSES, RetryPolicy, retry_after,
 };
-pub use cloud::{Cloud, cloud_from_metadata, discover_cloud, metadata_url};
+pub use cloud::{Cloud, cloud_from_metadata, discover_cloud, fetch_cloud_metadata, metadata_url};
 pub use error::{ArmError, error_chain};
 pub use http::{CA_BUNDLE_VARIABLES, CONNECT_TIMEOUT, http_client};
 pub use poller::{DEFAULT_POLL_INTERVAL, PollStatus, Poller};
