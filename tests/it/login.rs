@@ -160,12 +160,30 @@ fn complete_device_code(
     (output, message)
 }
 
-/// A browser stand-in: GETs the authorize URL from the emulator and follows its 302 to the loopback listener.
+/// A browser stand-in: GETs the authorize URL from the emulator; a 302 is followed to the loopback listener
+/// (`response_mode=query`), and Entra's `form_post` page has its form POSTed there as a browser's script does
+/// (the hidden inputs, character references decoded; line breaks through `printf %b`).
 fn browser(cloud: &TestCloud) -> String {
     let dir = cloud.dir().join("browser");
     fs::create_dir_all(&dir).unwrap();
     let script = format!(
-        "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{dir}/opened'\nlocation=$(/usr/bin/curl -sS --noproxy '*' --cacert '{ca}' -o /dev/null -w '%{{redirect_url}}' \"$1\") || exit 1\n/usr/bin/curl -sS --noproxy '*' -o '{dir}/page' \"$location\"\n",
+        r#"#!/bin/sh
+printf '%s\n' "$1" >> '{dir}/opened'
+/usr/bin/curl -sS --noproxy '*' --cacert '{ca}' -o '{dir}/answer' -w '%{{redirect_url}}' "$1" > '{dir}/location' || exit 1
+location=$(cat '{dir}/location')
+if [ -n "$location" ]; then
+  exec /usr/bin/curl -sS --noproxy '*' -o '{dir}/page' "$location"
+fi
+action=$(sed -n 's/.*<form method="POST" name="hiddenform" action="\([^"]*\)".*/\1/p' '{dir}/answer')
+set --
+while IFS= read -r pair; do
+  set -- "$@" --data-urlencode "$(printf '%b' "$pair")"
+done <<FORM
+$(grep -o '<input type="hidden" name="[^"]*" value="[^"]*"' '{dir}/answer' \
+  | sed 's/.*name="\([^"]*\)" value="\([^"]*\)"/\1=\2/; s/&#13;/\\r/g; s/&#10;/\\n/g; s/&quot;/"/g; s/&#39;/'"'"'/g; s/&lt;/</g; s/&gt;/>/g; s/&amp;/\&/g')
+FORM
+exec /usr/bin/curl -sS --noproxy '*' -o '{dir}/page' "$@" "$action"
+"#,
         dir = dir.display(),
         ca = cloud.ready().ca_cert_file,
     );
@@ -394,9 +412,17 @@ fn the_last_person_to_log_in_is_who_aksctl_and_kubelogin_act_as_until_logout() {
     assert_eq!(query["client_id"], AZURE_CLI_CLIENT_ID);
     assert_eq!(query["code_challenge_method"], "S256");
     assert_eq!(query["client_info"], "1");
+    // As MSAL Python asks for az: the code comes back in a posted form, and the account picker is shown.
+    assert_eq!(query["response_mode"], "form_post");
+    assert_eq!(query["prompt"], "select_account");
     assert!(
         query["redirect_uri"].starts_with("http://localhost:"),
         "{opened}"
+    );
+    let answer = fs::read_to_string(cloud.dir().join("browser/answer")).unwrap();
+    assert!(
+        answer.contains("<form method=\"POST\" name=\"hiddenform\" action=\"http://localhost:"),
+        "{answer}"
     );
     let page = fs::read_to_string(cloud.dir().join("browser/page")).unwrap();
     assert!(page.contains("Authentication complete"), "{page}");
