@@ -808,9 +808,63 @@ fn a_managed_identity_login_is_an_az_identity_entry_that_get_access_token_uses()
         used_app_service_endpoint(&cloud),
         "the shared login asked the managed-identity endpoint itself"
     );
-    let object_id = person(&cloud, &["login", "--identity", "--object-id", "x"]);
-    assert_eq!(object_id.status.code(), Some(1));
-    assert!(stderr(&object_id).contains("--object-id is not supported"));
+
+    // The same identity named by its object id (az's `MSIObject-<id>`): `object_id` on the endpoint, as MSAL
+    // and azidentity send it, at login and for the shared login's tokens afterwards.
+    let object_id = jwt_claims(token["accessToken"].as_str().unwrap())["oid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    cloud.clear_requests();
+    let output = with_endpoint(&["login", "--identity", "--object-id", &object_id]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        printed[0]["user"]["assignedIdentityInfo"],
+        format!("MSIObject-{object_id}")
+    );
+    let token = with_endpoint(&["account", "get-access-token"]);
+    assert!(token.status.success(), "{}", stderr(&token));
+    let token: Value = serde_json::from_slice(&token.stdout).unwrap();
+    assert_eq!(
+        jwt_claims(token["accessToken"].as_str().unwrap())["oid"],
+        object_id.as_str()
+    );
+    let asked: Vec<String> = cloud
+        .requests()
+        .iter()
+        .filter(|request| request["path"] == "/msi/token")
+        .map(|request| request["query"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        !asked.is_empty()
+            && asked
+                .iter()
+                .all(|query| query.contains(&format!("object_id={object_id}"))),
+        "{asked:?}"
+    );
+    // An object id no identity has: the endpoint's refusal, exit 1, nothing stored.
+    let before = profile(&cloud).0;
+    let unknown = with_endpoint(&[
+        "login",
+        "--identity",
+        "--object-id",
+        "00000000-0000-0000-0000-00000000dead",
+    ]);
+    assert_eq!(unknown.status.code(), Some(1), "{}", stderr(&unknown));
+    assert_eq!(profile(&cloud).0, before);
+    let both = person(
+        &cloud,
+        &[
+            "login",
+            "--identity",
+            "--object-id",
+            "x",
+            "--client-id",
+            "y",
+        ],
+    );
+    assert_eq!(both.status.code(), Some(2), "{}", stderr(&both));
 }
 
 #[test]
