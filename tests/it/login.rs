@@ -885,3 +885,31 @@ fn without_a_browser_login_uses_the_device_code_as_az_does() {
     let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(printed[0]["user"]["name"], ready.dev_user_name.as_str());
 }
+
+#[test]
+fn an_expired_device_code_ends_with_entras_aadsts70020_line_and_exit_1() {
+    let cloud = cloud();
+    cloud.management(
+        "PUT",
+        "conditional-access",
+        Some(json!({"device_code_expires_in": 2})),
+    );
+    let mut command = as_person(&cloud);
+    command.args(["login", "--use-device-code"]);
+    let started = Instant::now();
+    let output = run(command);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(output.stdout.is_empty());
+    let text = stderr(&output);
+    assert!(
+        text.contains("To sign in, use a web browser to open the page"),
+        "{text}"
+    );
+    assert!(
+        text.contains("AADSTS70020: The provided value for the input parameter 'device_code' is not valid. This device code has expired."),
+        "{text}"
+    );
+    assert!(!text.contains("Trace ID"), "{text}");
+    assert!(!azure_dir(&cloud).join("azureProfile.json").exists());
+}

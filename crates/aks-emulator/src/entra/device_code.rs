@@ -102,6 +102,12 @@ pub(super) fn start(state: &SharedState, ctx: &Ctx, tenant: &str, v2: bool) -> R
     let Some(scope) = scope else {
         return missing(ctx, if v2 { "scope" } else { "resource" });
     };
+    let lifetime = state
+        .store()
+        .services
+        .get_mut::<super::policy::Policies>()
+        .device_code_expires_in()
+        .unwrap_or(LIFETIME);
     let flow = Flow {
         device_code: format!("DAQABIQEAAAD{}", random_hex(96)),
         user_code: user_code(),
@@ -109,7 +115,7 @@ pub(super) fn start(state: &SharedState, ctx: &Ctx, tenant: &str, v2: bool) -> R
         scope,
         realm,
         claims: form.get("claims"),
-        expires_ms: now_ms() + LIFETIME * 1000,
+        expires_ms: now_ms() + lifetime * 1000,
         status: Status::Pending,
     };
     let uri = verification_uri(ctx);
@@ -122,7 +128,7 @@ pub(super) fn start(state: &SharedState, ctx: &Ctx, tenant: &str, v2: bool) -> R
             "user_code": flow.user_code,
             "device_code": flow.device_code,
             "verification_uri": uri,
-            "expires_in": LIFETIME,
+            "expires_in": lifetime,
             "interval": INTERVAL,
             "message": message,
         })
@@ -131,7 +137,7 @@ pub(super) fn start(state: &SharedState, ctx: &Ctx, tenant: &str, v2: bool) -> R
             "user_code": flow.user_code,
             "device_code": flow.device_code,
             "verification_url": uri,
-            "expires_in": LIFETIME.to_string(),
+            "expires_in": lifetime.to_string(),
             "interval": INTERVAL.to_string(),
             "message": message,
         })

@@ -236,6 +236,7 @@ pub async fn sign_in_user(
                 AZURE_CLI_CLIENT_ID,
                 request.tenant,
                 Audience::Scope(&scope),
+                None,
                 request.prompt,
             )
             .await?;
