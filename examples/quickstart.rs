@@ -183,6 +183,25 @@ impl Walk {
         self.run(&shown("kubelogin", &args), command)
     }
 
+    /// `aksctl login --service-principal …` (into az's files), shown with the secret as a placeholder.
+    fn login_service_principal(&mut self) -> anyhow::Result<String> {
+        let mut command = self.command(&self.aksctl);
+        command
+            .args(["login", "--service-principal", "--username"])
+            .arg(&self.ready.client_id)
+            .arg("--password")
+            .arg(&self.ready.client_secret)
+            .arg("--tenant")
+            .arg(&self.ready.tenant_id)
+            .args(["--output", "none"])
+            .env("REQUESTS_CA_BUNDLE", &self.ready.ca_cert_file);
+        let shown = format!(
+            "aksctl login --service-principal --username {} --password <client_secret> --tenant {} --output none",
+            self.ready.client_id, self.ready.tenant_id
+        );
+        self.run(&shown, command)
+    }
+
     fn default_kubeconfig(&self) -> PathBuf {
         self.sandbox.join("home/.kube/config")
     }
@@ -330,10 +349,11 @@ fn access(walk: &mut Walk) -> anyhow::Result<Option<String>> {
     println!("{}", std::fs::read_to_string(&azure_file)?);
 
     println!(
-        "# `-l azurecli` asks the real az for each token, and az is not signed in to this local cloud, so kubectl\n\
-         # signs in as the guide's automation section does: kubelogin's spn mode with the service principal."
+        "# Sign in once, in az's own files: `aksctl cloud set` made the local cloud az's active cloud too, so\n\
+         # `-l azurecli` reads this login natively (no az process) for every kubectl command."
     );
-    walk.kubelogin("convert-kubeconfig -l spn", &[])?;
+    walk.login_service_principal()?;
+    walk.kubelogin("convert-kubeconfig -l azurecli", &[])?;
     println!("{}", std::fs::read_to_string(walk.default_kubeconfig())?);
     let Some(kubectl) = find_on_path("kubectl") else {
         println!("# kubectl is not installed: skipping `kubectl get nodes`.\n");
@@ -342,19 +362,11 @@ fn access(walk: &mut Walk) -> anyhow::Result<Option<String>> {
         ));
     };
     println!(
-        "# Nothing else is exported: the kubeconfig's exec env points kubelogin at the local cloud and its CA."
-    );
-    println!(
-        "$ export AAD_SERVICE_PRINCIPAL_CLIENT_ID=<client_id> AAD_SERVICE_PRINCIPAL_CLIENT_SECRET=<client_secret>"
+        "# Nothing is exported: the kubeconfig's exec env points kubelogin at the local cloud and its CA, and the\n\
+         # token comes from the login shared with az."
     );
     let mut command = walk.command(&kubectl);
-    command
-        .args(["get", "nodes"])
-        .env("AAD_SERVICE_PRINCIPAL_CLIENT_ID", &walk.ready.client_id)
-        .env(
-            "AAD_SERVICE_PRINCIPAL_CLIENT_SECRET",
-            &walk.ready.client_secret,
-        );
+    command.args(["get", "nodes"]);
     let nodes = walk.run("kubectl get nodes", command)?;
     anyhow::ensure!(nodes.contains(" Ready "), "kubectl listed no Ready node");
     Ok(None)

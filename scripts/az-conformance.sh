@@ -387,5 +387,45 @@ shared_cache_writers() {
 }
 identity_cycles
 shared_cache_writers
+# aksctl's clouds are az's: after `aksctl cloud register` + `cloud set` and `aksctl login`, the real az shows the
+# cloud with the endpoints and suffixes az's own `az cloud register` gave it (the "Local" cloud above), as active,
+# and the login on it.
+clouds_shared_with_az() {
+  step "aksctl cloud register/set + login, then az cloud show and az account show"
+  local home=$work/clouds-home config=$work/clouds-config
+  mkdir -p "$home" "$config"
+  cp "$work/az-config/versionCheck.json" "$config/"
+  as_aksctl() {
+    env -u AZURE_CLIENT_ID -u AZURE_CLIENT_SECRET -u AZURE_TENANT_ID HOME=$home AZURE_CONFIG_DIR=$config \
+      AKSCTL_CONFIG_DIR=$work/clouds-aksctl RUST_BACKTRACE=0 "$binary" "$@"
+  }
+  as_aksctl cloud register --name Shared --endpoint-resource-manager "$rm_url"
+  as_aksctl cloud set --name Shared 2>/dev/null
+  as_aksctl login --service-principal -u "$client" -p "$secret" --tenant "$tenant" --output none
+  HOME=$home AZURE_CONFIG_DIR=$config "$venv/bin/az" cloud show < /dev/null > "$work/clouds-aksctl-show.json"
+  az cloud show -n Local < /dev/null > "$work/clouds-az-show.json"
+  HOME=$home AZURE_CONFIG_DIR=$config "$venv/bin/az" account show < /dev/null > "$work/clouds-account.json"
+  python3 - "$work" "$client" "$tenant" <<'PY'
+import json, sys
+work, client, tenant = sys.argv[1:]
+failures = []
+shown = json.load(open(f"{work}/clouds-aksctl-show.json"))
+reference = json.load(open(f"{work}/clouds-az-show.json"))
+if shown["name"] != "Shared" or not shown["isActive"]:
+    failures.append(f"az cloud show on aksctl's files: name {shown['name']}, isActive {shown['isActive']}")
+for part in ("endpoints", "suffixes"):
+    if shown[part] != reference[part]:
+        failures.append(f"{part}: aksctl registered {shown[part]}, az registers {reference[part]}")
+account = json.load(open(f"{work}/clouds-account.json"))
+if account.get("environmentName") != "Shared" or account["user"] != {"name": client, "type": "servicePrincipal"} \
+        or account["tenantId"] != tenant:
+    failures.append(f"az account show on aksctl's login: {account}")
+if failures:
+    raise SystemExit("clouds shared with az FAILED:\n" + "\n".join(failures))
+print("clouds shared: az sees aksctl's registered, active cloud and its login")
+PY
+}
+clouds_shared_with_az
+
 echo "az conformance: ok"
 INNER

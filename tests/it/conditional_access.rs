@@ -118,6 +118,19 @@ fn browser_sign_in_then_switch(cloud: &TestCloud, browser: &Browser, switch: Val
     get_token()
 }
 
+/// A device-code sign-in, its access token made stale, the `switch` set, then get-token again (its device code
+/// approved, with the request log cleared): its output.
+fn device_sign_in_then_switch(cloud: &TestCloud, switch: Value) -> Output {
+    credential(&approve_device_code(
+        cloud,
+        start(cloud, "devicecode", "device", &[]),
+    ));
+    expire_access_token(&entry(cloud, "device"));
+    switches(cloud, switch);
+    cloud.clear_requests();
+    approve_device_code(cloud, start(cloud, "devicecode", "device", &[]))
+}
+
 #[test]
 fn a_blocked_device_code_says_aadsts53003_and_points_at_the_browser_which_works() {
     let cloud = cloud();
@@ -185,14 +198,7 @@ fn a_blocked_device_code_says_aadsts53003_and_points_at_the_browser_which_works(
 fn expired_or_revoked_refresh_tokens_lead_to_one_new_sign_in() {
     let cloud = cloud();
     let ready = cloud.ready().clone();
-    credential(&approve_device_code(
-        &cloud,
-        start(&cloud, "devicecode", "device", &[]),
-    ));
-    expire_access_token(&entry(&cloud, "device"));
-    switches(&cloud, json!({"refresh_tokens_expired": "all"}));
-    cloud.clear_requests();
-    let output = approve_device_code(&cloud, start(&cloud, "devicecode", "device", &[]));
+    let output = device_sign_in_then_switch(&cloud, json!({"refresh_tokens_expired": "all"}));
     let value = credential(&output);
     assert_eq!(claims(&value)["upn"], ready.user_name.as_str());
     let text = stderr(&output);
@@ -279,4 +285,42 @@ fn mfa_required_on_refresh_retries_once_through_the_browser_with_the_claims_chal
         json!({"access_token": {"acrs": {"essential": true, "value": "c1"}}})
     );
     assert!(!url_query(&opened[0]).contains_key("claims"));
+}
+
+#[test]
+fn mfa_required_on_refresh_in_devicecode_mode_signs_in_again_with_the_claims_challenge() {
+    let cloud = cloud();
+    let ready = cloud.ready().clone();
+    let output = device_sign_in_then_switch(&cloud, json!({"mfa_required": [ready.user_name]}));
+    let token = claims(&credential(&output));
+    assert_eq!(token["acrs"], json!(["c1"]), "{token}");
+    let text = stderr(&output);
+    assert_eq!(
+        text.lines().nth(1),
+        Some("signing in again to satisfy the claims challenge"),
+        "{text}"
+    );
+    assert_no_secrets(&text);
+    // MSAL's initiate_device_flow(claims_challenge=…): the challenge goes in the devicecode request and the polls.
+    let expected = json!({"access_token": {"acrs": {"essential": true, "value": "c1"}}});
+    let requests = token_requests(&cloud);
+    let started: Vec<&Value> = requests
+        .iter()
+        .filter(|request| {
+            request["path"]
+                .as_str()
+                .unwrap_or_default()
+                .ends_with("/devicecode")
+        })
+        .collect();
+    assert_eq!(started.len(), 1);
+    let sent: Value = serde_json::from_str(started[0]["body"]["claims"].as_str().unwrap()).unwrap();
+    assert_eq!(sent, expected);
+    assert!(
+        requests
+            .iter()
+            .filter(|request| request["body"]["grant_type"]
+                == "urn:ietf:params:oauth:grant-type:device_code")
+            .all(|request| request["body"]["claims"].is_string())
+    );
 }

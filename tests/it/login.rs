@@ -164,12 +164,30 @@ fn complete_device_code(
     (output, message)
 }
 
-/// A browser stand-in: GETs the authorize URL from the emulator and follows its 302 to the loopback listener.
+/// A browser stand-in: GETs the authorize URL from the emulator; a 302 is followed to the loopback listener
+/// (`response_mode=query`), and Entra's `form_post` page has its form POSTed there as a browser's script does
+/// (the hidden inputs, character references decoded; line breaks through `printf %b`).
 fn browser(cloud: &TestCloud) -> String {
     let dir = cloud.dir().join("browser");
     fs::create_dir_all(&dir).unwrap();
     let script = format!(
-        "#!/bin/sh\nprintf '%s\\n' \"$1\" >> '{dir}/opened'\nlocation=$(/usr/bin/curl -sS --noproxy '*' --cacert '{ca}' -o /dev/null -w '%{{redirect_url}}' \"$1\") || exit 1\n/usr/bin/curl -sS --noproxy '*' -o '{dir}/page' \"$location\"\n",
+        r#"#!/bin/sh
+printf '%s\n' "$1" >> '{dir}/opened'
+/usr/bin/curl -sS --noproxy '*' --cacert '{ca}' -o '{dir}/answer' -w '%{{redirect_url}}' "$1" > '{dir}/location' || exit 1
+location=$(cat '{dir}/location')
+if [ -n "$location" ]; then
+  exec /usr/bin/curl -sS --noproxy '*' -o '{dir}/page' "$location"
+fi
+action=$(sed -n 's/.*<form method="POST" name="hiddenform" action="\([^"]*\)".*/\1/p' '{dir}/answer')
+set --
+while IFS= read -r pair; do
+  set -- "$@" --data-urlencode "$(printf '%b' "$pair")"
+done <<FORM
+$(grep -o '<input type="hidden" name="[^"]*" value="[^"]*"' '{dir}/answer' \
+  | sed 's/.*name="\([^"]*\)" value="\([^"]*\)"/\1=\2/; s/&#13;/\\r/g; s/&#10;/\\n/g; s/&quot;/"/g; s/&#39;/'"'"'/g; s/&lt;/</g; s/&gt;/>/g; s/&amp;/\&/g')
+FORM
+exec /usr/bin/curl -sS --noproxy '*' -o '{dir}/page' "$@" "$action"
+"#,
         dir = dir.display(),
         ca = cloud.ready().ca_cert_file,
     );
@@ -314,11 +332,11 @@ fn device_code_login_writes_az_files_that_account_commands_read() {
         json!({"AccessToken": 2, "Account": 1, "IdToken": 2, "RefreshToken": 1, "AppMetadata": 1})
     );
     let clouds = fs::read_to_string(azure_dir(&cloud).join("clouds.config")).unwrap();
+    // The emulator's section (written by `aksctl cloud register`) gains the default subscription.
     assert!(
-        clouds.contains(&format!(
-            "[Emulator]\nsubscription = {}",
-            ready.subscription_id
-        )),
+        clouds.starts_with("[Emulator]\n")
+            && clouds.ends_with(&format!("\nsubscription = {}\n", ready.subscription_id))
+            && clouds.matches('[').count() == 1,
         "{clouds}"
     );
 
@@ -365,8 +383,7 @@ fn the_last_person_to_log_in_is_who_aksctl_and_kubelogin_act_as_until_logout() {
                 "azurecli",
                 "--cache-dir",
             ])
-            .arg(cloud.dir().join("kubelogin-cache"))
-            .env("AZURE_CLOUD_NAME", "Emulator");
+            .arg(cloud.dir().join("kubelogin-cache"));
         run(command)
     };
     let as_dev = credential(&kubelogin_token(&cloud));
@@ -388,10 +405,9 @@ fn the_last_person_to_log_in_is_who_aksctl_and_kubelogin_act_as_until_logout() {
         "{}",
         stderr(&output)
     );
+    // `aksctl cloud set` made the emulator az's active cloud too: no warning that az will not see the login.
     assert!(
-        stderr(&output).contains(
-            "aksctl's active cloud is 'Emulator' but az's is 'AzureCloud': the login is stored for 'Emulator'"
-        ),
+        !stderr(&output).contains("aksctl's active cloud is"),
         "{}",
         stderr(&output)
     );
@@ -400,9 +416,17 @@ fn the_last_person_to_log_in_is_who_aksctl_and_kubelogin_act_as_until_logout() {
     assert_eq!(query["client_id"], AZURE_CLI_CLIENT_ID);
     assert_eq!(query["code_challenge_method"], "S256");
     assert_eq!(query["client_info"], "1");
+    // As MSAL Python asks for az: the code comes back in a posted form, and the account picker is shown.
+    assert_eq!(query["response_mode"], "form_post");
+    assert_eq!(query["prompt"], "select_account");
     assert!(
         query["redirect_uri"].starts_with("http://localhost:"),
         "{opened}"
+    );
+    let answer = fs::read_to_string(cloud.dir().join("browser/answer")).unwrap();
+    assert!(
+        answer.contains("<form method=\"POST\" name=\"hiddenform\" action=\"http://localhost:"),
+        "{answer}"
     );
     let page = fs::read_to_string(cloud.dir().join("browser/page")).unwrap();
     assert!(page.contains("Authentication complete"), "{page}");
@@ -788,9 +812,63 @@ fn a_managed_identity_login_is_an_az_identity_entry_that_get_access_token_uses()
         used_app_service_endpoint(&cloud),
         "the shared login asked the managed-identity endpoint itself"
     );
-    let object_id = person(&cloud, &["login", "--identity", "--object-id", "x"]);
-    assert_eq!(object_id.status.code(), Some(1));
-    assert!(stderr(&object_id).contains("--object-id is not supported"));
+
+    // The same identity named by its object id (az's `MSIObject-<id>`): `object_id` on the endpoint, as MSAL
+    // and azidentity send it, at login and for the shared login's tokens afterwards.
+    let object_id = jwt_claims(token["accessToken"].as_str().unwrap())["oid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    cloud.clear_requests();
+    let output = with_endpoint(&["login", "--identity", "--object-id", &object_id]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        printed[0]["user"]["assignedIdentityInfo"],
+        format!("MSIObject-{object_id}")
+    );
+    let token = with_endpoint(&["account", "get-access-token"]);
+    assert!(token.status.success(), "{}", stderr(&token));
+    let token: Value = serde_json::from_slice(&token.stdout).unwrap();
+    assert_eq!(
+        jwt_claims(token["accessToken"].as_str().unwrap())["oid"],
+        object_id.as_str()
+    );
+    let asked: Vec<String> = cloud
+        .requests()
+        .iter()
+        .filter(|request| request["path"] == "/msi/token")
+        .map(|request| request["query"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        !asked.is_empty()
+            && asked
+                .iter()
+                .all(|query| query.contains(&format!("object_id={object_id}"))),
+        "{asked:?}"
+    );
+    // An object id no identity has: the endpoint's refusal, exit 1, nothing stored.
+    let before = profile(&cloud).0;
+    let unknown = with_endpoint(&[
+        "login",
+        "--identity",
+        "--object-id",
+        "00000000-0000-0000-0000-00000000dead",
+    ]);
+    assert_eq!(unknown.status.code(), Some(1), "{}", stderr(&unknown));
+    assert_eq!(profile(&cloud).0, before);
+    let both = person(
+        &cloud,
+        &[
+            "login",
+            "--identity",
+            "--object-id",
+            "x",
+            "--client-id",
+            "y",
+        ],
+    );
+    assert_eq!(both.status.code(), Some(2), "{}", stderr(&both));
 }
 
 #[test]
@@ -810,4 +888,32 @@ fn without_a_browser_login_uses_the_device_code_as_az_does() {
     );
     let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(printed[0]["user"]["name"], ready.dev_user_name.as_str());
+}
+
+#[test]
+fn an_expired_device_code_ends_with_entras_aadsts70020_line_and_exit_1() {
+    let cloud = cloud();
+    cloud.management(
+        "PUT",
+        "conditional-access",
+        Some(json!({"device_code_expires_in": 2})),
+    );
+    let mut command = as_person(&cloud);
+    command.args(["login", "--use-device-code"]);
+    let started = Instant::now();
+    let output = run(command);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(output.stdout.is_empty());
+    let text = stderr(&output);
+    assert!(
+        text.contains("To sign in, use a web browser to open the page"),
+        "{text}"
+    );
+    assert!(
+        text.contains("AADSTS70020: The provided value for the input parameter 'device_code' is not valid. This device code has expired."),
+        "{text}"
+    );
+    assert!(!text.contains("Trace ID"), "{text}");
+    assert!(!azure_dir(&cloud).join("azureProfile.json").exists());
 }

@@ -3,6 +3,7 @@
 
 mod ad;
 mod claims_challenge;
+mod clouds;
 mod concurrency;
 mod conditional_access;
 mod doctor;

@@ -39,7 +39,7 @@ pub use client::{
 pub use cloud::Cloud;
 pub use error::{ArmError, error_chain};
 pub use http::{CA_BUNDLE_VARIABLES, CONNECT_TIMEOUT, http_client};
-pub use metadata::{cloud_from_metadata, discover_cloud, metadata_url};
+pub use metadata::{cloud_from_metadata, discover_cloud, fetch_cloud_metadata, metadata_url};
 pub use poller::{DEFAULT_POLL_INTERVAL, PollStatus, Poller};
 
 #[cfg(test)]

@@ -89,6 +89,21 @@ pub async fn discover_cloud(
     name: &str,
     resource_manager: &Url,
 ) -> Result<Cloud, ArmError> {
+    let metadata = fetch_cloud_metadata(http, resource_manager).await?;
+    cloud_from_metadata(
+        name,
+        resource_manager,
+        &metadata,
+        &metadata_url(resource_manager),
+    )
+}
+
+/// The answer of `{URL}metadata/endpoints?api-version=2022-09-01` (no credentials sent), for callers that keep
+/// more of it than [`Cloud`] holds (az's `clouds.config` keys).
+pub async fn fetch_cloud_metadata(
+    http: &reqwest::Client,
+    resource_manager: &Url,
+) -> Result<aks_model::CloudMetadata, ArmError> {
     let url = metadata_url(resource_manager);
     tracing::debug!(%url, "discovering cloud endpoints");
     let transport = |source| ArmError::Transport {
@@ -115,12 +130,10 @@ pub async fn discover_cloud(
             ),
         });
     }
-    let metadata: aks_model::CloudMetadata =
-        serde_json::from_slice(&body).map_err(|source| ArmError::Decode {
-            url: url.to_string(),
-            source,
-        })?;
-    cloud_from_metadata(name, resource_manager, &metadata, &url)
+    serde_json::from_slice(&body).map_err(|source| ArmError::Decode {
+        url: url.to_string(),
+        source,
+    })
 }
 
 #[cfg(test)]

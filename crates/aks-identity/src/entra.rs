@@ -505,24 +505,24 @@ struct DeviceCodeAnswer {
 }
 
 /// The device authorization grant: start, show the message through `prompt`, poll until approved, declined or
-/// expired (RFC 8628: `authorization_pending` waits, `slow_down` adds 5 s).
+/// expired (RFC 8628: `authorization_pending` waits, `slow_down` adds 5 s). A claims challenge goes in the
+/// `devicecode` request and the polls, as MSAL's `initiate_device_flow(claims_challenge=…)` sends it
+/// (AzureAD/microsoft-authentication-library-for-python: `msal/application.py`).
 pub async fn device_code(
     endpoint: Endpoint<'_>,
     client_id: &str,
     tenant_id: &str,
     audience: Audience<'_>,
+    claims: Option<&str>,
     prompt: &(dyn Fn(&str) + Send + Sync),
 ) -> Result<TokenResponse, RequestError> {
     let legacy = audience.is_legacy();
     let start_url = endpoint.url(tenant_id, legacy, "devicecode");
     let (field, value) = audience.field(true);
-    let (status, body) = post(
-        endpoint,
-        &start_url,
-        &[("client_id", client_id), (field, value.as_str())],
-        &[],
-    )
-    .await?;
+    let claims = claims.filter(|claims| !claims.is_empty());
+    let mut start_form = vec![("client_id", client_id), (field, value.as_str())];
+    start_form.extend(claims.map(|claims| ("claims", claims)));
+    let (status, body) = post(endpoint, &start_url, &start_form, &[]).await?;
     if !(200..300).contains(&status) {
         return Err(EntraError::from_body(&start_url, status, &body).into());
     }
@@ -533,7 +533,7 @@ pub async fn device_code(
         })?;
     prompt(&device_code_message(&answer));
     let token_url = endpoint.url(tenant_id, legacy, "token");
-    let poll_form: Vec<(&str, &str)> = match audience {
+    let mut poll_form: Vec<(&str, &str)> = match audience {
         Audience::Resource(resource) => vec![
             ("grant_type", "device_code"),
             ("client_id", client_id),
@@ -547,6 +547,7 @@ pub async fn device_code(
             ("client_info", "1"),
         ],
     };
+    poll_form.extend(claims.map(|claims| ("claims", claims)));
     poll_device_code(endpoint, &token_url, &poll_form, &answer).await
 }
 
@@ -572,7 +573,9 @@ async fn poll_device_code(
     let mut interval =
         Duration::from_secs(number(&answer.interval).unwrap_or(5).clamp(1, 60) as u64);
     let expires_in = number(&answer.expires_in).unwrap_or(900).max(1) as u64;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(expires_in);
+    // One poll after the code's lifetime, so that Entra's own `expired_token` answer (AADSTS70020) is what the
+    // person sees; the local deadline only stops a server that never says so.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(expires_in) + interval;
     loop {
         tokio::time::sleep(interval).await;
         if tokio::time::Instant::now() > deadline {
@@ -584,9 +587,7 @@ async fn poll_device_code(
             Err(RequestError::Refused(error)) if error.error == "slow_down" => {
                 interval += Duration::from_secs(5);
             }
-            Err(RequestError::Refused(error)) if error.error == "expired_token" => {
-                return Err(RequestError::DeviceCodeExpired);
-            }
+            // `expired_token` (AADSTS70020), `authorization_declined` and the rest end the flow with Entra's line.
             Err(error) => return Err(error),
         }
     }

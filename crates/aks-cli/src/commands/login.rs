@@ -349,11 +349,11 @@ async fn managed_identity(
             format!("MSIResource-{id}"),
             "userAssignedIdentity",
         ),
-        (None, Some(_), None) => {
-            return Err(CliError::message(
-                "aksctl login --identity --object-id is not supported: use --client-id or --resource-id.",
-            ));
-        }
+        (None, Some(id), None) => (
+            Some(ManagedIdentityId::ObjectId(id.clone())),
+            format!("MSIObject-{id}"),
+            "userAssignedIdentity",
+        ),
         _ => {
             return Err(CliError::Usage(
                 "usage error: --client-id/--object-id/--resource-id are mutually exclusive".into(),

@@ -3,7 +3,8 @@
 //! (Azure/kubelogin: `pkg/internal/token/interactivebrowsercredential.go`):
 //!
 //! * `GET /{tenant}/oauth2/v2.0/authorize` signs a user in at once (the emulator has no sign-in page) and answers
-//!   `302` to `redirect_uri` with `code` and `state`, or with `error`/`error_description` (RFC 6749 §4.1.2.1);
+//!   `302` to `redirect_uri` with `code` and `state`, or with `error`/`error_description` (RFC 6749 §4.1.2.1) —
+//!   or, with `response_mode=form_post` (MSAL Python, az), Entra's page that POSTs them to `redirect_uri`;
 //!   an unknown tenant or client and a `redirect_uri` that is not an `http` loopback URI are answered with a
 //!   `400` Entra error body instead, as they must never be redirected to.
 //! * `grant_type=authorization_code` on the token endpoint redeems a code once, for the client and
@@ -30,7 +31,7 @@ use super::{
 };
 use crate::ADMIN_USER_NAME;
 use crate::directory::Realm;
-use crate::http::{Ctx, json};
+use crate::http::{Ctx, html_escape, html_page, json};
 use crate::state::{SharedState, now_ms, random_guid, random_hex};
 
 /// Lifetime of an authorization code, ms (Entra: "about 10 minutes").
@@ -101,38 +102,110 @@ fn redirect(target: &Url) -> Response {
     response
 }
 
-/// The OAuth error redirect (RFC 6749 §4.1.2.1): `error`, `error_description` (with Entra's `AADSTS` code and
-/// trace lines when `code` is given), `error_subcode`, and `state` echoed.
-fn redirect_error(
-    ctx: &Ctx,
+/// How `/authorize` sends its answer back (`response_mode`): a `302` to `redirect_uri` with the parameters in the
+/// query, or, for `form_post` (what MSAL Python and so az ask for), a page whose form the browser POSTs at once to
+/// `redirect_uri`, as Entra does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ResponseMode {
+    Query,
+    FormPost,
+}
+
+/// The answer to the client: `parameters` delivered to `target` in `mode` (a form posts to `redirect_uri` as
+/// the client sent it).
+fn respond(
     target: &Url,
-    state: Option<&str>,
-    error: &str,
-    subcode: Option<&str>,
-    code: Option<u32>,
-    description: &str,
+    redirect_uri: &str,
+    mode: ResponseMode,
+    parameters: &[(&str, String)],
 ) -> Response {
-    let description = match code {
-        Some(code) => ErrorTrace::new(ctx).description(code, description),
-        None => description.to_string(),
-    };
-    let mut target = target.clone();
-    {
-        let mut query = target.query_pairs_mut();
-        query.append_pair("error", error);
-        query.append_pair("error_description", &description);
+    match mode {
+        ResponseMode::Query => {
+            let mut target = target.clone();
+            target.query_pairs_mut().extend_pairs(parameters);
+            redirect(&target)
+        }
+        ResponseMode::FormPost => form_post_page(redirect_uri, parameters),
+    }
+}
+
+/// An attribute value: HTML-escaped, line breaks as character references so the value stays on one line and a
+/// browser posts it unchanged.
+fn attribute(value: &str) -> String {
+    html_escape(value)
+        .replace('\r', "&#13;")
+        .replace('\n', "&#10;")
+}
+
+/// Entra's `form_post` answer: a `200` HTML page with one hidden input per parameter in a form that a script
+/// submits (`POST`, `application/x-www-form-urlencoded`) to the redirect URI on load.
+fn form_post_page(redirect_uri: &str, parameters: &[(&str, String)]) -> Response {
+    let inputs: String = parameters
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\" />\n",
+                html_escape(name),
+                attribute(value)
+            )
+        })
+        .collect();
+    let page = format!(
+        "<html><head><title>Working...</title></head><body>\n<form method=\"POST\" name=\"hiddenform\" action=\"{}\">\n{inputs}<noscript><p>Script is disabled. Click Submit to continue.</p><input type=\"submit\" value=\"Submit\" /></noscript>\n</form>\n<script language=\"javascript\">document.forms[0].submit();</script></body></html>\n",
+        attribute(redirect_uri)
+    );
+    html_page(StatusCode::OK, page)
+}
+
+/// Where and how refusals and the code go back to the client.
+struct Reply<'a> {
+    ctx: &'a Ctx,
+    target: Url,
+    redirect_uri: String,
+    mode: ResponseMode,
+    state: Option<String>,
+}
+
+impl Reply<'_> {
+    /// The OAuth error answer (RFC 6749 §4.1.2.1): `error`, `error_description` (with Entra's `AADSTS` code and
+    /// trace lines when `code` is given), `error_subcode`, `error_uri`, and `state` echoed.
+    fn error(
+        &self,
+        error: &str,
+        subcode: Option<&str>,
+        code: Option<u32>,
+        description: &str,
+    ) -> Response {
+        let description = match code {
+            Some(code) => ErrorTrace::new(self.ctx).description(code, description),
+            None => description.to_string(),
+        };
+        let mut parameters = vec![
+            ("error", error.to_owned()),
+            ("error_description", description),
+        ];
         if let Some(subcode) = subcode {
-            query.append_pair("error_subcode", subcode);
+            parameters.push(("error_subcode", subcode.to_owned()));
         }
         if let Some(code) = code {
-            query.append_pair("error_uri", &error_uri(ctx, code));
+            parameters.push(("error_uri", error_uri(self.ctx, code)));
         }
-        if let Some(state) = state {
-            query.append_pair("state", state);
+        if let Some(state) = &self.state {
+            parameters.push(("state", state.clone()));
         }
+        tracing::info!(error, "authorization request refused");
+        respond(&self.target, &self.redirect_uri, self.mode, &parameters)
     }
-    tracing::info!(error, "authorization request refused");
-    redirect(&target)
+
+    /// The code, `state` echoed and a `session_state`.
+    fn code(&self, code: String) -> Response {
+        let mut parameters = vec![("code", code)];
+        if let Some(state) = &self.state {
+            parameters.push(("state", state.clone()));
+        }
+        parameters.push(("session_state", random_guid()));
+        respond(&self.target, &self.redirect_uri, self.mode, &parameters)
+    }
 }
 
 /// `GET /{tenant}/oauth2/v2.0/authorize`: sign the chosen user in and redirect to the loopback `redirect_uri`
@@ -162,20 +235,18 @@ pub(super) fn authorize(state: &SharedState, ctx: &Ctx, tenant: &str) -> Respons
             ),
         );
     };
-    if let Some(response) = unsupported_response_mode(&form) {
-        return response;
-    }
-    let oauth_state = form.get("state");
-    let fail = |error: &str, code: Option<u32>, description: &str| {
-        redirect_error(
+    let reply = match response_mode(&form) {
+        Ok(mode) => Reply {
             ctx,
-            &target,
-            oauth_state.as_deref(),
-            error,
-            None,
-            code,
-            description,
-        )
+            target,
+            redirect_uri: redirect_uri.clone(),
+            mode,
+            state: form.get("state"),
+        },
+        Err(response) => return response,
+    };
+    let fail = |error: &str, code: Option<u32>, description: &str| {
+        reply.error(error, None, code, description)
     };
     let (scope, challenge) = match code_request(&form, &fail) {
         Ok(request) => request,
@@ -185,10 +256,7 @@ pub(super) fn authorize(state: &SharedState, ctx: &Ctx, tenant: &str) -> Respons
     let user = match signing_in_user(state, &form, &realm, tenant, &client_id) {
         Ok(user) => user,
         Err(refusal) => {
-            return redirect_error(
-                ctx,
-                &target,
-                oauth_state.as_deref(),
+            return reply.error(
                 "access_denied",
                 refusal.subcode,
                 Some(refusal.code),
@@ -219,31 +287,25 @@ pub(super) fn authorize(state: &SharedState, ctx: &Ctx, tenant: &str) -> Respons
     });
     drop(store);
     tracing::info!(user = %user.user_principal_name, "interactive sign-in: issued an authorization code");
-    let mut target = target;
-    {
-        let mut query = target.query_pairs_mut();
-        query.append_pair("code", &code);
-        if let Some(oauth_state) = &oauth_state {
-            query.append_pair("state", oauth_state);
-        }
-        query.append_pair("session_state", &random_guid());
-    }
-    redirect(&target)
+    reply.code(code)
 }
 
-/// The emulator's refusal of a `response_mode` other than `query`.
-fn unsupported_response_mode(form: &Form) -> Option<Response> {
-    let mode = form.get("response_mode").filter(|mode| mode != "query")?;
-    // The emulator's own refusal: it cannot post a form or write a fragment a loopback listener could read.
-    Some(json(
-        StatusCode::BAD_REQUEST,
-        &json!({
-            "error": "invalid_request",
-            "error_description": format!(
-                "The local cloud emulator answers authorization requests only with response_mode=query, not '{mode}'."
-            ),
-        }),
-    ))
+/// The `response_mode` asked for (`query` when absent); `fragment` and unknown modes are refused.
+fn response_mode(form: &Form) -> Result<ResponseMode, Response> {
+    match form.get("response_mode").as_deref() {
+        None | Some("query") => Ok(ResponseMode::Query),
+        Some("form_post") => Ok(ResponseMode::FormPost),
+        // The emulator's own refusal: a loopback listener cannot read a fragment.
+        Some(mode) => Err(json(
+            StatusCode::BAD_REQUEST,
+            &json!({
+                "error": "invalid_request",
+                "error_description": format!(
+                    "The local cloud emulator answers authorization requests with response_mode=query or form_post, not '{mode}'."
+                ),
+            }),
+        )),
+    }
 }
 
 /// The scope and PKCE challenge of an authorization-code request, or the error redirect (`fail`) for a missing or

@@ -14,8 +14,7 @@
 //! A device-code sign-in is interactive: it does MFA when the `mfa_required` switch names the user or the
 //! client's `claims` ask for the authentication context.
 
-use axum::body::Body;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
@@ -24,7 +23,7 @@ use super::{
     user_grant_client, user_tokens,
 };
 use crate::directory::Realm;
-use crate::http::{Ctx, json};
+use crate::http::{Ctx, html_escape as escape, html_page, json};
 use crate::state::{SharedState, Store, User, now_ms, random_hex};
 
 /// Lifetime of a device code, seconds (Entra: 15 minutes).
@@ -103,6 +102,12 @@ pub(super) fn start(state: &SharedState, ctx: &Ctx, tenant: &str, v2: bool) -> R
     let Some(scope) = scope else {
         return missing(ctx, if v2 { "scope" } else { "resource" });
     };
+    let lifetime = state
+        .store()
+        .services
+        .get_mut::<super::policy::Policies>()
+        .device_code_expires_in()
+        .unwrap_or(LIFETIME);
     let flow = Flow {
         device_code: format!("DAQABIQEAAAD{}", random_hex(96)),
         user_code: user_code(),
@@ -110,7 +115,7 @@ pub(super) fn start(state: &SharedState, ctx: &Ctx, tenant: &str, v2: bool) -> R
         scope,
         realm,
         claims: form.get("claims"),
-        expires_ms: now_ms() + LIFETIME * 1000,
+        expires_ms: now_ms() + lifetime * 1000,
         status: Status::Pending,
     };
     let uri = verification_uri(ctx);
@@ -123,7 +128,7 @@ pub(super) fn start(state: &SharedState, ctx: &Ctx, tenant: &str, v2: bool) -> R
             "user_code": flow.user_code,
             "device_code": flow.device_code,
             "verification_uri": uri,
-            "expires_in": LIFETIME,
+            "expires_in": lifetime,
             "interval": INTERVAL,
             "message": message,
         })
@@ -132,7 +137,7 @@ pub(super) fn start(state: &SharedState, ctx: &Ctx, tenant: &str, v2: bool) -> R
             "user_code": flow.user_code,
             "device_code": flow.device_code,
             "verification_url": uri,
-            "expires_in": LIFETIME.to_string(),
+            "expires_in": lifetime.to_string(),
             "interval": INTERVAL.to_string(),
             "message": message,
         })
@@ -358,32 +363,13 @@ pub(crate) fn pending(state: &SharedState) -> Value {
     Value::Array(flows)
 }
 
-/// Text for HTML, escaped.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
 /// A small HTML page (`body` is already HTML).
 pub(super) fn html(status: StatusCode, title: &str, body: &str) -> Response {
     let page = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\n<body>\n<h1>{title}</h1>\n{body}\n</body></html>\n",
         title = escape(title)
     );
-    let mut response = Response::new(Body::from(page));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store, no-cache"),
-    );
-    response
+    html_page(status, page)
 }
 
 /// The sign-in form: code, user name, password; approve or decline.

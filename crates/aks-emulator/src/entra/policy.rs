@@ -7,8 +7,10 @@
 //! | `mfa_required` | refresh-token and password grants answer `400 invalid_grant` AADSTS50076 (`suberror` `basic_action`) with the [`challenge`] in `claims`, unless the refresh token came from a sign-in that did MFA; ARM answers a user token without the `acrs` value [`AUTH_CONTEXT`] with `401` and `WWW-Authenticate: … error="insufficient_claims", claims="<base64 of the challenge>"`. Interactive sign-ins (`/authorize`, device code) do the MFA: their tokens carry `acrs` and `amr` `mfa`, and ARM accepts them |
 //! | `refresh_tokens_expired` | refresh tokens issued before the switch was set answer AADSTS700082 (expired through inactivity) |
 //! | `refresh_tokens_revoked` | refresh tokens issued before the switch was set answer AADSTS50173 (revoked, e.g. a password reset) |
+//! | `device_code_expires_in` | seconds: device codes started from then on expire after that long (`expires_in`), so a poll after it answers `expired_token` AADSTS70020 |
 //!
-//! Each switch is `null` or absent (off), `"all"`, or a list of user principal names. Challenges and codes
+//! Each switch but `device_code_expires_in` (a number, or `null`/absent for Entra's 900 s) is `null` or absent
+//! (off), `"all"`, or a list of user principal names. Challenges and codes
 //! follow Microsoft's docs: <https://learn.microsoft.com/entra/identity-platform/claims-challenge> and
 //! <https://learn.microsoft.com/entra/identity-platform/reference-error-codes>.
 
@@ -92,6 +94,8 @@ pub(crate) struct Switches {
     pub refresh_tokens_expired: Scope,
     /// Refresh tokens issued before the switch are revoked (AADSTS50173).
     pub refresh_tokens_revoked: Scope,
+    /// The lifetime, in seconds, of device codes started from now on (`expires_in`; Entra's 900 when absent).
+    pub device_code_expires_in: Option<u64>,
 }
 
 /// The switches and when they were set (refresh tokens issued before then are refused by the two refresh-token
@@ -137,6 +141,11 @@ impl Policies {
     /// Whether device-code sign-ins of `user` are blocked.
     pub fn device_code_blocked(&self, user: &User) -> bool {
         self.switches.device_code_blocked.applies(user)
+    }
+
+    /// The lifetime of a device code started now, in seconds, when the switch sets one.
+    pub fn device_code_expires_in(&self) -> Option<u64> {
+        self.switches.device_code_expires_in
     }
 
     /// Whether `user` must have done MFA.

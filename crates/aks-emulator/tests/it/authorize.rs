@@ -313,8 +313,9 @@ async fn bad_authorization_requests_are_refused_without_or_with_a_redirect() {
     }
     let no_redirect = authorize(&env, &parameters(&pkce, &[("redirect_uri", "")])).await;
     assert_eq!(no_redirect.body["error_codes"][0], 900144);
-    let form_post = authorize(&env, &parameters(&pkce, &[("response_mode", "form_post")])).await;
-    assert_eq!(form_post.status, StatusCode::BAD_REQUEST);
+    let fragment = authorize(&env, &parameters(&pkce, &[("response_mode", "fragment")])).await;
+    assert_eq!(fragment.status, StatusCode::BAD_REQUEST);
+    assert!(fragment.location.is_empty());
 
     // Redirected with an OAuth error and the state.
     let cases: [(Overrides, &str, &str); 6] = [
@@ -417,4 +418,98 @@ async fn the_management_api_declines_or_approves_the_next_sign_in() {
     let access = claims_of(tokens.body["access_token"].as_str().unwrap());
     assert_eq!(access["aud"], SERVER_ID);
     assert_eq!(access["upn"], ready.user_name.as_str());
+}
+
+/// The hidden inputs of a `form_post` page and its form's action, character references decoded.
+fn posted_form(page: &str) -> (String, HashMap<String, String>) {
+    let decode = |text: &str| {
+        text.replace("&#13;", "\r")
+            .replace("&#10;", "\n")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    let between = |text: &str, start: &str| {
+        let rest = &text[text.find(start).unwrap() + start.len()..];
+        rest[..rest.find('"').unwrap()].to_owned()
+    };
+    let action = decode(&between(
+        page,
+        "<form method=\"POST\" name=\"hiddenform\" action=\"",
+    ));
+    let inputs = page
+        .split("<input type=\"hidden\" ")
+        .skip(1)
+        .map(|input| {
+            (
+                decode(&between(input, "name=\"")),
+                decode(&between(input, "value=\"")),
+            )
+        })
+        .collect();
+    (action, inputs)
+}
+
+#[tokio::test]
+async fn form_post_answers_with_a_page_that_posts_the_code_or_the_refusal_to_the_redirect_uri() {
+    let env = start();
+    let pkce = pkce();
+    let form_post = parameters(&pkce, &[("response_mode", "form_post")]);
+    let url = format!("{}/{TENANT_ID}/oauth2/v2.0/authorize", env.base());
+    let response = no_redirects(&env)
+        .get(&url)
+        .query(&form_post)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().get("location").is_none());
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
+    let page = response.text().await.unwrap();
+    assert!(page.contains("document.forms[0].submit()"), "{page}");
+    let (action, inputs) = posted_form(&page);
+    assert_eq!(action, REDIRECT);
+    assert_eq!(inputs["state"], "st-1");
+    assert!(inputs.contains_key("session_state"));
+    let scope = format!("{SERVER_ID}/.default offline_access openid profile");
+    let answer = redeem(
+        &env,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", AKS_CLIENT),
+            ("code", &inputs["code"]),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &pkce.verifier),
+            ("scope", &scope),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+
+    // A refusal goes the same way, its multi-line description kept whole.
+    env.manage(Method::POST, "authorize/decline", None).await;
+    let page = no_redirects(&env)
+        .get(&url)
+        .query(&form_post)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (_, inputs) = posted_form(&page);
+    assert_eq!(inputs["error"], "access_denied");
+    assert_eq!(inputs["state"], "st-1");
+    let description = &inputs["error_description"];
+    assert!(description.starts_with("AADSTS65004: "), "{description:?}");
+    assert!(description.contains("\r\nTrace ID: "), "{description:?}");
+    assert!(
+        !page.contains("\r\nTrace ID"),
+        "line breaks are character references"
+    );
 }

@@ -145,16 +145,19 @@ impl AzureConfigDir {
             return Ok(());
         }
         document.set(cloud, "subscription", subscription_id);
-        write_atomic(
-            &self.file(file_names::CLOUDS),
-            document.to_text().as_bytes(),
-        )
+        self.write_ini(file_names::CLOUDS, &document)
     }
 
-    fn read_ini(&self, name: &str) -> Result<IniDocument, FileError> {
+    /// One of the directory's INI files (`config`, `clouds.config`); a missing file is an empty document.
+    pub(crate) fn read_ini(&self, name: &str) -> Result<IniDocument, FileError> {
         let path = self.file(name);
         let bytes = read_optional(&path)?.unwrap_or_default();
         Ok(IniDocument::parse(&String::from_utf8_lossy(&bytes)))
+    }
+
+    /// Replace one of the directory's INI files atomically.
+    pub(crate) fn write_ini(&self, name: &str, document: &IniDocument) -> Result<(), FileError> {
+        write_atomic(&self.file(name), document.to_text().as_bytes())
     }
 }
 

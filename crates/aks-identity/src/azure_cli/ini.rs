@@ -82,6 +82,41 @@ impl IniDocument {
         found
     }
 
+    /// Whether the document has a `[section]` header.
+    pub fn has_section(&self, section: &str) -> bool {
+        self.lines
+            .iter()
+            .any(|line| matches!(classify(line), Line::Section(header) if header == section))
+    }
+
+    /// Remove every `[section]` block (its header and its lines, up to the next section) and the blank lines that
+    /// ended the block before it; answers whether anything was removed.
+    pub fn remove_section(&mut self, section: &str) -> bool {
+        let mut kept: Vec<String> = Vec::with_capacity(self.lines.len());
+        let mut inside = false;
+        let mut removed = false;
+        for line in &self.lines {
+            if let Line::Section(header) = classify(line) {
+                inside = header == section;
+                if inside {
+                    removed = true;
+                    while kept.last().is_some_and(|line| line.trim().is_empty()) {
+                        kept.pop();
+                    }
+                }
+            }
+            if !inside {
+                kept.push(line.clone());
+            }
+        }
+        // A removed last section leaves the blank separator of the one before it.
+        while removed && kept.last().is_some_and(|line| line.trim().is_empty()) {
+            kept.pop();
+        }
+        self.lines = kept;
+        removed
+    }
+
     /// Set `name = value` in `section`: the existing line is replaced in place, else the line is added after the
     /// section's last option, else the section is appended.
     pub fn set(&mut self, section: &str, name: &str, value: &str) {
@@ -163,6 +198,25 @@ mod tests {
         let mut empty = IniDocument::parse("");
         empty.set("AzureCloud", "subscription", "5");
         assert_eq!(empty.to_text(), "[AzureCloud]\nsubscription = 5\n");
+    }
+
+    #[test]
+    fn remove_section_drops_its_block_and_keeps_the_rest() {
+        let mut document = IniDocument::parse(CLOUDS);
+        assert!(document.has_section("MyCloud"));
+        assert!(document.remove_section("MyCloud"));
+        assert_eq!(
+            document.to_text(),
+            "# written by hand\n[AzureCloud]\nsubscription = 1111\n; keep me\nprofile = latest\n"
+        );
+        assert!(!document.has_section("MyCloud"));
+        assert!(!document.remove_section("MyCloud"));
+        let mut first = IniDocument::parse(CLOUDS);
+        assert!(first.remove_section("AzureCloud"));
+        assert_eq!(
+            first.to_text(),
+            "# written by hand\n[MyCloud]\nEndpoint_Resource_Manager: https://arm.example/\n  continued\n"
+        );
     }
 
     proptest::proptest! {

@@ -1,6 +1,7 @@
 //! The login shared with the Azure CLI: az 2.91's own files in `AZURE_CONFIG_DIR`, read and written natively.
 //!
-//! - [`config_dir`] locates the directory, the active cloud and `clouds.config`;
+//! - [`config_dir`] locates the directory, the active cloud and `clouds.config`; [`clouds`] writes az's
+//!   registered clouds and its active cloud;
 //! - [`profile`] reads and writes `azureProfile.json` (subscriptions, users, the default);
 //! - [`token_cache`] is MSAL's token cache (`msal_token_cache.json`) with MSAL Python's keys and search rules,
 //!   kept behind a [`storage`] trait and written under msal-extensions' [`lock`];
@@ -13,6 +14,7 @@
 
 pub mod cache_file;
 pub mod claims;
+pub mod clouds;
 pub mod config_dir;
 pub mod environment;
 pub mod error;

@@ -117,8 +117,9 @@ enum Planned {
         source: ManagedSource,
         client_id: Option<String>,
     },
-    /// A user-assigned managed identity named by its Azure resource id (kubelogin `--identity-resource-id`).
-    ManagedIdentityResource { resource_id: String },
+    /// A user-assigned managed identity named by its Azure resource id (kubelogin `--identity-resource-id`) or
+    /// its object id (`az login --identity --object-id`).
+    ManagedIdentityNamed { id: ManagedIdentityId },
     AzurePipelines {
         tenant_id: String,
         client_id: String,
@@ -176,8 +177,9 @@ impl Planned {
                     None => format!("{MANAGED} ({source}, system-assigned)"),
                 }
             }
-            Planned::ManagedIdentityResource { resource_id } => {
-                format!("{MANAGED} for resource {resource_id}")
+            Planned::ManagedIdentityNamed { id } => {
+                let (kind, id) = id.parts();
+                format!("{MANAGED} for {kind} {id}")
             }
             Planned::AzurePipelines {
                 tenant_id,
@@ -236,8 +238,9 @@ impl Planned {
                 "managed-identity|{source:?}|{}",
                 client_id.as_deref().unwrap_or("system-assigned")
             ),
-            Planned::ManagedIdentityResource { resource_id } => {
-                format!("managed-identity-resource|{resource_id}")
+            Planned::ManagedIdentityNamed { id } => {
+                let (kind, id) = id.parts();
+                format!("managed-identity-{kind}|{id}")
             }
             Planned::AzurePipelines {
                 tenant_id,
@@ -536,13 +539,17 @@ fn build(
                 Ok(credential)
             }),
         )?,
-        Planned::ManagedIdentityResource { resource_id } => AzureCredential::new(
+        Planned::ManagedIdentityNamed { id } => AzureCredential::new(
             description,
             identity,
             Failure::ConnectionIsUnavailable,
             Box::new(move || {
                 let options = ManagedIdentityCredentialOptions {
-                    user_assigned_id: Some(UserAssignedId::ResourceId(resource_id.clone())),
+                    user_assigned_id: Some(match id.clone() {
+                        ManagedIdentityId::ClientId(id) => UserAssignedId::ClientId(id),
+                        ManagedIdentityId::ResourceId(id) => UserAssignedId::ResourceId(id),
+                        ManagedIdentityId::ObjectId(id) => UserAssignedId::ObjectId(id),
+                    }),
                     client_options: client_options(&authority, &transport),
                     ..Default::default()
                 };
@@ -814,9 +821,9 @@ impl CredentialSpec {
                     ManagedSource::Imds
                 };
                 match id {
-                    Some(ManagedIdentityId::ResourceId(resource_id)) => {
-                        Planned::ManagedIdentityResource { resource_id }
-                    }
+                    Some(
+                        id @ (ManagedIdentityId::ResourceId(_) | ManagedIdentityId::ObjectId(_)),
+                    ) => Planned::ManagedIdentityNamed { id },
                     Some(ManagedIdentityId::ClientId(client_id)) => Planned::ManagedIdentity {
                         source,
                         client_id: Some(client_id),

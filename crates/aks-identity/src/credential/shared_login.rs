@@ -174,8 +174,8 @@ pub fn service_principal_source(
 }
 
 /// Which identity an `az login --identity` entry is, from az's `assignedIdentityInfo` (`MSI`, `MSIClient-<id>`,
-/// `MSIResource-<id>`; Azure/azure-cli `core/_profile.py` `MsiAccountTypes`); an object id (`MSIObject-<id>`)
-/// cannot be asked for natively, and Cloud Shell's is az's own: both are the reason given.
+/// `MSIResource-<id>`, `MSIObject-<id>`; Azure/azure-cli `core/_profile.py` `MsiAccountTypes`); Cloud Shell's is
+/// az's own: the reason is given.
 pub fn managed_identity_id(
     entry: &crate::azure_cli::SubscriptionRecord,
 ) -> Result<Option<ManagedIdentityId>, String> {
@@ -193,6 +193,9 @@ pub fn managed_identity_id(
     }
     if let Some(id) = info.strip_prefix("MSIResource-") {
         return Ok(Some(ManagedIdentityId::ResourceId(id.to_owned())));
+    }
+    if let Some(id) = info.strip_prefix("MSIObject-") {
+        return Ok(Some(ManagedIdentityId::ObjectId(id.to_owned())));
     }
     Err(format!(
         "the shared login is the managed identity {info:?}, which only az can ask for"

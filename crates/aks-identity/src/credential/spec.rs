@@ -69,6 +69,19 @@ pub enum ManagedIdentityId {
     ClientId(String),
     /// Its Azure resource id.
     ResourceId(String),
+    /// Its object (principal) id: `object_id` on IMDS and App Service, as MSAL and azidentity send it.
+    ObjectId(String),
+}
+
+impl ManagedIdentityId {
+    /// What names the identity (`client`, `resource`, `object`) and the id.
+    pub fn parts(&self) -> (&'static str, &str) {
+        match self {
+            ManagedIdentityId::ClientId(id) => ("client", id),
+            ManagedIdentityId::ResourceId(id) => ("resource", id),
+            ManagedIdentityId::ObjectId(id) => ("object", id),
+        }
+    }
 }
 
 /// How the shared login builds the managed-identity credential of `az login --identity`: the chain hands it

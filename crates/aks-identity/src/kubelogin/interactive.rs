@@ -64,7 +64,57 @@ pub(crate) async fn listener(
     Ok((listener, redirect))
 }
 
-/// The `code` (or Entra's `error`) of the first redirect that carries one; answers every request.
+/// The largest request the listener reads (headers and a posted form).
+const MAX_REQUEST: usize = 64 * 1024;
+
+/// One request to the listener: its parameters, from the query of a `GET` or the
+/// `application/x-www-form-urlencoded` body of a `POST` (Entra's `response_mode=form_post`).
+async fn read_parameters(stream: &mut tokio::net::TcpStream) -> Vec<(String, String)> {
+    let mut buffer = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 4096];
+    let mut header_end = None;
+    let mut wanted = usize::MAX;
+    while buffer.len() < MAX_REQUEST && buffer.len() < wanted {
+        let n = stream.read(&mut chunk).await.unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+        if header_end.is_none()
+            && let Some(at) = buffer.windows(4).position(|window| window == b"\r\n\r\n")
+        {
+            header_end = Some(at + 4);
+            wanted = at + 4 + content_length(&buffer[..at]);
+        }
+    }
+    let Some(header_end) = header_end else {
+        return Vec::new();
+    };
+    let head = String::from_utf8_lossy(&buffer[..header_end]);
+    let mut request_line = head.lines().next().unwrap_or_default().split_whitespace();
+    let method = request_line.next().unwrap_or_default().to_owned();
+    let target = request_line.next().unwrap_or("/").to_owned();
+    if method == "POST" {
+        let body = &buffer[header_end.min(buffer.len())..buffer.len().min(wanted)];
+        return url::form_urlencoded::parse(body).into_owned().collect();
+    }
+    Url::parse(&format!("http://localhost{target}"))
+        .map(|url| url.query_pairs().into_owned().collect())
+        .unwrap_or_default()
+}
+
+/// The `Content-Length` of a request head (0 when absent).
+fn content_length(head: &[u8]) -> usize {
+    String::from_utf8_lossy(head)
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, value)| value.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The `code` (or Entra's `error`) of the first redirect that carries one, in the query (`response_mode=query`)
+/// or a posted form (`form_post`); answers every request.
 pub(crate) async fn wait_for_code(
     listener: &TcpListener,
     state: &str,
@@ -74,35 +124,12 @@ pub(crate) async fn wait_for_code(
             .accept()
             .await
             .map_err(|error| KubeloginError::Interactive(format!("accept: {error}")))?;
-        let mut buffer = vec![0u8; 16 * 1024];
-        let mut read = 0;
-        while read < buffer.len() {
-            let n = stream.read(&mut buffer[read..]).await.unwrap_or(0);
-            if n == 0 {
-                break;
-            }
-            read += n;
-            if buffer[..read]
-                .windows(4)
-                .any(|window| window == b"\r\n\r\n")
-            {
-                break;
-            }
-        }
-        let request = String::from_utf8_lossy(&buffer[..read]).into_owned();
-        let target = request
-            .lines()
-            .next()
-            .and_then(|line| line.split_whitespace().nth(1))
-            .unwrap_or("/")
-            .to_owned();
-        let url = Url::parse(&format!("http://localhost{target}")).ok();
+        let parameters = read_parameters(&mut stream).await;
         let query = |name: &str| {
-            url.as_ref().and_then(|url| {
-                url.query_pairs()
-                    .find(|(key, _)| key == name)
-                    .map(|(_, value)| value.into_owned())
-            })
+            parameters
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.clone())
         };
         let (code, error) = (query("code"), query("error"));
         if code.is_none() && error.is_none() {
@@ -285,6 +312,31 @@ mod tests {
             .await
             .unwrap_err();
         assert!(error.to_string().contains("localhost"));
+    }
+
+    #[tokio::test]
+    async fn a_posted_form_carries_the_code_even_when_its_body_arrives_late() {
+        let (listener, _) = listener(None).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let browser = tokio::spawn(async move {
+            let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .unwrap();
+            let body = "code=posted%2Bcode&state=s1&session_state=x";
+            let head = format!(
+                "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            );
+            stream.write_all(head.as_bytes()).await.unwrap();
+            stream.flush().await.unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            stream.write_all(body.as_bytes()).await.unwrap();
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).await.unwrap();
+            answer
+        });
+        assert_eq!(wait_for_code(&listener, "s1").await.unwrap(), "posted+code");
+        assert!(browser.await.unwrap().contains("Authentication complete"));
     }
 
     #[tokio::test]

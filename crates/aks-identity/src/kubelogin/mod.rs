@@ -434,11 +434,16 @@ pub async fn acquire(login: &Login, context: &Acquire<'_>) -> Result<TokenSet, K
             require(&tenant_id, "tenant ID")?;
             let audience = context.audience(scope_ref, legacy);
             let prompt = context.prompt;
-            Ok(
-                entra::device_code(context.endpoint(), &client_id, &tenant_id, audience, prompt)
-                    .await?
-                    .into(),
+            Ok(entra::device_code(
+                context.endpoint(),
+                &client_id,
+                &tenant_id,
+                audience,
+                context.claims,
+                prompt,
             )
+            .await?
+            .into())
         }
         Login::Interactive {
             client_id,

@@ -32,10 +32,31 @@ pub struct AuthorizeParameters<'a> {
     pub scopes: &'a str,
     /// `--username`: sent as `login_hint`.
     pub login_hint: Option<&'a str>,
+    /// `response_mode`: `form_post` for a loopback listener (as MSAL Python asks), `query` when the person
+    /// copies the redirect URL from the address bar (paste-back).
+    pub response_mode: ResponseMode,
 }
 
-/// Build the authorize URL with a fresh PKCE pair and `state`. `response_mode=query`: the code comes back in
-/// the redirect URL, which a loopback listener reads and a person can copy from the address bar.
+/// How Entra returns the code to the redirect URI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResponseMode {
+    /// In the redirect URL's query.
+    Query,
+    /// In a form the browser POSTs to the redirect URI.
+    FormPost,
+}
+
+impl ResponseMode {
+    fn as_str(self) -> &'static str {
+        match self {
+            ResponseMode::Query => "query",
+            ResponseMode::FormPost => "form_post",
+        }
+    }
+}
+
+/// Build the authorize URL with a fresh PKCE pair and `state`, with MSAL Python's parameters for az
+/// (`client_info=1`, `prompt=select_account`) and the given `response_mode`.
 pub fn authorize_request(
     parameters: &AuthorizeParameters<'_>,
 ) -> Result<AuthorizeRequest, SignInError> {
@@ -56,7 +77,7 @@ pub fn authorize_request(
             .append_pair("state", &state)
             .append_pair("code_challenge", &challenge)
             .append_pair("code_challenge_method", "S256")
-            .append_pair("response_mode", "query")
+            .append_pair("response_mode", parameters.response_mode.as_str())
             .append_pair("client_info", "1")
             .append_pair("prompt", "select_account");
         if let Some(hint) = parameters.login_hint.filter(|hint| !hint.is_empty()) {
@@ -112,6 +133,7 @@ mod tests {
             redirect_uri: "http://localhost",
             scopes: "https://management.core.windows.net//.default",
             login_hint: Some("dev@example.com"),
+            response_mode: ResponseMode::FormPost,
         })
         .unwrap()
     }
@@ -125,6 +147,7 @@ mod tests {
         assert_eq!(pairs["code_challenge_method"], "S256");
         assert_eq!(pairs["client_info"], "1");
         assert_eq!(pairs["prompt"], "select_account");
+        assert_eq!(pairs["response_mode"], "form_post");
         assert_eq!(pairs["login_hint"], "dev@example.com");
         assert_eq!(
             pairs["scope"],

@@ -21,7 +21,7 @@ use crate::azure_cli::storage::token_cache_storage;
 use crate::azure_cli::token_cache::{AZURE_CLI_CLIENT_ID, Grant, TokenResponse as CacheEntry};
 use crate::entra::{self, Audience, Endpoint, RequestError, TokenResponse};
 
-use authorize::{AuthorizeParameters, authorize_request, code_from_redirect};
+use authorize::{AuthorizeParameters, ResponseMode, authorize_request, code_from_redirect};
 
 /// Why a sign-in failed. Entra's refusals show its `AADSTSnnnnn:` line; secrets never appear.
 #[derive(Debug, thiserror::Error)]
@@ -145,7 +145,9 @@ impl UserSignIn<'_> {
         let (listener, redirect_uri) = listener(None)
             .await
             .map_err(|error| SignInError::Listener(error.to_string()))?;
-        let request = self.parameters(&redirect_uri).request()?;
+        let request = self
+            .parameters(&redirect_uri, ResponseMode::FormPost)
+            .request()?;
         (self.prompt)(&format!(
             "A web browser has been opened at {}. Please continue the login in the web browser. If no web browser is available or if the web browser fails to open, use device code flow with `aksctl login --use-device-code`.",
             self.authorize_endpoint()
@@ -161,7 +163,10 @@ impl UserSignIn<'_> {
         &self,
         read_redirect: &(dyn Fn() -> Option<String> + Send + Sync),
     ) -> Result<TokenResponse, SignInError> {
-        let request = self.parameters(PASTE_BACK_REDIRECT).request()?;
+        // The pasted address must carry the code: `query`.
+        let request = self
+            .parameters(PASTE_BACK_REDIRECT, ResponseMode::Query)
+            .request()?;
         (self.prompt)(&format!(
             "Open this URL in a browser on any device and sign in:\n{}\nThe browser then fails to load a http://localhost/... page: copy that page's full address from the address bar, paste it here and press Enter.",
             request.url
@@ -171,12 +176,17 @@ impl UserSignIn<'_> {
         self.redeem(&code, &request).await
     }
 
-    fn parameters<'p>(&'p self, redirect_uri: &'p str) -> AuthorizeParametersOwned<'p> {
+    fn parameters<'p>(
+        &'p self,
+        redirect_uri: &'p str,
+        response_mode: ResponseMode,
+    ) -> AuthorizeParametersOwned<'p> {
         AuthorizeParametersOwned {
             endpoint: self.authorize_endpoint(),
             scopes: self.scope(),
             redirect_uri,
             login_hint: self.login_hint,
+            response_mode,
         }
     }
 }
@@ -187,6 +197,7 @@ struct AuthorizeParametersOwned<'a> {
     scopes: String,
     redirect_uri: &'a str,
     login_hint: Option<&'a str>,
+    response_mode: ResponseMode,
 }
 
 impl AuthorizeParametersOwned<'_> {
@@ -197,6 +208,7 @@ impl AuthorizeParametersOwned<'_> {
             redirect_uri: self.redirect_uri,
             scopes: &self.scopes,
             login_hint: self.login_hint,
+            response_mode: self.response_mode,
         })
     }
 }
@@ -224,6 +236,7 @@ pub async fn sign_in_user(
                 AZURE_CLI_CLIENT_ID,
                 request.tenant,
                 Audience::Scope(&scope),
+                None,
                 request.prompt,
             )
             .await?;
