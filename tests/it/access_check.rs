@@ -6,10 +6,13 @@ use std::process::Output;
 use aks_test_support::TestCloud;
 use serde_json::{Value, json};
 
+use crate::kubelogin::kubectl;
 use crate::{cloud, create_aad_cluster, stderr};
 
 /// The seeded non-admin service principal's object id.
 const NONADMIN_OBJECT_ID: &str = "1b1b1b1b-1111-2222-3333-555555555555";
+/// "Azure Kubernetes Service Cluster User Role".
+const CLUSTER_USER_ROLE: &str = "4abbcc35-e782-43d8-92c5-2d3f1bd2253f";
 /// "Azure Kubernetes Service RBAC Cluster Admin".
 const RBAC_CLUSTER_ADMIN: &str = "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b";
 
@@ -47,6 +50,26 @@ fn cluster_id(cloud: &TestCloud) -> String {
         "/subscriptions/{}/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/c1",
         cloud.ready().subscription_id
     )
+}
+
+/// The seeded admin assigns `role` (a built-in role's GUID) to the non-admin service principal on the cluster.
+fn assign_to_nonadmin(cloud: &TestCloud, role: &str) {
+    let id = cluster_id(cloud);
+    let answer = cloud.arm(
+        "PUT",
+        &format!("{id}/providers/Microsoft.Authorization/roleAssignments/{}?api-version=2022-04-01", uuid_for(role)),
+        Some(json!({"properties": {
+            "roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{role}", cloud.ready().subscription_id),
+            "principalId": NONADMIN_OBJECT_ID,
+            "principalType": "ServicePrincipal",
+        }})),
+    );
+    assert_eq!(answer.status, 201, "{:?}", answer.body);
+}
+
+/// A role assignment name per role: the role's GUID with its first block replaced.
+fn uuid_for(role: &str) -> String {
+    format!("5d2a1f7e{}", &role[8..])
 }
 
 #[test]
@@ -135,17 +158,7 @@ fn wait_outlasts_the_propagation_of_a_new_role_assignment() {
         "authorization",
         Some(json!({"propagationDelaySeconds": 3})),
     );
-    let id = cluster_id(&cloud);
-    let answer = cloud.arm(
-        "PUT",
-        &format!("{id}/providers/Microsoft.Authorization/roleAssignments/5d2a1f7e-0000-4000-8000-000000000001?api-version=2022-04-01"),
-        Some(json!({"properties": {
-            "roleDefinitionId": format!("/subscriptions/{}/providers/Microsoft.Authorization/roleDefinitions/{RBAC_CLUSTER_ADMIN}", cloud.ready().subscription_id),
-            "principalId": NONADMIN_OBJECT_ID,
-            "principalType": "ServicePrincipal",
-        }})),
-    );
-    assert_eq!(answer.status, 201, "{:?}", answer.body);
+    assign_to_nonadmin(&cloud, RBAC_CLUSTER_ADMIN);
 
     // Not yet: the assignment has not propagated.
     let early = check_as_nonadmin(&cloud, &[]);
@@ -184,4 +197,65 @@ fn a_malformed_wait_is_a_usage_error_naming_the_value() {
             .unwrap_or_default()
             .contains("managedClusters")
     }));
+}
+
+#[test]
+fn the_kubernetes_fix_is_a_rolebinding_that_kubectl_creates_and_that_works() {
+    let cloud = cloud();
+    create_aad_cluster(&cloud, "rg1", "c1");
+    assign_to_nonadmin(&cloud, CLUSTER_USER_ROLE);
+    let denied = check_as_nonadmin(&cloud, &[]);
+    assert_eq!(denied.status.code(), Some(1), "{}", stderr(&denied));
+    let first = report(&denied);
+    assert_eq!(
+        first["azure"],
+        json!({"listClusterUserCredential": true, "listClusterAdminCredential": false})
+    );
+    assert_eq!(first["localAccounts"], true);
+    assert_eq!(first["adminGroup"], false);
+    let kubernetes = first["kubernetes"].as_array().unwrap();
+    assert_eq!(kubernetes.len(), 18);
+    assert!(
+        kubernetes.iter().all(|check| check["allowed"] == false),
+        "{kubernetes:?}"
+    );
+    let text = stderr(&denied);
+    let fix = format!(
+        "kubectl create rolebinding 1b1b1b1b-view --clusterrole=view --user={NONADMIN_OBJECT_ID} --namespace default"
+    );
+    assert!(text.ends_with(&format!("\nTo fix it: {fix}\n")), "{text}");
+
+    // The admin runs the fix with real kubectl and the admin kubeconfig (server 127.0.0.1).
+    let admin_kubeconfig = cloud.dir().join("admin.kubeconfig");
+    cloud.run_ok(&[
+        "aks",
+        "get-credentials",
+        "-g",
+        "rg1",
+        "-n",
+        "c1",
+        "--admin",
+        "--file",
+        admin_kubeconfig.to_str().unwrap(),
+    ]);
+    let mut command = kubectl(&cloud, &admin_kubeconfig);
+    command.args(fix.split(' ').skip(1));
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "kubectl: {}", stderr(&output));
+
+    let allowed = check_as_nonadmin(&cloud, &[]);
+    assert_eq!(allowed.status.code(), Some(0), "{}", stderr(&allowed));
+    let kubernetes = report(&allowed)["kubernetes"].as_array().unwrap().clone();
+    let answer = |verb: &str, resource: &str, namespace: Value| {
+        kubernetes
+            .iter()
+            .find(|c| c["verb"] == verb && c["resource"] == resource && c["namespace"] == namespace)
+            .unwrap()["allowed"]
+            .clone()
+    };
+    assert_eq!(answer("list", "pods", json!("default")), true);
+    assert_eq!(answer("get", "services", json!("default")), true);
+    assert_eq!(answer("create", "pods", json!("default")), false);
+    assert_eq!(answer("list", "pods", Value::Null), false);
+    assert_eq!(answer("list", "nodes", Value::Null), false);
 }
