@@ -152,7 +152,8 @@ pub async fn check(args: AccessCheckArgs, context: &Context) -> Result<(), CliEr
     let mut pause = FIRST_PAUSE;
     let mut spinner: Option<Spinner> = None;
     let report = loop {
-        let report = probe(&arm, &subscription, &args, context).await?;
+        let (group, name) = (&args.cluster.resource_group, &args.cluster.name);
+        let report = probe(&arm, &subscription, (group, name, &args.namespace), context).await?;
         let left = wait.map(|wait| wait.saturating_sub(started.elapsed()));
         match left {
             Some(left) if !report.reachable() && !left.is_zero() => {
@@ -179,15 +180,58 @@ pub async fn check(args: AccessCheckArgs, context: &Context) -> Result<(), CliEr
     Err(CliError::message(format!("{reason}\nTo fix it: {fix}")))
 }
 
+/// What `doctor` shows of the check (namespace `default`): whether the signed-in principal can reach the cluster
+/// as a user, what it may do, and when it cannot, why and the fix.
+pub(super) struct Finding {
+    pub reachable: bool,
+    pub detail: String,
+    pub fix: String,
+}
+
+/// One round of the check for `doctor`.
+pub(super) async fn finding(
+    context: &Context,
+    group: &str,
+    name: &str,
+) -> Result<Finding, CliError> {
+    let arm = context.arm("doctor")?;
+    let subscription = context.subscription_id(&arm).await?;
+    let report = probe(&arm, &subscription, (group, name, "default"), context).await?;
+    let allowed = report
+        .kubernetes
+        .iter()
+        .filter(|check| check.allowed)
+        .count();
+    let yes_no = |value: bool| if value { "yes" } else { "no" };
+    let summary = format!(
+        "list user credential: {}, list admin credential: {}, Kubernetes requests allowed: {allowed} of {}",
+        yes_no(report.list_user),
+        yes_no(report.list_admin),
+        report.kubernetes.len()
+    );
+    if report.reachable() {
+        return Ok(Finding {
+            reachable: true,
+            detail: summary,
+            fix: String::new(),
+        });
+    }
+    let (reason, fix) = problem(&report, "default");
+    Ok(Finding {
+        reachable: false,
+        detail: format!("{summary}; {reason}"),
+        fix,
+    })
+}
+
 /// One round: identity, groups, the cluster, Azure permissions and, when the user credential may be listed on an
 /// Entra cluster, the API server's answers.
 async fn probe(
     arm: &ArmClient,
     subscription: &str,
-    args: &AccessCheckArgs,
+    (group, name, namespace): (&str, &str, &str),
     context: &Context,
 ) -> Result<Report, CliError> {
-    let (group, name) = (&args.cluster.resource_group, &args.cluster.name);
     let token = arm.credential().token(&arm.cloud().arm_scope()).await?;
     let identity = identity(token.token.expose())?;
     let groups = member_groups(arm, &identity.object_id, context).await?;
@@ -226,8 +270,7 @@ async fn probe(
             .credential()
             .token(&format!("{AKS_SERVER_APP}/.default"))
             .await?;
-        report.kubernetes =
-            access_reviews(&endpoint, token.token.expose(), &args.namespace).await?;
+        report.kubernetes = access_reviews(&endpoint, token.token.expose(), namespace).await?;
     }
     Ok(report)
 }
