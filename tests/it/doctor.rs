@@ -128,12 +128,19 @@ fn healthy_managed_cluster_passes() {
             "azure-rbac",
             "kubernetes-version",
             "admin-groups",
+            "access",
             "kubeconfig",
             "auth-provider",
             "kubelogin",
             "sign-in",
             "kubectl"
         ]
+    );
+    let access = find(&checks, "access");
+    assert_eq!(access["status"], "pass", "{access}");
+    assert_eq!(
+        access["detail"],
+        "list user credential: yes, list admin credential: yes, Kubernetes requests allowed: 18 of 18"
     );
     assert!(
         checks

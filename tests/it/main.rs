@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `aksctl` binary against the local cloud emulator over TLS on 127.0.0.1 (port 0),
 //! and real kubectl where noted. One test binary (docs/style.md, habit 15).
 
+mod access_check;
 mod ad;
 mod claims_challenge;
 mod clouds;

@@ -223,6 +223,14 @@ impl GraphClient {
         Ok(objects)
     }
 
+    /// `POST /directoryObjects/{member}/getMemberGroups` with `{"securityEnabledOnly": false}`: the ids of every
+    /// group `member` belongs to, transitively (Graph reference, "directoryObject: getMemberGroups").
+    pub async fn get_member_groups(&self, member_id: &str) -> Result<Vec<String>, ArmError> {
+        let body = json!({ "securityEnabledOnly": false });
+        self.member_action(member_id, "getMemberGroups", &body)
+            .await
+    }
+
     /// `POST /directoryObjects/{member}/checkMemberGroups` with `{"groupIds": [...]}`: the given groups `member`
     /// belongs to (transitively), as Graph echoes them.
     pub async fn check_member_groups(
@@ -231,11 +239,22 @@ impl GraphClient {
         group_ids: &[String],
     ) -> Result<Vec<String>, ArmError> {
         let body = json!({ "groupIds": group_ids });
+        self.member_action(member_id, "checkMemberGroups", &body)
+            .await
+    }
+
+    /// `POST /directoryObjects/{member}/{action}` with `body`: the ids in the answer's `value`.
+    async fn member_action(
+        &self,
+        member_id: &str,
+        action: &str,
+        body: &Value,
+    ) -> Result<Vec<String>, ArmError> {
         let answer = self
             .send(
                 Method::POST,
-                self.url(&["directoryObjects", member_id, "checkMemberGroups"], None),
-                Some(&body),
+                self.url(&["directoryObjects", member_id, action], None),
+                Some(body),
             )
             .await?;
         Ok(answer

@@ -617,6 +617,20 @@ pub enum AksCommand {
     /// Example (the guide): aksctl aks get-credentials --resource-group myResourceGroup --name myManagedCluster
     /// [--format exec|azure]
     GetCredentials(GetCredentialsArgs),
+    /// Check what the signed-in principal may do with a managed Kubernetes cluster.
+    ///
+    /// Reports who you are (from the credential's token), your transitive Entra groups, whether you may list the
+    /// user and admin credentials (Azure RBAC), whether local accounts are on, whether you are in an admin group,
+    /// and what the cluster's API server lets you do (SelfSubjectAccessReviews cluster-wide and in --namespace).
+    /// Exits 0 when you can reach the cluster as a user, 1 when not, naming the missing role or binding and the
+    /// command that grants it. --wait re-checks with back-off until access appears (role propagation).
+    ///
+    /// Examples:
+    ///
+    ///   aksctl aks access check -g MyResourceGroup -n MyManagedCluster --namespace dev -o json
+    ///   aksctl aks access check -g MyResourceGroup -n MyManagedCluster --wait 5m
+    #[command(subcommand, verbatim_doc_comment)]
+    Access(AccessCommand),
     /// Migrate a fleet of legacy AAD clusters to AKS-managed Microsoft Entra integration.
     ///
     /// Each cluster gets what `aks update --enable-aad` gives it. Clusters come from --ids,
@@ -853,6 +867,26 @@ pub struct AksUpdateArgs {
     /// of updating it ("-" prints it to stdout). The cluster is read, nothing is written to Azure.
     #[arg(long, value_name = "FILE")]
     pub export_template: Option<String>,
+}
+
+/// `aksctl aks access ...`
+#[derive(Debug, Subcommand)]
+pub enum AccessCommand {
+    /// Check your access to a managed Kubernetes cluster (see `aksctl aks access --help`).
+    Check(AccessCheckArgs),
+}
+
+/// `aks access check` flags.
+#[derive(Debug, Args)]
+pub struct AccessCheckArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// The namespace to check Kubernetes access in.
+    #[arg(long, default_value = "default")]
+    pub namespace: String,
+    /// Re-check with back-off until access appears or this long has passed (e.g. 90s, 2m, 1h).
+    #[arg(long)]
+    pub wait: Option<String>,
 }
 
 /// `aks get-credentials` flags (docs/az-behaviour.md, "aks get-credentials").

@@ -120,6 +120,7 @@ pub async fn doctor(args: DoctorArgs, context: &Context) -> Result<(), CliError>
                 checks.push(
                     admin_group_check(&cluster, &identity, graph.as_ref(), group, name).await,
                 );
+                checks.push(access_check(context, group, name).await);
             }
             Some(cluster)
         }
@@ -354,6 +355,19 @@ fn cluster_checks(cluster: &ManagedCluster, group: &str, name: &str) -> Vec<Chec
 }
 
 /// Whether the signed-in identity is in one of the cluster's admin groups, asked of Graph.
+/// `aks access check`'s finding (one call): whether the signed-in identity can reach the cluster as a user.
+async fn access_check(context: &Context, group: &str, name: &str) -> Check {
+    match super::access::finding(context, group, name).await {
+        Ok(finding) if finding.reachable => Check::pass("access", finding.detail),
+        Ok(finding) => Check::fail("access", finding.detail, finding.fix),
+        Err(error) => Check::warn(
+            "access",
+            format!("not checked: {}", error.display_text().replace('\n', " ")),
+            format!("aksctl aks access check -g {group} -n {name}"),
+        ),
+    }
+}
+
 async fn admin_group_check(
     cluster: &ManagedCluster,
     identity: &Identity,

@@ -1,5 +1,6 @@
 //! Commands: each takes its arguments and the [`Context`] and prints through the context's printer.
 
+mod access;
 mod account;
 mod ad;
 mod aks;
@@ -19,7 +20,7 @@ mod version;
 
 use crate::LocalCloud;
 use crate::args::{
-    AccountCommand, AksCommand, CloudCommand, Command, EmulatorCommand, GroupCommand,
+    AccessCommand, AccountCommand, AksCommand, CloudCommand, Command, EmulatorCommand, GroupCommand,
 };
 use crate::context::Context;
 use crate::error::CliError;
@@ -50,6 +51,9 @@ pub fn run(
             Command::Aks(AksCommand::Create(args)) => aks::create(*args, context).await,
             Command::Aks(AksCommand::Update(args)) => update::update(*args, context).await,
             Command::Aks(AksCommand::Migrate(args)) => migrate::migrate(*args, context).await,
+            Command::Aks(AksCommand::Access(AccessCommand::Check(args))) => {
+                access::check(args, context).await
+            }
             Command::Aks(AksCommand::Show(args)) => aks::show(args, context).await,
             Command::Aks(AksCommand::List(args)) => aks::list(args, context).await,
             Command::Aks(AksCommand::Delete(args)) => aks::delete(args, context).await,
