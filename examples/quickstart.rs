@@ -11,6 +11,9 @@
 //! link), or the binary named by `AKSCTL_BIN` (CI runs the static release artefact this way:
 //! `AKSCTL_BIN=dist/aksctl cargo run --example quickstart`).
 
+// A walkthrough: its output is the guide's transcript.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Output};

@@ -18,26 +18,21 @@ rounds=${ROUNDS:-5}
 clusters=${CLUSTERS:-32}
 out=${AZ_CONCURRENCY_OUT:-$root/target/bench/az-concurrency.md}
 [ -x "$binary" ] || { echo "no aksctl binary at $binary (cargo build first)" >&2; exit 1; }
-if [ ! -x "$venv/bin/az" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check 'azure-cli>=2.91,<2.92'
-fi
+source "$root/scripts/lib.sh"
+ensure_az_venv "$venv"
 mkdir -p "$(dirname "$out")"
 out=$(realpath "$out")
 
-exec unshare -n bash -s "$binary" "$venv" "$rounds" "$clusters" "$out" <<'INNER'
+exec unshare -n bash -s "$binary" "$venv" "$rounds" "$clusters" "$out" "$root" <<'INNER'
 set -euo pipefail
-binary=$1; venv=$2; rounds=$3; clusters=$4; out=$5
+binary=$1; venv=$2; rounds=$3; clusters=$4; out=$5; root=$6
+source "$root/scripts/lib.sh"
 ip link set lo up
 work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
-"$binary" emulator serve --data-dir "$work/emulator" --retry-after 1 > "$work/ready.json" 2> "$work/emulator.log" &
-server=$!
-for _ in $(seq 1 200); do [ -s "$work/ready.json" ] && break; sleep 0.05; done
-ready=$(head -n 1 "$work/ready.json")
-field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$ready" "$1"; }
-rm_url=$(field resource_manager); tenant=$(field tenant_id); client=$(field client_id); secret=$(field client_secret)
-group=$(field admin_group_id); ca=$(field ca_cert_file); management=$(field management)
+start_emulator "$binary" "$work" --retry-after 1
+rm_url=$(ready_field resource_manager); tenant=$(ready_field tenant_id); client=$(ready_field client_id); secret=$(ready_field client_secret)
+group=$(ready_field admin_group_id); ca=$(ready_field ca_cert_file); management=$(ready_field management)
 
 # N AAD clusters, already Succeeded, through the emulator's management API (as the Rust test seeds them).
 python3 - "$management" "$ca" "$clusters" "$group" <<'PY'

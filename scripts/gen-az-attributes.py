@@ -3,16 +3,24 @@
 az renders a resource by converting the Python SDK model with `todict` (azure/cli/core/util.py): every attribute of
 every model is printed (null when unset), under the camel-cased backcompat attribute name, with `properties`
 flattened. This script reads those tables from the SDK that az 2.91 ships (azure-mgmt-containerservice 41.6.0) so
-that aksctl prints the same keys. Run it with the az venv's python:
+that aksctl prints the same keys. The input is pinned: the script refuses any other SDK release. The output is
+then formatted by rustfmt; `scripts/check-generated.sh` does both (inside `unshare -n`) and fails when the result
+differs from the committed file (CI runs it):
 
-    target/az-venv/bin/python scripts/gen-az-attributes.py > crates/aks-model/src/az_attributes.rs
+    unshare -n target/az-venv/bin/python scripts/gen-az-attributes.py | rustfmt --edition 2024 \
+        > crates/aks-model/src/az_attributes.rs
 """
 import functools
+import sys
 
 from azure.cli.core.util import to_camel_case
 from azure.core.serialization import get_backcompat_attr_name
 from azure.mgmt.containerservice import models
 import azure.mgmt.containerservice as sdk
+
+PINNED_SDK = "41.6.0"
+if sdk.__version__ != PINNED_SDK:
+    sys.exit(f"gen-az-attributes.py reads azure-mgmt-containerservice {PINNED_SDK} (az 2.91's); found {sdk.__version__}")
 
 seen = {}
 order = []

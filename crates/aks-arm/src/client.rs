@@ -1,15 +1,11 @@
-//! [`ArmClient`]: the ordered policy pipeline (per-call → retry → per-try → logging → transport) and the typed
-//! operations aksctl needs (docs/arm-aks-api.md, "Long-running operations", "Errors", "Throttling"; docs/style.md,
+//! [`ArmClient`]: the ordered policy pipeline (per-call → retry → per-try → logging → transport); the typed
+//! operations built on it are in `operations.rs` (docs/arm-aks-api.md, "Long-running operations", "Errors", "Throttling"; docs/style.md,
 //! "Layers").
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aks_model::{
-    CredentialResults, MANAGED_CLUSTERS_API_VERSION, ManagedCluster, RESOURCE_GROUPS_API_VERSION,
-    ResourceGroup, SUBSCRIPTIONS_API_VERSION, Subscription,
-};
 use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde::de::DeserializeOwned;
@@ -17,9 +13,8 @@ use url::Url;
 
 use crate::challenge::ClaimsChallenge;
 use crate::error::{is_certificate_error, parse_error_body};
-use crate::poller::Poller;
 use crate::redact::{redact_body, redact_headers};
-use crate::transport::{Transport, TransportRequest};
+use crate::transport::{Transport, TransportRequest, TransportResponse};
 use crate::{ArmError, Cloud};
 use aks_identity::credential::TokenSource;
 
@@ -189,22 +184,10 @@ impl fmt::Debug for ArmClient {
     }
 }
 
-/// One page of a list answer.
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Page<T> {
-    #[serde(default = "Vec::new")]
-    value: Vec<T>,
-    #[serde(default)]
-    next_link: Option<String>,
-}
-
 const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-ms-client-request-id");
 const COMMAND_NAME: HeaderName = HeaderName::from_static("commandname");
 const PARAMETER_SET_NAME: HeaderName = HeaderName::from_static("parametersetname");
 const TOKEN_REJECTIONS: [&str; 2] = ["InvalidAuthenticationToken", "ExpiredAuthenticationToken"];
-/// A bound on `nextLink` pages, against servers that link in circles.
-const MAX_PAGES: usize = 10_000;
 
 impl ArmClient {
     /// A client over `options.http`.
@@ -275,7 +258,7 @@ impl ArmClient {
     }
 
     /// A URL from raw path segments (each percent-encoded) and query pairs.
-    fn resource_url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
+    pub(crate) fn resource_url(&self, segments: &[&str], query: &[(&str, &str)]) -> Url {
         let mut url = self.inner.cloud.resource_manager.clone();
         {
             let mut path = url
@@ -314,376 +297,252 @@ impl ArmClient {
         body: Option<&serde_json::Value>,
     ) -> Result<ArmResponse, ArmError> {
         let body = body.map(|body| serde_json::to_vec(body).expect("a JSON value serializes"));
-        let retry = &self.inner.retry;
         let mut attempt = 0u32;
         let mut token_refreshed = false;
         let mut use_fresh_token = false;
         loop {
-            let token = if std::mem::take(&mut use_fresh_token) {
-                self.inner.credential.fresh_token(&self.inner.scope).await?
-            } else {
-                self.inner.credential.token(&self.inner.scope).await?
+            let request = Try {
+                method: &method,
+                url: &url,
+                request_id: uuid::Uuid::new_v4().to_string(),
+                attempt,
             };
-            let request_id = uuid::Uuid::new_v4().to_string();
-            let mut headers = HeaderMap::new();
-            let mut authorization =
-                HeaderValue::from_str(&format!("Bearer {}", token.token.expose())).map_err(
-                    |_| aks_identity::credential::CredentialError::Authentication {
-                        credential: self.inner.credential.describe(),
-                        message: "the token is not a valid header value".into(),
-                    },
-                )?;
-            authorization.set_sensitive(true);
-            headers.insert(AUTHORIZATION, authorization);
-            headers.insert(
-                CLIENT_REQUEST_ID,
-                HeaderValue::from_str(&request_id).expect("a uuid is a header value"),
-            );
-            headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-            if body.is_some() {
-                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            }
-            if let Some(command) = &self.inner.command_name {
-                headers.insert(COMMAND_NAME, command.clone());
-            }
-            if let Some(names) = &self.inner.parameter_set_name {
-                headers.insert(PARAMETER_SET_NAME, names.clone());
-            }
-            for (name, value) in &self.inner.headers {
-                headers.insert(name.clone(), value.clone());
-            }
-            if tracing::enabled!(tracing::Level::DEBUG) {
-                tracing::debug!(
-                    target: "aks_arm::http",
-                    %method, %url, request_id = %request_id, attempt,
-                    "request\n{}{}",
-                    redact_headers(&headers),
-                    body.as_deref().map(|body| format!("\n{}", redact_body(body))).unwrap_or_default()
-                );
-            }
-            let started = Instant::now();
-            let result = self
-                .inner
-                .transport
-                .execute(TransportRequest {
-                    method: method.clone(),
-                    url: url.clone(),
-                    headers,
-                    body: body.clone(),
-                })
-                .await;
-            let elapsed = started.elapsed();
-            let response = match result {
-                Ok(response) => response,
-                Err(error) => {
-                    let retryable = is_retryable_transport_error(&error)
-                        || (is_safe_method(&method) && is_lost_answer(&error));
-                    tracing::debug!(
-                        target: "aks_arm::http",
-                        %method, %url, request_id = %request_id, elapsed_ms = elapsed.as_millis() as u64,
-                        retryable, "transport error: {}", crate::error::error_chain(&error)
-                    );
-                    if retryable && attempt < retry.max_retries {
-                        let delay = retry.backoff(attempt, jitter());
-                        attempt += 1;
-                        tracing::debug!(target: "aks_arm::http", delay_ms = delay.as_millis() as u64, attempt, "retrying");
-                        tokio::time::sleep(delay).await;
-                        continue;
-                    }
-                    return Err(ArmError::Transport {
-                        method: method.to_string(),
-                        url: url.to_string(),
-                        source: error,
-                    });
+            let token_is_fresh = std::mem::take(&mut use_fresh_token);
+            let headers = self
+                .headers(token_is_fresh, &request, body.is_some())
+                .await?;
+            let next = match self.execute(&request, headers, body.clone()).await {
+                Err((error, elapsed)) => self.after_transport_error(&request, error, elapsed),
+                Ok(response) => self.after_answer(&request, response, token_refreshed),
+            };
+            match next {
+                Next::Done(response) => return Ok(response),
+                Next::Fail(error) => return Err(error),
+                Next::Retry(delay) => {
+                    attempt += 1;
+                    tokio::time::sleep(delay).await;
                 }
+                Next::FreshToken => {
+                    token_refreshed = true;
+                    use_fresh_token = true;
+                }
+            }
+        }
+    }
+
+    /// Per-try headers: a bearer token (freshly acquired when the last one was rejected), a new client request id,
+    /// `Accept`, `Content-Type` on bodies, `CommandName`, `ParameterSetName`, then the client's own headers.
+    async fn headers(
+        &self,
+        fresh_token: bool,
+        request: &Try<'_>,
+        has_body: bool,
+    ) -> Result<HeaderMap, ArmError> {
+        let token = if fresh_token {
+            self.inner.credential.fresh_token(&self.inner.scope).await?
+        } else {
+            self.inner.credential.token(&self.inner.scope).await?
+        };
+        let mut headers = HeaderMap::new();
+        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", token.token.expose()))
+            .map_err(
+                |_| aks_identity::credential::CredentialError::Authentication {
+                    credential: self.inner.credential.describe(),
+                    message: "the token is not a valid header value".into(),
+                },
+            )?;
+        authorization.set_sensitive(true);
+        headers.insert(AUTHORIZATION, authorization);
+        headers.insert(
+            CLIENT_REQUEST_ID,
+            HeaderValue::from_str(&request.request_id).expect("a uuid is a header value"),
+        );
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        if has_body {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        if let Some(command) = &self.inner.command_name {
+            headers.insert(COMMAND_NAME, command.clone());
+        }
+        if let Some(names) = &self.inner.parameter_set_name {
+            headers.insert(PARAMETER_SET_NAME, names.clone());
+        }
+        for (name, value) in &self.inner.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        Ok(headers)
+    }
+
+    /// One try through the transport, logged (redacted) before and after; a transport error comes back with the
+    /// time it took.
+    async fn execute(
+        &self,
+        request: &Try<'_>,
+        headers: HeaderMap,
+        body: Option<Vec<u8>>,
+    ) -> Result<TransportResponse, (reqwest::Error, Duration)> {
+        let Try {
+            method,
+            url,
+            request_id,
+            attempt,
+        } = request;
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            tracing::debug!(
+                target: "aks_arm::http",
+                %method, %url, request_id = %request_id, attempt,
+                "request\n{}{}",
+                redact_headers(&headers),
+                body.as_deref().map(|body| format!("\n{}", redact_body(body))).unwrap_or_default()
+            );
+        }
+        let started = Instant::now();
+        let result = self
+            .inner
+            .transport
+            .execute(TransportRequest {
+                method: (*method).clone(),
+                url: (*url).clone(),
+                headers,
+                body,
+            })
+            .await;
+        let elapsed = started.elapsed();
+        let response = result.map_err(|error| (error, elapsed))?;
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            tracing::debug!(
+                target: "aks_arm::http",
+                %method, %url, status = response.status, request_id = %request_id,
+                elapsed_ms = elapsed.as_millis() as u64,
+                "response\n{}\n{}",
+                redact_headers(&response.headers),
+                redact_body(&response.body)
+            );
+        }
+        Ok(response)
+    }
+
+    /// Retry: connection failures and resets (and, for GET/HEAD, lost answers) are tried again with backoff; a
+    /// certificate or request-building error is final.
+    fn after_transport_error(
+        &self,
+        request: &Try<'_>,
+        error: reqwest::Error,
+        elapsed: Duration,
+    ) -> Next {
+        let Try { method, url, .. } = request;
+        let attempt = request.attempt;
+        let retry = &self.inner.retry;
+        let retryable = is_retryable_transport_error(&error)
+            || (is_safe_method(method) && is_lost_answer(&error));
+        tracing::debug!(
+            target: "aks_arm::http",
+            %method, %url, request_id = %request.request_id, elapsed_ms = elapsed.as_millis() as u64,
+            retryable, "transport error: {}", crate::error::error_chain(&error)
+        );
+        if retryable && attempt < retry.max_retries {
+            let delay = retry.backoff(attempt, jitter());
+            tracing::debug!(target: "aks_arm::http", delay_ms = delay.as_millis() as u64, attempt = attempt + 1, "retrying");
+            return Next::Retry(delay);
+        }
+        Next::Fail(ArmError::Transport {
+            method: method.to_string(),
+            url: url.to_string(),
+            source: error,
+        })
+    }
+
+    /// What an HTTP answer means: 2xx is the response; a claims challenge is final; a rejected token is retried
+    /// once with a fresh one; 408/429/5xx are retried after `Retry-After` or backoff; anything else is
+    /// [`ArmError::Service`].
+    fn after_answer(
+        &self,
+        request: &Try<'_>,
+        response: TransportResponse,
+        token_refreshed: bool,
+    ) -> Next {
+        let Try { method, url, .. } = request;
+        let attempt = request.attempt;
+        let retry = &self.inner.retry;
+        let status = response.status;
+        if (200..300).contains(&status) {
+            return match decode_answer(url, response) {
+                Ok(response) => Next::Done(response),
+                Err(error) => Next::Fail(error),
             };
-            if tracing::enabled!(tracing::Level::DEBUG) {
-                tracing::debug!(
-                    target: "aks_arm::http",
-                    %method, %url, status = response.status, request_id = %request_id,
-                    elapsed_ms = elapsed.as_millis() as u64,
-                    "response\n{}\n{}",
-                    redact_headers(&response.headers),
-                    redact_body(&response.body)
-                );
-            }
-            let status = response.status;
-            if (200..300).contains(&status) {
-                let body = if response.body.iter().all(u8::is_ascii_whitespace) {
-                    serde_json::Value::Null
-                } else {
-                    serde_json::from_slice(&response.body).map_err(|source| ArmError::Decode {
-                        url: url.to_string(),
-                        source,
-                    })?
-                };
-                return Ok(ArmResponse {
-                    status,
-                    headers: response.headers,
-                    body,
-                });
-            }
-            if status == 401
-                && let Some(challenge) = ClaimsChallenge::from_headers(&response.headers)
-            {
-                tracing::debug!(target: "aks_arm::http", claims = %challenge.claims, "claims challenge; not retried");
-                return Err(ArmError::ClaimsChallenge {
-                    method: method.to_string(),
-                    url: url.to_string(),
-                    login_command: challenge.login_command(&self.inner.scope),
-                    claims: challenge.claims,
-                });
-            }
-            let (code, message, target) = parse_error_body(status, &response.body);
-            if status == 401 && !token_refreshed && TOKEN_REJECTIONS.contains(&code.as_str()) {
-                tracing::debug!(target: "aks_arm::http", %code, "token rejected; retrying once with a fresh token");
-                token_refreshed = true;
-                use_fresh_token = true;
-                continue;
-            }
-            if RETRYABLE_STATUSES.contains(&status) && attempt < retry.max_retries {
-                let delay = retry_after(&response.headers)
-                    .unwrap_or_else(|| retry.backoff(attempt, jitter()))
-                    .min(retry.max_delay);
-                attempt += 1;
-                tracing::debug!(target: "aks_arm::http", status, delay_ms = delay.as_millis() as u64, attempt, "retrying");
-                tokio::time::sleep(delay).await;
-                continue;
-            }
-            let request_id = response
-                .headers
-                .get("x-ms-request-id")
-                .and_then(|value| value.to_str().ok())
-                .map(str::to_owned)
-                .or(Some(request_id));
-            return Err(ArmError::Service {
+        }
+        if status == 401
+            && let Some(challenge) = ClaimsChallenge::from_headers(&response.headers)
+        {
+            tracing::debug!(target: "aks_arm::http", claims = %challenge.claims, "claims challenge; not retried");
+            return Next::Fail(ArmError::ClaimsChallenge {
                 method: method.to_string(),
                 url: url.to_string(),
-                status,
-                code,
-                message,
-                target,
-                request_id,
+                login_command: challenge.login_command(&self.inner.scope),
+                claims: challenge.claims,
             });
         }
-    }
-
-    async fn get_typed<T: DeserializeOwned>(&self, url: Url) -> Result<T, ArmError> {
-        let response = self.send(Method::GET, url.clone(), None).await?;
-        decode(&url, response.body)
-    }
-
-    /// GET `url` and every `nextLink` after it.
-    async fn list_all<T: DeserializeOwned>(&self, url: Url) -> Result<Vec<T>, ArmError> {
-        let mut items = Vec::new();
-        let mut next = Some(url);
-        let mut pages = 0;
-        while let Some(url) = next.take() {
-            let page: Page<T> = self.get_typed(url.clone()).await?;
-            items.extend(page.value);
-            pages += 1;
-            next = match page.next_link.filter(|link| !link.is_empty()) {
-                Some(link) if pages < MAX_PAGES => {
-                    Some(url.join(&link).map_err(|error| ArmError::Cloud {
-                        url: url.to_string(),
-                        reason: format!("nextLink {link:?} is not a URL: {error}"),
-                    })?)
-                }
-                _ => None,
-            };
+        let (code, message, target) = parse_error_body(status, &response.body);
+        if status == 401 && !token_refreshed && TOKEN_REJECTIONS.contains(&code.as_str()) {
+            tracing::debug!(target: "aks_arm::http", %code, "token rejected; retrying once with a fresh token");
+            return Next::FreshToken;
         }
-        Ok(items)
-    }
-
-    /// `GET /subscriptions` (api-version 2022-12-01), following `nextLink`.
-    pub async fn list_subscriptions(&self) -> Result<Vec<Subscription>, ArmError> {
-        let url = self.resource_url(
-            &["subscriptions"],
-            &[("api-version", SUBSCRIPTIONS_API_VERSION)],
-        );
-        self.list_all(url).await
-    }
-
-    fn resource_group_url(&self, subscription: &str, name: &str) -> Url {
-        self.resource_url(
-            &["subscriptions", subscription, "resourcegroups", name],
-            &[("api-version", RESOURCE_GROUPS_API_VERSION)],
-        )
-    }
-
-    /// `PUT /subscriptions/{sub}/resourcegroups/{name}` (lower-case like az; 200 or 201, not an LRO).
-    pub async fn create_or_update_resource_group(
-        &self,
-        subscription: &str,
-        name: &str,
-        body: &ResourceGroup,
-    ) -> Result<ResourceGroup, ArmError> {
-        let url = self.resource_group_url(subscription, name);
-        let body = serde_json::to_value(body).expect("a resource group serializes");
-        let response = self.send(Method::PUT, url.clone(), Some(&body)).await?;
-        decode(&url, response.body)
-    }
-
-    /// `GET /subscriptions/{sub}/resourcegroups/{name}`.
-    pub async fn get_resource_group(
-        &self,
-        subscription: &str,
-        name: &str,
-    ) -> Result<ResourceGroup, ArmError> {
-        self.get_typed(self.resource_group_url(subscription, name))
-            .await
-    }
-
-    /// `GET /subscriptions/{sub}/resourcegroups`, following `nextLink`.
-    pub async fn list_resource_groups(
-        &self,
-        subscription: &str,
-    ) -> Result<Vec<ResourceGroup>, ArmError> {
-        let url = self.resource_url(
-            &["subscriptions", subscription, "resourcegroups"],
-            &[("api-version", RESOURCE_GROUPS_API_VERSION)],
-        );
-        self.list_all(url).await
-    }
-
-    /// `DELETE /subscriptions/{sub}/resourcegroups/{name}`: 202 + `Location`, polled until done.
-    pub async fn delete_resource_group(
-        &self,
-        subscription: &str,
-        name: &str,
-    ) -> Result<Poller, ArmError> {
-        let url = self.resource_group_url(subscription, name);
-        self.begin(Method::DELETE, url, None).await
-    }
-
-    fn managed_cluster_url(
-        &self,
-        subscription: &str,
-        group: &str,
-        name: &str,
-        action: Option<&str>,
-    ) -> Url {
-        let mut segments = vec![
-            "subscriptions",
-            subscription,
-            "resourceGroups",
-            group,
-            "providers",
-            "Microsoft.ContainerService",
-            "managedClusters",
-            name,
-        ];
-        segments.extend(action);
-        self.resource_url(&segments, &[("api-version", MANAGED_CLUSTERS_API_VERSION)])
-    }
-
-    /// `GET …/managedClusters/{name}`.
-    pub async fn get_managed_cluster(
-        &self,
-        subscription: &str,
-        group: &str,
-        name: &str,
-    ) -> Result<ManagedCluster, ArmError> {
-        self.get_typed(self.managed_cluster_url(subscription, group, name, None))
-            .await
-    }
-
-    /// `GET /subscriptions/{sub}[/resourceGroups/{group}]/providers/Microsoft.ContainerService/managedClusters`,
-    /// following `nextLink`.
-    pub async fn list_managed_clusters(
-        &self,
-        subscription: &str,
-        group: Option<&str>,
-    ) -> Result<Vec<ManagedCluster>, ArmError> {
-        let mut segments = vec!["subscriptions", subscription];
-        if let Some(group) = group {
-            segments.extend(["resourceGroups", group]);
+        if RETRYABLE_STATUSES.contains(&status) && attempt < retry.max_retries {
+            let delay = retry_after(&response.headers)
+                .unwrap_or_else(|| retry.backoff(attempt, jitter()))
+                .min(retry.max_delay);
+            tracing::debug!(target: "aks_arm::http", status, delay_ms = delay.as_millis() as u64, attempt = attempt + 1, "retrying");
+            return Next::Retry(delay);
         }
-        segments.extend(["providers", "Microsoft.ContainerService", "managedClusters"]);
-        let url = self.resource_url(&segments, &[("api-version", MANAGED_CLUSTERS_API_VERSION)]);
-        self.list_all(url).await
+        let request_id = response
+            .headers
+            .get("x-ms-request-id")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+            .or(Some(request.request_id.clone()));
+        Next::Fail(ArmError::Service {
+            method: method.to_string(),
+            url: url.to_string(),
+            status,
+            code,
+            message,
+            target,
+            request_id,
+        })
     }
+}
 
-    /// `PUT …/managedClusters/{name}`: 201/200 + `Azure-AsyncOperation`; the poller follows it.
-    pub async fn begin_create_or_update_managed_cluster(
-        &self,
-        subscription: &str,
-        group: &str,
-        name: &str,
-        body: &ManagedCluster,
-    ) -> Result<Poller, ArmError> {
-        let url = self.managed_cluster_url(subscription, group, name, None);
-        let body = serde_json::to_value(body).expect("a managed cluster serializes");
-        self.begin(Method::PUT, url, Some(&body)).await
-    }
+/// One try of a request: what the per-try steps log and report.
+struct Try<'a> {
+    method: &'a Method,
+    url: &'a Url,
+    request_id: String,
+    attempt: u32,
+}
 
-    /// `DELETE …/managedClusters/{name}`: 202 + `Azure-AsyncOperation`/`Location`, or 204 when absent.
-    pub async fn begin_delete_managed_cluster(
-        &self,
-        subscription: &str,
-        group: &str,
-        name: &str,
-    ) -> Result<Poller, ArmError> {
-        let url = self.managed_cluster_url(subscription, group, name, None);
-        self.begin(Method::DELETE, url, None).await
-    }
+/// What the pipeline does after one try.
+enum Next {
+    Done(ArmResponse),
+    Fail(ArmError),
+    Retry(Duration),
+    FreshToken,
+}
 
-    /// `POST …/managedClusters/{name}/listClusterUserCredential?api-version=…[&server-fqdn=public][&format=…]`
-    /// (no body; the query order is az's).
-    pub async fn list_cluster_user_credentials(
-        &self,
-        subscription: &str,
-        group: &str,
-        name: &str,
-        format: Option<&str>,
-        public_fqdn: bool,
-    ) -> Result<CredentialResults, ArmError> {
-        let mut url =
-            self.managed_cluster_url(subscription, group, name, Some("listClusterUserCredential"));
-        {
-            let mut pairs = url.query_pairs_mut();
-            if public_fqdn {
-                pairs.append_pair("server-fqdn", "public");
-            }
-            if let Some(format) = format {
-                pairs.append_pair("format", format);
-            }
-        }
-        let response = self.send(Method::POST, url.clone(), None).await?;
-        decode(&url, response.body)
-    }
-
-    /// `POST …/managedClusters/{name}/listClusterAdminCredential?api-version=…[&server-fqdn=public]`.
-    pub async fn list_cluster_admin_credentials(
-        &self,
-        subscription: &str,
-        group: &str,
-        name: &str,
-        public_fqdn: bool,
-    ) -> Result<CredentialResults, ArmError> {
-        let mut url = self.managed_cluster_url(
-            subscription,
-            group,
-            name,
-            Some("listClusterAdminCredential"),
-        );
-        if public_fqdn {
-            url.query_pairs_mut().append_pair("server-fqdn", "public");
-        }
-        let response = self.send(Method::POST, url.clone(), None).await?;
-        decode(&url, response.body)
-    }
-
-    /// Send the first request of a long-running operation and wrap the answer in a [`Poller`].
-    pub async fn begin(
-        &self,
-        method: Method,
-        url: Url,
-        body: Option<&serde_json::Value>,
-    ) -> Result<Poller, ArmError> {
-        let initial = self.send(method.clone(), url.clone(), body).await?;
-        Ok(Poller::new(self.clone(), method, url, initial))
-    }
+/// A 2xx answer as an [`ArmResponse`]: an empty (or all-whitespace) body is `Null`, else it must be JSON.
+fn decode_answer(url: &Url, response: TransportResponse) -> Result<ArmResponse, ArmError> {
+    let body = if response.body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_slice(&response.body).map_err(|source| ArmError::Decode {
+            url: url.to_string(),
+            source,
+        })?
+    };
+    Ok(ArmResponse {
+        status: response.status,
+        headers: response.headers,
+        body,
+    })
 }
 
 /// Deserialize a response body, naming the URL on failure.

@@ -50,7 +50,7 @@ pub enum ConfigError {
         reason: String,
     },
     /// The HTTP client could not be built.
-    #[error("build the HTTP client: {}", crate::error::error_chain(source))]
+    #[error("build the HTTP client: {}", aks_identity::error_chain(source))]
     HttpClient {
         /// reqwest's error.
         #[source]

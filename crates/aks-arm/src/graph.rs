@@ -22,9 +22,6 @@ use url::Url;
 use crate::{ArmClient, ArmClientOptions, ArmError, Cloud, RetryPolicy};
 use aks_identity::credential::TokenSource;
 
-/// The Graph version az calls.
-pub const GRAPH_API_VERSION: &str = "v1.0";
-
 /// A bound on `@odata.nextLink` pages, against servers that link in circles.
 const MAX_PAGES: usize = 10_000;
 
@@ -101,7 +98,7 @@ impl GraphClient {
                 .path_segments_mut()
                 .expect("the Graph endpoint is an http(s) URL");
             path.pop_if_empty();
-            path.push(GRAPH_API_VERSION);
+            path.push(aks_model::MICROSOFT_GRAPH_API_VERSION);
             path.extend(segments);
         }
         url.set_query(query);

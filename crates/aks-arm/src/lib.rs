@@ -25,6 +25,8 @@ pub mod config;
 mod error;
 pub mod graph;
 mod http;
+mod metadata;
+mod operations;
 mod poller;
 pub mod redact;
 pub mod transport;
@@ -33,9 +35,10 @@ pub use challenge::ClaimsChallenge;
 pub use client::{
     ArmClient, ArmClientOptions, ArmResponse, RETRYABLE_STATUSES, RetryPolicy, retry_after,
 };
-pub use cloud::{Cloud, cloud_from_metadata, discover_cloud, metadata_url};
+pub use cloud::Cloud;
 pub use error::{ArmError, error_chain};
 pub use http::{CA_BUNDLE_VARIABLES, CONNECT_TIMEOUT, http_client};
+pub use metadata::{cloud_from_metadata, discover_cloud, metadata_url};
 pub use poller::{DEFAULT_POLL_INTERVAL, PollStatus, Poller};
 
 #[cfg(test)]

@@ -73,13 +73,17 @@ impl CliError {
         CliError::Message(text.into())
     }
 
-    /// The outcome this error ends the command with.
+    /// The outcome this error ends the command with. Every kind is named here (no wildcard arm), so a new kind
+    /// does not compile until its exit code is decided.
     pub fn outcome(&self) -> Outcome {
         match self {
             CliError::Arm(error) if error.is_not_found() => Outcome::NotFound,
             CliError::Usage(_) => Outcome::Usage,
             CliError::NotFound(_) => Outcome::NotFound,
-            _ => Outcome::Failure,
+            CliError::Arm(_)
+            | CliError::Validation(_)
+            | CliError::Message(_)
+            | CliError::Io { .. } => Outcome::Failure,
         }
     }
 
@@ -88,6 +92,46 @@ impl CliError {
         match self {
             CliError::Arm(error) => error.az_text(),
             other => other.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(status: u16) -> CliError {
+        ArmError::Service {
+            method: "GET".into(),
+            url: "https://127.0.0.1/x".into(),
+            status,
+            code: "Code".into(),
+            message: "message".into(),
+            target: None,
+            request_id: None,
+        }
+        .into()
+    }
+
+    #[test]
+    fn each_error_kind_has_az_exit_outcome() {
+        let io = CliError::Io {
+            action: "read",
+            path: "/nowhere".into(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        };
+        let validation = CliError::from(aks_model::validation::guid("--x", "nope").unwrap_err());
+        let cases = [
+            (service(404), Outcome::NotFound),
+            (service(500), Outcome::Failure),
+            (CliError::Usage("u".into()), Outcome::Usage),
+            (CliError::NotFound("n".into()), Outcome::NotFound),
+            (CliError::message("m"), Outcome::Failure),
+            (validation, Outcome::Failure),
+            (io, Outcome::Failure),
+        ];
+        for (error, outcome) in cases {
+            assert_eq!(error.outcome(), outcome, "{error}");
         }
     }
 }

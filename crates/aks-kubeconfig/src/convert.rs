@@ -790,21 +790,42 @@ fn converted_exec(
     args.push_required("--server-id", &sources.server_id)?;
     args.push_if_non_empty("--cache-dir", &sources.cache_dir);
     let mut env = kept_env(user);
+    push_login_args(&mut args, &mut env, login, &sources, options)?;
+    Ok(ExecConfig {
+        api_version: Field::Present(EXEC_API_VERSION.to_owned()),
+        command: Field::Present(KUBELOGIN_COMMAND.to_owned()),
+        args: Field::Present(args.args),
+        env,
+        install_hint: Field::Present(install_hint(user)),
+        provide_cluster_info: Field::Present(false),
+        interactive_mode: Field::Absent,
+        other: Default::default(),
+    })
+}
+
+/// The arguments (and, for `azurecli`, the environment) one login mode's `get-token` takes, in kubelogin's order.
+fn push_login_args(
+    args: &mut ArgsBuilder<'_>,
+    env: &mut Field<Vec<ExecEnvVar>>,
+    login: LoginMode,
+    sources: &Sources,
+    options: &ConvertOptions,
+) -> Result<(), ConvertError> {
     match login {
         LoginMode::DeviceCode => {
-            args.push_client_tenant_environment(&sources)?;
+            args.push_client_tenant_environment(sources)?;
             if sources.legacy {
                 args.push_flag("--legacy");
             }
         }
         LoginMode::Interactive => {
-            args.push_client_tenant_environment(&sources)?;
-            args.push_pop(&sources)?;
+            args.push_client_tenant_environment(sources)?;
+            args.push_pop(sources)?;
             args.push_if_non_empty("--redirect-url", &sources.redirect_url);
             args.push_if_non_empty("--login-hint", &sources.login_hint);
         }
         LoginMode::ServicePrincipal => {
-            args.push_client_tenant_environment(&sources)?;
+            args.push_client_tenant_environment(sources)?;
             args.push_given("--client-secret", &options.client_secret);
             args.push_given("--client-certificate", &options.client_certificate);
             args.push_given(
@@ -814,19 +835,19 @@ fn converted_exec(
             if sources.legacy {
                 args.push_flag("--legacy");
             }
-            args.push_pop(&sources)?;
+            args.push_pop(sources)?;
             if options.disable_environment_override.is_some() {
                 args.push_flag("--disable-environment-override");
             }
         }
         LoginMode::Ropc => {
-            args.push_client_tenant_environment(&sources)?;
+            args.push_client_tenant_environment(sources)?;
             args.push_given("--username", &options.username);
             args.push_given("--password", &options.password);
             if sources.legacy {
                 args.push_flag("--legacy");
             }
-            args.push_pop(&sources)?;
+            args.push_pop(sources)?;
         }
         LoginMode::Msi => {
             if options.client_id.is_some() {
@@ -841,7 +862,7 @@ fn converted_exec(
                 .as_deref()
                 .filter(|d| !d.is_empty())
             {
-                set_env(&mut env, "AZURE_CONFIG_DIR", directory);
+                set_env(env, "AZURE_CONFIG_DIR", directory);
             }
             // The old tenant is deliberately dropped (kubelogin issue #123).
             args.push_given("--tenant-id", &options.tenant_id);
@@ -864,23 +885,17 @@ fn converted_exec(
             );
         }
     }
-    let install_hint = user
-        .exec
+    Ok(())
+}
+
+/// The user's own `installHint`, else kubelogin's.
+fn install_hint(user: &User) -> String {
+    user.exec
         .as_ref()
         .and_then(|exec| exec.install_hint.as_ref())
         .filter(|hint| !hint.is_empty())
         .cloned()
-        .unwrap_or_else(|| DEFAULT_INSTALL_HINT.to_owned());
-    Ok(ExecConfig {
-        api_version: Field::Present(EXEC_API_VERSION.to_owned()),
-        command: Field::Present(KUBELOGIN_COMMAND.to_owned()),
-        args: Field::Present(args.args),
-        env,
-        install_hint: Field::Present(install_hint),
-        provide_cluster_info: Field::Present(false),
-        interactive_mode: Field::Absent,
-        other: Default::default(),
-    })
+        .unwrap_or_else(|| DEFAULT_INSTALL_HINT.to_owned())
 }
 
 /// The converted body of every user `convert` would rewrite, by index into `config.users`, without changing

@@ -44,10 +44,22 @@ pub type Extra = serde_json::Map<String, serde_json::Value>;
 pub const MANAGED_CLUSTERS_API_VERSION: &str = "2026-08-01";
 /// The `api-version` aksctl speaks for `Microsoft.Resources/resourceGroups` (what az 2.91 sends).
 pub const RESOURCE_GROUPS_API_VERSION: &str = "2024-11-01";
-/// The `api-version` for listing subscriptions.
+/// The `api-version` for listing subscriptions and tenants (az's `SubscriptionClient` serves `/subscriptions` and
+/// `/tenants` with one api-version).
 pub const SUBSCRIPTIONS_API_VERSION: &str = "2022-12-01";
 /// The `api-version` az uses for cloud metadata discovery (`{arm}/metadata/endpoints`).
 pub const CLOUD_METADATA_API_VERSION: &str = "2022-09-01";
+/// The Microsoft Graph version aksctl calls, as az does (docs/graph-groups.md).
+pub const MICROSOFT_GRAPH_API_VERSION: &str = "v1.0";
+/// Every API version aksctl speaks, by the name `aksctl version` shows it under; the constants above are the only
+/// place each is written (the emulator keeps its own list, as ARM does).
+pub const API_VERSIONS: [(&str, &str); 5] = [
+    ("managedClusters", MANAGED_CLUSTERS_API_VERSION),
+    ("resourceGroups", RESOURCE_GROUPS_API_VERSION),
+    ("subscriptions", SUBSCRIPTIONS_API_VERSION),
+    ("cloudMetadata", CLOUD_METADATA_API_VERSION),
+    ("microsoftGraph", MICROSOFT_GRAPH_API_VERSION),
+];
 /// "Azure Kubernetes Service AAD Server": the audience of tokens for AKS API servers
 /// (docs/arm-aks-api.md, "Well-known application ids").
 pub const AKS_SERVER_APP_ID: &str = "6dae42f8-4368-4678-94ff-3960e28e3630";

@@ -56,7 +56,13 @@ proptest! {
             prop_assert_eq!(again, body);
         }
         if let Ok(status) = serde_json::from_value::<AsyncOperationStatus>(value) {
-            let _ = status.state().is_terminal();
+            let again: AsyncOperationStatus =
+                serde_json::from_value(serde_json::to_value(&status).unwrap()).unwrap();
+            prop_assert_eq!(&again, &status);
+            // ARM's terminal states, any case (az also accepts the British spelling); anything else is running.
+            let lower = status.status.to_ascii_lowercase();
+            let terminal = ["succeeded", "failed", "canceled", "cancelled"].contains(&lower.as_str());
+            prop_assert_eq!(status.state().is_terminal(), terminal, "{:?}", status.status);
         }
     }
 

@@ -88,28 +88,7 @@ fn create_body(
         None
     };
     let kubernetes_version = args.kubernetes_version.clone().unwrap_or_default();
-    let mut pool = AgentPoolProfile {
-        name: "nodepool1".to_string(),
-        count: Some(i64::from(args.node_count)),
-        vm_size: Some(args.node_vm_size.clone().unwrap_or_default()),
-        os_type: Some("Linux".to_string()),
-        mode: Some("System".to_string()),
-        orchestrator_version: Some(kubernetes_version.clone()),
-        ..AgentPoolProfile::default()
-    };
-    for (key, value) in [
-        ("enableNodePublicIP", json!(false)),
-        ("enableAutoScaling", json!(false)),
-        ("scaleSetPriority", json!("Regular")),
-        ("nodeTaints", json!([])),
-        ("upgradeSettings", json!({})),
-        ("type", json!("VirtualMachineScaleSets")),
-        ("enableEncryptionAtHost", json!(false)),
-        ("enableUltraSSD", json!(false)),
-        ("enableFIPS", json!(false)),
-    ] {
-        pool.extra.insert(key.to_string(), value);
-    }
+    let pool = system_pool(args, &kubernetes_version);
     let mut properties = ManagedClusterProperties {
         kubernetes_version: Some(kubernetes_version),
         dns_prefix: Some(args.dns_name_prefix.clone().unwrap_or_else(|| {
@@ -167,6 +146,33 @@ fn create_body(
         properties,
         ..ManagedCluster::default()
     })
+}
+
+/// az's one system node pool `nodepool1`, with the defaults az sends.
+fn system_pool(args: &AksCreateArgs, kubernetes_version: &str) -> AgentPoolProfile {
+    let mut pool = AgentPoolProfile {
+        name: "nodepool1".to_string(),
+        count: Some(i64::from(args.node_count)),
+        vm_size: Some(args.node_vm_size.clone().unwrap_or_default()),
+        os_type: Some("Linux".to_string()),
+        mode: Some("System".to_string()),
+        orchestrator_version: Some(kubernetes_version.to_owned()),
+        ..AgentPoolProfile::default()
+    };
+    for (key, value) in [
+        ("enableNodePublicIP", json!(false)),
+        ("enableAutoScaling", json!(false)),
+        ("scaleSetPriority", json!("Regular")),
+        ("nodeTaints", json!([])),
+        ("upgradeSettings", json!({})),
+        ("type", json!("VirtualMachineScaleSets")),
+        ("enableEncryptionAtHost", json!(false)),
+        ("enableUltraSSD", json!(false)),
+        ("enableFIPS", json!(false)),
+    ] {
+        pool.extra.insert(key.to_string(), value);
+    }
+    pool
 }
 
 /// az ignores `--aad-admin-group-object-ids` and `--aad-tenant-id` without `--enable-aad` and creates a cluster

@@ -483,7 +483,6 @@ fn kubeconfig_checks(
     group: &str,
     name: &str,
 ) -> Vec<Check> {
-    let mut checks = Vec::new();
     let config = &view.merged.config;
     let files = view
         .paths
@@ -493,13 +492,31 @@ fn kubeconfig_checks(
         .join(":");
     let get_credentials = format!("aksctl aks get-credentials -g {group} -n {name}");
     if !view.errors.is_empty() {
-        checks.push(Check::fail(
+        return vec![Check::fail(
             "kubeconfig",
             format!("cannot read the kubeconfig: {}", view.errors.join("; ")),
             format!("repair or move the file, then: {get_credentials}"),
-        ));
-        return checks;
+        )];
     }
+    let azure_users: Vec<String> = config
+        .user_names()
+        .into_iter()
+        .filter(|user| config.user_auth_provider_name(user) == Some("azure"))
+        .collect();
+    vec![
+        current_context_check(config, name, &files, &get_credentials),
+        auth_provider_check(&azure_users),
+        kubelogin_check(config, cluster, &azure_users),
+    ]
+}
+
+/// Whether the current context is this cluster's, and how its user signs in.
+fn current_context_check(
+    config: &Kubeconfig,
+    name: &str,
+    files: &str,
+    get_credentials: &str,
+) -> Check {
     let current = config.current_context().filter(|name| !name.is_empty());
     let current_ref = current.and_then(|context| config.context(context));
     let for_cluster: Vec<String> = config
@@ -507,29 +524,15 @@ fn kubeconfig_checks(
         .into_iter()
         .filter(|context| config.context(context).is_some_and(|c| c.cluster == *name))
         .collect();
-    checks.push(match (current, &current_ref) {
+    match (current, &current_ref) {
         (Some(context), Some(reference)) if reference.cluster == *name => {
             let user = &reference.user;
-            let how = match config.user_exec(user) {
-                Some(exec) => {
-                    let command = exec.command.as_ref().cloned().unwrap_or_default();
-                    let args = exec.args.as_ref().cloned().unwrap_or_default();
-                    let mode = args
-                        .iter()
-                        .position(|arg| arg == "-l" || arg == "--login")
-                        .and_then(|index| args.get(index + 1))
-                        .map(|mode| format!(" -l {mode}"))
-                        .unwrap_or_default();
-                    format!("exec plugin `{command}{mode}`")
-                }
-                None => match config.user_auth_provider_name(user) {
-                    Some(provider) => format!("auth-provider `{provider}`"),
-                    None => "static credentials (client certificate or token)".into(),
-                },
-            };
+            let how = signs_in_with(config, user);
             Check::pass(
                 "kubeconfig",
-                format!("current context {context} ({files}) is this cluster; user {user} signs in with {how}"),
+                format!(
+                    "current context {context} ({files}) is this cluster; user {user} signs in with {how}"
+                ),
             )
         }
         (Some(context), _) if !for_cluster.is_empty() => Check::warn(
@@ -543,35 +546,71 @@ fn kubeconfig_checks(
         ),
         _ if !for_cluster.is_empty() => Check::warn(
             "kubeconfig",
-            format!("no current context; {} is this cluster", for_cluster.join(", ")),
+            format!(
+                "no current context; {} is this cluster",
+                for_cluster.join(", ")
+            ),
             format!("kubectl config use-context {}", for_cluster[0]),
         ),
         _ => Check::warn(
             "kubeconfig",
             format!("no context for cluster {name} in {files}"),
-            get_credentials.clone(),
+            get_credentials.to_owned(),
         ),
-    });
+    }
+}
 
-    let azure_users: Vec<String> = config
-        .user_names()
-        .into_iter()
-        .filter(|user| config.user_auth_provider_name(user) == Some("azure"))
-        .collect();
-    checks.push(if azure_users.is_empty() {
-        Check::pass("auth-provider", "no user uses the removed `azure` auth-provider")
+/// How a kubeconfig user signs in: an exec plugin (with its `-l` mode), an auth-provider, or static credentials.
+fn signs_in_with(config: &Kubeconfig, user: &str) -> String {
+    match config.user_exec(user) {
+        Some(exec) => {
+            let command = exec.command.as_ref().cloned().unwrap_or_default();
+            let args = exec.args.as_ref().cloned().unwrap_or_default();
+            let mode = args
+                .iter()
+                .position(|arg| arg == "-l" || arg == "--login")
+                .and_then(|index| args.get(index + 1))
+                .map(|mode| format!(" -l {mode}"))
+                .unwrap_or_default();
+            format!("exec plugin `{command}{mode}`")
+        }
+        None => match config.user_auth_provider_name(user) {
+            Some(provider) => format!("auth-provider `{provider}`"),
+            None => "static credentials (client certificate or token)".into(),
+        },
+    }
+}
+
+/// The users still on the `azure` auth-provider kubectl removed.
+fn auth_provider_check(azure_users: &[String]) -> Check {
+    if azure_users.is_empty() {
+        Check::pass(
+            "auth-provider",
+            "no user uses the removed `azure` auth-provider",
+        )
     } else {
         Check::fail(
             "auth-provider",
             format!(
                 "{} still {} the `azure` auth-provider, removed from kubectl in 1.26: kubectl cannot sign in",
                 azure_users.join(", "),
-                if azure_users.len() == 1 { "uses" } else { "use" }
+                if azure_users.len() == 1 {
+                    "uses"
+                } else {
+                    "use"
+                }
             ),
             CONVERT_COMMAND,
         )
-    });
+    }
+}
 
+/// kubelogin on PATH, required when exec users run it or auth-provider users must be converted to it.
+fn kubelogin_check(
+    config: &Kubeconfig,
+    cluster: Option<&ManagedCluster>,
+    azure_users: &[String],
+) -> Check {
     let exec_users: Vec<String> = config
         .user_names()
         .into_iter()
@@ -584,7 +623,7 @@ fn kubeconfig_checks(
         .collect();
     let installed = find_on_path("kubelogin");
     let aad = cluster.is_some_and(|cluster| cluster.aad_mode() != AadMode::None);
-    checks.push(match installed {
+    match installed {
         Some(path) => {
             let ours = std::env::current_exe()
                 .ok()
@@ -609,7 +648,7 @@ fn kubeconfig_checks(
                 "kubelogin is not on PATH, but {} need{} it",
                 exec_users
                     .iter()
-                    .chain(&azure_users)
+                    .chain(azure_users)
                     .cloned()
                     .collect::<Vec<_>>()
                     .join(", "),
@@ -627,8 +666,7 @@ fn kubeconfig_checks(
             "aksctl aks install-cli",
         ),
         None => Check::pass("kubelogin", "not on PATH (not needed by this kubeconfig)"),
-    });
-    checks
+    }
 }
 
 /// Where the exec users of this cluster's contexts sign in, against the authority of the cloud that served the

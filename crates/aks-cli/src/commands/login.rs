@@ -31,9 +31,6 @@ use crate::context::{Context, arm_client, user_agent};
 use crate::error::CliError;
 use crate::output::TableLayout;
 
-/// ARM's tenants API version, as az's `SubscriptionClient` uses.
-const TENANTS_API_VERSION: &str = "2022-12-01";
-
 /// Tokens in a tenant.
 type TenantSource = Box<dyn Fn(&str) -> Result<Arc<dyn TokenSource>, CliError>>;
 
@@ -415,7 +412,10 @@ async fn list_tenants(
         (signer.source)("organizations")?,
         "login",
     );
-    let url = arm.url(&format!("/tenants?api-version={TENANTS_API_VERSION}"));
+    let url = arm.url(&format!(
+        "/tenants?api-version={}",
+        aks_model::SUBSCRIPTIONS_API_VERSION
+    ));
     let answer = arm.send(Method::GET, url, None).await?;
     Ok(answer.body["value"]
         .as_array()

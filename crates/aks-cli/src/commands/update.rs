@@ -61,37 +61,65 @@ impl Changes {
         }
     }
 
+    /// The changes `args` ask for. Every field of [`AksUpdateArgs`] is named here, every field of [`Changes`] in
+    /// [`Changes::any`] and [`apply`], so a new `aks update` flag does not compile until each step decides what it
+    /// means (its name in the no-argument message, [`UPDATE_OPTIONS`], is checked by a unit test).
     fn from_args(args: &AksUpdateArgs) -> Result<Changes, CliError> {
+        let AksUpdateArgs {
+            // Read by `update` itself: which cluster, whether to ask or wait, where to write a template.
+            cluster: _,
+            yes: _,
+            no_wait: _,
+            export_template: _,
+            enable_aad,
+            aad_admin_group_object_ids,
+            aad_tenant_id,
+            enable_azure_rbac,
+            disable_azure_rbac,
+            disable_local_accounts,
+            enable_local_accounts,
+            tags,
+        } = args;
         let AadIds {
             admin_groups,
             tenant_id,
         } = aks::aad_ids(
-            args.aad_admin_group_object_ids.as_deref(),
-            args.aad_tenant_id.as_deref(),
+            aad_admin_group_object_ids.as_deref(),
+            aad_tenant_id.as_deref(),
         )?;
         Ok(Changes {
-            enable_aad: args.enable_aad,
+            enable_aad: *enable_aad,
             admin_groups,
             tenant_id,
-            enable_azure_rbac: args.enable_azure_rbac,
-            disable_azure_rbac: args.disable_azure_rbac,
-            disable_local_accounts: args.disable_local_accounts,
-            enable_local_accounts: args.enable_local_accounts,
-            tags: super::parse_tags(&args.tags),
+            enable_azure_rbac: *enable_azure_rbac,
+            disable_azure_rbac: *disable_azure_rbac,
+            disable_local_accounts: *disable_local_accounts,
+            enable_local_accounts: *enable_local_accounts,
+            tags: super::parse_tags(tags),
         })
     }
 
     /// az's `check_raw_parameters`: a parameter counts when its value is truthy in Python, so `--tags ""` and
     /// `--aad-tenant-id ""` alone do not, while `--no-wait` and `--yes` do (checked by the caller).
     fn any(&self) -> bool {
-        self.enable_aad
-            || self.admin_groups.as_ref().is_some_and(|g| !g.is_empty())
-            || self.tenant_id.as_ref().is_some_and(|t| !t.is_empty())
-            || self.enable_azure_rbac
-            || self.disable_azure_rbac
-            || self.disable_local_accounts
-            || self.enable_local_accounts
-            || self.tags.as_ref().is_some_and(|t| !t.is_empty())
+        let Changes {
+            enable_aad,
+            admin_groups,
+            tenant_id,
+            enable_azure_rbac,
+            disable_azure_rbac,
+            disable_local_accounts,
+            enable_local_accounts,
+            tags,
+        } = self;
+        *enable_aad
+            || admin_groups.as_ref().is_some_and(|g| !g.is_empty())
+            || tenant_id.as_ref().is_some_and(|t| !t.is_empty())
+            || *enable_azure_rbac
+            || *disable_azure_rbac
+            || *disable_local_accounts
+            || *enable_local_accounts
+            || tags.as_ref().is_some_and(|t| !t.is_empty())
     }
 }
 
@@ -145,23 +173,33 @@ pub(super) fn apply(
     changes: &Changes,
     name: &str,
 ) -> Result<ManagedCluster, CliError> {
-    if let Some(tags) = &changes.tags {
+    let Changes {
+        enable_aad,
+        admin_groups,
+        tenant_id,
+        enable_azure_rbac,
+        disable_azure_rbac,
+        disable_local_accounts,
+        enable_local_accounts,
+        tags,
+    } = changes;
+    if let Some(tags) = tags {
         cluster.tags = Some(tags.clone());
     }
 
-    if changes.disable_local_accounts && changes.enable_local_accounts {
+    if *disable_local_accounts && *enable_local_accounts {
         return Err(CliError::message(
             "Cannot specify --disable-local-accounts and --enable-local-accounts at the same time.",
         ));
     }
-    if changes.disable_local_accounts {
+    if *disable_local_accounts {
         cluster.properties.disable_local_accounts = Some(true);
     }
-    if changes.enable_local_accounts {
+    if *enable_local_accounts {
         cluster.properties.disable_local_accounts = Some(false);
     }
 
-    if changes.enable_aad {
+    if *enable_aad {
         if cluster.aad_mode() == AadMode::Managed {
             return Err(CliError::message(
                 "Cannot specify \"--enable-aad\" if managed AAD is already enabled",
@@ -180,36 +218,36 @@ pub(super) fn apply(
     }
     let managed = cluster.aad_mode() == AadMode::Managed;
     // az skips these checks for empty values and then crashes on a missing profile; any given value is checked.
-    if changes.tenant_id.is_some() && !managed {
+    if tenant_id.is_some() && !managed {
         return Err(not_managed("--aad-tenant-id"));
     }
-    if changes.admin_groups.is_some() && !managed {
+    if admin_groups.is_some() && !managed {
         return Err(not_managed("--aad-admin-group-object-ids"));
     }
-    if changes.enable_azure_rbac {
+    if *enable_azure_rbac {
         if !managed {
             return Err(not_managed("--enable-azure-rbac"));
         }
-        if changes.disable_azure_rbac {
+        if *disable_azure_rbac {
             return Err(CliError::message(
                 "Cannot specify \"--enable-azure-rbac\" and \"--disable-azure-rbac\" at the same time",
             ));
         }
     }
-    if changes.disable_azure_rbac && !managed {
+    if *disable_azure_rbac && !managed {
         return Err(not_managed("--disable-azure-rbac"));
     }
     if let Some(profile) = cluster.properties.aad_profile.as_mut() {
-        if let Some(tenant) = &changes.tenant_id {
+        if let Some(tenant) = tenant_id {
             profile.tenant_id = Some(tenant.clone());
         }
-        if let Some(groups) = &changes.admin_groups {
+        if let Some(groups) = admin_groups {
             profile.admin_group_object_ids = Some(Some(groups.clone()));
         }
-        if changes.enable_azure_rbac {
+        if *enable_azure_rbac {
             profile.enable_azure_rbac = Some(true);
         }
-        if changes.disable_azure_rbac {
+        if *disable_azure_rbac {
             profile.enable_azure_rbac = Some(false);
         }
     }
@@ -589,5 +627,23 @@ mod tests {
             no_argument_error().to_string(),
             "Please specify one or more of \"--tags\" or \"--disable-local-accounts\" or \"--enable-local-accounts\" or \"--enable-aad\" or \"--aad-tenant-id\" or \"--aad-admin-group-object-ids\" or \"--enable-azure-rbac\" or \"--disable-azure-rbac\" or \"--no-wait\" or \"--yes\"."
         );
+    }
+
+    /// The no-argument message lists every update flag: the options of `AksUpdateArgs` except which cluster
+    /// (`-g`/`-n`) and `--export-template` (an aksctl addition az does not list), each once.
+    #[test]
+    fn update_options_are_the_update_flags() {
+        use clap::Args;
+        let command = AksUpdateArgs::augment_args(clap::Command::new("update"));
+        let mut flags: Vec<String> = command
+            .get_arguments()
+            .filter_map(|arg| arg.get_long())
+            .filter(|long| !["resource-group", "name", "export-template"].contains(long))
+            .map(|long| format!("--{long}"))
+            .collect();
+        let mut listed: Vec<String> = UPDATE_OPTIONS.iter().map(|o| o.to_string()).collect();
+        flags.sort();
+        listed.sort();
+        assert_eq!(listed, flags);
     }
 }

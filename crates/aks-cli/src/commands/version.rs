@@ -14,8 +14,6 @@ use crate::output::TableLayout;
 /// The kubelogin release whose command line and `convert-kubeconfig` behaviour aksctl's kubelogin mode follows
 /// (docs/kubelogin.md).
 pub const KUBELOGIN_COMPATIBLE_VERSION: &str = "0.2.19";
-/// The Microsoft Graph version aksctl calls (docs/graph-groups.md).
-pub const MICROSOFT_GRAPH_API_VERSION: &str = "v1.0";
 /// How long `kubectl version --client` may take before it is given up on.
 const KUBECTL_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -33,13 +31,10 @@ pub async fn version(context: &Context) -> Result<(), CliError> {
     };
     let value = json!({
         "aksctl": env!("CARGO_PKG_VERSION"),
-        "apiVersions": {
-            "managedClusters": aks_model::MANAGED_CLUSTERS_API_VERSION,
-            "resourceGroups": aks_model::RESOURCE_GROUPS_API_VERSION,
-            "subscriptions": aks_model::SUBSCRIPTIONS_API_VERSION,
-            "cloudMetadata": aks_model::CLOUD_METADATA_API_VERSION,
-            "microsoftGraph": MICROSOFT_GRAPH_API_VERSION,
-        },
+        "apiVersions": aks_model::API_VERSIONS
+            .iter()
+            .map(|(name, version)| (name.to_string(), Value::from(*version)))
+            .collect::<serde_json::Map<String, Value>>(),
         "kubectl": kubectl,
         "kubelogin": KUBELOGIN_COMPATIBLE_VERSION,
     });

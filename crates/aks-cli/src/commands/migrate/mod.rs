@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aks_arm::ArmClient;
-use aks_model::ResourceId;
+use aks_model::{ResourceId, Subscription};
 use serde_json::{Value, json};
 
 use self::journal::{ClusterState, Entry, Journal, Replay};
@@ -112,7 +112,7 @@ fn ids_from_file(path: &Path) -> Result<Vec<String>, CliError> {
 async fn subscription_id(
     arm: &ArmClient,
     wanted: &str,
-    known: &mut Option<Vec<aks_model::Subscription>>,
+    known: &mut Option<Vec<Subscription>>,
 ) -> Result<String, CliError> {
     if aks_model::validation::is_guid(wanted) {
         return Ok(wanted.to_string());
@@ -139,6 +139,21 @@ async fn discover(
     context: &Context,
     target: &Target,
 ) -> Result<Vec<PlanRow>, CliError> {
+    let ids = requested_ids(args)?;
+    let mut known_subscriptions = None;
+    let subscriptions = match &ids {
+        Some(_) => Vec::new(),
+        None => subscriptions_in_scope(args, arm, context, &mut known_subscriptions).await?,
+    };
+    let tenants = subscription_tenants(arm, target, known_subscriptions).await;
+    match ids {
+        Some(ids) => rows_by_id(arm, ids, target, &tenants).await,
+        None => rows_by_listing(arm, &subscriptions, args, target, &tenants).await,
+    }
+}
+
+/// The cluster ids `--ids`/`--from-file` name (checked), or `None` when the scope is subscriptions and a group.
+fn requested_ids(args: &AksMigrateArgs) -> Result<Option<Vec<String>>, CliError> {
     let mut ids = args.ids.clone();
     if let Some(file) = &args.from_file {
         ids.extend(ids_from_file(file)?);
@@ -162,28 +177,44 @@ async fn discover(
     if let Some(group) = &args.resource_group {
         aks_model::validation::resource_group_name("--resource-group", group)?;
     }
+    Ok(by_id.then_some(ids))
+}
 
-    let mut known_subscriptions = None;
+/// The subscriptions `--subscription` names (by id or name, each once), else the current one.
+async fn subscriptions_in_scope(
+    args: &AksMigrateArgs,
+    arm: &ArmClient,
+    context: &Context,
+    known_subscriptions: &mut Option<Vec<Subscription>>,
+) -> Result<Vec<String>, CliError> {
     let mut subscriptions = Vec::new();
-    if !by_id {
-        if args.subscription.is_empty() {
-            subscriptions.push(context.subscription_id(arm).await?);
-        } else {
-            for wanted in &args.subscription {
-                let id = subscription_id(arm, wanted, &mut known_subscriptions).await?;
-                if !subscriptions
-                    .iter()
-                    .any(|s: &String| s.eq_ignore_ascii_case(&id))
-                {
-                    subscriptions.push(id);
-                }
+    if args.subscription.is_empty() {
+        subscriptions.push(context.subscription_id(arm).await?);
+    } else {
+        for wanted in &args.subscription {
+            let id = subscription_id(arm, wanted, known_subscriptions).await?;
+            if !subscriptions
+                .iter()
+                .any(|s: &String| s.eq_ignore_ascii_case(&id))
+            {
+                subscriptions.push(id);
             }
         }
     }
+    Ok(subscriptions)
+}
+
+/// Each subscription's tenant (lower-case id → tenant), when `--aad-tenant-id` does not give one; a listing
+/// that fails leaves the map empty.
+async fn subscription_tenants(
+    arm: &ArmClient,
+    target: &Target,
+    known_subscriptions: Option<Vec<Subscription>>,
+) -> HashMap<String, String> {
     // The tenant a cluster gets without --aad-tenant-id is its subscription's (docs/arm-aks-api.md, "aadProfile").
     let mut tenants: HashMap<String, String> = HashMap::new();
     if target.tenant_id.is_none() {
-        let listed = match known_subscriptions.take() {
+        let listed = match known_subscriptions {
             Some(listed) => Ok(listed),
             None => arm.list_subscriptions().await,
         };
@@ -199,66 +230,90 @@ async fn discover(
             Err(error) => tracing::debug!("cannot list subscriptions for their tenants: {error}"),
         }
     }
-    let tenant_of = |subscription: &str| {
-        tenants
-            .get(&subscription.to_ascii_lowercase())
-            .map(String::as_str)
-            .filter(|tenant| !tenant.is_empty())
-    };
+    tenants
+}
 
+fn tenant_of<'a>(tenants: &'a HashMap<String, String>, subscription: &str) -> Option<&'a str> {
+    tenants
+        .get(&subscription.to_ascii_lowercase())
+        .map(String::as_str)
+        .filter(|tenant| !tenant.is_empty())
+}
+
+/// One row per named cluster (each once); a cluster ARM does not find is a row that says so.
+async fn rows_by_id(
+    arm: &ArmClient,
+    ids: Vec<String>,
+    target: &Target,
+    tenants: &HashMap<String, String>,
+) -> Result<Vec<PlanRow>, CliError> {
     let mut rows = Vec::new();
-    if by_id {
-        let mut seen = std::collections::HashSet::new();
-        for id in ids {
-            if !seen.insert(id.to_ascii_lowercase()) {
-                continue;
-            }
-            let parsed = ResourceId::parse(&id).expect("checked above");
-            match arm
-                .get_managed_cluster(
-                    &parsed.subscription_id,
-                    &parsed.resource_group,
-                    &parsed.name,
-                )
-                .await
-            {
-                Ok(cluster) => rows.push(plan::row(
-                    &cluster,
-                    &id,
-                    target,
-                    tenant_of(&parsed.subscription_id),
-                )),
-                Err(error) if error.is_not_found() => rows.push(plan::unreadable(
-                    &id,
-                    format!(
-                        "not found: ({}) {}",
-                        error.code().unwrap_or("NotFound"),
-                        match &error {
-                            aks_arm::ArmError::Service { message, .. } => message.as_str(),
-                            _ => "",
-                        }
-                    ),
-                )),
-                Err(error) => return Err(error.into()),
-            }
+    let mut seen = std::collections::HashSet::new();
+    for id in ids {
+        if !seen.insert(id.to_ascii_lowercase()) {
+            continue;
         }
-    } else {
-        for subscription in &subscriptions {
-            let clusters = arm
-                .list_managed_clusters(subscription, args.resource_group.as_deref())
-                .await?;
-            for cluster in clusters {
-                rows.push(plan::row(&cluster, "", target, tenant_of(subscription)));
-            }
-        }
-        rows.sort_by_key(|row| {
-            (
-                row.subscription.to_ascii_lowercase(),
-                row.resource_group.to_ascii_lowercase(),
-                row.name.to_ascii_lowercase(),
+        let parsed = ResourceId::parse(&id).expect("checked above");
+        match arm
+            .get_managed_cluster(
+                &parsed.subscription_id,
+                &parsed.resource_group,
+                &parsed.name,
             )
-        });
+            .await
+        {
+            Ok(cluster) => rows.push(plan::row(
+                &cluster,
+                &id,
+                target,
+                tenant_of(tenants, &parsed.subscription_id),
+            )),
+            Err(error) if error.is_not_found() => rows.push(plan::unreadable(
+                &id,
+                format!(
+                    "not found: ({}) {}",
+                    error.code().unwrap_or("NotFound"),
+                    match &error {
+                        aks_arm::ArmError::Service { message, .. } => message.as_str(),
+                        _ => "",
+                    }
+                ),
+            )),
+            Err(error) => return Err(error.into()),
+        }
     }
+    Ok(rows)
+}
+
+/// Every cluster of the subscriptions (in `--resource-group` when given), sorted by subscription, group, name.
+async fn rows_by_listing(
+    arm: &ArmClient,
+    subscriptions: &[String],
+    args: &AksMigrateArgs,
+    target: &Target,
+    tenants: &HashMap<String, String>,
+) -> Result<Vec<PlanRow>, CliError> {
+    let mut rows = Vec::new();
+    for subscription in subscriptions {
+        let clusters = arm
+            .list_managed_clusters(subscription, args.resource_group.as_deref())
+            .await?;
+        for cluster in clusters {
+            rows.push(plan::row(
+                &cluster,
+                "",
+                target,
+                tenant_of(tenants, subscription),
+            ));
+        }
+    }
+    rows.sort_by_key(|row| {
+        (
+            row.subscription.to_ascii_lowercase(),
+            row.resource_group.to_ascii_lowercase(),
+            row.name.to_ascii_lowercase(),
+        )
+    });
     Ok(rows)
 }
 
