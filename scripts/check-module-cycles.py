@@ -30,8 +30,11 @@ ALLOWED_CYCLES = {
 
 MAX_FUNCTION_LINES = 100
 # Crates whose functions must all stay within MAX_FUNCTION_LINES (others are reported only): every crate but
-# aks-cli and aks-identity, which join when their last long functions are split.
-CLEAN_CRATES = {"aksctl", "aks-arm", "aks-emulator", "aks-kubeconfig", "aks-model", "aks-test-support"}
+# aks-identity, which joins when its last long functions are split.
+CLEAN_CRATES = {"aksctl", "aks-arm", "aks-cli", "aks-emulator", "aks-kubeconfig", "aks-model", "aks-test-support"}
+# Source directories of clean crates that are still reported only: aks-cli's kubelogin mode (get_token.rs `resolve`),
+# being reworked for start-up time.
+REPORT_ONLY_DIRS = ("crates/aks-cli/src/kubelogin/",)
 # Generated code is not held to the function-length limit.
 GENERATED_FILES = {"crates/aks-model/src/az_attributes.rs"}
 
@@ -440,7 +443,7 @@ def main() -> int:
             if relative in GENERATED_FILES:
                 continue
             for line in long_functions(module, relative):
-                if crate in CLEAN_CRATES:
+                if crate in CLEAN_CRATES and not relative.startswith(REPORT_ONLY_DIRS):
                     failures.append(f"{crate}: {line} (limit {MAX_FUNCTION_LINES})")
                 elif not options.quiet:
                     print(f"report only: {crate}: {line}")

@@ -417,137 +417,161 @@ fn analyze(text: &[char]) -> Analysis {
             allow_single_quoted: true,
         };
     }
-    let mut block_indicators = false;
-    let mut flow_indicators = false;
-    let mut line_breaks = false;
-    let mut special_characters = false;
-    let mut leading_space = false;
-    let mut leading_break = false;
-    let mut trailing_space = false;
-    let mut trailing_break = false;
-    let mut break_space = false;
-    let mut space_break = false;
-    let starts = |prefix: &str| {
-        let prefix: Vec<char> = prefix.chars().collect();
-        text.starts_with(&prefix)
-    };
-    if starts("---") || starts("...") {
-        block_indicators = true;
-        flow_indicators = true;
+    ScalarFindings::scan(text).analysis()
+}
+
+/// What PyYAML's `analyze_scalar` notices while it walks a non-empty scalar.
+#[derive(Default)]
+struct ScalarFindings {
+    block_indicators: bool,
+    flow_indicators: bool,
+    line_breaks: bool,
+    special_characters: bool,
+    leading_space: bool,
+    leading_break: bool,
+    trailing_space: bool,
+    trailing_break: bool,
+    break_space: bool,
+    space_break: bool,
+}
+
+impl ScalarFindings {
+    /// One pass over the characters, as PyYAML walks them.
+    fn scan(text: &[char]) -> ScalarFindings {
+        let mut found = ScalarFindings::default();
+        let starts = |prefix: &str| {
+            let prefix: Vec<char> = prefix.chars().collect();
+            text.starts_with(&prefix)
+        };
+        if starts("---") || starts("...") {
+            found.block_indicators = true;
+            found.flow_indicators = true;
+        }
+        let mut preceded_by_whitespace = true;
+        let mut followed_by_whitespace = text.len() == 1 || is_blank_or_break(text[1]);
+        let mut previous_space = false;
+        let mut previous_break = false;
+        for (index, &ch) in text.iter().enumerate() {
+            found.indicators(index, ch, preceded_by_whitespace, followed_by_whitespace);
+            if is_break(ch) {
+                found.line_breaks = true;
+            }
+            if !is_printable(ch) {
+                found.special_characters = true;
+            }
+            let first = index == 0;
+            let last = index == text.len() - 1;
+            if ch == ' ' {
+                found.leading_space |= first;
+                found.trailing_space |= last;
+                found.break_space |= previous_break;
+                previous_space = true;
+                previous_break = false;
+            } else if is_break(ch) {
+                found.leading_break |= first;
+                found.trailing_break |= last;
+                found.space_break |= previous_space;
+                previous_space = false;
+                previous_break = true;
+            } else {
+                previous_space = false;
+                previous_break = false;
+            }
+            preceded_by_whitespace = is_blank_or_break(ch);
+            followed_by_whitespace = index + 2 >= text.len() || is_blank_or_break(text[index + 2]);
+        }
+        found
     }
-    let mut preceded_by_whitespace = true;
-    let mut followed_by_whitespace = text.len() == 1 || is_blank_or_break(text[1]);
-    let mut previous_space = false;
-    let mut previous_break = false;
-    for (index, &ch) in text.iter().enumerate() {
+
+    /// The flow and block indicators `ch` is at `index` (the first character has its own list).
+    fn indicators(
+        &mut self,
+        index: usize,
+        ch: char,
+        preceded_by_whitespace: bool,
+        followed_by_whitespace: bool,
+    ) {
         if index == 0 {
             if "#,[]{}&*!|>'\"%@`".contains(ch) {
-                flow_indicators = true;
-                block_indicators = true;
+                self.flow_indicators = true;
+                self.block_indicators = true;
             }
             if ch == '?' || ch == ':' {
-                flow_indicators = true;
+                self.flow_indicators = true;
                 if followed_by_whitespace {
-                    block_indicators = true;
+                    self.block_indicators = true;
                 }
             }
             if ch == '-' && followed_by_whitespace {
-                flow_indicators = true;
-                block_indicators = true;
+                self.flow_indicators = true;
+                self.block_indicators = true;
             }
         } else {
             if ",?[]{}".contains(ch) {
-                flow_indicators = true;
+                self.flow_indicators = true;
             }
             if ch == ':' {
-                flow_indicators = true;
+                self.flow_indicators = true;
                 if followed_by_whitespace {
-                    block_indicators = true;
+                    self.block_indicators = true;
                 }
             }
             if ch == '#' && preceded_by_whitespace {
-                flow_indicators = true;
-                block_indicators = true;
+                self.flow_indicators = true;
+                self.block_indicators = true;
             }
         }
-        if is_break(ch) {
-            line_breaks = true;
+    }
+
+    /// Which styles the findings allow.
+    fn analysis(&self) -> Analysis {
+        let mut allow_flow_plain = true;
+        let mut allow_block_plain = true;
+        let mut allow_single_quoted = true;
+        if self.leading_space || self.leading_break || self.trailing_space || self.trailing_break {
+            allow_flow_plain = false;
+            allow_block_plain = false;
         }
-        if !(ch == '\n' || ('\x20'..='\x7e').contains(&ch)) {
-            let unicode = (ch == '\u{85}'
-                || ('\u{a0}'..='\u{d7ff}').contains(&ch)
-                || ('\u{e000}'..='\u{fffd}').contains(&ch)
-                || ('\u{10000}'..'\u{10ffff}').contains(&ch))
-                && ch != '\u{feff}';
-            if !unicode {
-                special_characters = true;
-            }
+        if self.break_space {
+            allow_flow_plain = false;
+            allow_block_plain = false;
+            allow_single_quoted = false;
         }
-        if ch == ' ' {
-            if index == 0 {
-                leading_space = true;
-            }
-            if index == text.len() - 1 {
-                trailing_space = true;
-            }
-            if previous_break {
-                break_space = true;
-            }
-            previous_space = true;
-            previous_break = false;
-        } else if is_break(ch) {
-            if index == 0 {
-                leading_break = true;
-            }
-            if index == text.len() - 1 {
-                trailing_break = true;
-            }
-            if previous_space {
-                space_break = true;
-            }
-            previous_space = false;
-            previous_break = true;
-        } else {
-            previous_space = false;
-            previous_break = false;
+        if self.space_break || self.special_characters {
+            allow_flow_plain = false;
+            allow_block_plain = false;
+            allow_single_quoted = false;
         }
-        preceded_by_whitespace = is_blank_or_break(ch);
-        followed_by_whitespace = index + 2 >= text.len() || is_blank_or_break(text[index + 2]);
+        if self.line_breaks {
+            allow_flow_plain = false;
+            allow_block_plain = false;
+        }
+        if self.flow_indicators {
+            allow_flow_plain = false;
+        }
+        if self.block_indicators {
+            allow_block_plain = false;
+        }
+        Analysis {
+            empty: false,
+            multiline: self.line_breaks,
+            allow_flow_plain,
+            allow_block_plain,
+            allow_single_quoted,
+        }
     }
-    let mut allow_flow_plain = true;
-    let mut allow_block_plain = true;
-    let mut allow_single_quoted = true;
-    if leading_space || leading_break || trailing_space || trailing_break {
-        allow_flow_plain = false;
-        allow_block_plain = false;
+}
+
+/// PyYAML's printable set for the emitter: line feed, printable ASCII, and the Unicode ranges it allows (not the BOM).
+fn is_printable(ch: char) -> bool {
+    if ch == '\n' || ('\x20'..='\x7e').contains(&ch) {
+        return true;
     }
-    if break_space {
-        allow_flow_plain = false;
-        allow_block_plain = false;
-        allow_single_quoted = false;
-    }
-    if space_break || special_characters {
-        allow_flow_plain = false;
-        allow_block_plain = false;
-        allow_single_quoted = false;
-    }
-    if line_breaks {
-        allow_flow_plain = false;
-        allow_block_plain = false;
-    }
-    if flow_indicators {
-        allow_flow_plain = false;
-    }
-    if block_indicators {
-        allow_block_plain = false;
-    }
-    Analysis {
-        empty: false,
-        multiline: line_breaks,
-        allow_flow_plain,
-        allow_block_plain,
-        allow_single_quoted,
-    }
+    (ch == '\u{85}'
+        || ('\u{a0}'..='\u{d7ff}').contains(&ch)
+        || ('\u{e000}'..='\u{fffd}').contains(&ch)
+        || ('\u{10000}'..'\u{10ffff}').contains(&ch))
+        && ch != '\u{feff}'
 }
 
 #[derive(Clone, Copy, PartialEq)]

@@ -8,6 +8,7 @@ use aks_kubeconfig::{
 };
 use std::fs;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -148,25 +149,27 @@ fn lock_is_exclusive_between_threads_and_removed_on_drop() {
     assert_eq!(first.path(), lock_path(&path));
     assert!(first.path().exists());
 
+    // The second lock is taken only after the first is released: the waiter sees `released` set (stored just
+    // before the drop), whatever the threads' timing. The pause only makes it likely that the waiter is already
+    // waiting when the first lock goes; nothing is asserted on time.
     let barrier = Arc::new(Barrier::new(2));
+    let released = Arc::new(AtomicBool::new(false));
     let waiter = {
         let path = path.clone();
         let barrier = Arc::clone(&barrier);
+        let released = Arc::clone(&released);
         std::thread::spawn(move || {
             barrier.wait();
-            let started = Instant::now();
             let lock = FileLock::acquire(&path, Duration::from_secs(10)).unwrap();
-            (started.elapsed(), lock.path().exists())
+            (released.load(Ordering::SeqCst), lock.path().exists())
         })
     };
     barrier.wait();
     std::thread::sleep(Duration::from_millis(200));
+    released.store(true, Ordering::SeqCst);
     drop(first);
-    let (waited, existed) = waiter.join().unwrap();
-    assert!(
-        waited >= Duration::from_millis(150),
-        "second lock taken too early: {waited:?}"
-    );
+    let (after_release, existed) = waiter.join().unwrap();
+    assert!(after_release, "second lock taken while the first was held");
     assert!(existed);
     assert!(
         !lock_path(&path).exists(),

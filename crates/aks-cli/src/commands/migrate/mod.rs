@@ -449,31 +449,13 @@ pub async fn migrate(args: AksMigrateArgs, context: &Context) -> Result<(), CliE
     )?;
     let arm = context.arm("aks migrate")?;
 
-    let (rows, prior, journal_path, fresh, target) = match &args.resume {
-        Some(path) => {
-            let replay = resume_run(&args, path, &flags)?;
-            let target = Target {
-                admin_groups: replay.header.admin_group_object_ids.clone(),
-                tenant_id: replay.header.tenant_id.clone(),
-            };
-            (replay.plan, replay.last, path.clone(), false, target)
-        }
-        None => {
-            let target = Target {
-                admin_groups: flags.admin_groups.clone(),
-                tenant_id: flags.tenant_id.clone(),
-            };
-            let rows = discover(&args, &arm, context, &target).await?;
-            let path = args.journal.clone().unwrap_or_else(|| {
-                context
-                    .store
-                    .dir
-                    .join("migrations")
-                    .join(journal::default_file_name())
-            });
-            (rows, HashMap::new(), path, true, target)
-        }
-    };
+    let Scope {
+        rows,
+        prior,
+        journal_path,
+        fresh,
+        target,
+    } = scope(&args, &flags, &arm, context).await?;
 
     if rows.is_empty() {
         context
@@ -484,32 +466,7 @@ pub async fn migrate(args: AksMigrateArgs, context: &Context) -> Result<(), CliE
         return print_plan(&rows, &printer, format);
     }
 
-    let pending: Vec<&PlanRow> = rows
-        .iter()
-        .filter(|row| {
-            row.action == Action::Migrate
-                && !prior
-                    .get(&row.key())
-                    .is_some_and(|line| line.state.is_final())
-        })
-        .collect();
-    if !pending.is_empty() && !args.yes {
-        let free = pending
-            .iter()
-            .filter(|row| row.warnings.iter().any(|w| w.starts_with("Free tier")))
-            .count();
-        context.printer.warning(&format!(
-            "{} cluster(s) will be migrated to AKS-managed Microsoft Entra integration ({} skipped); see the plan with --dry-run.",
-            pending.len(),
-            rows.len() - pending.len()
-        ));
-        if free > 0 {
-            context.printer.warning(&format!(
-                "{free} of them are on the Free tier: their API servers may see downtime during the migration."
-            ));
-        }
-        super::confirm_or_yes(context, false)?;
-    }
+    confirm_pending(&rows, &prior, &args, context)?;
 
     let journal = Arc::new(Journal::open(&journal_path)?);
     if fresh {
@@ -546,7 +503,135 @@ pub async fn migrate(args: AksMigrateArgs, context: &Context) -> Result<(), CliE
         resource_poll: Duration::from_secs(1),
     });
 
-    // Finished clusters come from the journal; skipped ones are recorded now; the rest run.
+    let (mut report, queue) = settle_finished_and_skipped(&rows, &prior, &journal, &progress)?;
+    let refreshed = run_queue(queue, &mut report, &runner, &arm, &args, context).await;
+    progress.close();
+    let refreshed = refreshed?;
+
+    let report: Vec<ReportRow> = report.into_iter().flatten().collect();
+    print_report(&report, &journal_path, &printer, format)?;
+    warn_about_credentials(&report, refreshed, &args, context);
+    let failed = report
+        .iter()
+        .filter(|row| row.result == ClusterState::Failed)
+        .count();
+    if failed > 0 {
+        return Err(CliError::message(format!(
+            "{failed} of {} cluster(s) failed to migrate (see the report). The journal is {}.",
+            report.len(),
+            journal_path.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The clusters of one run: planned now, or read back from the journal being resumed.
+struct Scope {
+    rows: Vec<PlanRow>,
+    /// The last journal line of each cluster (empty for a new run).
+    prior: HashMap<String, journal::StateLine>,
+    journal_path: std::path::PathBuf,
+    /// A new run (its journal starts with a header and the plan).
+    fresh: bool,
+    target: Target,
+}
+
+async fn scope(
+    args: &AksMigrateArgs,
+    flags: &AadIds,
+    arm: &ArmClient,
+    context: &Context,
+) -> Result<Scope, CliError> {
+    Ok(match &args.resume {
+        Some(path) => {
+            let replay = resume_run(args, path, flags)?;
+            let target = Target {
+                admin_groups: replay.header.admin_group_object_ids.clone(),
+                tenant_id: replay.header.tenant_id.clone(),
+            };
+            Scope {
+                rows: replay.plan,
+                prior: replay.last,
+                journal_path: path.clone(),
+                fresh: false,
+                target,
+            }
+        }
+        None => {
+            let target = Target {
+                admin_groups: flags.admin_groups.clone(),
+                tenant_id: flags.tenant_id.clone(),
+            };
+            let rows = discover(args, arm, context, &target).await?;
+            let path = args.journal.clone().unwrap_or_else(|| {
+                context
+                    .store
+                    .dir
+                    .join("migrations")
+                    .join(journal::default_file_name())
+            });
+            Scope {
+                rows,
+                prior: HashMap::new(),
+                journal_path: path,
+                fresh: true,
+                target,
+            }
+        }
+    })
+}
+
+/// Without `--yes`: say how many clusters will be migrated (and how many are on the Free tier), then ask.
+fn confirm_pending(
+    rows: &[PlanRow],
+    prior: &HashMap<String, journal::StateLine>,
+    args: &AksMigrateArgs,
+    context: &Context,
+) -> Result<(), CliError> {
+    let pending: Vec<&PlanRow> = rows
+        .iter()
+        .filter(|row| {
+            row.action == Action::Migrate
+                && !prior
+                    .get(&row.key())
+                    .is_some_and(|line| line.state.is_final())
+        })
+        .collect();
+    if !pending.is_empty() && !args.yes {
+        let free = pending
+            .iter()
+            .filter(|row| row.warnings.iter().any(|w| w.starts_with("Free tier")))
+            .count();
+        context.printer.warning(&format!(
+            "{} cluster(s) will be migrated to AKS-managed Microsoft Entra integration ({} skipped); see the plan with --dry-run.",
+            pending.len(),
+            rows.len() - pending.len()
+        ));
+        if free > 0 {
+            context.printer.warning(&format!(
+                "{free} of them are on the Free tier: their API servers may see downtime during the migration."
+            ));
+        }
+        super::confirm_or_yes(context, false)?;
+    }
+    Ok(())
+}
+
+/// Finished clusters come from the journal; skipped ones are recorded now (and shown as finished); the rest are
+/// the queue, with their index in the report and their last journal line.
+#[allow(clippy::type_complexity)]
+fn settle_finished_and_skipped(
+    rows: &[PlanRow],
+    prior: &HashMap<String, journal::StateLine>,
+    journal: &Journal,
+    progress: &Progress,
+) -> Result<
+    (
+        Vec<Option<ReportRow>>,
+        Vec<(usize, PlanRow, Option<journal::StateLine>)>,
+    ),
+    CliError,
+> {
     let mut report: Vec<Option<ReportRow>> = vec![None; rows.len()];
     let mut queue = Vec::new();
     let mut skipped_lines = Vec::new();
@@ -581,7 +666,19 @@ pub async fn migrate(args: AksMigrateArgs, context: &Context) -> Result<(), CliE
             progress.finished(&row.label(), &done.summary());
         }
     }
+    Ok((report, queue))
+}
 
+/// Run the queue, `--concurrency` clusters at a time, refreshing credentials of migrated clusters when asked;
+/// returns the kubeconfigs refreshed and how many refreshes failed.
+async fn run_queue(
+    queue: Vec<(usize, PlanRow, Option<journal::StateLine>)>,
+    report: &mut [Option<ReportRow>],
+    runner: &Arc<Runner>,
+    arm: &ArmClient,
+    args: &AksMigrateArgs,
+    context: &Context,
+) -> Result<Refreshed, CliError> {
     let mut tasks = tokio::task::JoinSet::new();
     let mut queue = queue.into_iter();
     let concurrency = args.concurrency as usize;
@@ -601,14 +698,13 @@ pub async fn migrate(args: AksMigrateArgs, context: &Context) -> Result<(), CliE
         let (index, mut row) = match joined {
             Ok(done) => done,
             Err(error) => {
-                progress.close();
                 return Err(CliError::message(format!(
                     "a migration worker stopped unexpectedly: {error}"
                 )));
             }
         };
         if row.result == ClusterState::Migrated && args.refresh_credentials {
-            match refresh_credentials(&arm, &row, args.file.as_deref(), context).await {
+            match refresh_credentials(arm, &row, args.file.as_deref(), context).await {
                 Ok(Some(path)) => refreshed.push(path),
                 Ok(None) => {}
                 Err(error) => {
@@ -622,10 +718,29 @@ pub async fn migrate(args: AksMigrateArgs, context: &Context) -> Result<(), CliE
         }
         report[index] = Some(row);
     }
-    progress.close();
+    Ok(Refreshed {
+        paths: refreshed,
+        failures: refresh_failures,
+    })
+}
 
-    let report: Vec<ReportRow> = report.into_iter().flatten().collect();
-    print_report(&report, &journal_path, &printer, format)?;
+/// The kubeconfigs `--refresh-credentials` merged into, and how many clusters it could not refresh.
+struct Refreshed {
+    paths: Vec<std::path::PathBuf>,
+    failures: usize,
+}
+
+/// The warnings after the report: stale kubeconfig entries, where fresh credentials went, refreshes that failed.
+fn warn_about_credentials(
+    report: &[ReportRow],
+    refreshed: Refreshed,
+    args: &AksMigrateArgs,
+    context: &Context,
+) {
+    let Refreshed {
+        paths: mut refreshed,
+        failures: refresh_failures,
+    } = refreshed;
     let migrated = report
         .iter()
         .filter(|row| row.result == ClusterState::Migrated)
@@ -647,18 +762,6 @@ pub async fn migrate(args: AksMigrateArgs, context: &Context) -> Result<(), CliE
             "{refresh_failures} migrated cluster(s) could not get fresh credentials; see the report."
         ));
     }
-    let failed = report
-        .iter()
-        .filter(|row| row.result == ClusterState::Failed)
-        .count();
-    if failed > 0 {
-        return Err(CliError::message(format!(
-            "{failed} of {} cluster(s) failed to migrate (see the report). The journal is {}.",
-            report.len(),
-            journal_path.display()
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

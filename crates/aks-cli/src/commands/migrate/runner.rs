@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::super::update::{self, Changes};
 use super::journal::{ClusterState, ErrorInfo, Journal, StateLine};
-use super::pacing::{REMAINING_WRITES, WriteGates};
+use super::pacing::{REMAINING_WRITES, WriteGate, WriteGates};
 use super::plan::{ALREADY_MANAGED, NO_AAD, PlanRow, RBAC_DISABLED};
 use super::progress::Progress;
 
@@ -117,6 +117,37 @@ enum Outcome {
     Migrated,
     Skipped(&'static str),
     Failed(ErrorInfo),
+}
+
+/// What a cluster that is not busy says about this run: migrated (or failed) when our PUT reached it, skipped
+/// when there is nothing to migrate; `None` for a legacy AAD cluster with Kubernetes RBAC, which gets the PUT.
+fn settled(cluster: &ManagedCluster, state: &str, put_sent: bool) -> Option<Outcome> {
+    match cluster.aad_mode() {
+        AadMode::Managed if put_sent => Some(
+            if OperationState::parse(state) == OperationState::Succeeded {
+                Outcome::Migrated
+            } else {
+                Outcome::Failed(ErrorInfo {
+                    code: state.to_owned(),
+                    message: format!(
+                        "The migration's operation ended and the cluster's provisioningState is {state}."
+                    ),
+                })
+            },
+        ),
+        AadMode::Managed => Some(Outcome::Skipped(ALREADY_MANAGED)),
+        AadMode::None => Some(Outcome::Skipped(NO_AAD)),
+        AadMode::Legacy if !cluster.rbac_enabled() => Some(Outcome::Skipped(RBAC_DISABLED)),
+        AadMode::Legacy => None,
+    }
+}
+
+/// A failure that is not an ARM error: a code of ours and the error's text.
+fn failed(code: &str, error: impl std::fmt::Display) -> Outcome {
+    Outcome::Failed(ErrorInfo {
+        code: code.to_string(),
+        message: error.to_string(),
+    })
 }
 
 fn error_info(error: &ArmError) -> ErrorInfo {
@@ -264,6 +295,114 @@ impl Runner {
         }
     }
 
+    /// An interrupted run whose PUT was accepted: follow the operation it recorded. `None` when there is none, or it
+    /// cannot be followed (the cluster is then read again).
+    async fn follow_recorded(
+        &self,
+        row: &PlanRow,
+        label: &str,
+        prior: Option<&StateLine>,
+    ) -> Option<Outcome> {
+        let Some(StateLine {
+            state: ClusterState::Accepted,
+            operation: Some(operation),
+            ..
+        }) = prior
+        else {
+            return None;
+        };
+        self.progress.step(
+            label,
+            "re-polling the operation of the interrupted run",
+            true,
+        );
+        match self.wait_recorded(row, operation).await {
+            Ok(()) => Some(Outcome::Migrated),
+            Err(error @ ArmError::OperationFailed { .. }) => {
+                Some(Outcome::Failed(error_info(&error)))
+            }
+            Err(error) => {
+                tracing::debug!(cluster = %row.id, "the recorded operation cannot be followed: {error}");
+                None
+            }
+        }
+    }
+
+    /// ARM accepted the PUT: tell the write gate the remaining budget, journal the operation, wait for it. `None`
+    /// when its status could not be read (after a pause; the cluster is read again).
+    async fn accepted(
+        &self,
+        row: &PlanRow,
+        label: &str,
+        poller: Poller,
+        gate: &WriteGate,
+        transient: &mut u32,
+    ) -> Option<Outcome> {
+        let remaining = poller
+            .initial()
+            .header(REMAINING_WRITES)
+            .and_then(|value| value.trim().parse::<u64>().ok());
+        if gate.succeeded(remaining) {
+            tracing::debug!(
+                ?remaining,
+                "write budget low: one write per refill interval"
+            );
+        }
+        let operation = poller
+            .initial()
+            .header("azure-asyncoperation")
+            .map(str::to_string);
+        if let Err(error) =
+            self.journal
+                .state(&row.id, ClusterState::Accepted, operation, None, None)
+        {
+            tracing::warn!("journal: {error}");
+        }
+        self.progress.step(label, "migrating (PUT accepted)", true);
+        match self.wait(poller, label).await {
+            Ok(()) => Some(Outcome::Migrated),
+            Err(error @ ArmError::OperationFailed { .. }) => {
+                Some(Outcome::Failed(error_info(&error)))
+            }
+            Err(error) if *transient < MAX_TRANSIENT_ERRORS => {
+                // The status could not be read: read the cluster again.
+                *transient += 1;
+                tracing::debug!(cluster = %row.id, "polling failed: {error}");
+                tokio::time::sleep(Duration::from_secs(1 << *transient)).await;
+                None
+            }
+            Err(error) => Some(Outcome::Failed(error_info(&error))),
+        }
+    }
+
+    /// GET the cluster; `Ok(None)` after a pause for a throttled or transient failure (within their budgets).
+    async fn read(
+        &self,
+        row: &PlanRow,
+        throttled: &mut u32,
+        transient: &mut u32,
+    ) -> Result<Option<ManagedCluster>, Outcome> {
+        match self
+            .arm
+            .get_managed_cluster(&row.subscription, &row.resource_group, &row.name)
+            .await
+        {
+            Ok(cluster) => Ok(Some(cluster)),
+            Err(error) if is_throttled(&error) && *throttled < MAX_THROTTLED => {
+                // The read budget is not the write gate's business: back off this worker only.
+                *throttled += 1;
+                tokio::time::sleep(Duration::from_secs(1 << (*throttled).min(6))).await;
+                Ok(None)
+            }
+            Err(error) if is_transient(&error) && *transient < MAX_TRANSIENT_ERRORS => {
+                *transient += 1;
+                tokio::time::sleep(Duration::from_secs(1 << *transient)).await;
+                Ok(None)
+            }
+            Err(error) => Err(Outcome::Failed(error_info(&error))),
+        }
+    }
+
     async fn migrate(&self, row: &PlanRow, prior: Option<StateLine>) -> Outcome {
         let label = row.label();
         let progress = &self.progress;
@@ -271,50 +410,18 @@ impl Runner {
         let mut put_sent = prior.as_ref().is_some_and(|line| {
             matches!(line.state, ClusterState::Putting | ClusterState::Accepted)
         });
-        if let Some(StateLine {
-            state: ClusterState::Accepted,
-            operation: Some(operation),
-            ..
-        }) = &prior
-        {
-            progress.step(
-                &label,
-                "re-polling the operation of the interrupted run",
-                true,
-            );
-            match self.wait_recorded(row, operation).await {
-                Ok(()) => return Outcome::Migrated,
-                Err(error @ ArmError::OperationFailed { .. }) => {
-                    return Outcome::Failed(error_info(&error));
-                }
-                Err(error) => {
-                    tracing::debug!(cluster = %row.id, "the recorded operation cannot be followed: {error}")
-                }
-            }
+        if let Some(outcome) = self.follow_recorded(row, &label, prior.as_ref()).await {
+            return outcome;
         }
         let gate = self.gates.of(&row.subscription);
         let mut transient = 0u32;
         let mut throttled = 0u32;
         loop {
             progress.step(&label, "reading the cluster", false);
-            let cluster = match self
-                .arm
-                .get_managed_cluster(&row.subscription, &row.resource_group, &row.name)
-                .await
-            {
-                Ok(cluster) => cluster,
-                Err(error) if is_throttled(&error) && throttled < MAX_THROTTLED => {
-                    // The read budget is not the write gate's business: back off this worker only.
-                    throttled += 1;
-                    tokio::time::sleep(Duration::from_secs(1 << throttled.min(6))).await;
-                    continue;
-                }
-                Err(error) if is_transient(&error) && transient < MAX_TRANSIENT_ERRORS => {
-                    transient += 1;
-                    tokio::time::sleep(Duration::from_secs(1 << transient)).await;
-                    continue;
-                }
-                Err(error) => return Outcome::Failed(error_info(&error)),
+            let cluster = match self.read(row, &mut throttled, &mut transient).await {
+                Ok(Some(cluster)) => cluster,
+                Ok(None) => continue,
+                Err(outcome) => return outcome,
             };
             let state = provisioning_state(&cluster);
             if OperationState::parse(&state) == OperationState::InProgress {
@@ -326,34 +433,12 @@ impl Runner {
                 self.wait_idle(row).await;
                 continue;
             }
-            match cluster.aad_mode() {
-                AadMode::Managed if put_sent => {
-                    return if OperationState::parse(&state) == OperationState::Succeeded {
-                        Outcome::Migrated
-                    } else {
-                        Outcome::Failed(ErrorInfo {
-                            code: state.clone(),
-                            message: format!(
-                                "The migration's operation ended and the cluster's provisioningState is {state}."
-                            ),
-                        })
-                    };
-                }
-                AadMode::Managed => return Outcome::Skipped(ALREADY_MANAGED),
-                AadMode::None => return Outcome::Skipped(NO_AAD),
-                AadMode::Legacy if !cluster.rbac_enabled() => {
-                    return Outcome::Skipped(RBAC_DISABLED);
-                }
-                AadMode::Legacy => {}
+            if let Some(outcome) = settled(&cluster, &state, put_sent) {
+                return outcome;
             }
             let body = match update::apply(cluster, &self.changes, &row.name) {
                 Ok(body) => body,
-                Err(error) => {
-                    return Outcome::Failed(ErrorInfo {
-                        code: "InvalidArgument".to_string(),
-                        message: error.to_string(),
-                    });
-                }
+                Err(error) => return failed("InvalidArgument", error),
             };
             progress.step(&label, "waiting for the write budget", false);
             gate.pass().await;
@@ -361,10 +446,7 @@ impl Runner {
                 .journal
                 .state(&row.id, ClusterState::Putting, None, None, None)
             {
-                return Outcome::Failed(ErrorInfo {
-                    code: "JournalWriteFailed".to_string(),
-                    message: error.to_string(),
-                });
+                return failed("JournalWriteFailed", error);
             }
             put_sent = true;
             progress.step(&label, "sending the PUT", false);
@@ -379,39 +461,11 @@ impl Runner {
                 .await
             {
                 Ok(poller) => {
-                    let remaining = poller
-                        .initial()
-                        .header(REMAINING_WRITES)
-                        .and_then(|value| value.trim().parse::<u64>().ok());
-                    if gate.succeeded(remaining) {
-                        tracing::debug!(
-                            ?remaining,
-                            "write budget low: one write per refill interval"
-                        );
-                    }
-                    let operation = poller
-                        .initial()
-                        .header("azure-asyncoperation")
-                        .map(str::to_string);
-                    if let Err(error) =
-                        self.journal
-                            .state(&row.id, ClusterState::Accepted, operation, None, None)
-                    {
-                        tracing::warn!("journal: {error}");
-                    }
-                    progress.step(&label, "migrating (PUT accepted)", true);
-                    match self.wait(poller, &label).await {
-                        Ok(()) => return Outcome::Migrated,
-                        Err(error @ ArmError::OperationFailed { .. }) => {
-                            return Outcome::Failed(error_info(&error));
-                        }
-                        Err(error) if transient < MAX_TRANSIENT_ERRORS => {
-                            // The status could not be read: read the cluster again.
-                            transient += 1;
-                            tracing::debug!(cluster = %row.id, "polling failed: {error}");
-                            tokio::time::sleep(Duration::from_secs(1 << transient)).await;
-                        }
-                        Err(error) => return Outcome::Failed(error_info(&error)),
+                    let outcome = self
+                        .accepted(row, &label, poller, &gate, &mut transient)
+                        .await;
+                    if let Some(outcome) = outcome {
+                        return outcome;
                     }
                 }
                 Err(error) if is_throttled(&error) && throttled < MAX_THROTTLED => {
