@@ -74,7 +74,15 @@ fn assert_refused(cloud: &TestCloud, name: &str, flags: &[&str], missing: &[&str
     for part in missing {
         assert!(err.contains(part), "{part:?} in {err}");
     }
-    assert!(err.contains("pass --yes"), "{err}");
+    assert!(
+        err.contains("Nothing was changed; pass --yes to make the change anyway."),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("without an admin path").count(),
+        1,
+        "explained once: {err}"
+    );
     assert_eq!(output.stdout, b"", "nothing printed on stdout");
     assert_eq!(puts(cloud), 0, "no PUT for {flags:?}");
     assert_eq!(get(cloud, name), before, "cluster unchanged by {flags:?}");

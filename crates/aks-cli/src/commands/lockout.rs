@@ -21,6 +21,9 @@ use crate::error::CliError;
 /// az's question before a destructive change (knack's `prompt_y_n`, as `az aks delete` asks it).
 pub(super) const CONFIRM_PROMPT: &str = "Are you sure you want to perform this operation? (y/n): ";
 
+/// The last line when the change is not made.
+const NOTHING_CHANGED: &str = "Nothing was changed; pass --yes to make the change anyway.";
+
 /// The data action of an Azure RBAC cluster admin.
 pub(super) const CLUSTER_ADMIN_DATA_ACTION: &str = "Microsoft.ContainerService/managedClusters/*";
 
@@ -234,7 +237,7 @@ impl Lockout {
 }
 
 /// Stop, ask or go on after a [`check`]: without a lockout or with `yes`, go on (with `yes`, after a warning); on
-/// a terminal, ask az's question; otherwise (or on "n") fail with the explanation, exit 1.
+/// a terminal, show the explanation and ask az's question; otherwise fail with the explanation. Stopping is exit 1.
 pub(super) fn confirm(
     lockout: Option<&Lockout>,
     yes: bool,
@@ -243,20 +246,17 @@ pub(super) fn confirm(
     let Some(lockout) = lockout else {
         return Ok(());
     };
+    let explanation = lockout.explain();
     if yes {
-        printer.warning(&lockout.explain());
+        printer.warning(&explanation);
         return Ok(());
     }
-    let refused = || {
-        CliError::message(format!(
-            "{}\nNothing was changed; pass --yes to make the change anyway.",
-            lockout.explain()
-        ))
-    };
-    printer.warning(&lockout.explain());
-    match printer.confirm(CONFIRM_PROMPT) {
+    match printer.confirm(&format!("{explanation}\n{CONFIRM_PROMPT}")) {
         Some(true) => Ok(()),
-        Some(false) | None => Err(refused()),
+        Some(false) => Err(CliError::message(NOTHING_CHANGED)),
+        None => Err(CliError::message(format!(
+            "{explanation}\n{NOTHING_CHANGED}"
+        ))),
     }
 }
 
