@@ -7,23 +7,10 @@ use aks_test_support::TestCloud;
 use base64::Engine as _;
 use serde_json::{Value, json};
 
-use crate::{cloud, stderr};
+use crate::{cloud, object_id, stderr};
 
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// The object id of a seeded service principal, from the emulator's state.
-fn object_id(cloud: &TestCloud, app_id: &str) -> String {
-    cloud.management("GET", "state", None)["directory"]["service_principals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|sp| sp["app_id"] == app_id)
-        .unwrap_or_else(|| panic!("service principal {app_id}"))["object_id"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 /// Graph requests of the log: `METHOD path?query`.

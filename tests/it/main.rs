@@ -21,6 +21,7 @@ mod kubeconfig_files;
 mod kubelogin;
 mod kubelogin_interactive;
 mod kubelogin_modes;
+mod lockout;
 mod login;
 mod migrate;
 mod offline;
@@ -53,6 +54,19 @@ pub fn create_aad_cluster(cloud: &TestCloud, group: &str, name: &str) -> serde_j
         &cloud.ready().admin_group_id,
         "--no-ssh-key",
     ])
+}
+
+/// The object id of the seeded service principal with `app_id` (from the emulator state).
+pub fn object_id(cloud: &aks_test_support::TestCloud, app_id: &str) -> String {
+    cloud.management("GET", "state", None)["directory"]["service_principals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|sp| sp["app_id"] == app_id)
+        .unwrap_or_else(|| panic!("service principal {app_id}"))["object_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// stderr as text.

@@ -28,6 +28,7 @@ pub mod graph;
 mod http;
 mod metadata;
 mod operations;
+pub mod permissions;
 mod poller;
 pub mod redact;
 pub mod transport;

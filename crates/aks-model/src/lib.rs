@@ -18,6 +18,7 @@ mod credentials;
 mod managed_cluster;
 mod nullable;
 mod operation;
+mod permissions;
 mod resource_group;
 mod resource_id;
 mod sdk_model;
@@ -33,6 +34,7 @@ pub use managed_cluster::{
     SshPublicKey,
 };
 pub use operation::{AsyncOperationStatus, OperationState};
+pub use permissions::{Permission, action_matches, grants};
 pub use resource_group::{ResourceGroup, ResourceGroupList, ResourceGroupProperties};
 pub use resource_id::ResourceId;
 pub use subscription::{Subscription, SubscriptionList};

@@ -12,6 +12,7 @@ mod emulator;
 mod export_template;
 mod group;
 mod install_cli;
+mod lockout;
 mod login;
 mod migrate;
 mod role;

@@ -11,6 +11,7 @@ use aks_model::{AadMode, AadProfile, ManagedCluster};
 use serde_json::{Map, Value};
 
 use super::aks::{self, AadIds};
+use super::lockout;
 use crate::args::AksUpdateArgs;
 use crate::context::Context;
 use crate::error::CliError;
@@ -97,6 +98,12 @@ impl Changes {
             enable_local_accounts: *enable_local_accounts,
             tags: super::parse_tags(tags),
         })
+    }
+
+    /// Whether the change can take away an admin path (docs/lockout.md): it enables managed Entra integration,
+    /// names admin groups or disables local accounts.
+    fn touches_admin_paths(&self) -> bool {
+        self.enable_aad || self.admin_groups.is_some() || self.disable_local_accounts
     }
 
     /// az's `check_raw_parameters`: a parameter counts when its value is truthy in Python, so `--tags ""` and
@@ -330,6 +337,11 @@ pub async fn update(args: AksUpdateArgs, context: &Context) -> Result<(), CliErr
         .get_managed_cluster(&subscription, resource_group, name)
         .await?;
     let migration = LegacyMigration::of(&fetched, &changes);
+    let cluster_id = fetched.id.clone().unwrap_or_else(|| {
+        format!(
+            "/subscriptions/{subscription}/resourceGroups/{resource_group}/providers/Microsoft.ContainerService/managedClusters/{name}"
+        )
+    });
     let body = apply(fetched, &changes, name)?;
     if let Some(migration) = &migration {
         tracing::info!(cluster = %name, "migrating legacy AAD to AKS-managed Microsoft Entra integration");
@@ -341,6 +353,13 @@ pub async fn update(args: AksUpdateArgs, context: &Context) -> Result<(), CliErr
     }
     if let Some(target) = &args.export_template {
         return super::export_template::export(&body, &args.cluster, target, context);
+    }
+    if changes.touches_admin_paths() {
+        let lockout = lockout::check(&body, &cluster_id, name, &arm, || {
+            super::ad::graph(context, "aks update")
+        })
+        .await?;
+        lockout::confirm(lockout.as_ref(), args.yes, &context.printer)?;
     }
     aks::put_and_print(
         &arm,

@@ -163,40 +163,17 @@ pub(crate) fn is_data_action(action: &str) -> bool {
 
 /// Whether `role` grants `action` (a data action when `data`).
 fn grants(role: &BuiltInRole, action: &str, data: bool) -> bool {
-    let (allowed, denied) = if data {
-        (role.data_actions, role.not_data_actions)
+    if data {
+        aks_model::grants(role.data_actions, role.not_data_actions, action)
     } else {
-        (role.actions, role.not_actions)
-    };
-    allowed.iter().any(|pattern| matches(pattern, action))
-        && !denied.iter().any(|pattern| matches(pattern, action))
-}
-
-/// Whether the operation `pattern` (with `*` wildcards) matches `action`, case-insensitively.
-pub(crate) fn matches(pattern: &str, action: &str) -> bool {
-    let pattern = pattern.to_ascii_lowercase();
-    let action = action.to_ascii_lowercase();
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or_default();
-    let Some(mut rest) = action.strip_prefix(first) else {
-        return false;
-    };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else {
-        return rest.is_empty();
-    };
-    for part in middle {
-        match rest.find(part) {
-            Some(at) => rest = &rest[at + part.len()..],
-            None => return false,
-        }
+        aks_model::grants(role.actions, role.not_actions, action)
     }
-    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aks_model::action_matches as matches;
 
     #[test]
     fn wildcards_match_any_run_of_characters_case_insensitively() {
