@@ -3,13 +3,10 @@
 //! <https://learn.microsoft.com/rest/api/authorization/permissions/list-for-resource>); whether they grant an
 //! operation is [`Permission::allows_action`] / [`Permission::allows_data_action`].
 
-use aks_model::Permission;
+use aks_model::{PERMISSIONS_API_VERSION, Permission};
 use serde::Deserialize;
 
 use crate::{ArmClient, ArmError};
-
-/// The api-version of the permissions list (the `Microsoft.Authorization` 2022-04-01 specification).
-pub const PERMISSIONS_API_VERSION: &str = "2022-04-01";
 
 #[derive(Deserialize)]
 struct Page {

@@ -57,9 +57,11 @@ pub const MICROSOFT_GRAPH_API_VERSION: &str = "v1.0";
 pub const ROLE_ASSIGNMENTS_API_VERSION: &str = "2022-04-01";
 /// The `api-version` az 2.91 sends for `Microsoft.Authorization/roleDefinitions`.
 pub const ROLE_DEFINITIONS_API_VERSION: &str = "2022-05-01-preview";
+/// The `api-version` of `…/providers/Microsoft.Authorization/permissions` (the 2022-04-01 specification).
+pub const PERMISSIONS_API_VERSION: &str = "2022-04-01";
 /// Every API version aksctl speaks, by the name `aksctl version` shows it under; the constants above are the only
 /// place each is written (the emulator keeps its own list, as ARM does).
-pub const API_VERSIONS: [(&str, &str); 7] = [
+pub const API_VERSIONS: [(&str, &str); 8] = [
     ("managedClusters", MANAGED_CLUSTERS_API_VERSION),
     ("resourceGroups", RESOURCE_GROUPS_API_VERSION),
     ("subscriptions", SUBSCRIPTIONS_API_VERSION),
@@ -67,6 +69,7 @@ pub const API_VERSIONS: [(&str, &str); 7] = [
     ("microsoftGraph", MICROSOFT_GRAPH_API_VERSION),
     ("roleAssignments", ROLE_ASSIGNMENTS_API_VERSION),
     ("roleDefinitions", ROLE_DEFINITIONS_API_VERSION),
+    ("permissions", PERMISSIONS_API_VERSION),
 ];
 /// "Azure Kubernetes Service AAD Server": the audience of tokens for AKS API servers
 /// (docs/arm-aks-api.md, "Well-known application ids").

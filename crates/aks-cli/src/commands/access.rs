@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use aks_arm::ArmClient;
 use aks_arm::graph::GraphClient;
+use aks_model::{AKS_SERVER_APP_ID, Permission};
 use base64::Engine as _;
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::aks::validate_cluster_args;
@@ -18,11 +18,6 @@ use crate::error::CliError;
 use crate::output::TableLayout;
 use crate::progress::Spinner;
 
-/// The AKS server application every AKS-managed Entra cluster accepts tokens for (Microsoft docs, "Use kubelogin
-/// to authenticate users in AKS").
-const AKS_SERVER_APP: &str = "6dae42f8-4368-4678-94ff-3960e28e3630";
-/// The api-version of the permissions call (Azure REST API reference, "Permissions - List For Resource").
-const PERMISSIONS_API_VERSION: &str = "2022-04-01";
 const USER_ACTION: &str =
     "Microsoft.ContainerService/managedClusters/listClusterUserCredential/action";
 const ADMIN_ACTION: &str =
@@ -244,7 +239,7 @@ async fn probe(
     let cluster_id = format!(
         "/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.ContainerService/managedClusters/{name}"
     );
-    let permissions = permissions(arm, &cluster_id).await?;
+    let permissions = arm.list_permissions(&cluster_id).await?;
     let properties = cluster.as_ref().map(|cluster| &cluster["properties"]);
     let aad_profile = properties.map(|properties| &properties["aadProfile"]);
     let mut report = Report {
@@ -268,7 +263,7 @@ async fn probe(
         let endpoint = api_server(first.as_deref().unwrap_or_default())?;
         let token = arm
             .credential()
-            .token(&format!("{AKS_SERVER_APP}/.default"))
+            .token(&format!("{AKS_SERVER_APP_ID}/.default"))
             .await?;
         report.kubernetes = access_reviews(&endpoint, token.token.expose(), namespace).await?;
     }
@@ -325,15 +320,6 @@ async fn member_groups(
     Ok(graph.get_member_groups(object_id).await?)
 }
 
-/// `GET {cluster}/providers/Microsoft.Authorization/permissions`: the `value` entries.
-async fn permissions(arm: &ArmClient, cluster_id: &str) -> Result<Vec<Value>, CliError> {
-    let url = arm.url(&format!(
-        "{cluster_id}/providers/Microsoft.Authorization/permissions?api-version={PERMISSIONS_API_VERSION}"
-    ));
-    let answer = arm.send(Method::GET, url, None).await?;
-    Ok(answer.body["value"].as_array().cloned().unwrap_or_default())
-}
-
 fn strings(value: &Value) -> Vec<String> {
     value
         .as_array()
@@ -349,36 +335,8 @@ fn strings(value: &Value) -> Vec<String> {
 
 /// Whether one of the permission entries grants `action`: an `actions` pattern matches it and none of the same
 /// entry's `notActions` does (docs/azure-rbac.md, "Evaluation").
-fn grants(permissions: &[Value], action: &str) -> bool {
-    permissions.iter().any(|entry| {
-        let any = |key: &str| {
-            strings(&entry[key])
-                .iter()
-                .any(|p| pattern_matches(p, action))
-        };
-        any("actions") && !any("notActions")
-    })
-}
-
-/// An Azure RBAC action pattern: `*` matches any run of characters; case is ignored.
-fn pattern_matches(pattern: &str, action: &str) -> bool {
-    let (pattern, action) = (pattern.to_ascii_lowercase(), action.to_ascii_lowercase());
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or_default();
-    let Some(mut rest) = action.strip_prefix(first) else {
-        return false;
-    };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else {
-        return rest.is_empty();
-    };
-    for part in middle {
-        match rest.find(part) {
-            Some(at) => rest = &rest[at + part.len()..],
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest.ends_with(last)
+fn grants(permissions: &[Permission], action: &str) -> bool {
+    permissions.iter().any(|entry| entry.allows_action(action))
 }
 
 /// The API server's URL and CA (PEM) from a base64 kubeconfig.
@@ -568,25 +526,12 @@ mod tests {
     }
 
     #[test]
-    fn patterns_match_as_azure_rbac_does() {
-        assert!(pattern_matches("*", USER_ACTION));
-        assert!(pattern_matches(
-            "microsoft.containerservice/managedclusters/*",
-            USER_ACTION
-        ));
-        assert!(pattern_matches(
-            "Microsoft.*/listClusterUserCredential/action",
-            USER_ACTION
-        ));
-        assert!(!pattern_matches("*/read", USER_ACTION));
-        assert!(!pattern_matches(ADMIN_ACTION, USER_ACTION));
-        assert!(pattern_matches("a*a", "aa"));
-        assert!(!pattern_matches("a*a", "a"));
-    }
-
-    #[test]
     fn not_actions_subtract_only_from_their_own_entry() {
-        let entry = |actions: &[&str], not: &[&str]| json!({"actions": actions, "notActions": not});
+        let entry = |actions: &[&str], not: &[&str]| Permission {
+            actions: actions.iter().map(|a| a.to_string()).collect(),
+            not_actions: not.iter().map(|a| a.to_string()).collect(),
+            ..Permission::default()
+        };
         let reader_plus = [entry(&["*"], &[ADMIN_ACTION])];
         assert!(grants(&reader_plus, USER_ACTION));
         assert!(!grants(&reader_plus, ADMIN_ACTION));
