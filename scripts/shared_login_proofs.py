@@ -51,6 +51,45 @@ NO_DEFAULT = "No subscription found. Run 'az account set' to select a subscripti
 AZ_DIRTY_READS = ("does not exist in MSAL token cache", "Can't find token from MSAL cache", "is not registered")
 
 
+
+# A browser stand-in: GETs the authorize URL; a 302 is followed to the loopback listener (`response_mode=query`),
+# and Entra's `form_post` page (what az and `aksctl login` ask for) has its hidden form POSTed to its action, as the
+# page's script does in a browser.
+BROWSER_STAND_IN = r"""#!/usr/bin/env python3
+import html.parser, ssl, sys, urllib.parse, urllib.request
+
+class Form(html.parser.HTMLParser):
+    action, fields = None, {}
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.action = attrs.get("action")
+        elif tag == "input" and attrs.get("type") == "hidden":
+            self.fields[attrs["name"]] = attrs.get("value", "")
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args):
+        return None
+
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), NoRedirect,
+                                     urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile="@CA@")))
+try:
+    page = opener.open(sys.argv[1]).read().decode()
+except urllib.error.HTTPError as answer:
+    if answer.code not in (301, 302, 303):
+        raise
+    page, target, data = None, answer.headers["Location"], None
+if page is not None:
+    form = Form()
+    form.feed(page)
+    target, data = form.action, urllib.parse.urlencode(form.fields).encode()
+try:
+    opener.open(target, data).read()
+except urllib.error.HTTPError as answer:  # the listener's own redirect to a success page is fine
+    if answer.code not in (301, 302, 303):
+        raise
+"""
+
 class Failure(Exception):
     pass
 
@@ -90,9 +129,8 @@ class Tools:
         if not os.path.exists(self.kubelogin):
             os.symlink(self.aksctl, self.kubelogin)
         browser = os.path.join(bin_dir, "browser")
-        with open(browser, "w") as file:  # follows /authorize's 302 to the loopback listener, as a browser would
-            file.write("#!/bin/sh\nlocation=$(curl -sS --noproxy '*' --cacert '%s' -o /dev/null -w '%%{redirect_url}' \"$1\")"
-                       " || exit 1\ncurl -sS --noproxy '*' -o /dev/null \"$location\"\n" % ready["ca_cert_file"])
+        with open(browser, "w") as file:
+            file.write(BROWSER_STAND_IN.replace("@CA@", ready["ca_cert_file"]))
         os.chmod(browser, 0o755)
         # az's update check stays quiet: it believes it checked a moment ago.
         with open(os.path.join(home, ".azure", "versionCheck.json"), "w", encoding="utf-8-sig") as file:
