@@ -724,6 +724,14 @@ fn bad_input_gets_a_clear_error_and_leaves_the_files_alone() {
         "{}",
         stderr(&blocked)
     );
+    assert!(
+        stderr(&blocked).contains(
+            "hint: device code sign-in is blocked by your organisation's Conditional Access policy; run \
+             `aksctl login` (a browser) or `aksctl login --use-paste-back` (no local browser) instead"
+        ),
+        "{}",
+        stderr(&blocked)
+    );
     assert_eq!(fs::read(&cache).unwrap(), b"{\"AccessToken\": {");
 
     let usage = person(&cloud, &["login", "--service-principal", "-u", "x"]);
@@ -912,6 +920,13 @@ fn an_expired_device_code_ends_with_entras_aadsts70020_line_and_exit_1() {
     );
     assert!(
         text.contains("AADSTS70020: The provided value for the input parameter 'device_code' is not valid. This device code has expired."),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(
+            "hint: the code expired before the sign-in was finished; run `aksctl login --use-device-code` again \
+             and enter the new code within the time it gives\n"
+        ),
         "{text}"
     );
     assert!(!text.contains("Trace ID"), "{text}");

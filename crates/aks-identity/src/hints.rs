@@ -35,6 +35,9 @@ pub enum Refusal {
     RefreshTokenRevoked,
     /// AADSTS70043: the Conditional Access sign-in frequency has passed.
     SignInFrequency,
+    /// AADSTS70020 (`expired_token`): the device code expired before the person finished signing in (Entra's
+    /// codes last 15 minutes).
+    DeviceCodeExpired,
 }
 
 /// The AADSTS codes a person can act on, and what each means: the one list.
@@ -45,6 +48,7 @@ const REFUSALS: &[(i64, Refusal)] = &[
     (700082, Refusal::RefreshTokenExpired),
     (50173, Refusal::RefreshTokenRevoked),
     (70043, Refusal::SignInFrequency),
+    (70020, Refusal::DeviceCodeExpired),
 ];
 
 impl Refusal {
@@ -75,7 +79,9 @@ impl Refusal {
             | Refusal::RefreshTokenExpired
             | Refusal::RefreshTokenRevoked
             | Refusal::SignInFrequency => true,
-            Refusal::BlockedByPolicy => false,
+            // The refusal ends a sign-in the person did not finish; starting another on its own would only wait
+            // for them again.
+            Refusal::BlockedByPolicy | Refusal::DeviceCodeExpired => false,
         }
     }
 }
@@ -119,6 +125,17 @@ pub fn next_step(refusal: Refusal, flow: Flow) -> &'static str {
             RefreshTokenExpired | RefreshTokenRevoked | SignInFrequency,
             LoginDeviceCode | LoginInteractive,
         ) => "the saved sign-in is no longer valid; run `aksctl login` to sign in again",
+        (DeviceCodeExpired, LoginDeviceCode) => {
+            "the code expired before the sign-in was finished; run `aksctl login --use-device-code` again and \
+             enter the new code within the time it gives"
+        }
+        (DeviceCodeExpired, KubeloginDeviceCode) => {
+            "the code expired before the sign-in was finished; run the command again and enter the new code \
+             within the time it gives"
+        }
+        (DeviceCodeExpired, KubeloginInteractive | SharedLogin | LoginInteractive) => {
+            "the device code expired before the sign-in was finished; sign in again"
+        }
     }
 }
 
@@ -143,6 +160,12 @@ mod tests {
         assert_eq!(Refusal::MfaRequired.code(), 50076);
         assert!(!Refusal::BlockedByPolicy.needs_new_sign_in());
         assert!(Refusal::RefreshTokenRevoked.needs_new_sign_in());
+        // An expired device code ends the sign-in the person did not finish; no new one starts by itself.
+        assert_eq!(
+            Refusal::from_codes(&[70020]),
+            Some(Refusal::DeviceCodeExpired)
+        );
+        assert!(!Refusal::DeviceCodeExpired.needs_new_sign_in());
     }
 
     #[test]

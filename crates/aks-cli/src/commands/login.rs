@@ -20,6 +20,7 @@ use aks_identity::credential::{
     CredentialSpec, ManagedIdentityId, TokenSource, credential, service_principal_source,
 };
 use aks_identity::entra::RequestError;
+use aks_identity::hints::{self, Flow, Refusal};
 use aks_identity::sign_in::tenant_token::TenantTokenSource;
 use aks_identity::sign_in::{SignInError, SignInFlow, UserSignIn, sign_in_user};
 use reqwest::Method;
@@ -170,7 +171,13 @@ async fn user(
     if no_browser && !args.use_device_code && !args.use_paste_back {
         tracing::info!("no browser can be opened; using the device code flow");
     }
-    let flow = if args.use_device_code || (no_browser && !args.use_paste_back) {
+    let device_code = args.use_device_code || (no_browser && !args.use_paste_back);
+    let hint_flow = if device_code {
+        Flow::LoginDeviceCode
+    } else {
+        Flow::LoginInteractive
+    };
+    let flow = if device_code {
         SignInFlow::DeviceCode
     } else if args.use_paste_back {
         SignInFlow::PasteBack {
@@ -183,7 +190,7 @@ async fn user(
     };
     let signed_in = sign_in_user(directory, &request, flow)
         .await
-        .map_err(sign_in_error)?;
+        .map_err(|error| sign_in_error(error, hint_flow))?;
     let source_directory = directory.clone();
     let source_http = http.clone();
     let home = signed_in.home_account_id.clone();
@@ -240,19 +247,20 @@ fn open_browser(url: &str) {
     }
 }
 
-/// A failed sign-in: Entra's line, with the next step that works when Conditional Access blocks the device-code
-/// flow (AADSTS53003).
-fn sign_in_error(error: SignInError) -> CliError {
-    let blocked = matches!(
-        &error,
-        SignInError::Request(RequestError::Refused(refusal)) if refusal.has_code(53003)
-    );
-    if blocked {
-        return CliError::message(format!(
-            "{error}\nhint: device-code sign-in is blocked by your organisation's policy; run `aksctl login` (browser) or `aksctl login --use-paste-back`"
-        ));
+/// A failed sign-in: Entra's line, with the next step that works when it is a refusal a person can act on
+/// (docs/conditional-access.md).
+fn sign_in_error(error: SignInError, flow: Flow) -> CliError {
+    let refusal = match &error {
+        SignInError::Request(RequestError::Refused(refused)) => Refusal::from_codes(&refused.codes),
+        _ => None,
+    };
+    match refusal {
+        Some(refusal) => CliError::message(format!(
+            "{error}\nhint: {}",
+            hints::next_step(refusal, flow)
+        )),
+        None => CliError::message(error.to_string()),
     }
-    CliError::message(error.to_string())
 }
 
 /// A tenant as `GET /tenants` lists it, with only its id.
