@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aks_arm::ArmClient;
+use aks_arm::graph::GraphClient;
 use aks_model::{ResourceId, Subscription};
 use serde_json::{Value, json};
 
@@ -531,16 +532,7 @@ pub async fn migrate(args: AksMigrateArgs, context: &Context) -> Result<(), CliE
         args.aad_tenant_id.as_deref(),
     )?;
     let arm = context.arm("aks migrate")?;
-    // Built now, used only when an admin group is read (the lockout check) or the caller's groups are.
-    let graph = super::ad::graph(context, "aks migrate").map_err(|error| error.display_text());
-    let graph_for_groups = graph.clone();
-    let groups = GroupStates::new(move || graph_for_groups.clone().map_err(CliError::message));
-    let mut guard = Guard::new(
-        arm.clone(),
-        groups,
-        flags.tenant_id.clone(),
-        args.allow_lockout,
-    );
+    let (mut guard, graph) = guard_and_graph(&args, &flags, &arm, context);
 
     let Scope {
         rows,
@@ -654,6 +646,26 @@ fn outcome(report: &[ReportRow], journal_path: &Path) -> Result<(), CliError> {
         problems.join(" "),
         journal_path.display()
     )))
+}
+
+/// The lockout guard of a run, and the Graph client it and the admin access check read groups with (built now,
+/// used only when an admin group or the caller's groups are read; its error text when there is none).
+fn guard_and_graph(
+    args: &AksMigrateArgs,
+    flags: &AadIds,
+    arm: &ArmClient,
+    context: &Context,
+) -> (Guard, Result<GraphClient, String>) {
+    let graph = super::ad::graph(context, "aks migrate").map_err(|error| error.display_text());
+    let for_groups = graph.clone();
+    let groups = GroupStates::new(move || for_groups.clone().map_err(CliError::message));
+    let guard = Guard::new(
+        arm.clone(),
+        groups,
+        flags.tenant_id.clone(),
+        args.allow_lockout,
+    );
+    (guard, graph)
 }
 
 /// The clusters of one run: planned now, or read back from the journal being resumed.
