@@ -633,11 +633,16 @@ fn count_requests(requests: &[Value], method: &str, path_end: &str) -> usize {
 
 #[test]
 fn a_wave_of_500_with_empty_admin_groups_ends_with_no_cluster_locked_out() {
-    let test_started = Instant::now();
     let cloud = cloud();
+    // Operations finish at their first status poll.
+    cloud.management(
+        "PUT",
+        "lro",
+        Some(json!({"polls": 0, "retry_after_seconds": 1, "retry_after_ms": 1})),
+    );
     let caller = object_id(&cloud, &cloud.ready().client_id);
     let other = object_id(&cloud, &cloud.ready().nonadmin_client_id);
-    // ops: the caller is a member; apps: only someone else; two empty groups.
+    // ops (100 clusters): the caller is a member; apps (350): only someone else; two empty groups (50).
     let ops = group_with(&cloud, "wave-ops", &[&caller]);
     let apps = group_with(&cloud, "wave-apps", &[&other]);
     let empty = [
@@ -647,8 +652,8 @@ fn a_wave_of_500_with_empty_admin_groups_ends_with_no_cluster_locked_out() {
     let group_of = |i: usize| -> &str {
         match i {
             _ if i % 10 == 7 => &empty[(i / 10) % 2],
-            _ if i % 3 == 0 => &apps,
-            _ => &ops,
+            _ if i % 5 == 0 => &ops,
+            _ => &apps,
         }
     };
     let names: Vec<(String, String)> = (0..500)
@@ -735,7 +740,6 @@ fn a_wave_of_500_with_empty_admin_groups_ends_with_no_cluster_locked_out() {
 
     // The run.
     let before = arm_clusters(&cloud);
-    eprintln!("planned after {:?}", test_started.elapsed());
     cloud.clear_requests();
     let started = Instant::now();
     let output = cloud
@@ -752,7 +756,6 @@ fn a_wave_of_500_with_empty_admin_groups_ends_with_no_cluster_locked_out() {
         Some(0),
         "held-back clusters are not failures: {err}"
     );
-    assert!(err.contains("50 cluster(s) were held back"), "{err}");
     let report: Value = serde_json::from_slice(&output.stdout).expect("JSON report");
     let verified = (0..500).filter(|i| group_of(*i) == ops).count();
     let not_member = (0..500).filter(|i| group_of(*i) == apps).count();
@@ -802,7 +805,6 @@ fn a_wave_of_500_with_empty_admin_groups_ends_with_no_cluster_locked_out() {
     }
 
     // ARM's view: no cluster lacks an admin path; the held-back ones are untouched legacy clusters.
-    eprintln!("ran {elapsed:?}, done after {:?}", test_started.elapsed());
     let populated = groups_with_members(&cloud);
     let after = arm_clusters(&cloud);
     assert_eq!(after.len(), 500);
