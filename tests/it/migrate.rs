@@ -652,7 +652,7 @@ fn a_wave_of_500_with_empty_admin_groups_ends_with_no_cluster_locked_out() {
     let group_of = |i: usize| -> &str {
         match i {
             _ if i % 10 == 7 => &empty[(i / 10) % 2],
-            _ if i % 5 == 0 => &ops,
+            _ if i.is_multiple_of(5) => &ops,
             _ => &apps,
         }
     };
