@@ -967,3 +967,87 @@ fn allow_lockout_migrates_held_back_clusters_and_admin_access_is_never_pretended
         );
     }
 }
+
+#[test]
+fn a_resumed_run_checks_again_before_its_put() {
+    let cloud = cloud();
+    let caller = object_id(&cloud, &cloud.ready().client_id);
+    let ops = group_with(&cloud, "ops", &[&caller]);
+    let bodies: Vec<(String, String, Value)> = ["r-1", "r-2"]
+        .iter()
+        .map(|name| ("fleet-a".to_string(), name.to_string(), hardened()))
+        .collect();
+    seed_bodies(&cloud, &bodies);
+    let journal = cloud.dir().join("first.jsonl");
+    let first = cloud.run_json(&[
+        "aks",
+        "migrate",
+        "--ids",
+        &cluster_id(&cloud, "fleet-a", "r-1"),
+        "--aad-admin-group-object-ids",
+        &ops,
+        "--journal",
+        journal.to_str().unwrap(),
+        "--yes",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(first["migrated"], 1, "{first:#}");
+    assert_eq!(first["clusters"][0]["adminAccess"], "verified");
+
+    // A run interrupted before r-2's PUT: the first run's header and r-2 planned as r-1 was (ops had a member).
+    let lines: Vec<String> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let plan_line = lines
+        .iter()
+        .find(|line| line.contains(r#""type":"plan""#))
+        .unwrap();
+    assert!(plan_line.contains(r#""action":"migrate""#), "{plan_line}");
+    let interrupted = cloud.dir().join("interrupted.jsonl");
+    std::fs::write(
+        &interrupted,
+        format!("{}\n{}\n", lines[0], plan_line.replace("r-1", "r-2")),
+    )
+    .unwrap();
+
+    // The group is deleted meanwhile: the worker's check holds r-2 back, and no PUT is sent.
+    cloud.run_ok(&["ad", "group", "delete", "-g", &ops]);
+    cloud.clear_requests();
+    let output = cloud.run(&[
+        "aks",
+        "migrate",
+        "--resume",
+        interrupted.to_str().unwrap(),
+        "--yes",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        (&report["migrated"], &report["skipped"], &report["heldBack"]),
+        (&json!(0), &json!(1), &json!(1)),
+        "{report:#}"
+    );
+    let reason = report["clusters"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!(
+            "no admin path after migration: local accounts disabled; admin group '{ops}' does not exist"
+        )),
+        "{reason}"
+    );
+    assert!(accepted_puts(&cloud).is_empty(), "no PUT");
+    let after = arm_clusters(&cloud);
+    assert_eq!(
+        after["r-2"]["properties"]["aadProfile"]["serverAppID"],
+        LEGACY_SERVER_APP
+    );
+    let last = journal_lines(&interrupted).pop().unwrap();
+    assert_eq!(
+        (&last["state"], &last["reason"]),
+        (&json!("skipped"), &json!(reason))
+    );
+}
