@@ -33,6 +33,11 @@ pub(super) fn is_held_back(reason: Option<&str>) -> bool {
     reason.is_some_and(|reason| reason.starts_with(NO_ADMIN_PATH))
 }
 
+/// How many of the clusters with these reasons were held back.
+pub(super) fn count_held_back<'a>(reasons: impl Iterator<Item = Option<&'a str>>) -> usize {
+    reasons.filter(|reason| is_held_back(*reason)).count()
+}
+
 impl Guard {
     /// A guard for one run; `groups` reads the admin groups from Graph.
     pub(super) fn new(

@@ -452,7 +452,7 @@ fn print_report(
             "migrated": count(ClusterState::Migrated),
             "skipped": count(ClusterState::Skipped),
             "failed": count(ClusterState::Failed),
-            "heldBack": rows.iter().filter(|row| guard::is_held_back(row.reason.as_deref())).count(),
+            "heldBack": guard::count_held_back(rows.iter().map(|row| row.reason.as_deref())),
             "adminAccess": {
                 "verified": access(|a| matches!(a, AdminAccess::Verified)),
                 "notVerified": access(|a| matches!(a, AdminAccess::NotVerified(_))),
@@ -548,10 +548,7 @@ pub async fn migrate(args: AksMigrateArgs, context: &Context) -> Result<(), CliE
             .printer
             .warning("No AKS clusters were found in the selected scope.");
     }
-    let held_back = rows
-        .iter()
-        .filter(|row| guard::is_held_back(row.reason.as_deref()))
-        .count();
+    let held_back = guard::count_held_back(rows.iter().map(|row| row.reason.as_deref()));
     if args.dry_run {
         print_plan(&rows, &printer, format)?;
         warn_held_back(held_back, true, context);
@@ -605,10 +602,7 @@ pub async fn migrate(args: AksMigrateArgs, context: &Context) -> Result<(), CliE
     print_report(&report, &journal_path, &printer, format)?;
     warn_about_credentials(&report, refreshed, &args, context);
     warn_held_back(
-        report
-            .iter()
-            .filter(|row| guard::is_held_back(row.reason.as_deref()))
-            .count(),
+        guard::count_held_back(report.iter().map(|row| row.reason.as_deref())),
         false,
         context,
     );
@@ -746,10 +740,7 @@ fn confirm_pending(
             .iter()
             .filter(|row| row.warnings.iter().any(|w| w.starts_with("Free tier")))
             .count();
-        let held_back = rows
-            .iter()
-            .filter(|row| guard::is_held_back(row.reason.as_deref()))
-            .count();
+        let held_back = guard::count_held_back(rows.iter().map(|row| row.reason.as_deref()));
         let held_back = match held_back {
             0 => String::new(),
             n => format!(", {n} of them held back: no admin path after migration"),
