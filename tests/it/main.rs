@@ -30,6 +30,7 @@ mod operator;
 mod outputs;
 mod role;
 mod secrets;
+mod tty;
 mod update;
 
 use aks_test_support::TestCloud;
