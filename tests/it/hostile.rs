@@ -335,6 +335,9 @@ fn cases(cloud: &TestCloud) -> Vec<(Part, Case)> {
             .env("KUBERNETES_EXEC_INFO", r#"{"apiVersion": 1}"#),
         case("unknown login mode", &["kubelogin", "get-token", "--login", "telepathy", "--server-id", SERVER_ID], 1, "telepathy"),
         case("server id missing", &["kubelogin", "get-token", "--login", "spn"], 1, "server-id"),
+        case("convert-kubeconfig lock wait not a number", &["kubelogin", "convert-kubeconfig", "--kubeconfig", "{dir}/config", "-l", "azurecli"], 1, "invalid AKSCTL_KUBECONFIG_LOCK_TIMEOUT 'soon'")
+            .file("config", GOOD_KUBECONFIG, 0o600)
+            .env("AKSCTL_KUBECONFIG_LOCK_TIMEOUT", "soon"),
         ]),
     ];
     sections

@@ -207,7 +207,6 @@ fn a_fleet_is_planned_then_migrated_through_throttling_and_a_failure() {
         Some(json!({"code": "InjectedMigrationFailure", "message": "the control plane said no"})),
     );
     let journal = cloud.dir().join("fleet.jsonl");
-    let started = Instant::now();
     let output = cloud.run(
         &[
             &[
@@ -224,7 +223,6 @@ fn a_fleet_is_planned_then_migrated_through_throttling_and_a_failure() {
         ]
         .concat(),
     );
-    let elapsed = started.elapsed();
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "one cluster failed: {err}");
     assert!(
@@ -336,7 +334,25 @@ fn a_fleet_is_planned_then_migrated_through_throttling_and_a_failure() {
         })
         .count();
     assert_eq!(finals, 50);
-    assert!(elapsed < Duration::from_secs(25), "took {elapsed:?}");
+    // The run kept several clusters in flight at once and never more than --concurrency (how fast a fleet goes is
+    // bench.sh's, not a wall-clock limit here): a cluster is in flight from its `putting` line to its last line.
+    let (mut in_flight, mut most) = (std::collections::BTreeSet::new(), 0);
+    for line in lines.iter().filter(|l| l["type"] == "state") {
+        let id = line["id"].as_str().unwrap();
+        match line["state"].as_str().unwrap() {
+            "putting" | "accepted" => {
+                in_flight.insert(id);
+            }
+            _ => {
+                in_flight.remove(id);
+            }
+        }
+        most = most.max(in_flight.len());
+    }
+    assert!(
+        (2..=8).contains(&most),
+        "at most {most} cluster(s) in flight"
+    );
 }
 
 #[test]
