@@ -9,7 +9,8 @@
 #   ROUNDS=5 CLUSTERS=32 AZ_VENV=target/az-venv AZ_CONCURRENCY_OUT=target/bench/az-concurrency.md
 #
 # az is installed into a venv by scripts/lib.sh (ensure_az_venv). Everything runs inside `unshare -n` (loopback
-# only): az contacts Microsoft hosts by itself otherwise (docs/az-behaviour.md, "Running the real az against the emulator").
+# only): az contacts Microsoft hosts by itself otherwise (docs/az-behaviour.md, "Running the real az against the
+# emulator").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 binary=$(realpath "${1:-$root/target/debug/aksctl}")
