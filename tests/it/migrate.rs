@@ -12,7 +12,7 @@ use aks_test_support::TestCloud;
 use serde_json::{Value, json};
 
 use crate::lockout::create_group;
-use crate::{cloud, object_id, stderr};
+use crate::{assert_output_snapshot, cloud, object_id, stderr};
 
 const LEGACY_CLIENT_APP: &str = "11111111-2222-3333-4444-000000000002";
 const LEGACY_SERVER_APP: &str = "11111111-2222-3333-4444-000000000001";
@@ -145,33 +145,17 @@ fn a_fleet_is_planned_then_migrated_through_throttling_and_a_failure() {
 
     // The plan, as a table (the default) and as JSON; nothing is written.
     let table = cloud.run_ok(&[&["aks", "migrate", "--dry-run"][..], &flags].concat());
-    let mut lines = table.lines();
-    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
-    assert_eq!(
-        header,
-        [
-            "Name",
-            "ResourceGroup",
-            "Tier",
-            "KubernetesVersion",
-            "AadMode",
-            "Action",
-            "AdminGroups",
-            "TenantId",
-            "Warnings"
-        ]
-    );
-    let rows: Vec<&str> = lines.skip(1).collect();
-    assert_eq!(rows.len(), 50, "{table}");
-    let row_of = |name: &str| *rows.iter().find(|r| r.starts_with(name)).unwrap();
-    assert!(row_of("c00").contains("migrate") && row_of("c00").contains("Free tier"));
-    assert!(row_of("c00").contains(&groups) && row_of("c00").contains(NEW_TENANT));
-    assert!(row_of("c03").contains("skip") && row_of("c03").contains("already managed"));
-    assert!(row_of("c04").contains("skip") && row_of("c04").contains("RBAC disabled"));
+    let known = [
+        (LEGACY_TENANT, "legacy-tenant"),
+        (NEW_TENANT, "new-tenant"),
+        (OTHER_GROUP, "other-group"),
+    ];
+    assert_output_snapshot!(&cloud, "migrate-plan-table", table, &known);
 
-    let plan =
-        cloud.run_json(&[&["aks", "migrate", "--dry-run", "-o", "json"][..], &flags].concat());
-    let plan = by_name(&plan);
+    let plan_text =
+        cloud.run_ok(&[&["aks", "migrate", "--dry-run", "-o", "json"][..], &flags].concat());
+    assert_output_snapshot!(&cloud, "migrate-plan-json", &plan_text, &known);
+    let plan = by_name(&serde_json::from_str(&plan_text).unwrap());
     assert_eq!(plan.len(), 50);
     for (group, name, kind, free) in &fleet {
         let row = &plan[name];
@@ -233,7 +217,6 @@ fn a_fleet_is_planned_then_migrated_through_throttling_and_a_failure() {
         Some(json!({"code": "InjectedMigrationFailure", "message": "the control plane said no"})),
     );
     let journal = cloud.dir().join("fleet.jsonl");
-    let started = Instant::now();
     let output = cloud.run(
         &[
             &[
@@ -250,7 +233,6 @@ fn a_fleet_is_planned_then_migrated_through_throttling_and_a_failure() {
         ]
         .concat(),
     );
-    let elapsed = started.elapsed();
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "one cluster failed: {err}");
     assert!(
@@ -362,7 +344,25 @@ fn a_fleet_is_planned_then_migrated_through_throttling_and_a_failure() {
         })
         .count();
     assert_eq!(finals, 50);
-    assert!(elapsed < Duration::from_secs(25), "took {elapsed:?}");
+    // The run kept several clusters in flight at once and never more than --concurrency (how fast a fleet goes is
+    // bench.sh's, not a wall-clock limit here): a cluster is in flight from its `putting` line to its last line.
+    let (mut in_flight, mut most) = (std::collections::BTreeSet::new(), 0);
+    for line in lines.iter().filter(|l| l["type"] == "state") {
+        let id = line["id"].as_str().unwrap();
+        match line["state"].as_str().unwrap() {
+            "putting" | "accepted" => {
+                in_flight.insert(id);
+            }
+            _ => {
+                in_flight.remove(id);
+            }
+        }
+        most = most.max(in_flight.len());
+    }
+    assert!(
+        (2..=8).contains(&most),
+        "at most {most} cluster(s) in flight"
+    );
 }
 
 #[test]
