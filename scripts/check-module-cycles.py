@@ -22,12 +22,6 @@ import re
 import sys
 from pathlib import Path
 
-# Cycles known to exist and left for the moment. Each entry is (crate, sorted module names at one level).
-ALLOWED_CYCLES = {
-    # aks-identity: credential ↔ entra and credential ↔ azure_cli (the Secret re-export); being redesigned.
-    ("aks-identity", ("azure_cli", "credential", "entra")),
-}
-
 MAX_FUNCTION_LINES = 100
 # Crates whose functions must all stay within MAX_FUNCTION_LINES (others are reported only): every crate but
 # aks-identity, which joins when its last long functions are split.
@@ -339,8 +333,8 @@ def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
     return components
 
 
-def cycle_findings(crate: str, root: Module) -> tuple[list[str], list[str]]:
-    failures, allowed = [], []
+def cycle_findings(crate: str, root: Module) -> list[str]:
+    failures = []
     for parent, graph in sorted(sibling_edges(root).items()):
         for component in strongly_connected(graph):
             where = "::".join(("crate",) + parent)
@@ -348,8 +342,8 @@ def cycle_findings(crate: str, root: Module) -> tuple[list[str], list[str]]:
                 f"{a} → {b}" for a in component for b in sorted(graph.get(a, ())) if b in component
             )
             line = f"{crate}: cycle among {len(component)} modules of {where}: {edges}"
-            (allowed if (crate, tuple(component)) in ALLOWED_CYCLES else failures).append(line)
-    return failures, allowed
+            failures.append(line)
+    return failures
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -408,7 +402,7 @@ def self_test() -> int:
         (_, crate_root), = crates(root)
         for module in walk(crate_root):
             collect_reexports(module)
-        cycles, _ = cycle_findings("x", crate_root)
+        cycles = cycle_findings("x", crate_root)
         lengths = [line for m in walk(crate_root) for line in long_functions(m, m.file.name)]
     expected_cycles = [
         "x: cycle among 2 modules of crate: a → b, b → a",
@@ -434,10 +428,7 @@ def main() -> int:
     for crate, root in crates(options.root):
         for module in walk(root):
             collect_reexports(module)
-        crate_failures, allowed = cycle_findings(crate, root)
-        failures += crate_failures
-        for line in allowed if not options.quiet else ():
-            print(f"allowed (see ALLOWED_CYCLES): {line}")
+        failures += cycle_findings(crate, root)
         for module in walk(root):
             relative = module.file.resolve().relative_to(options.root.resolve()).as_posix()
             if relative in GENERATED_FILES:

@@ -10,11 +10,13 @@
 #![warn(missing_docs)]
 
 pub mod azure_cli;
+pub mod certificate;
 pub mod credential;
 pub mod entra;
 pub mod files;
 pub mod hints;
 pub mod kubelogin;
+pub mod secret;
 pub mod sign_in;
 
 /// The whole `source()` chain of an error, `outer: inner: innermost`, skipping repeats

@@ -16,12 +16,12 @@ use azure_identity::{
 };
 
 use super::azure::{AzureCredential, Failure};
-use super::certificate::{ClientCertificate, SendChain};
 use super::client::{ClientCredential, ClientProof};
 use super::shared_login::{SharedLoginCredential, SharedLoginSelection, process_config_dir};
 use super::spec::{CredentialSpec, ManagedIdentityFactory, ManagedIdentityId};
 use super::{AccessToken, CredentialError, Secret, TokenSource};
 use crate::azure_cli::AzureConfigDir;
+use crate::certificate::{ClientCertificate, SendChain};
 
 /// The variable that narrows the chain: `dev`, `prod`, or one credential name (as in the other Azure SDKs).
 pub const TOKEN_CREDENTIALS_ENV: &str = "AZURE_TOKEN_CREDENTIALS";

@@ -492,14 +492,13 @@ pub async fn acquire(login: &Login, context: &Acquire<'_>) -> Result<TokenSet, K
             require(&client_id, "client ID")?;
             require(&tenant_id, "tenant ID")?;
             if legacy {
-                let certificate = crate::credential::certificate::ClientCertificate::load(
-                    &path,
-                    password.as_ref(),
-                )?;
+                let certificate =
+                    crate::certificate::ClientCertificate::load(&path, password.as_ref())
+                        .map_err(CredentialError::from)?;
                 // ADAL's certificate secret (kubelogin `--legacy`) always sends `x5c` with `x5t`.
                 let auth = entra::ClientAuth::Certificate(
                     &certificate,
-                    crate::credential::certificate::SendChain::Leaf,
+                    crate::certificate::SendChain::Leaf,
                 );
                 return legacy_client_credentials(context, &client_id, &tenant_id, auth).await;
             }
