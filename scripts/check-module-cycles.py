@@ -9,10 +9,9 @@
    Every strongly connected component with more than one module is a cycle; the script lists each and fails.
 
 2. Function length. Every `fn` body outside tests (`#[cfg(test)]` modules, `tests/`, `benches/`, `examples/`) and
-   generated files is measured in lines. Functions over the limit are listed for every crate; the script fails
-   only for the crates in CLEAN_CRATES.
+   generated files is measured in lines. Functions over the limit are listed, and the script fails.
 
-Usage: scripts/check-module-cycles.py [--root DIR] [--quiet] [--self-test]   (exit 0 clean, 1 findings, 2 usage)
+Usage: scripts/check-module-cycles.py [--root DIR] [--self-test]   (exit 0 clean, 1 findings, 2 usage)
 """
 
 from __future__ import annotations
@@ -23,12 +22,6 @@ import sys
 from pathlib import Path
 
 MAX_FUNCTION_LINES = 100
-# Crates whose functions must all stay within MAX_FUNCTION_LINES (others are reported only): every crate but
-# aks-identity, which joins when its last long functions are split.
-CLEAN_CRATES = {"aksctl", "aks-arm", "aks-cli", "aks-emulator", "aks-kubeconfig", "aks-model", "aks-test-support"}
-# Source directories of clean crates that are still reported only: aks-cli's kubelogin mode (get_token.rs `resolve`),
-# being reworked for start-up time.
-REPORT_ONLY_DIRS = ("crates/aks-cli/src/kubelogin/",)
 # Generated code is not held to the function-length limit.
 GENERATED_FILES = {"crates/aks-model/src/az_attributes.rs"}
 
@@ -418,7 +411,6 @@ def self_test() -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parent.parent)
-    parser.add_argument("--quiet", action="store_true", help="print failures only")
     parser.add_argument("--self-test", action="store_true", help="check the checker on a made-up workspace")
     options = parser.parse_args()
     if options.self_test:
@@ -434,10 +426,7 @@ def main() -> int:
             if relative in GENERATED_FILES:
                 continue
             for line in long_functions(module, relative):
-                if crate in CLEAN_CRATES and not relative.startswith(REPORT_ONLY_DIRS):
-                    failures.append(f"{crate}: {line} (limit {MAX_FUNCTION_LINES})")
-                elif not options.quiet:
-                    print(f"report only: {crate}: {line}")
+                failures.append(f"{crate}: {line} (limit {MAX_FUNCTION_LINES})")
     for line in failures:
         print(f"error: {line}")
     if failures:
