@@ -18,6 +18,8 @@ pub mod hints;
 pub mod kubelogin;
 pub mod secret;
 pub mod sign_in;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 
 /// The whole `source()` chain of an error, `outer: inner: innermost`, skipping repeats
 /// (reqwest and hyper often repeat their inner message).
