@@ -297,11 +297,13 @@ fn device_code_login_writes_az_files_that_account_commands_read() {
     let ready = cloud.ready().clone();
     let (output, message) = device_code_login(&cloud, Some(&ready.dev_user_name), &[]);
     assert!(output.status.success(), "{}", stderr(&output));
+    // As az prints it (`print_styled_text`): a line of its own, no `WARNING: ` prefix.
+    let instructions = format!(
+        "To sign in, use a web browser to open the page {}devicelogin and enter the code",
+        ready.authority_host
+    );
     assert!(
-        message.contains(&format!(
-            "To sign in, use a web browser to open the page {}devicelogin and enter the code",
-            ready.authority_host
-        )),
+        message.lines().any(|line| line.starts_with(&instructions)),
         "{message}"
     );
     assert!(output.stdout.is_empty() || output.stdout[0] == b'[');

@@ -114,6 +114,16 @@ impl Printer {
         }
     }
 
+    /// Text az prints with `print_styled_text(Style.WARNING, …)` on stderr: yellow with colour, else plain (no
+    /// `WARNING: ` prefix), and shown even with `--only-show-errors` (az's device-code instructions).
+    pub fn styled_warning(&self, message: &str) {
+        if self.color {
+            eprintln!("\x1b[33m{message}\x1b[0m");
+        } else {
+            eprintln!("{message}");
+        }
+    }
+
     /// An error on stderr (`ERROR: ` without colour).
     pub fn error(&self, message: &str) {
         if self.color {

@@ -189,6 +189,15 @@ async fn resolve_tenant(
         .ok_or_else(|| failed(format!("no tenant id in the issuer {issuer:?} of {url}")))
 }
 
+/// As az (`can_launch_browser`): with no browser to open, the device-code flow.
+fn uses_device_code(args: &LoginArgs) -> bool {
+    let no_browser = browser_program().is_none();
+    if no_browser && !args.use_device_code && !args.use_paste_back {
+        tracing::info!("no browser can be opened; using the device code flow");
+    }
+    args.use_device_code || (no_browser && !args.use_paste_back)
+}
+
 /// A person: browser, device code or paste-back, against `organizations` or the tenant.
 async fn user(
     args: &LoginArgs,
@@ -201,7 +210,16 @@ async fn user(
     let scopes = vec![args.scope.clone().unwrap_or_else(|| cloud.arm_scope())];
     let authority = cloud.authority();
     let printer = &context.printer;
-    let prompt = |message: &str| printer.warning(message);
+    // As az (`identity.py`): the device-code instructions are styled text with no `WARNING: ` prefix; the
+    // browser and paste-back notices are warnings.
+    let device_code = uses_device_code(args);
+    let prompt = |message: &str| {
+        if device_code {
+            printer.styled_warning(message)
+        } else {
+            printer.warning(message)
+        }
+    };
     let request = UserSignIn {
         http,
         authority_host: &authority,
@@ -217,12 +235,6 @@ async fn user(
             Ok(_) => Some(line),
         }
     };
-    // As az (`can_launch_browser`): with no browser to open, the device-code flow.
-    let no_browser = browser_program().is_none();
-    if no_browser && !args.use_device_code && !args.use_paste_back {
-        tracing::info!("no browser can be opened; using the device code flow");
-    }
-    let device_code = args.use_device_code || (no_browser && !args.use_paste_back);
     let hint_flow = if device_code {
         Flow::LoginDeviceCode
     } else {
