@@ -8,8 +8,9 @@
 #   scripts/az-concurrency.sh [AKSCTL_BINARY]     (default target/debug/aksctl)
 #   ROUNDS=5 CLUSTERS=32 AZ_VENV=target/az-venv AZ_CONCURRENCY_OUT=target/bench/az-concurrency.md
 #
-# az is installed into a venv as scripts/az-conformance.sh does. Everything runs inside `unshare -n` (loopback only): az
-# contacts Microsoft hosts by itself otherwise (docs/az-behaviour.md, "Running the real az against the emulator").
+# az is installed into a venv by scripts/lib.sh (ensure_az_venv). Everything runs inside `unshare -n` (loopback
+# only): az contacts Microsoft hosts by itself otherwise (docs/az-behaviour.md, "Running the real az against the
+# emulator").
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 binary=$(realpath "${1:-$root/target/debug/aksctl}")

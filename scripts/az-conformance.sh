@@ -13,24 +13,19 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 binary=$(realpath "${1:-$root/target/debug/aksctl}")
 venv=${AZ_VENV:-$root/target/az-venv}
 
-if [ ! -x "$venv/bin/az" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check 'azure-cli>=2.91,<2.92'
-fi
+source "$root/scripts/lib.sh"
+ensure_az_venv "$venv"
 
 exec unshare -n bash -s "$binary" "$venv" "$root" <<'INNER'
 set -euo pipefail
 binary=$1; venv=$2; root=$3
+source "$root/scripts/lib.sh"
 ip link set lo up
 work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
-"$binary" emulator serve --data-dir "$work/emulator" --retry-after 1 > "$work/ready.json" 2> "$work/emulator.log" &
-server=$!
-for _ in $(seq 1 200); do [ -s "$work/ready.json" ] && break; sleep 0.05; done
-ready=$(head -n 1 "$work/ready.json")
-field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$ready" "$1"; }
-rm_url=$(field resource_manager); tenant=$(field tenant_id); client=$(field client_id); secret=$(field client_secret)
-group=$(field admin_group_id); ca=$(field ca_cert_file)
+start_emulator "$binary" "$work" --retry-after 1
+rm_url=$(ready_field resource_manager); tenant=$(ready_field tenant_id); client=$(ready_field client_id); secret=$(ready_field client_secret)
+group=$(ready_field admin_group_id); ca=$(ready_field ca_cert_file)
 
 mkdir -p "$work/az-home" "$work/az-config" "$work/aksctl-home" "$work/aksctl-config"
 printf '\xef\xbb\xbf{"versions": {"azure-cli": {"local": "2.91.0"}, "core": {"local": "2.91.0"}, "telemetry": {"local": "1.1.0"}}, "update_time": "%s"}' \
@@ -208,7 +203,7 @@ echo "$nodes" | grep -q '^node/aks-nodepool1-' || { echo "kubectl get nodes thro
 # the code approved through the emulator's management API while az polls, then `az account show` and
 # `az account get-access-token` act as that person in their home tenant.
 step az login --use-device-code as the developer
-dev_user=$(field dev_user_name); management=$(field management)
+dev_user=$(ready_field dev_user_name); management=$(ready_field management)
 mkdir -p "$work/az-user-home" "$work/az-user-config"
 cp "$work/az-config/versionCheck.json" "$work/az-user-config/"
 azu() { HOME=$work/az-user-home AZURE_CONFIG_DIR=$work/az-user-config "$venv/bin/az" "$@"; }
@@ -264,7 +259,7 @@ aksctl_person "$work/az-user-config" account show > "$work/aksctl-reads-az-accou
 aksctl_person "$work/az-user-config" account get-access-token > "$work/aksctl-reads-az-token.json"
 # ...and the real az reads a person login made by `aksctl login --use-device-code` (approved as the admin).
 step aksctl login --use-device-code, then az account show/get-access-token
-admin_user=$(field user_name)
+admin_user=$(ready_field user_name)
 mkdir -p "$work/shared-home" "$work/shared-config"
 cp "$work/az-config/versionCheck.json" "$work/shared-config/"
 azs() { HOME=$work/shared-home AZURE_CONFIG_DIR=$work/shared-config "$venv/bin/az" "$@"; }
@@ -317,7 +312,7 @@ PY
 role_conformance() {
   step "role assignment create/list/delete and role definition list, az and aksctl"
   local nonadmin scope role="Azure Kubernetes Service Cluster Admin Role" r="$work/role"
-  nonadmin=$(field nonadmin_client_id)
+  nonadmin=$(ready_field nonadmin_client_id)
   scope=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$work/az-show.json")
   mkdir -p "$r"
   az role definition list --name "$role" > "$r/az-definitions.json"

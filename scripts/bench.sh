@@ -3,7 +3,7 @@
 # hyperfine. Writes BENCHMARKS.md (medians and ratios) and prints it.
 #
 #   scripts/bench.sh           full run: release build linked statically as scripts/release.sh links it, az installed
-#                              in target/az-venv (as az-conformance.sh does)
+#                              in target/az-venv (scripts/lib.sh, ensure_az_venv)
 #   scripts/bench.sh --quick   few iterations, no az, small files: what CI runs so the harness cannot rot
 #                              (BENCH_PROFILE=release: the same on a release build)
 #   scripts/bench.sh --only ROW[,ROW]   only these rows of a full run (release, az), printed and written to
@@ -14,6 +14,7 @@
 # Everything runs inside `unshare -n` (loopback only). Needs hyperfine (Debian package).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+source "$root/scripts/lib.sh"
 quick=0; only=
 case "${1:-}" in
   --quick) quick=1 ;;
@@ -42,10 +43,7 @@ else
     binary=$root/target/$profile/aksctl
   fi
   venv=${AZ_VENV:-$root/target/az-venv}
-  if [ ! -x "$venv/bin/az" ]; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check 'azure-cli>=2.91,<2.92'
-  fi
+  ensure_az_venv "$venv"
 fi
 out=${BENCH_OUT:-$root/BENCHMARKS.md}
 # The 32-parallel get-credentials count with the real az next to aksctl (its own emulator and `unshare -n`); the
@@ -61,17 +59,14 @@ if [ -n "$only" ]; then mkdir -p "$root/target/bench"; out=${BENCH_OUT:-$root/ta
 exec unshare -n bash -s "$binary" "${venv:-}" "$root" "$quick" "$runs" "$warmup" "$sizes" "$out" "$only" <<'INNER'
 set -euo pipefail
 binary=$1; venv=$2; root=$3; quick=$4; runs=$5; warmup=$6; sizes=$7; out=$8; only=$9
+source "$root/scripts/lib.sh"
 wanted() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
 ip link set lo up
 work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
-"$binary" emulator serve --data-dir "$work/emulator" --retry-after 1 > "$work/ready.json" 2> "$work/emulator.log" &
-server=$!
-for _ in $(seq 1 200); do [ -s "$work/ready.json" ] && break; sleep 0.05; done
-ready=$(head -n 1 "$work/ready.json")
-field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$ready" "$1"; }
-rm_url=$(field resource_manager); tenant=$(field tenant_id); client=$(field client_id); secret=$(field client_secret)
-group=$(field admin_group_id); ca=$(field ca_cert_file)
+start_emulator "$binary" "$work" --retry-after 1
+rm_url=$(ready_field resource_manager); tenant=$(ready_field tenant_id); client=$(ready_field client_id); secret=$(ready_field client_secret)
+group=$(ready_field admin_group_id); ca=$(ready_field ca_cert_file)
 mkdir -p "$work/home" "$work/config" "$work/az-home" "$work/az-config"
 export HOME=$work/home AKSCTL_CONFIG_DIR=$work/config AZURE_CLIENT_ID=$client AZURE_CLIENT_SECRET=$secret AZURE_TENANT_ID=$tenant
 export REQUESTS_CA_BUNDLE=$ca NO_PROXY=127.0.0.1,localhost RUST_BACKTRACE=0
@@ -130,7 +125,7 @@ bench version "$binary --version" "$work/az version"
 fi
 
 # The exec plugin kubectl runs on every call, warm (token cache hit) vs what kubelogin's azurecli mode runs.
-export AZURE_AUTHORITY_HOST=$(field authority_host) KUBECACHEDIR=$work/kubelogin-cache
+export AZURE_AUTHORITY_HOST=$(ready_field authority_host) KUBECACHEDIR=$work/kubelogin-cache
 server_id=6dae42f8-4368-4678-94ff-3960e28e3630
 wanted all-rows && bench get-token "$binary kubelogin get-token --login spn --server-id $server_id --client-id $client --tenant-id $tenant --environment AzurePublicCloud" \
   "$work/az account get-access-token --resource $server_id"
@@ -152,7 +147,7 @@ arm_token=$("$binary" kubelogin get-token --login spn --server-id https://manage
   --tenant-id "$tenant" --client-secret "$secret" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"]["token"])')
 # The token goes in a header file, so that it is in no command line or hyperfine record.
 (umask 077; printf 'Authorization: Bearer %s\n' "$arm_token" > "$work/arm-auth")
-credential_url="${rm_url%/}/subscriptions/$(field subscription_id)/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/c1/listClusterUserCredential?api-version=2026-08-01"
+credential_url="${rm_url%/}/subscriptions/$(ready_field subscription_id)/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/c1/listClusterUserCredential?api-version=2026-08-01"
 floor_bench floor-version /bin/true "$binary --version"
 floor_bench floor-get-token /bin/true "$binary kubelogin get-token --login spn --server-id $server_id --client-id $client --tenant-id $tenant --environment AzurePublicCloud"
 floor_bench floor-get-credentials \
@@ -203,7 +198,7 @@ runs=$saved_runs; warmup=$saved_warmup
 fi
 # Fleet migration: N legacy clusters, every operation takes 2 s, ARM's write throttle on (bucket 200, 10/s).
 mgmt() { # method, path, body (JSON text, or @file)
-  python3 - "$(field management)$2" "$1" "${3:-}" "$ca" <<'PY'
+  python3 - "$(ready_field management)$2" "$1" "${3:-}" "$ca" <<'PY'
 import json, ssl, sys, urllib.request
 url, method, body, ca = sys.argv[1:5]
 if body.startswith("@"):
@@ -232,7 +227,7 @@ for _ in $(seq 1 200); do
   [ -n "$code" ] && break; sleep 0.05
 done
 [ -n "$code" ] || { echo "aksctl login printed no device code:"; cat "$work/shared-login.err"; exit 1; }
-mgmt POST devicecode/approve "{\"user_code\": \"$code\", \"user\": \"$(field user_name)\"}"
+mgmt POST devicecode/approve "{\"user_code\": \"$code\", \"user\": \"$(ready_field user_name)\"}"
 wait "$shared_login" || { echo "aksctl login --use-device-code failed:"; cat "$work/shared-login.err"; exit 1; }
 bench get-token-azurecli \
   "env AZURE_CONFIG_DIR=$shared $binary kubelogin get-token -l azurecli --server-id $server_id --cache-dir $work/azurecli-cache" \

@@ -9,10 +9,9 @@
    Every strongly connected component with more than one module is a cycle; the script lists each and fails.
 
 2. Function length. Every `fn` body outside tests (`#[cfg(test)]` modules, `tests/`, `benches/`, `examples/`) and
-   generated files is measured in lines. Functions over the limit are listed for every crate; the script fails
-   only for the crates in CLEAN_CRATES.
+   generated files is measured in lines. Functions over the limit are listed, and the script fails.
 
-Usage: scripts/check-module-cycles.py [--root DIR] [--quiet] [--self-test]   (exit 0 clean, 1 findings, 2 usage)
+Usage: scripts/check-module-cycles.py [--root DIR] [--self-test]   (exit 0 clean, 1 findings, 2 usage)
 """
 
 from __future__ import annotations
@@ -22,19 +21,7 @@ import re
 import sys
 from pathlib import Path
 
-# Cycles known to exist and left for the moment. Each entry is (crate, sorted module names at one level).
-ALLOWED_CYCLES = {
-    # aks-identity: credential ↔ entra and credential ↔ azure_cli (the Secret re-export); being redesigned.
-    ("aks-identity", ("azure_cli", "credential", "entra")),
-}
-
 MAX_FUNCTION_LINES = 100
-# Crates whose functions must all stay within MAX_FUNCTION_LINES (others are reported only): every crate but
-# aks-identity, which joins when its last long functions are split.
-CLEAN_CRATES = {"aksctl", "aks-arm", "aks-cli", "aks-emulator", "aks-kubeconfig", "aks-model", "aks-test-support"}
-# Source directories of clean crates that are still reported only: aks-cli's kubelogin mode (get_token.rs `resolve`),
-# being reworked for start-up time.
-REPORT_ONLY_DIRS = ("crates/aks-cli/src/kubelogin/",)
 # Generated code is not held to the function-length limit.
 GENERATED_FILES = {"crates/aks-model/src/az_attributes.rs"}
 
@@ -339,8 +326,8 @@ def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
     return components
 
 
-def cycle_findings(crate: str, root: Module) -> tuple[list[str], list[str]]:
-    failures, allowed = [], []
+def cycle_findings(crate: str, root: Module) -> list[str]:
+    failures = []
     for parent, graph in sorted(sibling_edges(root).items()):
         for component in strongly_connected(graph):
             where = "::".join(("crate",) + parent)
@@ -348,8 +335,8 @@ def cycle_findings(crate: str, root: Module) -> tuple[list[str], list[str]]:
                 f"{a} → {b}" for a in component for b in sorted(graph.get(a, ())) if b in component
             )
             line = f"{crate}: cycle among {len(component)} modules of {where}: {edges}"
-            (allowed if (crate, tuple(component)) in ALLOWED_CYCLES else failures).append(line)
-    return failures, allowed
+            failures.append(line)
+    return failures
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -408,7 +395,7 @@ def self_test() -> int:
         (_, crate_root), = crates(root)
         for module in walk(crate_root):
             collect_reexports(module)
-        cycles, _ = cycle_findings("x", crate_root)
+        cycles = cycle_findings("x", crate_root)
         lengths = [line for m in walk(crate_root) for line in long_functions(m, m.file.name)]
     expected_cycles = [
         "x: cycle among 2 modules of crate: a → b, b → a",
@@ -424,7 +411,6 @@ def self_test() -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parent.parent)
-    parser.add_argument("--quiet", action="store_true", help="print failures only")
     parser.add_argument("--self-test", action="store_true", help="check the checker on a made-up workspace")
     options = parser.parse_args()
     if options.self_test:
@@ -434,19 +420,13 @@ def main() -> int:
     for crate, root in crates(options.root):
         for module in walk(root):
             collect_reexports(module)
-        crate_failures, allowed = cycle_findings(crate, root)
-        failures += crate_failures
-        for line in allowed if not options.quiet else ():
-            print(f"allowed (see ALLOWED_CYCLES): {line}")
+        failures += cycle_findings(crate, root)
         for module in walk(root):
             relative = module.file.resolve().relative_to(options.root.resolve()).as_posix()
             if relative in GENERATED_FILES:
                 continue
             for line in long_functions(module, relative):
-                if crate in CLEAN_CRATES and not relative.startswith(REPORT_ONLY_DIRS):
-                    failures.append(f"{crate}: {line} (limit {MAX_FUNCTION_LINES})")
-                elif not options.quiet:
-                    print(f"report only: {crate}: {line}")
+                failures.append(f"{crate}: {line} (limit {MAX_FUNCTION_LINES})")
     for line in failures:
         print(f"error: {line}")
     if failures:

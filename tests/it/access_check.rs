@@ -7,10 +7,17 @@ use aks_test_support::TestCloud;
 use serde_json::{Value, json};
 
 use crate::kubelogin::kubectl;
-use crate::{cloud, create_aad_cluster, stderr};
+use crate::{assert_output_snapshot, cloud, create_aad_cluster, stderr};
 
 /// The seeded non-admin service principal's object id.
 const NONADMIN_OBJECT_ID: &str = "1b1b1b1b-1111-2222-3333-555555555555";
+/// The seeded admin service principal's object id.
+const ADMIN_OBJECT_ID: &str = "1a1a1a1a-1111-2222-3333-444444444444";
+/// The object ids the snapshots show by name.
+const KNOWN_IDS: &[(&str, &str)] = &[
+    (ADMIN_OBJECT_ID, "admin-object-id"),
+    (NONADMIN_OBJECT_ID, "nonadmin-object-id"),
+];
 /// "Azure Kubernetes Service Cluster User Role".
 const CLUSTER_USER_ROLE: &str = "4abbcc35-e782-43d8-92c5-2d3f1bd2253f";
 /// "Azure Kubernetes Service RBAC Cluster Admin".
@@ -78,34 +85,10 @@ fn the_admin_reaches_the_cluster_with_everything_allowed() {
     create_aad_cluster(&cloud, "rg1", "c1");
     let output = check(&cloud, &["--namespace", "dev", "-o", "json"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    let report = report(&output);
-    let ready = cloud.ready();
-    assert_eq!(report["identity"]["type"], "servicePrincipal");
-    assert_eq!(
-        report["identity"]["objectId"],
-        "1a1a1a1a-1111-2222-3333-444444444444"
-    );
-    assert_eq!(report["identity"]["tenantId"], ready.tenant_id.as_str());
-    assert_eq!(report["groups"], json!([ready.admin_group_id]));
-    assert_eq!(
-        report["azure"],
-        json!({"listClusterUserCredential": true, "listClusterAdminCredential": true})
-    );
-    assert_eq!(report["localAccounts"], true);
-    assert_eq!(report["adminGroup"], true);
-    let kubernetes = report["kubernetes"].as_array().unwrap();
-    // pods and services: 4 verbs, cluster-wide and in dev; nodes: get and list cluster-wide.
-    assert_eq!(kubernetes.len(), 18, "{kubernetes:?}");
-    assert!(
-        kubernetes.iter().all(|check| check["allowed"] == true),
-        "{kubernetes:?}"
-    );
-    assert!(kubernetes.contains(
-        &json!({"verb": "delete", "resource": "pods", "namespace": "dev", "allowed": true})
-    ));
-    assert!(kubernetes.contains(
-        &json!({"verb": "list", "resource": "nodes", "namespace": null, "allowed": true})
-    ));
+    // Who it is, the Azure actions, the cluster's settings and each Kubernetes check (pods and services: 4 verbs,
+    // cluster-wide and in dev; nodes: get and list cluster-wide), all allowed.
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert_output_snapshot!(&cloud, "access-check-admin-json", text, KNOWN_IDS);
 }
 
 #[test]
@@ -115,16 +98,10 @@ fn a_principal_without_a_role_is_told_which_role_grants_access() {
     let output = check_as_nonadmin(&cloud, &[]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let report = report(&output);
-    assert_eq!(report["identity"]["objectId"], NONADMIN_OBJECT_ID);
-    assert_eq!(report["groups"], json!([]));
-    assert_eq!(
-        report["azure"],
-        json!({"listClusterUserCredential": false, "listClusterAdminCredential": false})
-    );
-    // It may not read the cluster, so its settings are unknown; in no group, it is in no admin group.
-    assert_eq!(report["localAccounts"], Value::Null);
-    assert_eq!(report["adminGroup"], false, "{report}");
-    assert_eq!(report["kubernetes"], json!([]));
+    // It may not read the cluster, so its settings are unknown (`localAccounts: null`); in no group, it is in no
+    // admin group; no Kubernetes check runs without a credential.
+    let text = String::from_utf8(output.stdout.clone()).unwrap();
+    assert_output_snapshot!(&cloud, "access-check-nonadmin-json", text, KNOWN_IDS);
     let id = cluster_id(&cloud);
     assert_eq!(
         stderr(&output),

@@ -7,17 +7,13 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use aks_identity::azure_cli::AzureConfigDir;
-use aks_identity::azure_cli::cache_file::update_token_cache;
-use aks_identity::azure_cli::profile::{SubscriptionRecord, merge_login_subscriptions};
-use aks_identity::azure_cli::storage::token_cache_storage;
-use aks_identity::azure_cli::token_cache::{AZURE_CLI_CLIENT_ID, Grant, TokenResponse};
+use aks_identity::azure_cli::token_cache::AZURE_CLI_CLIENT_ID;
+use aks_identity::test_support::{ARM_SCOPE, AzUserLogin, record_az_user_login};
 use aks_test_support::TestCloud;
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
 use crate::{cloud, stderr};
-
-const ARM_SCOPE: &str = "https://management.core.windows.net//.default";
 
 /// The seeded user's ARM token answer (a password grant by az's client id), asked with curl trusting only the
 /// emulator's CA.
@@ -52,33 +48,14 @@ fn az_signed_in(cloud: &TestCloud, environment: &str) -> (PathBuf, String) {
     let path = cloud.dir().join("azure");
     let directory = AzureConfigDir::at(&path, std::sync::Arc::new(|_: &str| None));
     let body = password_grant(cloud);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let requested = vec![ARM_SCOPE.to_owned()];
-    update_token_cache(&token_cache_storage(&directory).unwrap(), |cache| {
-        cache.add(
-            &TokenResponse {
-                client_id: AZURE_CLI_CLIENT_ID,
-                environment: "127.0.0.1",
-                realm: &ready.tenant_id,
-                requested_scopes: &requested,
-                grant: Grant::Password,
-                username: Some(&ready.user_name),
-                body: &body,
-            },
-            now,
-        )
-    })
-    .unwrap();
-    let record: SubscriptionRecord = serde_json::from_value(json!({
-        "id": ready.subscription_id, "name": "Emulator", "state": "Enabled",
-        "user": {"name": ready.user_name, "type": "user"}, "isDefault": true,
-        "tenantId": ready.tenant_id, "environmentName": environment,
-    }))
-    .unwrap();
-    merge_login_subscriptions(&directory, &[record], None).unwrap();
+    let login = AzUserLogin {
+        environment: "127.0.0.1",
+        tenant_id: &ready.tenant_id,
+        user_name: &ready.user_name,
+        subscription_id: &ready.subscription_id,
+        cloud_name: environment,
+    };
+    record_az_user_login(&directory, &login, &body);
     (path, body["access_token"].as_str().unwrap().to_owned())
 }
 

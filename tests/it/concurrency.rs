@@ -37,7 +37,11 @@ fn seed_clusters(cloud: &TestCloud, count: usize) -> Vec<String> {
 
 /// Start `aksctl args…` with piped output.
 fn spawn(cloud: &TestCloud, args: &[&str]) -> Child {
-    let mut command = cloud.std_command();
+    spawn_command(cloud.std_command(), args)
+}
+
+/// Start `command args…` with stdout and stderr captured.
+fn spawn_command(mut command: std::process::Command, args: &[&str]) -> Child {
     command
         .args(args)
         .stdout(Stdio::piped())
@@ -230,14 +234,18 @@ fn parallel_convert_kubeconfig_converts_every_user() {
         assert!(after.get("auth-provider").is_none(), "{user_name}");
     }
 
-    // The same conversions, all at once on the shared file.
+    // The same conversions, all at once on the shared file. Each waits its turn for the lock: 32 turns take more
+    // than the default 5 s on a loaded machine, so the wait is raised (docs/kubeconfig-files.md, "Locking"); a
+    // lost update or a lock never released would still fail the test.
     let children: Vec<_> = names
         .iter()
         .enumerate()
         .map(|(index, name)| {
             let args = convert_args(&file, index, name);
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            spawn(&cloud, &args)
+            let mut command = cloud.std_command();
+            command.env("AKSCTL_KUBECONFIG_LOCK_TIMEOUT", "300");
+            spawn_command(command, &args)
         })
         .collect();
     wait_all(children, "convert-kubeconfig");

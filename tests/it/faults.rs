@@ -175,14 +175,27 @@ fn a_409_operation_not_allowed_is_reported_at_once_and_nothing_is_written() {
 fn a_delay_is_waited_out() {
     let cloud = cloud();
     group(&cloud, "rg1");
-    fault(
+    cloud.clear_requests();
+    let rule = fault(
         &cloud,
         json!({"method": "GET", "path": "*/resourcegroups/rg1", "delay_ms": 1500}),
     );
-    let started = Instant::now();
     let output = run(&cloud, &["group", "show", "-n", "rg1"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert!(started.elapsed() >= Duration::from_millis(1500));
+    let group: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(group["name"], "rg1");
+    // The answer came from the one request, and that request was the delayed one: it was neither abandoned for
+    // a timeout nor sent again.
+    let reads = requests_to(&cloud, "GET", "/resourcegroups/rg1");
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert_eq!(reads[0]["status"], 200, "{reads:?}");
+    let rules = cloud.management("GET", "faults", None);
+    assert_eq!(rules[0]["id"], rule["id"], "{rules}");
+    assert_eq!(
+        (&rules[0]["hits"], &rules[0]["times"]),
+        (&json!(1), &json!(0)),
+        "{rules}"
+    );
 }
 
 #[test]

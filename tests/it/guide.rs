@@ -545,13 +545,19 @@ fn no_wait_show_list_and_delete() {
     assert_eq!(listed.as_array().unwrap().len(), 1);
     let everywhere = cloud.run_json(&["aks", "list"]);
     assert_eq!(everywhere.as_array().unwrap().len(), 1);
-    // Wait for the create to finish, then delete and wait.
-    for _ in 0..100 {
-        if cloud.run_json(&["aks", "show", "-g", "rg1", "-n", "c2"])["provisioningState"]
-            == "Succeeded"
-        {
+    // Wait for the create to finish (the emulator's state, polled; a create that never ends fails here), then
+    // delete and wait.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let state =
+            cloud.run_json(&["aks", "show", "-g", "rg1", "-n", "c2"])["provisioningState"].clone();
+        if state == "Succeeded" {
             break;
         }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the --no-wait create never finished: {state}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     let stdout = cloud.run_ok(&["aks", "delete", "-g", "rg1", "-n", "c2", "--yes"]);

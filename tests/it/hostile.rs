@@ -1,7 +1,8 @@
-//! The hostile-input catalogue: one data-driven test over bad command lines, bad kubeconfig files, hostile ARM
-//! answers (injected through the emulator's fault API) and bad `KUBERNETES_EXEC_INFO`. Every case must end with
-//! its documented exit code (README: 0/1/2/3) and an error on stderr naming the bad value, print nothing on
-//! stdout, never panic or hang, and leave the user's files byte-identical with the same mode.
+//! The hostile-input catalogue: one data-driven table of bad command lines, bad kubeconfig files, hostile ARM
+//! answers (injected through the emulator's fault API) and bad `KUBERNETES_EXEC_INFO`, run as one test per part
+//! (each on its own emulator, so nextest runs the parts in parallel). Every case must end with its documented exit
+//! code (README: 0/1/2/3) and an error on stderr naming the bad value, print nothing on stdout, never panic or
+//! hang, and leave the user's files byte-identical with the same mode.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::{PermissionsExt, symlink};
@@ -38,7 +39,12 @@ struct Case {
     exit: i32,
     /// Text stderr must contain (the bad value, or what is wrong with it); `{dir}` is replaced.
     stderr_has: &'static str,
+    /// The run is killed (and the case fails) after this long: a bound against a hang, not a speed goal.
+    timeout: Duration,
 }
+
+/// A case's default [`Case::timeout`].
+const CASE_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn case(name: &'static str, args: &[&str], exit: i32, stderr_has: &'static str) -> Case {
     Case {
@@ -49,6 +55,7 @@ fn case(name: &'static str, args: &[&str], exit: i32, stderr_has: &'static str) 
         faults: Vec::new(),
         exit,
         stderr_has,
+        timeout: CASE_TIMEOUT,
     }
 }
 
@@ -70,6 +77,11 @@ impl Case {
 
     fn env(mut self, name: &'static str, value: impl Into<String>) -> Case {
         self.env.push((name, value.into()));
+        self
+    }
+
+    fn timeout(mut self, timeout: Duration) -> Case {
+        self.timeout = timeout;
         self
     }
 
@@ -121,7 +133,27 @@ fn snapshot(root: &Path) -> BTreeMap<PathBuf, (Vec<u8>, u32)> {
     out
 }
 
-fn cases(cloud: &TestCloud) -> Vec<Case> {
+/// The catalogue's parts, one test each (nextest runs them in parallel, each on its own emulator).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Part {
+    /// Names, GUIDs and other values.
+    NamesAndValues,
+    /// Flags and their combinations.
+    Flags,
+    /// Kubeconfig files.
+    KubeconfigFiles,
+    /// A kubeconfig of 200,000 clusters.
+    LargeFile,
+    /// A kubeconfig whose aliases expand to a billion nodes.
+    AliasBomb,
+    /// Hostile ARM answers, injected through the fault API.
+    ArmAnswers,
+    /// kubelogin and `KUBERNETES_EXEC_INFO`.
+    Kubelogin,
+}
+
+/// Every case, each with its part.
+fn cases(cloud: &TestCloud) -> Vec<(Part, Case)> {
     let ready = cloud.ready();
     let cluster_path =
         "*/resourceGroups/rg1/providers/Microsoft.ContainerService/managedClusters/c1";
@@ -178,11 +210,12 @@ fn cases(cloud: &TestCloud) -> Vec<Case> {
         faults: Vec::new(),
         exit,
         stderr_has: has,
+        timeout: CASE_TIMEOUT,
     };
     let other_sub = "11111111-2222-3333-4444-555555555555";
 
-    vec![
-        // --- names, GUIDs and other values ---
+    let sections = [
+        (Part::NamesAndValues, vec![
         case("cluster name with a space", &["aks", "create", "-g", "rg1", "-n", "bad name", "--no-ssh-key"], 1, "bad name"),
         case("cluster name too long", &["aks", "create", "-g", "rg1", "-n", &"c".repeat(70), "--no-ssh-key"], 1, "ccccccccc"),
         case("cluster name with a slash", &["aks", "show", "-g", "rg1", "-n", "c1/../../x"], 1, "c1/../../x"),
@@ -198,7 +231,8 @@ fn cases(cloud: &TestCloud) -> Vec<Case> {
         case("unknown cluster", &["aks", "show", "-g", "rg1", "-n", "nope"], 3, "nope"),
         case("unknown group", &["aks", "list", "-g", "no-such-group"], 3, "no-such-group"),
         case("non-UTF-8 argument", &[], 2, "UTF-8"),
-        // --- flags ---
+        ]),
+        (Part::Flags, vec![
         case("conflicting rbac flags", &["aks", "create", "-g", "rg1", "-n", "c2", "--enable-aad", "--enable-azure-rbac", "--disable-rbac", "--no-ssh-key"], 1, "--disable-rbac"),
         case("azure rbac without aad", &["aks", "create", "-g", "rg1", "-n", "c2", "--enable-azure-rbac", "--no-ssh-key"], 1, "--enable-aad"),
         case("local accounts on and off", &["aks", "update", "-g", "rg1", "-n", "c1", "--enable-local-accounts", "--disable-local-accounts"], 1, "--disable-local-accounts"),
@@ -209,7 +243,8 @@ fn cases(cloud: &TestCloud) -> Vec<Case> {
         case("unknown flag", &["aks", "show", "-g", "rg1", "-n", "c1", "--frobnicate"], 2, "--frobnicate"),
         case("unknown command", &["aks", "explode"], 2, "explode"),
         case("missing required name", &["aks", "show", "-g", "rg1"], 2, "--name"),
-        // --- kubeconfig files ---
+        ]),
+        (Part::KubeconfigFiles, vec![
         case("malformed YAML kubeconfig", &get_credentials("{dir}/config"), 1, "Error parsing {dir}/config (")
             .file("config", "clusters: [\n  - name: x\n    cluster: {server: \n", 0o600),
         case("non-UTF-8 kubeconfig", &get_credentials("{dir}/config"), 1, "{dir}/config")
@@ -226,10 +261,20 @@ fn cases(cloud: &TestCloud) -> Vec<Case> {
             .file("config", "apiVersion: v1\nclusters: []\ncontexts: []\nusers: []\ncurrent-context: [1]\n", 0o600),
         case("kubeconfig nested 100000 deep", &get_credentials("{dir}/config"), 1, "{dir}/config")
             .file("config", "[".repeat(100_000), 0o600),
+        ]),
+        // The two cases that make the parser work hardest, each a part of its own so that they run beside the
+        // others: a debug build takes seconds for each, and more than a minute on a loaded machine.
+        (Part::AliasBomb, vec![
         case("kubeconfig alias bomb", &get_credentials("{dir}/config"), 1, "{dir}/config")
-            .file("config", "a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\nh: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g,*g]\ni: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h,*h]\nclusters: *i\n", 0o600),
+            .file("config", "a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\nh: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g,*g]\ni: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h,*h]\nclusters: *i\n", 0o600)
+            .timeout(Duration::from_secs(300)),
+        ]),
+        (Part::LargeFile, vec![
         case("huge kubeconfig with a conflicting entry", &get_credentials("{dir}/config"), 1, "c1 already exists")
-            .file("config", huge, 0o600),
+            .file("config", huge, 0o600)
+            .timeout(Duration::from_secs(300)),
+        ]),
+        (Part::KubeconfigFiles, vec![
         case("kubeconfig without a users key", &get_credentials("{dir}/config"), 1, "No such key 'users'")
             .file("config", "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\n", 0o600),
         // A link to a kubeconfig is written through (tests/it/kubeconfig_files.rs); only these are refused.
@@ -250,7 +295,8 @@ fn cases(cloud: &TestCloud) -> Vec<Case> {
             .env("KUBECONFIG", "{dir}/config:{dir}/other"),
         case("convert-kubeconfig on a malformed file", &["kubelogin", "convert-kubeconfig", "--kubeconfig", "{dir}/config", "-l", "azurecli"], 1, "{dir}/config")
             .file("config", "clusters: 5\n", 0o600),
-        // --- hostile ARM answers ---
+        ]),
+        (Part::ArmAnswers, vec![
         case("cluster answer with wrong types", &["aks", "show", "-g", "rg1", "-n", "c1"], 1, "managedClusters/c1")
             .fault(json!({"method": "GET", "path": cluster_path, "times": 100, "body": {"name": 7, "properties": []}})),
         case("cluster answer not JSON", &["aks", "show", "-g", "rg1", "-n", "c1"], 1, "managedClusters/c1")
@@ -279,7 +325,8 @@ fn cases(cloud: &TestCloud) -> Vec<Case> {
             .fault(json!({"method": "POST", "path": "*/listClusterUserCredential", "times": 100, "body": credential(&b64("clusters: 5\nusers: x\n"))})),
         case("operation status of wrong types", &["aks", "update", "-g", "rg1", "-n", "c1", "--enable-azure-rbac"], 1, "operations")
             .fault(json!({"method": "GET", "path": "*/operations/*", "times": 100, "body": {"status": 42}})),
-        // --- kubelogin and KUBERNETES_EXEC_INFO ---
+        ]),
+        (Part::Kubelogin, vec![
         kubelogin("ExecCredential of an unknown apiVersion", &[], 1, "client.authentication.k8s.io/v2")
             .env("KUBERNETES_EXEC_INFO", r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v2","spec":{"interactive":false}}"#),
         kubelogin("KUBERNETES_EXEC_INFO not JSON", &[], 1, "cannot unmarshal \"{not json\" to ExecCredential")
@@ -288,11 +335,41 @@ fn cases(cloud: &TestCloud) -> Vec<Case> {
             .env("KUBERNETES_EXEC_INFO", r#"{"apiVersion": 1}"#),
         case("unknown login mode", &["kubelogin", "get-token", "--login", "telepathy", "--server-id", SERVER_ID], 1, "telepathy"),
         case("server id missing", &["kubelogin", "get-token", "--login", "spn"], 1, "server-id"),
-    ]
+        case("convert-kubeconfig lock wait not a number", &["kubelogin", "convert-kubeconfig", "--kubeconfig", "{dir}/config", "-l", "azurecli"], 1, "invalid AKSCTL_KUBECONFIG_LOCK_TIMEOUT 'soon'")
+            .file("config", GOOD_KUBECONFIG, 0o600)
+            .env("AKSCTL_KUBECONFIG_LOCK_TIMEOUT", "soon"),
+        ]),
+    ];
+    sections
+        .into_iter()
+        .flat_map(|(part, cases)| cases.into_iter().map(move |case| (part, case)))
+        .collect()
 }
 
-#[test]
-fn hostile_inputs_get_a_clear_error_a_documented_exit_code_and_touch_no_file() {
+/// One test per part of the catalogue.
+macro_rules! part_tests {
+    ($($test:ident => $part:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                run_part(Part::$part);
+            }
+        )*
+    };
+}
+
+part_tests! {
+    hostile_inputs_names_and_values => NamesAndValues,
+    hostile_inputs_flags => Flags,
+    hostile_inputs_kubeconfig_files => KubeconfigFiles,
+    hostile_inputs_alias_bomb => AliasBomb,
+    hostile_inputs_large_file => LargeFile,
+    hostile_inputs_arm_answers => ArmAnswers,
+    hostile_inputs_kubelogin => Kubelogin,
+}
+
+/// Each case of `part` gets a clear error, a documented exit code and touches no file.
+fn run_part(part: Part) {
     let cloud = cloud();
     create_aad_cluster(&cloud, "rg1", "c1");
     let kube = cloud.home().join(".kube");
@@ -302,8 +379,16 @@ fn hostile_inputs_get_a_clear_error_a_documented_exit_code_and_touch_no_file() {
 
     let cases = cases(&cloud);
     assert!(cases.len() >= 40, "the catalogue has {} cases", cases.len());
+    assert!(
+        cases.iter().any(|(of, _)| *of == part),
+        "{part:?} has cases"
+    );
     let mut failures = Vec::new();
-    for (index, mut case) in cases.into_iter().enumerate() {
+    for (index, (_, mut case)) in cases
+        .into_iter()
+        .enumerate()
+        .filter(|(_, (of, _))| *of == part)
+    {
         let dir = cloud.dir().join("cases").join(format!("{index:02}"));
         std::fs::create_dir_all(&dir).unwrap();
         let fill = |text: &str| text.replace("{dir}", &dir.display().to_string());
@@ -324,7 +409,7 @@ fn hostile_inputs_get_a_clear_error_a_documented_exit_code_and_touch_no_file() {
         }
         let before = (snapshot(&dir), snapshot(&kube));
         let mut command = cloud.command();
-        command.timeout(Duration::from_secs(60));
+        command.timeout(case.timeout);
         if case.name == "non-UTF-8 argument" {
             use std::os::unix::ffi::OsStrExt;
             command.args(["aks", "show", "-g", "rg1", "-n"]);

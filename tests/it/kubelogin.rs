@@ -582,12 +582,10 @@ fn cache_hits_send_nothing_remove_cache_dir_clears_and_concurrent_writers_leave_
     ];
     let first = credential(&get_token(&cloud, "cache", &spn, &[]));
     cloud.clear_requests();
-    let started = std::time::Instant::now();
     let second = credential(&get_token(&cloud, "cache", &spn, &[]));
-    let elapsed = started.elapsed();
     assert_eq!(first["status"]["token"], second["status"]["token"]);
+    // How fast a hit is belongs to bench.sh (the warm exec plugin); what a test can prove is that it sends nothing.
     assert!(cloud.requests().is_empty(), "a cache hit sends nothing");
-    assert!(elapsed.as_millis() < 2000, "cache hit took {elapsed:?}");
     let dir = cloud.dir().join("cache");
     assert_eq!(
         fs::metadata(&dir).unwrap().permissions().mode() & 0o777,

@@ -16,7 +16,7 @@ fn create_cluster(cloud: &TestCloud, name: &str, flags: &[&str]) {
 }
 
 /// A security group created through Graph (`ad group create`); its object id.
-fn create_group(cloud: &TestCloud, name: &str) -> String {
+pub(crate) fn create_group(cloud: &TestCloud, name: &str) -> String {
     let created = cloud.run_json(&[
         "ad",
         "group",

@@ -1,6 +1,8 @@
 //! `aksctl aks migrate`: a 50-cluster fleet (legacy, managed and RBAC-disabled legacy clusters in two groups,
-//! listed in pages) with ARM write throttling and a failing operation; and a run killed with SIGKILL, then
-//! resumed from its journal without migrating any cluster twice.
+//! listed in pages) with ARM write throttling and a failing operation; a run killed with SIGKILL, then
+//! resumed from its journal without migrating any cluster twice; and lockout-proof waves (docs/lockout.md,
+//! "aks migrate"): 500 clusters with local accounts disabled, 10% of them with empty admin groups, end with no
+//! cluster lacking an admin path, and each migrated cluster's admin access is verified or said not to be.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,7 +11,8 @@ use std::time::{Duration, Instant};
 use aks_test_support::TestCloud;
 use serde_json::{Value, json};
 
-use crate::{cloud, stderr};
+use crate::lockout::create_group;
+use crate::{assert_output_snapshot, cloud, object_id, stderr};
 
 const LEGACY_CLIENT_APP: &str = "11111111-2222-3333-4444-000000000002";
 const LEGACY_SERVER_APP: &str = "11111111-2222-3333-4444-000000000001";
@@ -48,15 +51,22 @@ fn body(kind: Kind, free: bool) -> Value {
 
 /// Seed `clusters` (group, name, kind, free tier) through the management API.
 fn seed(cloud: &TestCloud, clusters: &[(String, String, Kind, bool)]) {
+    let bodies: Vec<(String, String, Value)> = clusters
+        .iter()
+        .map(|(group, name, kind, free)| (group.clone(), name.clone(), body(*kind, *free)))
+        .collect();
+    seed_bodies(cloud, &bodies);
+}
+
+/// Seed clusters (group, name, ARM body) through the management API, in the groups fleet-a and fleet-b.
+fn seed_bodies(cloud: &TestCloud, clusters: &[(String, String, Value)]) {
     let groups: Vec<Value> = ["fleet-a", "fleet-b"]
         .iter()
         .map(|name| json!({"name": name, "location": "eastus"}))
         .collect();
     let clusters: Vec<Value> = clusters
         .iter()
-        .map(|(group, name, kind, free)| {
-            json!({"resource_group": group, "name": name, "body": body(*kind, *free)})
-        })
+        .map(|(group, name, body)| json!({"resource_group": group, "name": name, "body": body}))
         .collect();
     cloud.management(
         "POST",
@@ -135,33 +145,17 @@ fn a_fleet_is_planned_then_migrated_through_throttling_and_a_failure() {
 
     // The plan, as a table (the default) and as JSON; nothing is written.
     let table = cloud.run_ok(&[&["aks", "migrate", "--dry-run"][..], &flags].concat());
-    let mut lines = table.lines();
-    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
-    assert_eq!(
-        header,
-        [
-            "Name",
-            "ResourceGroup",
-            "Tier",
-            "KubernetesVersion",
-            "AadMode",
-            "Action",
-            "AdminGroups",
-            "TenantId",
-            "Warnings"
-        ]
-    );
-    let rows: Vec<&str> = lines.skip(1).collect();
-    assert_eq!(rows.len(), 50, "{table}");
-    let row_of = |name: &str| *rows.iter().find(|r| r.starts_with(name)).unwrap();
-    assert!(row_of("c00").contains("migrate") && row_of("c00").contains("Free tier"));
-    assert!(row_of("c00").contains(&groups) && row_of("c00").contains(NEW_TENANT));
-    assert!(row_of("c03").contains("skip") && row_of("c03").contains("already managed"));
-    assert!(row_of("c04").contains("skip") && row_of("c04").contains("RBAC disabled"));
+    let known = [
+        (LEGACY_TENANT, "legacy-tenant"),
+        (NEW_TENANT, "new-tenant"),
+        (OTHER_GROUP, "other-group"),
+    ];
+    assert_output_snapshot!(&cloud, "migrate-plan-table", table, &known);
 
-    let plan =
-        cloud.run_json(&[&["aks", "migrate", "--dry-run", "-o", "json"][..], &flags].concat());
-    let plan = by_name(&plan);
+    let plan_text =
+        cloud.run_ok(&[&["aks", "migrate", "--dry-run", "-o", "json"][..], &flags].concat());
+    assert_output_snapshot!(&cloud, "migrate-plan-json", &plan_text, &known);
+    let plan = by_name(&serde_json::from_str(&plan_text).unwrap());
     assert_eq!(plan.len(), 50);
     for (group, name, kind, free) in &fleet {
         let row = &plan[name];
@@ -223,7 +217,6 @@ fn a_fleet_is_planned_then_migrated_through_throttling_and_a_failure() {
         Some(json!({"code": "InjectedMigrationFailure", "message": "the control plane said no"})),
     );
     let journal = cloud.dir().join("fleet.jsonl");
-    let started = Instant::now();
     let output = cloud.run(
         &[
             &[
@@ -240,7 +233,6 @@ fn a_fleet_is_planned_then_migrated_through_throttling_and_a_failure() {
         ]
         .concat(),
     );
-    let elapsed = started.elapsed();
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "one cluster failed: {err}");
     assert!(
@@ -352,7 +344,25 @@ fn a_fleet_is_planned_then_migrated_through_throttling_and_a_failure() {
         })
         .count();
     assert_eq!(finals, 50);
-    assert!(elapsed < Duration::from_secs(25), "took {elapsed:?}");
+    // The run kept several clusters in flight at once and never more than --concurrency (how fast a fleet goes is
+    // bench.sh's, not a wall-clock limit here): a cluster is in flight from its `putting` line to its last line.
+    let (mut in_flight, mut most) = (std::collections::BTreeSet::new(), 0);
+    for line in lines.iter().filter(|l| l["type"] == "state") {
+        let id = line["id"].as_str().unwrap();
+        match line["state"].as_str().unwrap() {
+            "putting" | "accepted" => {
+                in_flight.insert(id);
+            }
+            _ => {
+                in_flight.remove(id);
+            }
+        }
+        most = most.max(in_flight.len());
+    }
+    assert!(
+        (2..=8).contains(&most),
+        "at most {most} cluster(s) in flight"
+    );
 }
 
 #[test]
@@ -527,5 +537,517 @@ fn a_running_operation_is_waited_for_and_ids_select_clusters() {
     assert_eq!(
         after["other"]["properties"]["aadProfile"]["serverAppID"],
         LEGACY_SERVER_APP
+    );
+}
+
+/// A legacy AAD cluster (Kubernetes RBAC on, Standard tier) with local accounts disabled.
+fn hardened() -> Value {
+    let mut body = body(Kind::Legacy, false);
+    body["properties"]["disableLocalAccounts"] = json!(true);
+    body
+}
+
+fn cluster_id(cloud: &TestCloud, group: &str, name: &str) -> String {
+    format!(
+        "/subscriptions/{}/resourceGroups/{group}/providers/Microsoft.ContainerService/managedClusters/{name}",
+        cloud.ready().subscription_id
+    )
+}
+
+/// A directory group with `members` (object ids) added through Graph (`ad group member add`).
+fn group_with(cloud: &TestCloud, name: &str, members: &[&str]) -> String {
+    let id = create_group(cloud, name);
+    for member in members {
+        cloud.run_ok(&[
+            "ad",
+            "group",
+            "member",
+            "add",
+            "-g",
+            &id,
+            "--member-id",
+            member,
+        ]);
+    }
+    id
+}
+
+/// Every cluster of the subscription as ARM lists it (`nextLink` followed), by name.
+fn arm_clusters(cloud: &TestCloud) -> BTreeMap<String, Value> {
+    let mut clusters = BTreeMap::new();
+    let mut next = Some(format!(
+        "/subscriptions/{}/providers/Microsoft.ContainerService/managedClusters?api-version=2026-08-01",
+        cloud.ready().subscription_id
+    ));
+    while let Some(target) = next {
+        let page = cloud.arm("GET", &target, None);
+        assert_eq!(page.status, 200, "{}", page.body);
+        for cluster in page.body["value"].as_array().unwrap() {
+            clusters.insert(
+                cluster["name"].as_str().unwrap().to_string(),
+                cluster.clone(),
+            );
+        }
+        next = page.body["nextLink"].as_str().map(str::to_string);
+    }
+    clusters
+}
+
+/// The groups with at least one member in the emulator's directory (service principals' and users' groups).
+fn groups_with_members(cloud: &TestCloud) -> Vec<String> {
+    let directory = &cloud.management("GET", "state", None)["directory"];
+    let mut groups: Vec<String> = ["service_principals", "users"]
+        .iter()
+        .flat_map(|kind| directory[*kind].as_array().cloned().unwrap_or_default())
+        .flat_map(|principal| principal["groups"].as_array().cloned().unwrap_or_default())
+        .filter_map(|group| group.as_str().map(str::to_ascii_lowercase))
+        .collect();
+    groups.sort();
+    groups.dedup();
+    groups
+}
+
+/// Whether an ARM cluster lacks an admin path (docs/lockout.md): on AKS-managed Entra integration, local accounts
+/// disabled and no admin group with a member (a migration does not enable Azure RBAC). A legacy AAD cluster is not
+/// judged by this rule: it keeps the access it had (the held-back ones are also compared with their state before).
+fn locked_out(cluster: &Value, populated: &[String]) -> bool {
+    let properties = &cluster["properties"];
+    properties["aadProfile"]["managed"] == true
+        && properties["disableLocalAccounts"] == true
+        && !properties["aadProfile"]["adminGroupObjectIDs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .any(|group| populated.contains(&group.to_ascii_lowercase()))
+}
+
+fn count_requests(requests: &[Value], method: &str, path_end: &str) -> usize {
+    requests
+        .iter()
+        .filter(|r| {
+            r["method"] == method && r["path"].as_str().unwrap_or_default().ends_with(path_end)
+        })
+        .count()
+}
+
+#[test]
+fn a_wave_of_500_with_empty_admin_groups_ends_with_no_cluster_locked_out() {
+    let cloud = cloud();
+    // Operations finish at their first status poll.
+    cloud.management(
+        "PUT",
+        "lro",
+        Some(json!({"polls": 0, "retry_after_seconds": 1, "retry_after_ms": 1})),
+    );
+    let caller = object_id(&cloud, &cloud.ready().client_id);
+    let other = object_id(&cloud, &cloud.ready().nonadmin_client_id);
+    // ops (100 clusters): the caller is a member; apps (350): only someone else; two empty groups (50).
+    let ops = group_with(&cloud, "wave-ops", &[&caller]);
+    let apps = group_with(&cloud, "wave-apps", &[&other]);
+    let empty = [
+        group_with(&cloud, "wave-empty-1", &[]),
+        group_with(&cloud, "wave-empty-2", &[]),
+    ];
+    let group_of = |i: usize| -> &str {
+        match i {
+            _ if i % 10 == 7 => &empty[(i / 10) % 2],
+            _ if i.is_multiple_of(5) => &ops,
+            _ => &apps,
+        }
+    };
+    let names: Vec<(String, String)> = (0..500)
+        .map(|i| {
+            (
+                if i % 2 == 0 { "fleet-a" } else { "fleet-b" }.to_string(),
+                format!("w{i:03}"),
+            )
+        })
+        .collect();
+    let bodies: Vec<(String, String, Value)> = names
+        .iter()
+        .map(|(group, name)| (group.clone(), name.clone(), hardened()))
+        .collect();
+    seed_bodies(&cloud, &bodies);
+    let wave: Vec<Value> = names
+        .iter()
+        .enumerate()
+        .map(|(i, (group, name))| {
+            json!({"id": cluster_id(&cloud, group, name), "adminGroupObjectIds": [group_of(i)]})
+        })
+        .collect();
+    let file = cloud.dir().join("wave.json");
+    std::fs::write(&file, serde_json::to_string(&wave).unwrap()).unwrap();
+    let from_file = [
+        "aks",
+        "migrate",
+        "--from-file",
+        file.to_str().unwrap(),
+        "-o",
+        "json",
+    ];
+
+    // The plan: the 50 clusters of the empty groups are held back, with the reason; nothing is written.
+    cloud.clear_requests();
+    let planned = cloud
+        .command()
+        .args(from_file)
+        .arg("--dry-run")
+        .output()
+        .unwrap();
+    let err = stderr(&planned);
+    assert!(planned.status.success(), "{err}");
+    assert!(
+        err.contains("50 cluster(s) are held back: they would have no admin path after migration"),
+        "{err}"
+    );
+    let plan = by_name(&serde_json::from_slice(&planned.stdout).unwrap());
+    assert_eq!(plan.len(), 500);
+    for (i, (_, name)) in names.iter().enumerate() {
+        let row = &plan[name];
+        assert_eq!(row["adminGroupObjectIds"], json!([group_of(i)]), "{row}");
+        if i % 10 == 7 {
+            assert_eq!(row["action"], "skip", "{row}");
+            let reason = row["reason"].as_str().unwrap();
+            assert!(
+                reason.starts_with(&format!(
+                    "no admin path after migration: local accounts disabled; admin group '{}' has no members",
+                    group_of(i)
+                )),
+                "{reason}"
+            );
+            assert!(reason.contains("--allow-lockout"), "{reason}");
+        } else {
+            assert_eq!(row["action"], "migrate", "{row}");
+        }
+    }
+    let requests = cloud.requests();
+    assert!(
+        requests
+            .iter()
+            .filter(|r| r["path"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("/subscriptions"))
+            .all(|r| r["method"] == "GET"),
+        "a dry run only reads"
+    );
+    assert_eq!(
+        count_requests(&requests, "GET", "/members"),
+        4,
+        "each admin group read once"
+    );
+
+    // The run.
+    let before = arm_clusters(&cloud);
+    cloud.clear_requests();
+    let started = Instant::now();
+    let output = cloud
+        .command()
+        .args(from_file)
+        .args(["--yes", "--concurrency", "25"])
+        .timeout(Duration::from_secs(240))
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let err = stderr(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "held-back clusters are not failures: {err}"
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+    let verified = (0..500).filter(|i| group_of(*i) == ops).count();
+    let not_member = (0..500).filter(|i| group_of(*i) == apps).count();
+    assert_eq!(verified + not_member, 450);
+    assert_eq!(
+        (
+            &report["migrated"],
+            &report["skipped"],
+            &report["failed"],
+            &report["heldBack"]
+        ),
+        (&json!(450), &json!(50), &json!(0), &json!(50)),
+        "{report:#}"
+    );
+    assert_eq!(
+        report["adminAccess"],
+        json!({"verified": verified, "notVerified": not_member, "failed": 0})
+    );
+    let results = by_name(&report["clusters"]);
+    for (i, (_, name)) in names.iter().enumerate() {
+        let row = &results[name];
+        match group_of(i) {
+            group if group == ops => {
+                assert_eq!(
+                    (&row["result"], &row["adminAccess"]),
+                    (&json!("migrated"), &json!("verified")),
+                    "{row}"
+                );
+                assert!(row.get("adminAccessDetail").is_none(), "{row}");
+            }
+            group if group == apps => {
+                assert_eq!(row["adminAccess"], "not-verified", "{row}");
+                assert_eq!(
+                    row["adminAccessDetail"],
+                    "caller is not a member of the admin group"
+                );
+            }
+            _ => {
+                assert_eq!(row["result"], "skipped", "{row}");
+                assert!(
+                    row["reason"].as_str().unwrap().contains("has no members"),
+                    "{row}"
+                );
+                assert!(row.get("adminAccess").is_none(), "{row}");
+            }
+        }
+    }
+
+    // ARM's view: no cluster lacks an admin path; the held-back ones are untouched legacy clusters.
+    let populated = groups_with_members(&cloud);
+    let after = arm_clusters(&cloud);
+    assert_eq!(after.len(), 500);
+    let lacking: Vec<&String> = after
+        .iter()
+        .filter(|(_, cluster)| locked_out(cluster, &populated))
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(
+        lacking,
+        Vec::<&String>::new(),
+        "clusters without an admin path"
+    );
+    for (i, (_, name)) in names.iter().enumerate() {
+        let aad = &after[name]["properties"]["aadProfile"];
+        if i % 10 == 7 {
+            assert_eq!(after[name], before[name], "{name} untouched");
+            assert_eq!(aad["serverAppID"], LEGACY_SERVER_APP, "{name}: {aad}");
+        } else {
+            assert_eq!(aad["managed"], true, "{name}: {aad}");
+            assert_eq!(aad["adminGroupObjectIDs"], json!([group_of(i)]), "{name}");
+        }
+    }
+
+    // The API server was asked once per cluster whose admin group holds the caller; each group read once.
+    let requests = cloud.requests();
+    let reviews: Vec<&Value> = requests
+        .iter()
+        .filter(|r| {
+            r["server"] == "kubernetes"
+                && r["path"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .ends_with("/selfsubjectaccessreviews")
+        })
+        .collect();
+    assert_eq!(reviews.len(), verified);
+    assert!(reviews.iter().all(|r| r["status"] == 201), "{reviews:?}");
+    assert!(
+        reviews
+            .iter()
+            .all(|r| r["body"]["spec"]["resourceAttributes"]["verb"] == "*"
+                && r["body"]["spec"]["resourceAttributes"]["resource"] == "*"),
+        "{:?}",
+        reviews.first()
+    );
+    assert_eq!(
+        count_requests(&requests, "GET", "/members"),
+        4,
+        "each admin group read once"
+    );
+    assert_eq!(accepted_puts(&cloud).len(), 450);
+    assert!(elapsed < Duration::from_secs(150), "took {elapsed:?}");
+}
+
+#[test]
+fn allow_lockout_migrates_held_back_clusters_and_admin_access_is_never_pretended() {
+    let cloud = cloud();
+    let caller = object_id(&cloud, &cloud.ready().client_id);
+    let ops = group_with(&cloud, "ops", &[&caller]);
+    let empty = group_with(&cloud, "empty", &[]);
+    let gone = "0f0f0f0f-1111-2222-3333-444444444444";
+    let clusters = [
+        ("h-empty", empty.as_str()),
+        ("h-gone", gone),
+        ("h-ok", ops.as_str()),
+        ("h-down", ops.as_str()),
+    ];
+    let bodies: Vec<(String, String, Value)> = clusters
+        .iter()
+        .map(|(name, _)| ("fleet-a".to_string(), name.to_string(), hardened()))
+        .collect();
+    seed_bodies(&cloud, &bodies);
+    let wave: Vec<Value> = clusters
+        .iter()
+        .map(|(name, group)| json!({"id": cluster_id(&cloud, "fleet-a", name), "adminGroupObjectIds": group}))
+        .collect();
+    let file = cloud.dir().join("wave.json");
+    std::fs::write(&file, serde_json::to_string(&wave).unwrap()).unwrap();
+    let from_file = ["aks", "migrate", "--from-file", file.to_str().unwrap()];
+
+    // The table plan shows the skip and what is missing.
+    let table = cloud.run_ok(&[&from_file[..], &["--dry-run"]].concat());
+    let row_of = |name: &str| {
+        table
+            .lines()
+            .find(|line| line.starts_with(name))
+            .unwrap()
+            .to_string()
+    };
+    assert!(row_of("h-empty").contains("skip"), "{table}");
+    assert!(
+        row_of("h-empty").contains(&format!("admin group '{empty}' has no members")),
+        "{table}"
+    );
+    assert!(
+        row_of("h-gone").contains(&format!("admin group '{gone}' does not exist")),
+        "{table}"
+    );
+    assert!(row_of("h-ok").contains("migrate"), "{table}");
+
+    // --allow-lockout: migrated anyway, and the plan says so.
+    let plan = cloud.run_json(
+        &[
+            &from_file[..],
+            &["--dry-run", "--allow-lockout", "-o", "json"],
+        ]
+        .concat(),
+    );
+    let plan = by_name(&plan);
+    for name in ["h-empty", "h-gone"] {
+        assert_eq!(plan[name]["action"], "migrate", "{}", plan[name]);
+        let warnings = plan[name]["warnings"].to_string();
+        assert!(
+            warnings.contains("no admin path after migration"),
+            "{warnings}"
+        );
+        assert!(
+            warnings.contains("migrated anyway (--allow-lockout)"),
+            "{warnings}"
+        );
+    }
+
+    // The API server of h-down is out: its admin access cannot be verified, and the report says why.
+    cloud.management(
+        "PUT",
+        "clusters/fleet-a/h-down/api-server",
+        Some(json!({"available": false})),
+    );
+    let output = cloud.run(&[&from_file[..], &["--allow-lockout", "--yes", "-o", "json"]].concat());
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        (&report["migrated"], &report["heldBack"]),
+        (&json!(4), &json!(0)),
+        "{report:#}"
+    );
+    let results = by_name(&report["clusters"]);
+    assert_eq!(results["h-ok"]["adminAccess"], "verified");
+    for name in ["h-empty", "h-gone"] {
+        assert_eq!(results[name]["adminAccess"], "not-verified");
+        assert_eq!(
+            results[name]["adminAccessDetail"],
+            "caller is not a member of the admin group"
+        );
+    }
+    assert_eq!(results["h-down"]["adminAccess"], "not-verified");
+    let detail = results["h-down"]["adminAccessDetail"].as_str().unwrap();
+    assert!(
+        detail.contains("did not answer a SelfSubjectAccessReview") && detail.contains("503"),
+        "{detail}"
+    );
+    let after = arm_clusters(&cloud);
+    for (name, group) in clusters {
+        let aad = &after[name]["properties"]["aadProfile"];
+        assert_eq!(
+            (&aad["managed"], &aad["adminGroupObjectIDs"]),
+            (&json!(true), &json!([group])),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_resumed_run_checks_again_before_its_put() {
+    let cloud = cloud();
+    let caller = object_id(&cloud, &cloud.ready().client_id);
+    let ops = group_with(&cloud, "ops", &[&caller]);
+    let bodies: Vec<(String, String, Value)> = ["r-1", "r-2"]
+        .iter()
+        .map(|name| ("fleet-a".to_string(), name.to_string(), hardened()))
+        .collect();
+    seed_bodies(&cloud, &bodies);
+    let journal = cloud.dir().join("first.jsonl");
+    let first = cloud.run_json(&[
+        "aks",
+        "migrate",
+        "--ids",
+        &cluster_id(&cloud, "fleet-a", "r-1"),
+        "--aad-admin-group-object-ids",
+        &ops,
+        "--journal",
+        journal.to_str().unwrap(),
+        "--yes",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(first["migrated"], 1, "{first:#}");
+    assert_eq!(first["clusters"][0]["adminAccess"], "verified");
+
+    // A run interrupted before r-2's PUT: the first run's header and r-2 planned as r-1 was (ops had a member).
+    let lines: Vec<String> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let plan_line = lines
+        .iter()
+        .find(|line| line.contains(r#""type":"plan""#))
+        .unwrap();
+    assert!(plan_line.contains(r#""action":"migrate""#), "{plan_line}");
+    let interrupted = cloud.dir().join("interrupted.jsonl");
+    std::fs::write(
+        &interrupted,
+        format!("{}\n{}\n", lines[0], plan_line.replace("r-1", "r-2")),
+    )
+    .unwrap();
+
+    // The group is deleted meanwhile: the worker's check holds r-2 back, and no PUT is sent.
+    cloud.run_ok(&["ad", "group", "delete", "-g", &ops]);
+    cloud.clear_requests();
+    let output = cloud.run(&[
+        "aks",
+        "migrate",
+        "--resume",
+        interrupted.to_str().unwrap(),
+        "--yes",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        (&report["migrated"], &report["skipped"], &report["heldBack"]),
+        (&json!(0), &json!(1), &json!(1)),
+        "{report:#}"
+    );
+    let reason = report["clusters"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!(
+            "no admin path after migration: local accounts disabled; admin group '{ops}' does not exist"
+        )),
+        "{reason}"
+    );
+    assert!(accepted_puts(&cloud).is_empty(), "no PUT");
+    let after = arm_clusters(&cloud);
+    assert_eq!(
+        after["r-2"]["properties"]["aadProfile"]["serverAppID"],
+        LEGACY_SERVER_APP
+    );
+    let last = journal_lines(&interrupted).pop().unwrap();
+    assert_eq!(
+        (&last["state"], &last["reason"]),
+        (&json!("skipped"), &json!(reason))
     );
 }

@@ -637,7 +637,10 @@ pub enum AksCommand {
     /// --from-file, or discovery in each --subscription (and --resource-group). --dry-run
     /// prints the plan; --yes skips the confirmation. Clusters are migrated --concurrency at a
     /// time, slowing down when ARM throttles; every step is recorded in a journal, --resume
-    /// continues an interrupted run. Ends with a report; exits 1 if any cluster failed.
+    /// continues an interrupted run. A cluster that would have no admin path afterwards (local
+    /// accounts disabled, no admin group with a member) is held back unless --allow-lockout.
+    /// After each migration, the admin group's access is checked when you are a member of it.
+    /// Ends with a report; exits 1 if any cluster failed or its admin access check failed.
     ///
     /// Examples:
     ///
@@ -668,7 +671,8 @@ pub struct AksMigrateArgs {
     #[arg(long, num_args = 1.., value_name = "ID")]
     pub ids: Vec<String>,
     /// A file of cluster resource ids: one per line (`#` comments allowed), or a JSON array of ids or of objects
-    /// with an `id` (such as `aksctl aks list -o json`).
+    /// with an `id` (such as `aksctl aks list -o json`); an object's `adminGroupObjectIds` gives its cluster its
+    /// own admin groups instead of --aad-admin-group-object-ids.
     #[arg(long, value_name = "FILE")]
     pub from_file: Option<PathBuf>,
     /// Comma-separated list of aad group object IDs that will be set as cluster admin.
@@ -702,6 +706,10 @@ pub struct AksMigrateArgs {
         requires = "refresh_credentials"
     )]
     pub file: Option<String>,
+    /// Migrate clusters that would have no admin path afterwards (local accounts disabled and no admin group with
+    /// a member); without it they are held back (plan action `skip`).
+    #[arg(long)]
+    pub allow_lockout: bool,
     /// Output format (default for this command: table).
     #[arg(long, short = 'o', value_enum)]
     pub output: Option<OutputFormat>,

@@ -16,6 +16,9 @@ pub const AZURE_CORE_OUTPUT: &str = "AZURE_CORE_OUTPUT";
 pub const AZURE_CORE_ONLY_SHOW_ERRORS: &str = "AZURE_CORE_ONLY_SHOW_ERRORS";
 /// Search path for `kubelogin`.
 pub const PATH: &str = "PATH";
+/// How long kubelogin mode's `convert-kubeconfig` waits for a kubeconfig's `<file>.lock`, in whole seconds (default
+/// 5; docs/kubeconfig-files.md, "Locking").
+pub const AKSCTL_KUBECONFIG_LOCK_TIMEOUT: &str = "AKSCTL_KUBECONFIG_LOCK_TIMEOUT";
 
 /// Read a variable as a non-empty string.
 pub fn get(name: &str) -> Option<String> {

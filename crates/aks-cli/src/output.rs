@@ -9,7 +9,7 @@ use serde_json::Value;
 mod table;
 mod yaml;
 
-pub use table::TableLayout;
+pub use table::{TableLayout, render as render_table};
 
 use crate::args::OutputFormat;
 use crate::error::CliError;
@@ -128,21 +128,45 @@ impl Printer {
         eprintln!("INFO: {message}");
     }
 
-    /// Ask a yes/no question on stderr; `None` when stdin is not a terminal (az's NoTTYException).
+    /// Whether stdin and stdout are both terminals (a person at a shell, as az's `login` asks before its
+    /// subscription picker).
+    pub fn is_interactive(&self) -> bool {
+        io::stdin().is_terminal() && io::stdout().is_terminal()
+    }
+
+    /// Whether text on the terminal is coloured.
+    pub fn colors(&self) -> bool {
+        self.color
+    }
+
+    /// Ask for a line on stderr (knack's `prompt`); the answer without its line end. `None` when stdin is not a
+    /// terminal (az's NoTTYException) or at end of input.
+    pub fn prompt(&self, question: &str) -> Option<String> {
+        if !io::stdin().is_terminal() {
+            return None;
+        }
+        eprint!("{question}");
+        let _ = io::stderr().flush();
+        let mut answer = String::new();
+        if io::stdin().lock().read_line(&mut answer).ok()? == 0 {
+            return None;
+        }
+        Some(answer.trim_end_matches(['\r', '\n']).to_string())
+    }
+
+    /// Ask a yes/no question on stderr until the answer is `y` or `n` (any case), as knack's `prompt_y_n`;
+    /// `None` when stdin is not a terminal, `Some(false)` at end of input.
     pub fn confirm(&self, question: &str) -> Option<bool> {
         if !io::stdin().is_terminal() {
             return None;
         }
         loop {
-            eprint!("{question}");
-            let _ = io::stderr().flush();
-            let mut answer = String::new();
-            if io::stdin().lock().read_line(&mut answer).ok()? == 0 {
+            let Some(answer) = self.prompt(question) else {
                 return Some(false);
-            }
-            match answer.trim().to_ascii_lowercase().as_str() {
-                "y" | "yes" => return Some(true),
-                "n" | "no" => return Some(false),
+            };
+            match answer.to_ascii_lowercase().as_str() {
+                "y" => return Some(true),
+                "n" => return Some(false),
                 _ => {}
             }
         }

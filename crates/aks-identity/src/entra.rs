@@ -14,8 +14,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
-use crate::credential::Secret;
-use crate::credential::certificate::{ClientCertificate, SendChain};
+use crate::certificate::{ClientCertificate, SendChain};
+use crate::secret::Secret;
 
 /// The OAuth scopes a user sign-in adds so that Entra returns a refresh token and an id token.
 pub const USER_SCOPES: &str = "offline_access openid profile";

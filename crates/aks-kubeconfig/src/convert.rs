@@ -23,58 +23,60 @@ pub const DEFAULT_ENVIRONMENT: &str = "AzurePublicCloud";
 /// The default of `--timeout` (60s since v0.2.7, docs/kubelogin.md "Flags and environment").
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A kubelogin login method (`--login`/`-l`, docs/kubelogin.md "Login modes"). Parsed and displayed as kubelogin
-/// spells it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum LoginMode {
+/// Defines [`LoginMode`] from one table: each mode with its doc and kubelogin's name, in kubelogin's order.
+/// [`LoginMode::ALL`], [`LoginMode::as_str`], parsing, [`LoginMode::names`] (the list in kubelogin's error and
+/// `--login` help) all come from it, so a new mode is one line here; every `match` on `LoginMode` elsewhere (the
+/// arguments each mode writes below, get-token's sign-in, `aksctl doctor`) then fails to compile until it handles
+/// the mode.
+macro_rules! login_modes {
+    ($($(#[$attribute:meta])* $variant:ident => $name:literal,)+) => {
+        /// A kubelogin login method (`--login`/`-l`, docs/kubelogin.md "Login modes"). Parsed and displayed as
+        /// kubelogin spells it.
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+        pub enum LoginMode {
+            $($(#[$attribute])* $variant,)+
+        }
+
+        impl LoginMode {
+            /// Every mode, in the order kubelogin lists them.
+            pub const ALL: [LoginMode; [$($name),+].len()] = [$(LoginMode::$variant),+];
+
+            /// kubelogin's name of the mode (`devicecode`, `spn`, …).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(LoginMode::$variant => $name,)+
+                }
+            }
+        }
+    };
+}
+
+login_modes! {
     /// `devicecode` (the default).
     #[default]
-    DeviceCode,
+    DeviceCode => "devicecode",
     /// `interactive`: browser login.
-    Interactive,
+    Interactive => "interactive",
     /// `spn`: service principal with a secret or certificate.
-    ServicePrincipal,
+    ServicePrincipal => "spn",
     /// `ropc`: resource owner password credentials.
-    Ropc,
+    Ropc => "ropc",
     /// `msi`: managed identity.
-    Msi,
+    Msi => "msi",
     /// `azurecli`: a token from `az account get-access-token`.
-    AzureCli,
+    AzureCli => "azurecli",
     /// `azd`: a token from the Azure Developer CLI.
-    Azd,
+    Azd => "azd",
     /// `workloadidentity`: a federated token file.
-    WorkloadIdentity,
+    WorkloadIdentity => "workloadidentity",
     /// `azurepipelines`: an Azure Pipelines service connection.
-    AzurePipelines,
+    AzurePipelines => "azurepipelines",
 }
 
 impl LoginMode {
-    /// Every mode, in the order kubelogin lists them.
-    pub const ALL: [LoginMode; 9] = [
-        LoginMode::DeviceCode,
-        LoginMode::Interactive,
-        LoginMode::ServicePrincipal,
-        LoginMode::Ropc,
-        LoginMode::Msi,
-        LoginMode::AzureCli,
-        LoginMode::Azd,
-        LoginMode::WorkloadIdentity,
-        LoginMode::AzurePipelines,
-    ];
-
-    /// kubelogin's name of the mode (`devicecode`, `spn`, …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LoginMode::DeviceCode => "devicecode",
-            LoginMode::Interactive => "interactive",
-            LoginMode::ServicePrincipal => "spn",
-            LoginMode::Ropc => "ropc",
-            LoginMode::Msi => "msi",
-            LoginMode::AzureCli => "azurecli",
-            LoginMode::Azd => "azd",
-            LoginMode::WorkloadIdentity => "workloadidentity",
-            LoginMode::AzurePipelines => "azurepipelines",
-        }
+    /// Every mode's name, comma-separated, as kubelogin lists them: `devicecode, interactive, spn, …`.
+    pub fn names() -> String {
+        LoginMode::ALL.map(LoginMode::as_str).join(", ")
     }
 }
 
@@ -101,7 +103,8 @@ impl FromStr for LoginMode {
 /// A `--login` (or `AAD_LOGIN_METHOD`) value kubelogin does not know; the message is kubelogin's.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "'{value}' is not a supported login method. Supported method is one of devicecode, interactive, spn, ropc, msi, azurecli, azd, workloadidentity, azurepipelines"
+    "'{value}' is not a supported login method. Supported method is one of {}",
+    LoginMode::names()
 )]
 pub struct UnsupportedLoginMethod {
     /// The value given.

@@ -3,6 +3,8 @@
 //!
 //! Not for production code (publish = false).
 
+pub mod terminal;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 

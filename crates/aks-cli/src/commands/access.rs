@@ -41,11 +41,12 @@ const LONGEST_PAUSE: Duration = Duration::from_secs(30);
 
 /// Who the credential is, from its ARM token's claims.
 #[derive(Debug, Clone, PartialEq)]
-struct Identity {
-    kind: &'static str,
-    object_id: String,
-    tenant: String,
-    name: String,
+pub(super) struct Identity {
+    /// `user` or `servicePrincipal`.
+    pub(super) kind: &'static str,
+    pub(super) object_id: String,
+    pub(super) tenant: String,
+    pub(super) name: String,
 }
 
 impl Identity {
@@ -59,13 +60,16 @@ impl Identity {
     }
 }
 
+/// One question for a SelfSubjectAccessReview: verb, resource and namespace (`None`: cluster-wide).
+pub(super) type Question = (&'static str, &'static str, Option<String>);
+
 /// One SelfSubjectAccessReview's answer.
 #[derive(Debug, Clone, PartialEq)]
-struct KubernetesCheck {
+pub(super) struct KubernetesCheck {
     verb: &'static str,
     resource: &'static str,
     namespace: Option<String>,
-    allowed: bool,
+    pub(super) allowed: bool,
 }
 
 /// Everything one round of checks found.
@@ -227,8 +231,7 @@ async fn probe(
     (group, name, namespace): (&str, &str, &str),
     context: &Context,
 ) -> Result<Report, CliError> {
-    let token = arm.credential().token(&arm.cloud().arm_scope()).await?;
-    let identity = identity(token.token.expose())?;
+    let identity = signed_in(arm).await?;
     let groups = member_groups(arm, &identity.object_id, context).await?;
     // A principal with no role may not read the cluster; its permissions there can still be asked.
     let cluster = match arm.get_managed_cluster(subscription, group, name).await {
@@ -256,18 +259,36 @@ async fn probe(
         kubernetes: Vec::new(),
     };
     if report.list_user && report.aad {
-        let kubeconfig = arm
-            .list_cluster_user_credentials(subscription, group, name, None, false)
-            .await?;
-        let first = kubeconfig.kubeconfigs.first().map(|k| k.value.clone());
-        let endpoint = api_server(first.as_deref().unwrap_or_default())?;
-        let token = arm
-            .credential()
-            .token(&format!("{AKS_SERVER_APP_ID}/.default"))
-            .await?;
-        report.kubernetes = access_reviews(&endpoint, token.token.expose(), namespace).await?;
+        let questions = questions(namespace);
+        report.kubernetes = ask_api_server(arm, subscription, (group, name), &questions).await?;
     }
     Ok(report)
+}
+
+/// Who the ARM credential is (from its token's claims).
+pub(super) async fn signed_in(arm: &ArmClient) -> Result<Identity, CliError> {
+    let token = arm.credential().token(&arm.cloud().arm_scope()).await?;
+    identity(token.token.expose())
+}
+
+/// Ask the cluster's API server `questions` as the signed-in principal: its address and CA from the cluster user
+/// kubeconfig, a token for the AKS server application, one SelfSubjectAccessReview each.
+pub(super) async fn ask_api_server(
+    arm: &ArmClient,
+    subscription: &str,
+    (group, name): (&str, &str),
+    questions: &[Question],
+) -> Result<Vec<KubernetesCheck>, CliError> {
+    let kubeconfig = arm
+        .list_cluster_user_credentials(subscription, group, name, None, false)
+        .await?;
+    let first = kubeconfig.kubeconfigs.first().map(|k| k.value.clone());
+    let endpoint = api_server(first.as_deref().unwrap_or_default())?;
+    let token = arm
+        .credential()
+        .token(&format!("{AKS_SERVER_APP_ID}/.default"))
+        .await?;
+    access_reviews(&endpoint, token.token.expose(), questions).await
 }
 
 /// The identity in an access token's claims (no signature check: only to say who signed in).
@@ -371,11 +392,23 @@ fn api_server(kubeconfig_base64: &str) -> Result<ApiServer, CliError> {
     })
 }
 
-/// SelfSubjectAccessReviews for [`KUBERNETES_CHECKS`], cluster-wide and (namespaced ones) in `namespace`.
+/// The questions of [`KUBERNETES_CHECKS`], cluster-wide and (namespaced ones) in `namespace`.
+fn questions(namespace: &str) -> Vec<Question> {
+    let mut questions = Vec::new();
+    for &(verb, resource, namespaced) in KUBERNETES_CHECKS {
+        questions.push((verb, resource, None));
+        if namespaced {
+            questions.push((verb, resource, Some(namespace.to_string())));
+        }
+    }
+    questions
+}
+
+/// One SelfSubjectAccessReview per question.
 async fn access_reviews(
     server: &ApiServer,
     token: &str,
-    namespace: &str,
+    questions: &[Question],
 ) -> Result<Vec<KubernetesCheck>, CliError> {
     let certificate = reqwest::Certificate::from_pem(&server.ca_pem)
         .map_err(|_| CliError::message("The cluster's CA certificate is not PEM."))?;
@@ -389,46 +422,40 @@ async fn access_reviews(
         server.url
     );
     let mut checks = Vec::new();
-    for &(verb, resource, namespaced) in KUBERNETES_CHECKS {
-        let scopes: &[Option<&str>] = if namespaced {
-            &[None, Some(namespace)]
-        } else {
-            &[None]
+    for (verb, resource, scope) in questions {
+        let (verb, resource, scope) = (*verb, *resource, scope.as_deref());
+        let body = json!({
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": {"verb": verb, "resource": resource, "namespace": scope.unwrap_or_default()}},
+        });
+        let failed = |why: String| {
+            CliError::message(format!(
+                "The API server {} did not answer a SelfSubjectAccessReview ({verb} {resource}): {why}",
+                server.url
+            ))
         };
-        for scope in scopes {
-            let body = json!({
-                "apiVersion": "authorization.k8s.io/v1",
-                "kind": "SelfSubjectAccessReview",
-                "spec": {"resourceAttributes": {"verb": verb, "resource": resource, "namespace": scope.unwrap_or_default()}},
-            });
-            let failed = |why: String| {
-                CliError::message(format!(
-                    "The API server {} did not answer a SelfSubjectAccessReview ({verb} {resource}): {why}",
-                    server.url
-                ))
-            };
-            let response = client
-                .post(&url)
-                .bearer_auth(token)
-                .json(&body)
-                .send()
-                .await
-                .map_err(|error| failed(aks_arm::error_chain(&error)))?;
-            let status = response.status();
-            let answer: Value = response.json().await.unwrap_or(Value::Null);
-            if !status.is_success() {
-                return Err(failed(format!(
-                    "{status} {}",
-                    answer["message"].as_str().unwrap_or_default()
-                )));
-            }
-            checks.push(KubernetesCheck {
-                verb,
-                resource,
-                namespace: scope.map(str::to_owned),
-                allowed: answer["status"]["allowed"] == Value::Bool(true),
-            });
+        let response = client
+            .post(&url)
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|error| failed(aks_arm::error_chain(&error)))?;
+        let status = response.status();
+        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            return Err(failed(format!(
+                "{status} {}",
+                answer["message"].as_str().unwrap_or_default()
+            )));
         }
+        checks.push(KubernetesCheck {
+            verb,
+            resource,
+            namespace: scope.map(str::to_owned),
+            allowed: answer["status"]["allowed"] == Value::Bool(true),
+        });
     }
     Ok(checks)
 }

@@ -12,6 +12,8 @@
 //! The checks run cheapest first and stop at the first path found, so a change that keeps local accounts sends no
 //! request.
 
+use std::collections::HashMap;
+
 use aks_arm::graph::GraphClient;
 use aks_arm::{ArmClient, ArmError};
 use aks_model::{AadMode, ManagedCluster, Permission};
@@ -116,6 +118,63 @@ async fn group_state(graph: &GraphClient, id: &str) -> GroupState {
     }
 }
 
+/// Builds the Graph client on first use.
+type MakeGraph<'a> = Box<dyn Fn() -> Result<GraphClient, CliError> + Send + Sync + 'a>;
+
+/// The admin groups' states, each read from Graph once (a fleet shares its groups); the Graph client is only built
+/// when a group has to be read.
+pub(super) struct GroupStates<'a> {
+    make_graph: MakeGraph<'a>,
+    graph: std::sync::OnceLock<Result<GraphClient, String>>,
+    known: std::sync::Mutex<HashMap<String, GroupState>>,
+}
+
+impl std::fmt::Debug for GroupStates<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("GroupStates")
+            .field("graph", &self.graph)
+            .field("known", &self.known)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> GroupStates<'a> {
+    /// Group states read through the client `make_graph` builds (called at most once).
+    pub(super) fn new(
+        make_graph: impl Fn() -> Result<GraphClient, CliError> + Send + Sync + 'a,
+    ) -> GroupStates<'a> {
+        GroupStates {
+            make_graph: Box::new(make_graph),
+            graph: std::sync::OnceLock::new(),
+            known: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn graph(&self) -> Result<&GraphClient, CliError> {
+        self.graph
+            .get_or_init(|| (self.make_graph)().map_err(|error| error.display_text()))
+            .as_ref()
+            .map_err(|error| CliError::message(error.clone()))
+    }
+
+    /// The state of group `id`; a group that could not be read is asked again next time.
+    async fn state(&self, id: &str) -> Result<GroupState, CliError> {
+        let key = id.to_ascii_lowercase();
+        if let Some(known) = self.known.lock().expect("group states").get(&key) {
+            return Ok(known.clone());
+        }
+        let state = group_state(self.graph()?, id).await;
+        if !matches!(state, GroupState::Unknown(_)) {
+            self.known
+                .lock()
+                .expect("group states")
+                .insert(key, state.clone());
+        }
+        Ok(state)
+    }
+}
+
 /// Check `after` (the cluster as the change would write it; `cluster_id` its resource id, `name` for messages);
 /// `None` when an admin path remains. `graph` is only built when the admin groups need to be read.
 pub(super) async fn check(
@@ -123,7 +182,18 @@ pub(super) async fn check(
     cluster_id: &str,
     name: &str,
     arm: &ArmClient,
-    graph: impl FnOnce() -> Result<GraphClient, CliError>,
+    graph: impl Fn() -> Result<GraphClient, CliError> + Send + Sync,
+) -> Result<Option<Lockout>, CliError> {
+    check_with(after, cluster_id, name, arm, &GroupStates::new(graph)).await
+}
+
+/// [`check`] with the group states of a run (`aks migrate` checks each cluster of a fleet against the same groups).
+pub(super) async fn check_with(
+    after: &ManagedCluster,
+    cluster_id: &str,
+    name: &str,
+    arm: &ArmClient,
+    group_states: &GroupStates<'_>,
 ) -> Result<Option<Lockout>, CliError> {
     if local_accounts_on(after) {
         return Ok(None);
@@ -140,15 +210,12 @@ pub(super) async fn check(
         .map(|aad| aad.admin_groups().to_vec())
         .unwrap_or_default();
     let mut groups = Vec::new();
-    if !ids.is_empty() {
-        let graph = graph()?;
-        for id in ids {
-            let state = group_state(&graph, &id).await;
-            if state == GroupState::HasMembers {
-                return Ok(None);
-            }
-            groups.push((id, state));
+    for id in ids {
+        let state = group_states.state(&id).await?;
+        if state == GroupState::HasMembers {
+            return Ok(None);
         }
+        groups.push((id, state));
     }
     Ok(Some(Lockout {
         cluster: name.to_string(),
@@ -160,6 +227,41 @@ pub(super) async fn check(
 }
 
 impl Lockout {
+    /// What each named admin group lacks, one line each.
+    fn group_gaps(&self) -> Vec<String> {
+        self.groups
+            .iter()
+            .filter_map(|(id, state)| match state {
+                GroupState::HasMembers => None,
+                GroupState::Empty => Some(format!("admin group '{id}' has no members")),
+                GroupState::Missing => Some(format!("admin group '{id}' does not exist")),
+                GroupState::Unknown(error) => {
+                    Some(format!("admin group '{id}' could not be checked: {error}"))
+                }
+            })
+            .collect()
+    }
+
+    /// What is missing, in short, on one line (a fleet plan's reason), e.g. `local accounts disabled; admin group
+    /// '…' has no members`.
+    pub(super) fn summary(&self) -> String {
+        let mut parts = vec!["local accounts disabled".to_string()];
+        if self.groups.is_empty() {
+            parts.push("no admin group named".to_string());
+        }
+        parts.extend(self.group_gaps());
+        match &self.caller {
+            CallerAccess::None if self.azure_rbac => {
+                parts.push("you are not an Azure RBAC cluster admin".to_string())
+            }
+            CallerAccess::Unknown(error) => parts.push(format!(
+                "your permissions at the cluster could not be checked: {error}"
+            )),
+            CallerAccess::Admin | CallerAccess::None => {}
+        }
+        parts.join("; ")
+    }
+
     /// The missing paths, one line each.
     fn missing(&self) -> Vec<String> {
         let mut lines = vec![
@@ -169,16 +271,7 @@ impl Lockout {
         if self.groups.is_empty() {
             lines.push("no admin group is named".to_string());
         }
-        for (id, state) in &self.groups {
-            lines.push(match state {
-                GroupState::HasMembers => continue,
-                GroupState::Empty => format!("admin group '{id}' has no members"),
-                GroupState::Missing => format!("admin group '{id}' does not exist"),
-                GroupState::Unknown(error) => {
-                    format!("admin group '{id}' could not be checked: {error}")
-                }
-            });
-        }
+        lines.extend(self.group_gaps());
         lines.push(match &self.caller {
             CallerAccess::Admin => String::new(),
             CallerAccess::None if self.azure_rbac => format!(
@@ -333,5 +426,26 @@ mod tests {
         assert!(none.contains("no admin group is named"));
         assert!(none.contains("could not be checked: 403"));
         assert!(!none.contains(RBAC_CLUSTER_ADMIN_ROLE));
+    }
+
+    #[test]
+    fn the_summary_is_one_line_naming_each_gap() {
+        let summary = lockout(
+            vec![
+                ("g-empty".into(), GroupState::Empty),
+                ("g-gone".into(), GroupState::Missing),
+            ],
+            CallerAccess::None,
+            true,
+        )
+        .summary();
+        assert_eq!(
+            summary,
+            "local accounts disabled; admin group 'g-empty' has no members; admin group 'g-gone' does not exist; you are not an Azure RBAC cluster admin"
+        );
+        let unnamed = lockout(vec![], CallerAccess::None, false).summary();
+        assert_eq!(unnamed, "local accounts disabled; no admin group named");
+        let unknown = lockout(vec![], CallerAccess::Unknown("403".into()), true).summary();
+        assert!(unknown.ends_with("could not be checked: 403"), "{unknown}");
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use aks_arm::{ArmClient, Cloud};
 use aks_identity::azure_cli::profile::{
     ProfileUser, SubscriptionRecord, TENANT_LEVEL_ACCOUNT_NAME, UserKind,
-    merge_login_subscriptions_in,
+    merge_login_subscriptions_in, set_default_subscription_in,
 };
 use aks_identity::azure_cli::service_principal::{
     ServicePrincipalCredential, ServicePrincipalEntry, save_entry,
@@ -27,6 +27,7 @@ use reqwest::Method;
 use serde_json::{Map, Value};
 
 use super::account::{list_view, shared_error};
+use super::subscription_picker;
 use crate::args::LoginArgs;
 use crate::context::{Context, arm_client, user_agent};
 use crate::error::CliError;
@@ -57,6 +58,11 @@ pub async fn login(args: LoginArgs, context: &Context) -> Result<(), CliError> {
         Some(tenant) => Some(resolve_tenant(&http, &cloud, tenant).await?),
         None => None,
     };
+    // As az: a person signing in on a terminal picks the default from a table instead of reading JSON.
+    let picker = !args.identity
+        && !args.service_principal
+        && context.printer.is_interactive()
+        && directory.login_experience_v2().map_err(file_error)?;
     let (signer, tenants) = if args.identity {
         managed_identity(&args, &cloud, &http).await?
     } else if args.service_principal {
@@ -64,11 +70,22 @@ pub async fn login(args: LoginArgs, context: &Context) -> Result<(), CliError> {
     } else {
         user(&args, &directory, &cloud, &http, tenant.as_deref(), context).await?
     };
+    if picker {
+        let retrieving = if tenant.is_some() {
+            subscription_picker::RETRIEVING_SUBSCRIPTIONS
+        } else {
+            subscription_picker::RETRIEVING_TENANTS
+        };
+        context.printer.stdout(&format!("\n{retrieving}\n"))?;
+    }
+    // Tenants listed by ARM (a person without --tenant): the empty ones are named, as az names them.
+    let listed = tenants.is_none();
     let tenants = match tenants {
         Some(tenants) => tenants,
         None => list_tenants(&cloud, &http, &signer, context).await?,
     };
-    let records = find_subscriptions(&args, &cloud, &http, &signer, &tenants, context).await?;
+    let found = (&cloud, &http, &signer);
+    let records = find_subscriptions(&args, found, &tenants, listed, context).await?;
     if let Some(entry) = &signer.entry {
         save_entry(
             &service_principal_storage(&directory).map_err(file_error)?,
@@ -77,7 +94,41 @@ pub async fn login(args: LoginArgs, context: &Context) -> Result<(), CliError> {
         .map_err(file_error)?;
     }
     merge_login_subscriptions_in(&directory, &cloud.name, &records, None).map_err(shared_error)?;
-    print_login(&directory, &records, context)
+    let merged = login_entries(&directory, &records)?;
+    if picker {
+        return pick_default(&directory, &cloud, merged, context);
+    }
+    let views = merged.iter().map(list_view).collect();
+    context
+        .printer
+        .data(&Value::Array(views), TableLayout::Subscription)
+}
+
+/// az's subscription picker: the table, the question until an answer is valid (Enter, or end of input, keeps
+/// the default), the choice made the default as `account set` makes it, then the announcement; no JSON.
+fn pick_default(
+    directory: &AzureConfigDir,
+    cloud: &Cloud,
+    entries: Vec<SubscriptionRecord>,
+    context: &Context,
+) -> Result<(), CliError> {
+    use subscription_picker::{Answer, Picker};
+    let printer = &context.printer;
+    let picker = Picker::new(entries);
+    printer.stdout(&picker.introduction(printer.colors()))?;
+    let selected = loop {
+        let answer = printer.prompt(subscription_picker::PROMPT);
+        match picker.answer(answer.as_deref().unwrap_or_default()) {
+            Answer::Keep => break picker.default_row(),
+            Answer::Row(index) => break picker.row(index),
+            Answer::Invalid => printer.warning(subscription_picker::INVALID),
+        }
+    };
+    printer.stdout(&Picker::echo(selected))?;
+    set_default_subscription_in(directory, &cloud.name, &selected.id).map_err(shared_error)?;
+    printer.stdout(subscription_picker::ANNOUNCEMENT)?;
+    printer.warning(subscription_picker::OUTPUT_WARNING);
+    Ok(())
 }
 
 /// az's active cloud (`config` `[cloud] name`) is not aksctl's: az's commands will not see this login.
@@ -439,13 +490,13 @@ async fn list_tenants(
 /// For each tenant: a token there and `GET /subscriptions`; a tenant that fails is a warning, as in az.
 async fn find_subscriptions(
     args: &LoginArgs,
-    cloud: &Cloud,
-    http: &reqwest::Client,
-    signer: &Signer,
+    (cloud, http, signer): (&Cloud, &reqwest::Client, &Signer),
     tenants: &[Map<String, Value>],
+    warn_empty: bool,
     context: &Context,
 ) -> Result<Vec<SubscriptionRecord>, CliError> {
     let mut records: Vec<SubscriptionRecord> = Vec::new();
+    let mut empty = Vec::new();
     for tenant in tenants {
         let tenant_id = tenant
             .get("tenantId")
@@ -468,8 +519,11 @@ async fn find_subscriptions(
             }
             Err(error) => return Err(error),
         };
-        if subscriptions.is_empty() && args.allow_no_subscriptions {
-            records.push(tenant_level_record(cloud, signer, tenant_id));
+        if subscriptions.is_empty() {
+            empty.push(tenant);
+            if args.allow_no_subscriptions {
+                records.push(tenant_level_record(cloud, signer, tenant_id));
+            }
         }
         for subscription in subscriptions {
             if records
@@ -510,6 +564,9 @@ async fn find_subscriptions(
             });
         }
     }
+    if warn_empty && !empty.is_empty() {
+        warn_empty_tenants(&empty, context);
+    }
     if records.is_empty() {
         return Err(CliError::message(format!(
             "No subscriptions found for {}.",
@@ -517,6 +574,25 @@ async fn find_subscriptions(
         )));
     }
     Ok(records)
+}
+
+/// az's warning after listing the subscriptions of every tenant (even with `--allow-no-subscriptions`): the
+/// tenants without one, each as `<id> '<display name>'` (Azure/azure-cli: `_profile.py`
+/// `SubscriptionFinder.find_using_common_tenant`, `tenant_id_name`).
+fn warn_empty_tenants(tenants: &[&Map<String, Value>], context: &Context) {
+    context.printer.warning(
+        "The following tenants don't contain accessible subscriptions. Use `aksctl login --allow-no-subscriptions` to have tenant level access.",
+    );
+    for tenant in tenants {
+        let id = tenant
+            .get("tenantId")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        match tenant.get("displayName").and_then(Value::as_str) {
+            Some(name) if !name.is_empty() => context.printer.warning(&format!("{id} '{name}'")),
+            _ => context.printer.warning(id),
+        }
+    }
 }
 
 /// `--allow-no-subscriptions`: the tenant itself as an account.
@@ -533,21 +609,17 @@ fn tenant_level_record(cloud: &Cloud, signer: &Signer, tenant_id: &str) -> Subsc
     }
 }
 
-/// az's output: the login's entries as merged (with `isDefault`), `cloudName` for `environmentName`.
-fn print_login(
+/// The login's entries as merged into the profile (with `isDefault`), in the login's order.
+fn login_entries(
     directory: &AzureConfigDir,
     records: &[SubscriptionRecord],
-    context: &Context,
-) -> Result<(), CliError> {
+) -> Result<Vec<SubscriptionRecord>, CliError> {
     let merged = Profile::load(directory)
         .and_then(|profile| profile.subscriptions())
         .map_err(file_error)?;
-    let views = records
+    Ok(records
         .iter()
         .filter_map(|record| merged.iter().find(|entry| entry.id == record.id))
-        .map(list_view)
-        .collect();
-    context
-        .printer
-        .data(&Value::Array(views), TableLayout::Subscription)
+        .cloned()
+        .collect())
 }

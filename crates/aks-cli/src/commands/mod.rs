@@ -16,6 +16,7 @@ mod lockout;
 mod login;
 mod migrate;
 mod role;
+mod subscription_picker;
 mod update;
 mod version;
 

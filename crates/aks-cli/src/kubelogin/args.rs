@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use aks_kubeconfig::LoginMode;
 use clap::{Args, Parser, Subcommand};
 
 /// login to azure active directory and populate kubeconfig with AAD tokens
@@ -48,13 +49,22 @@ pub enum KubeloginCommand {
     Version,
 }
 
+/// `--login`'s help, in kubelogin's words, with the modes and the default of [`LoginMode`].
+fn login_help() -> String {
+    format!(
+        "Login method. Supported methods: {}. It may be specified in AAD_LOGIN_METHOD environment variable \
+         [default: {}]",
+        LoginMode::names(),
+        LoginMode::default()
+    )
+}
+
 /// The flags `get-token` and `convert-kubeconfig` share (docs/kubelogin.md, "Flags and environment"). `Debug` redacts
 /// the client secret and the passwords.
 #[derive(Args, Default, Clone)]
 pub struct TokenFlags {
-    /// Login method. Supported methods: devicecode, interactive, spn, ropc, msi, azurecli, azd, workloadidentity,
-    /// azurepipelines. It may be specified in AAD_LOGIN_METHOD environment variable [default: devicecode]
-    #[arg(short = 'l', long)]
+    /// Login method; its help ([`login_help`]) lists every [`LoginMode`].
+    #[arg(short = 'l', long, help = login_help())]
     pub login: Option<String>,
     /// AAD server application ID
     #[arg(long)]

@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use aks_kubeconfig::{ConvertFileError, ConvertOptions, LoginMode};
+use aks_kubeconfig::{
+    ConvertFileError, ConvertFilesOptions, ConvertOptions, LoginMode, MissingFiles,
+};
 
 use super::args::{ConvertArgs, TokenFlags};
 use super::{KubeloginError, warn};
@@ -74,15 +76,47 @@ fn target(kubeconfig: Option<&str>) -> Target {
     Target::List(vec![crate::paths::home().join(".kube").join("config")])
 }
 
+/// The lock wait: `AKSCTL_KUBECONFIG_LOCK_TIMEOUT` seconds, or the library's default (5 s).
+fn lock_timeout() -> Result<std::time::Duration, KubeloginError> {
+    let name = crate::env_vars::AKSCTL_KUBECONFIG_LOCK_TIMEOUT;
+    match crate::env_vars::get(name) {
+        None => Ok(aks_kubeconfig::DEFAULT_LOCK_TIMEOUT),
+        Some(value) => value
+            .trim()
+            .parse::<u64>()
+            .map(std::time::Duration::from_secs)
+            .map_err(|_| {
+                KubeloginError::new(format!(
+                    "invalid {name} '{value}': expected a whole number of seconds"
+                ))
+            }),
+    }
+}
+
 /// Run `convert-kubeconfig`.
 pub(super) fn run(args: ConvertArgs) -> Result<(), KubeloginError> {
     let mut options = options_from_flags(&args.flags);
     options.context = args.context.clone().filter(|context| !context.is_empty());
     options.azure_config_dir = args.azure_config_dir.clone();
     let options = options.with_environment(&lookup_env);
+    let lock_timeout = lock_timeout()?;
     let result = match target(args.kubeconfig.as_deref()) {
-        Target::Explicit(path) => aks_kubeconfig::convert_explicit_file(&path, &options),
-        Target::List(paths) => aks_kubeconfig::convert_files(&paths, &options),
+        Target::Explicit(path) => aks_kubeconfig::convert_files_with(
+            &[path],
+            &options,
+            &ConvertFilesOptions {
+                missing_files: MissingFiles::Error,
+                lock_timeout,
+            },
+        ),
+        Target::List(paths) => aks_kubeconfig::convert_files_with(
+            &paths,
+            &options,
+            &ConvertFilesOptions {
+                missing_files: MissingFiles::Skip,
+                lock_timeout,
+            },
+        ),
     };
     match result {
         Ok(report) => {

@@ -59,34 +59,7 @@ fn default_cache_dir() -> PathBuf {
 }
 
 fn resolve(args: &GetTokenArgs) -> Result<Settings, KubeloginError> {
-    let flags = &args.flags;
-    // Every value "given" (empty when absent), so that UpdateFromEnv overrides it whenever a variable is set.
-    let mut options = options_from_flags(flags);
-    for field in [
-        &mut options.server_id,
-        &mut options.client_id,
-        &mut options.tenant_id,
-        &mut options.environment,
-        &mut options.client_secret,
-        &mut options.client_certificate,
-        &mut options.client_certificate_password,
-        &mut options.username,
-        &mut options.password,
-        &mut options.federated_token_file,
-        &mut options.authority_host,
-        &mut options.identity_resource_id,
-        &mut options.subscription,
-        &mut options.azure_pipelines_service_connection_id,
-        &mut options.pop_claims,
-    ] {
-        if field.is_none() {
-            *field = Some(String::new());
-        }
-    }
-    let options: ConvertOptions = options.with_environment(&lookup_env);
-    options
-        .validate()
-        .map_err(|error| KubeloginError::new(error.to_string()))?;
+    let options = effective_options(args)?;
     let mode = options
         .login_mode()
         .map_err(|error| KubeloginError::new(error.to_string()))?;
@@ -107,109 +80,7 @@ fn resolve(args: &GetTokenArgs) -> Result<Settings, KubeloginError> {
     let authority_host = non_empty(&options.authority_host)
         .or_else(|| crate::env_vars::get("AZURE_AUTHORITY_HOST"))
         .unwrap_or_else(|| environment_authority(&environment).to_owned());
-
-    let client_id = value(&options.client_id);
-    let tenant_id = value(&options.tenant_id);
-    let legacy = options.is_legacy == Some(true);
-    let login = match mode {
-        LoginMode::DeviceCode => Login::DeviceCode {
-            client_id: client_id.clone(),
-            tenant_id: tenant_id.clone(),
-            legacy,
-        },
-        LoginMode::Interactive => Login::Interactive {
-            client_id: client_id.clone(),
-            tenant_id: tenant_id.clone(),
-            redirect_url: non_empty(&options.redirect_url),
-            login_hint: non_empty(&options.login_hint),
-        },
-        LoginMode::ServicePrincipal => match non_empty(&options.client_certificate) {
-            Some(path) => Login::ServicePrincipalCertificate {
-                client_id: client_id.clone(),
-                tenant_id: tenant_id.clone(),
-                path: PathBuf::from(path),
-                password: non_empty(&options.client_certificate_password).map(Secret::new),
-                legacy,
-            },
-            None => Login::ServicePrincipalSecret {
-                client_id: client_id.clone(),
-                tenant_id: tenant_id.clone(),
-                secret: Secret::new(value(&options.client_secret)),
-                legacy,
-            },
-        },
-        LoginMode::Ropc => Login::Ropc {
-            client_id: client_id.clone(),
-            tenant_id: tenant_id.clone(),
-            username: value(&options.username),
-            password: Secret::new(value(&options.password)),
-            legacy,
-        },
-        LoginMode::Msi => Login::ManagedIdentity {
-            id: non_empty(&options.client_id)
-                .map(ManagedIdentityId::ClientId)
-                .or_else(|| {
-                    non_empty(&options.identity_resource_id).map(ManagedIdentityId::ResourceId)
-                }),
-        },
-        LoginMode::AzureCli => Login::AzureCli {
-            tenant_id: non_empty(&options.tenant_id),
-            subscription: non_empty(&options.subscription),
-        },
-        LoginMode::Azd => Login::AzureDeveloperCli {
-            tenant_id: non_empty(&options.tenant_id),
-        },
-        LoginMode::WorkloadIdentity => {
-            let token_file = value(&options.federated_token_file);
-            let github = [
-                "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-                "ACTIONS_ID_TOKEN_REQUEST_URL",
-            ]
-            .iter()
-            .all(|name| crate::env_vars::get(name).is_some());
-            if github && token_file.is_empty() {
-                return Err(KubeloginError::new(
-                    "failed to create azidentity credential: GitHub Actions OIDC tokens \
-                     (ACTIONS_ID_TOKEN_REQUEST_TOKEN/URL) are not supported by aksctl's kubelogin mode; write the \
-                     token to a file and pass --federated-token-file",
-                ));
-            }
-            Login::WorkloadIdentity {
-                client_id: client_id.clone(),
-                tenant_id: tenant_id.clone(),
-                token_file: PathBuf::from(token_file),
-            }
-        }
-        LoginMode::AzurePipelines => {
-            let Some(token) = crate::env_vars::get("SYSTEM_ACCESSTOKEN") else {
-                return Err(KubeloginError::new(
-                    "failed to create azidentity credential: SYSTEM_ACCESSTOKEN environment variable not set",
-                ));
-            };
-            // What azidentity's NewAzurePipelinesCredential refuses before any request, worded as kubelogin
-            // wraps it (azure_identity reads SYSTEM_OIDCREQUESTURI itself).
-            let service_connection_id = value(&options.azure_pipelines_service_connection_id);
-            let refused = |reason: &str| {
-                KubeloginError::new(format!(
-                    "failed to create azidentity credential: failed to create azure pipelines credential: {reason}"
-                ))
-            };
-            if service_connection_id.is_empty() {
-                return Err(refused("no service connection ID specified"));
-            }
-            if crate::env_vars::get("SYSTEM_OIDCREQUESTURI").is_none() {
-                return Err(refused(
-                    "no value for environment variable SYSTEM_OIDCREQUESTURI. This should be set by Azure Pipelines",
-                ));
-            }
-            Login::AzurePipelines {
-                client_id: client_id.clone(),
-                tenant_id: tenant_id.clone(),
-                service_connection_id,
-                system_access_token: Secret::new(token),
-            }
-        }
-    };
+    let login = login(mode, &options)?;
 
     let cache_dir = non_empty(&options.cache_dir)
         .or_else(|| non_empty(&options.token_cache_dir))
@@ -235,6 +106,158 @@ fn resolve(args: &GetTokenArgs) -> Result<Settings, KubeloginError> {
         cache_key,
         timeout: options.timeout.unwrap_or(DEFAULT_TIMEOUT),
         version,
+    })
+}
+
+/// The flags, then the environment over them (kubelogin's `UpdateFromEnv`), validated.
+fn effective_options(args: &GetTokenArgs) -> Result<ConvertOptions, KubeloginError> {
+    // Every value "given" (empty when absent), so that UpdateFromEnv overrides it whenever a variable is set.
+    let mut options = options_from_flags(&args.flags);
+    for field in [
+        &mut options.server_id,
+        &mut options.client_id,
+        &mut options.tenant_id,
+        &mut options.environment,
+        &mut options.client_secret,
+        &mut options.client_certificate,
+        &mut options.client_certificate_password,
+        &mut options.username,
+        &mut options.password,
+        &mut options.federated_token_file,
+        &mut options.authority_host,
+        &mut options.identity_resource_id,
+        &mut options.subscription,
+        &mut options.azure_pipelines_service_connection_id,
+        &mut options.pop_claims,
+    ] {
+        if field.is_none() {
+            *field = Some(String::new());
+        }
+    }
+    let options: ConvertOptions = options.with_environment(&lookup_env);
+    options
+        .validate()
+        .map_err(|error| KubeloginError::new(error.to_string()))?;
+    Ok(options)
+}
+
+/// How `mode` signs in, with the values of `options` it uses.
+fn login(mode: LoginMode, options: &ConvertOptions) -> Result<Login, KubeloginError> {
+    let client_id = value(&options.client_id);
+    let tenant_id = value(&options.tenant_id);
+    let legacy = options.is_legacy == Some(true);
+    Ok(match mode {
+        LoginMode::DeviceCode => Login::DeviceCode {
+            client_id,
+            tenant_id,
+            legacy,
+        },
+        LoginMode::Interactive => Login::Interactive {
+            client_id,
+            tenant_id,
+            redirect_url: non_empty(&options.redirect_url),
+            login_hint: non_empty(&options.login_hint),
+        },
+        LoginMode::ServicePrincipal => match non_empty(&options.client_certificate) {
+            Some(path) => Login::ServicePrincipalCertificate {
+                client_id,
+                tenant_id,
+                path: PathBuf::from(path),
+                password: non_empty(&options.client_certificate_password).map(Secret::new),
+                legacy,
+            },
+            None => Login::ServicePrincipalSecret {
+                client_id,
+                tenant_id,
+                secret: Secret::new(value(&options.client_secret)),
+                legacy,
+            },
+        },
+        LoginMode::Ropc => Login::Ropc {
+            client_id,
+            tenant_id,
+            username: value(&options.username),
+            password: Secret::new(value(&options.password)),
+            legacy,
+        },
+        LoginMode::Msi => Login::ManagedIdentity {
+            id: non_empty(&options.client_id)
+                .map(ManagedIdentityId::ClientId)
+                .or_else(|| {
+                    non_empty(&options.identity_resource_id).map(ManagedIdentityId::ResourceId)
+                }),
+        },
+        LoginMode::AzureCli => Login::AzureCli {
+            tenant_id: non_empty(&options.tenant_id),
+            subscription: non_empty(&options.subscription),
+        },
+        LoginMode::Azd => Login::AzureDeveloperCli {
+            tenant_id: non_empty(&options.tenant_id),
+        },
+        LoginMode::WorkloadIdentity => workload_identity(client_id, tenant_id, options)?,
+        LoginMode::AzurePipelines => azure_pipelines(client_id, tenant_id, options)?,
+    })
+}
+
+/// `workloadidentity`: the federated token file; GitHub Actions' OIDC variables alone are refused.
+fn workload_identity(
+    client_id: String,
+    tenant_id: String,
+    options: &ConvertOptions,
+) -> Result<Login, KubeloginError> {
+    let token_file = value(&options.federated_token_file);
+    let github = [
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+    ]
+    .iter()
+    .all(|name| crate::env_vars::get(name).is_some());
+    if github && token_file.is_empty() {
+        return Err(KubeloginError::new(
+            "failed to create azidentity credential: GitHub Actions OIDC tokens \
+             (ACTIONS_ID_TOKEN_REQUEST_TOKEN/URL) are not supported by aksctl's kubelogin mode; write the \
+             token to a file and pass --federated-token-file",
+        ));
+    }
+    Ok(Login::WorkloadIdentity {
+        client_id,
+        tenant_id,
+        token_file: PathBuf::from(token_file),
+    })
+}
+
+/// `azurepipelines`: the service connection and the pipeline's `SYSTEM_ACCESSTOKEN`.
+fn azure_pipelines(
+    client_id: String,
+    tenant_id: String,
+    options: &ConvertOptions,
+) -> Result<Login, KubeloginError> {
+    let Some(token) = crate::env_vars::get("SYSTEM_ACCESSTOKEN") else {
+        return Err(KubeloginError::new(
+            "failed to create azidentity credential: SYSTEM_ACCESSTOKEN environment variable not set",
+        ));
+    };
+    // What azidentity's NewAzurePipelinesCredential refuses before any request, worded as kubelogin
+    // wraps it (azure_identity reads SYSTEM_OIDCREQUESTURI itself).
+    let service_connection_id = value(&options.azure_pipelines_service_connection_id);
+    let refused = |reason: &str| {
+        KubeloginError::new(format!(
+            "failed to create azidentity credential: failed to create azure pipelines credential: {reason}"
+        ))
+    };
+    if service_connection_id.is_empty() {
+        return Err(refused("no service connection ID specified"));
+    }
+    if crate::env_vars::get("SYSTEM_OIDCREQUESTURI").is_none() {
+        return Err(refused(
+            "no value for environment variable SYSTEM_OIDCREQUESTURI. This should be set by Azure Pipelines",
+        ));
+    }
+    Ok(Login::AzurePipelines {
+        client_id,
+        tenant_id,
+        service_connection_id,
+        system_access_token: Secret::new(token),
     })
 }
 

@@ -198,8 +198,8 @@ pub fn render(headers: &[String], rows: &[Vec<String>]) -> String {
     let widths: Vec<usize> = (0..headers.len())
         .map(|c| {
             rows.iter()
-                .map(|r| r[c].chars().count())
-                .chain([headers[c].chars().count() + 2])
+                .map(|r| visible_width(&r[c]))
+                .chain([visible_width(&headers[c]) + 2])
                 .max()
                 .unwrap_or(0)
         })
@@ -208,7 +208,10 @@ pub fn render(headers: &[String], rows: &[Vec<String>]) -> String {
         let text = cells
             .iter()
             .zip(&widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
+            .map(|(cell, width)| {
+                let padding = width.saturating_sub(visible_width(cell));
+                format!("{cell}{}", " ".repeat(padding))
+            })
             .collect::<Vec<_>>()
             .join("  ");
         format!("{}\n", text.trim_end())
@@ -220,6 +223,25 @@ pub fn render(headers: &[String], rows: &[Vec<String>]) -> String {
         out.push_str(&line(row));
     }
     out
+}
+
+/// A cell's width on the terminal: its characters less colour sequences (`ESC [ … m`), as tabulate measures
+/// cells with `_invisible_codes` removed (astanin/python-tabulate: `tabulate/__init__.py` `_visible_width`).
+fn visible_width(cell: &str) -> usize {
+    let mut width = 0;
+    let mut chars = cell.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            width += 1;
+        }
+    }
+    width
 }
 
 #[cfg(test)]

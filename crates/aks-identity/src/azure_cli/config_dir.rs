@@ -126,6 +126,13 @@ impl AzureConfigDir {
             .unwrap_or(cfg!(windows)))
     }
 
+    /// Whether `az login` shows its subscription picker on a terminal (`core.login_experience_v2`, on unless set
+    /// off; Azure/azure-cli: `command_modules/profile/custom.py` `login`).
+    pub fn login_experience_v2(&self) -> Result<bool, FileError> {
+        let configured = self.setting("core", "login_experience_v2")?;
+        Ok(configured.as_deref().and_then(parse_bool).unwrap_or(true))
+    }
+
     /// `clouds.config` `[<cloud>] subscription`.
     pub fn cloud_subscription(&self, cloud: &str) -> Result<Option<String>, FileError> {
         Ok(self

@@ -3,7 +3,7 @@
 //! that service principal's stored credential (Azure/azure-cli: `core/_profile.py` `get_raw_token`,
 //! `get_login_credentials`; `core/auth/msal_credentials.py` `UserCredential`). See docs/azure-cli-files.md.
 
-use crate::credential::fingerprint;
+use crate::secret::fingerprint;
 
 use super::cache_file::load_token_cache;
 use super::config_dir::AzureConfigDir;

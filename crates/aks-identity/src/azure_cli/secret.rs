@@ -1,4 +1,4 @@
-//! The crate's one secret type, [`crate::credential::Secret`] (`Debug` and `Display` print `<redacted>`), under
+//! The crate's one secret type, [`crate::secret::Secret`] (`Debug` and `Display` print `<redacted>`), under
 //! the path az's file modules use.
 
-pub use crate::credential::Secret;
+pub use crate::secret::Secret;

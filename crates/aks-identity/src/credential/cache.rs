@@ -23,7 +23,7 @@ pub(crate) fn key_digest(parts: &[&str]) -> String {
         }
         hasher.update(part.as_bytes());
     }
-    super::hex(&hasher.finalize())
+    crate::secret::hex(&hasher.finalize())
 }
 
 /// One cache file.

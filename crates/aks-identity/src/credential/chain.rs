@@ -15,13 +15,13 @@ use azure_identity::{
     WorkloadIdentityCredentialOptions,
 };
 
-use super::azure::{AzureCredential, Failure};
-use super::certificate::{ClientCertificate, SendChain};
+use super::azure::{AzureCredential, Factory, Failure};
 use super::client::{ClientCredential, ClientProof};
 use super::shared_login::{SharedLoginCredential, SharedLoginSelection, process_config_dir};
 use super::spec::{CredentialSpec, ManagedIdentityFactory, ManagedIdentityId};
 use super::{AccessToken, CredentialError, Secret, TokenSource};
 use crate::azure_cli::AzureConfigDir;
+use crate::certificate::{ClientCertificate, SendChain};
 
 /// The variable that narrows the chain: `dev`, `prod`, or one credential name (as in the other Azure SDKs).
 pub const TOKEN_CREDENTIALS_ENV: &str = "AZURE_TOKEN_CREDENTIALS";
@@ -272,121 +272,142 @@ struct Plan {
     skipped: Vec<String>,
 }
 
+/// The environment as the chain reads it: a variable's value, `None` when unset or blank.
+type Variables<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
+/// One credential of the chain as the environment configures it, or why it is skipped (after its name).
+type Step = Result<Planned, String>;
+
 fn plan(env: &dyn Fn(&str) -> Option<String>) -> Result<Plan, CredentialError> {
     let var = |name: &str| env(name).filter(|value| !value.trim().is_empty());
     let selection = Selection::parse(var(TOKEN_CREDENTIALS_ENV).as_deref())?;
+    let steps: [(&str, &dyn Fn() -> Step); 4] = [
+        (ENVIRONMENT, &|| environment_step(&var)),
+        (WORKLOAD, &|| workload_identity_step(&var)),
+        (MANAGED, &|| managed_identity_step(&var, selection)),
+        (AZURE_CLI, &|| azure_cli_step(&var)),
+    ];
     let mut plan = Plan::default();
-    let missing = |names: &[&str]| {
-        names
-            .iter()
-            .filter(|name| var(name).is_none())
-            .copied()
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let client_id = var("AZURE_CLIENT_ID");
-    let tenant_id = var("AZURE_TENANT_ID");
-
-    // 1. Environment service principal.
-    if selection.allows(ENVIRONMENT) {
-        let secret = var("AZURE_CLIENT_SECRET");
-        let certificate = var("AZURE_CLIENT_CERTIFICATE_PATH");
-        match (&client_id, &tenant_id, secret, certificate) {
-            (Some(client_id), Some(tenant_id), Some(secret), _) => {
-                plan.candidates.push(Planned::EnvironmentSecret {
-                    tenant_id: tenant_id.clone(),
-                    client_id: client_id.clone(),
-                    secret: Secret::new(secret),
-                })
+    for (name, step) in steps {
+        if selection.allows(name) {
+            match step() {
+                Ok(planned) => plan.candidates.push(planned),
+                Err(reason) => plan.skipped.push(format!("{name}: {reason}")),
             }
-            (Some(client_id), Some(tenant_id), None, Some(path)) => {
-                plan.candidates.push(Planned::EnvironmentCertificate {
-                    tenant_id: tenant_id.clone(),
-                    client_id: client_id.clone(),
-                    path: PathBuf::from(path),
-                    password: var("AZURE_CLIENT_CERTIFICATE_PASSWORD").map(Secret::new),
-                    send_chain: send_certificate_chain(var(SEND_CERTIFICATE_CHAIN_ENV).as_deref()),
-                })
-            }
-            (_, _, secret, certificate) => {
-                let mut needs = missing(&["AZURE_CLIENT_ID", "AZURE_TENANT_ID"]);
-                if secret.is_none() && certificate.is_none() {
-                    if !needs.is_empty() {
-                        needs.push_str(", ");
-                    }
-                    needs.push_str("AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH");
-                }
-                plan.skipped
-                    .push(format!("{ENVIRONMENT}: not set: {needs}"));
-            }
-        }
-    }
-
-    // 2. Workload identity.
-    if selection.allows(WORKLOAD) {
-        match (&client_id, &tenant_id, var("AZURE_FEDERATED_TOKEN_FILE")) {
-            (Some(client_id), Some(tenant_id), Some(file)) => {
-                plan.candidates.push(Planned::WorkloadIdentity {
-                    tenant_id: tenant_id.clone(),
-                    client_id: client_id.clone(),
-                    token_file: PathBuf::from(file),
-                })
-            }
-            _ => plan.skipped.push(format!(
-                "{WORKLOAD}: not set: {}",
-                missing(&[
-                    "AZURE_FEDERATED_TOKEN_FILE",
-                    "AZURE_CLIENT_ID",
-                    "AZURE_TENANT_ID"
-                ])
-            )),
-        }
-    }
-
-    // 3. Managed identity: App Service variables, or IMDS only when explicitly selected.
-    if selection.allows(MANAGED) {
-        let app_service = var("IDENTITY_ENDPOINT").is_some() && var("IDENTITY_HEADER").is_some();
-        if app_service {
-            plan.candidates.push(Planned::ManagedIdentity {
-                source: ManagedSource::AppService,
-                client_id: client_id.clone(),
-            });
-        } else if selection.allows_imds() {
-            plan.candidates.push(Planned::ManagedIdentity {
-                source: ManagedSource::Imds,
-                client_id: client_id.clone(),
-            });
-        } else {
-            plan.skipped.push(format!(
-                "{MANAGED}: IDENTITY_ENDPOINT and IDENTITY_HEADER are not set (the VM endpoint 169.254.169.254 is \
-                 only used with {TOKEN_CREDENTIALS_ENV}={MANAGED} or =prod)"
-            ));
-        }
-    }
-
-    // 4. Azure CLI.
-    if selection.allows(AZURE_CLI) {
-        let az = var("PATH").and_then(|path| find_on_path("az", &path));
-        let config_dir = azure_config_dir(&var);
-        let signed_in = config_dir
-            .as_ref()
-            .is_some_and(|dir| dir.join("azureProfile.json").is_file());
-        match (config_dir, signed_in || az.is_some()) {
-            // Without HOME or AZURE_CONFIG_DIR only az itself can say who is signed in.
-            (config_dir, true) => plan.candidates.push(Planned::AzureCli {
-                config_dir: config_dir.unwrap_or_default(),
-                az,
-                selection: SharedLoginSelection::default(),
-            }),
-            (config_dir, _) => plan.skipped.push(format!(
-                "{AZURE_CLI}: not signed in (no {}) and `az` is not on PATH",
-                config_dir
-                    .map(|dir| dir.join("azureProfile.json").display().to_string())
-                    .unwrap_or_else(|| "AZURE_CONFIG_DIR or HOME".into())
-            )),
         }
     }
     Ok(plan)
+}
+
+/// The variables of `names` that are not set, comma-separated.
+fn missing(var: &Variables<'_>, names: &[&str]) -> String {
+    names
+        .iter()
+        .filter(|name| var(name).is_none())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// 1. The environment's service principal: a client secret, else a certificate file.
+fn environment_step(var: &Variables<'_>) -> Step {
+    let secret = var("AZURE_CLIENT_SECRET");
+    let certificate = var("AZURE_CLIENT_CERTIFICATE_PATH");
+    match (
+        var("AZURE_CLIENT_ID"),
+        var("AZURE_TENANT_ID"),
+        secret,
+        certificate,
+    ) {
+        (Some(client_id), Some(tenant_id), Some(secret), _) => Ok(Planned::EnvironmentSecret {
+            tenant_id,
+            client_id,
+            secret: Secret::new(secret),
+        }),
+        (Some(client_id), Some(tenant_id), None, Some(path)) => {
+            Ok(Planned::EnvironmentCertificate {
+                tenant_id,
+                client_id,
+                path: PathBuf::from(path),
+                password: var("AZURE_CLIENT_CERTIFICATE_PASSWORD").map(Secret::new),
+                send_chain: send_certificate_chain(var(SEND_CERTIFICATE_CHAIN_ENV).as_deref()),
+            })
+        }
+        (_, _, secret, certificate) => {
+            let mut needs = missing(var, &["AZURE_CLIENT_ID", "AZURE_TENANT_ID"]);
+            if secret.is_none() && certificate.is_none() {
+                if !needs.is_empty() {
+                    needs.push_str(", ");
+                }
+                needs.push_str("AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH");
+            }
+            Err(format!("not set: {needs}"))
+        }
+    }
+}
+
+/// 2. Workload identity: a federated token file with the client and tenant.
+fn workload_identity_step(var: &Variables<'_>) -> Step {
+    let file = var("AZURE_FEDERATED_TOKEN_FILE");
+    match (var("AZURE_CLIENT_ID"), var("AZURE_TENANT_ID"), file) {
+        (Some(client_id), Some(tenant_id), Some(file)) => Ok(Planned::WorkloadIdentity {
+            tenant_id,
+            client_id,
+            token_file: PathBuf::from(file),
+        }),
+        _ => {
+            let names = [
+                "AZURE_FEDERATED_TOKEN_FILE",
+                "AZURE_CLIENT_ID",
+                "AZURE_TENANT_ID",
+            ];
+            Err(format!("not set: {}", missing(var, &names)))
+        }
+    }
+}
+
+/// 3. Managed identity: App Service variables, or IMDS only when explicitly selected.
+fn managed_identity_step(var: &Variables<'_>, selection: Selection) -> Step {
+    let client_id = var("AZURE_CLIENT_ID");
+    if var("IDENTITY_ENDPOINT").is_some() && var("IDENTITY_HEADER").is_some() {
+        Ok(Planned::ManagedIdentity {
+            source: ManagedSource::AppService,
+            client_id,
+        })
+    } else if selection.allows_imds() {
+        Ok(Planned::ManagedIdentity {
+            source: ManagedSource::Imds,
+            client_id,
+        })
+    } else {
+        Err(format!(
+            "IDENTITY_ENDPOINT and IDENTITY_HEADER are not set (the VM endpoint 169.254.169.254 is only used with \
+             {TOKEN_CREDENTIALS_ENV}={MANAGED} or =prod)"
+        ))
+    }
+}
+
+/// 4. The Azure CLI: its files when someone is signed in, else `az` on PATH.
+fn azure_cli_step(var: &Variables<'_>) -> Step {
+    let az = var("PATH").and_then(|path| find_on_path("az", &path));
+    let config_dir = azure_config_dir(var);
+    let signed_in = config_dir
+        .as_ref()
+        .is_some_and(|dir| dir.join("azureProfile.json").is_file());
+    if signed_in || az.is_some() {
+        // Without HOME or AZURE_CONFIG_DIR only az itself can say who is signed in.
+        return Ok(Planned::AzureCli {
+            config_dir: config_dir.unwrap_or_default(),
+            az,
+            selection: SharedLoginSelection::default(),
+        });
+    }
+    Err(format!(
+        "not signed in (no {}) and `az` is not on PATH",
+        config_dir
+            .map(|dir| dir.join("azureProfile.json").display().to_string())
+            .unwrap_or_else(|| "AZURE_CONFIG_DIR or HOME".into())
+    ))
 }
 
 /// az's configuration directory as `var` sees the environment (see [`AzureConfigDir::locate`]).
@@ -455,9 +476,6 @@ fn client_options(authority: &str, transport: &Transport) -> ClientOptions {
     }
 }
 
-// azure_identity's options structs are not `#[non_exhaustive]` and grow between releases (docs/rust-dependencies.md,
-// "Azure and HTTP"), so every literal ends with `..Default::default()` even where it lists every field today.
-#[allow(clippy::needless_update)]
 fn build(
     planned: &Planned,
     authority: &str,
@@ -467,7 +485,7 @@ fn build(
     let description = planned.describe();
     let identity = planned.identity(None);
     let authority = authority.trim_end_matches('/').to_owned();
-    let transport = transports.azure.clone();
+    let options = client_options(&authority, &transports.azure);
     let native = |tenant_id: String, client_id: String, proof: ClientProof, identity: String| {
         Arc::new(ClientCredential {
             description: description.clone(),
@@ -479,7 +497,7 @@ fn build(
             http: transports.http.clone(),
         }) as Arc<dyn TokenSource>
     };
-    let credential = match planned.clone() {
+    let factory = match planned.clone() {
         Planned::EnvironmentSecret {
             tenant_id,
             client_id,
@@ -500,91 +518,6 @@ fn build(
             let proof = ClientProof::Certificate(certificate, send_chain);
             return Ok(native(tenant_id, client_id, proof, identity));
         }
-        Planned::WorkloadIdentity {
-            tenant_id,
-            client_id,
-            token_file,
-        } => AzureCredential::new(
-            description,
-            identity,
-            Failure::ConnectionIsUnavailable,
-            Box::new(move || {
-                let options = WorkloadIdentityCredentialOptions {
-                    credential_options: ClientAssertionCredentialOptions {
-                        client_options: client_options(&authority, &transport),
-                        ..Default::default()
-                    },
-                    client_id: Some(client_id.clone()),
-                    tenant_id: Some(tenant_id.clone()),
-                    token_file_path: Some(token_file.clone()),
-                    ..Default::default()
-                };
-                let credential: Arc<dyn TokenCredential> =
-                    WorkloadIdentityCredential::new(Some(options))?;
-                Ok(credential)
-            }),
-        )?,
-        Planned::ManagedIdentity { client_id, .. } => AzureCredential::new(
-            description,
-            identity,
-            Failure::ConnectionIsUnavailable,
-            Box::new(move || {
-                let options = ManagedIdentityCredentialOptions {
-                    user_assigned_id: client_id.clone().map(UserAssignedId::ClientId),
-                    client_options: client_options(&authority, &transport),
-                    ..Default::default()
-                };
-                let credential: Arc<dyn TokenCredential> =
-                    ManagedIdentityCredential::new(Some(options))?;
-                Ok(credential)
-            }),
-        )?,
-        Planned::ManagedIdentityNamed { id } => AzureCredential::new(
-            description,
-            identity,
-            Failure::ConnectionIsUnavailable,
-            Box::new(move || {
-                let options = ManagedIdentityCredentialOptions {
-                    user_assigned_id: Some(match id.clone() {
-                        ManagedIdentityId::ClientId(id) => UserAssignedId::ClientId(id),
-                        ManagedIdentityId::ResourceId(id) => UserAssignedId::ResourceId(id),
-                        ManagedIdentityId::ObjectId(id) => UserAssignedId::ObjectId(id),
-                    }),
-                    client_options: client_options(&authority, &transport),
-                    ..Default::default()
-                };
-                let credential: Arc<dyn TokenCredential> =
-                    ManagedIdentityCredential::new(Some(options))?;
-                Ok(credential)
-            }),
-        )?,
-        Planned::AzurePipelines {
-            tenant_id,
-            client_id,
-            service_connection_id,
-            system_access_token,
-        } => AzureCredential::new(
-            description,
-            identity,
-            Failure::ConnectionIsUnavailable,
-            Box::new(move || {
-                let options = AzurePipelinesCredentialOptions {
-                    credential_options: ClientAssertionCredentialOptions {
-                        client_options: client_options(&authority, &transport),
-                        ..Default::default()
-                    },
-                    ..Default::default()
-                };
-                let credential: Arc<dyn TokenCredential> = AzurePipelinesCredential::new(
-                    tenant_id.clone(),
-                    client_id.clone(),
-                    &service_connection_id,
-                    azure_core::credentials::Secret::new(system_access_token.expose().to_owned()),
-                    Some(options),
-                )?;
-                Ok(credential)
-            }),
-        )?,
         Planned::AzureCli {
             config_dir,
             az,
@@ -606,8 +539,108 @@ fn build(
                 managed_identity_factory(&authority, &transports.http),
             )));
         }
+        Planned::WorkloadIdentity {
+            tenant_id,
+            client_id,
+            token_file,
+        } => workload_identity(tenant_id, client_id, token_file, options),
+        Planned::ManagedIdentity { client_id, .. } => {
+            managed_identity(client_id.map(UserAssignedId::ClientId), options)
+        }
+        Planned::ManagedIdentityNamed { id } => {
+            let id = match id {
+                ManagedIdentityId::ClientId(id) => UserAssignedId::ClientId(id),
+                ManagedIdentityId::ResourceId(id) => UserAssignedId::ResourceId(id),
+                ManagedIdentityId::ObjectId(id) => UserAssignedId::ObjectId(id),
+            };
+            managed_identity(Some(id), options)
+        }
+        Planned::AzurePipelines {
+            tenant_id,
+            client_id,
+            service_connection_id,
+            system_access_token,
+        } => {
+            let connection = (service_connection_id, system_access_token);
+            azure_pipelines(tenant_id, client_id, connection, options)
+        }
     };
-    Ok(Arc::new(credential))
+    let failure = Failure::ConnectionIsUnavailable;
+    Ok(Arc::new(AzureCredential::new(
+        description,
+        identity,
+        failure,
+        factory,
+    )?))
+}
+
+// azure_identity's options structs are not `#[non_exhaustive]` and grow between releases (docs/rust-dependencies.md,
+// "Azure and HTTP"), so every literal ends with `..Default::default()` even where it lists every field today.
+
+/// azure_identity's WorkloadIdentityCredential for a federated token file.
+#[allow(clippy::needless_update)]
+fn workload_identity(
+    tenant_id: String,
+    client_id: String,
+    token_file: PathBuf,
+    client_options: ClientOptions,
+) -> Factory {
+    Box::new(move || {
+        let options = WorkloadIdentityCredentialOptions {
+            credential_options: ClientAssertionCredentialOptions {
+                client_options: client_options.clone(),
+                ..Default::default()
+            },
+            client_id: Some(client_id.clone()),
+            tenant_id: Some(tenant_id.clone()),
+            token_file_path: Some(token_file.clone()),
+            ..Default::default()
+        };
+        let credential: Arc<dyn TokenCredential> = WorkloadIdentityCredential::new(Some(options))?;
+        Ok(credential)
+    })
+}
+
+/// azure_identity's ManagedIdentityCredential: the system-assigned identity, or the user-assigned one `id` names.
+#[allow(clippy::needless_update)]
+fn managed_identity(id: Option<UserAssignedId>, client_options: ClientOptions) -> Factory {
+    Box::new(move || {
+        let options = ManagedIdentityCredentialOptions {
+            user_assigned_id: id.clone(),
+            client_options: client_options.clone(),
+            ..Default::default()
+        };
+        let credential: Arc<dyn TokenCredential> = ManagedIdentityCredential::new(Some(options))?;
+        Ok(credential)
+    })
+}
+
+/// azure_identity's AzurePipelinesCredential for a service connection and the pipeline's `System.AccessToken`
+/// (`connection`).
+#[allow(clippy::needless_update)]
+fn azure_pipelines(
+    tenant_id: String,
+    client_id: String,
+    (service_connection_id, system_access_token): (String, Secret),
+    client_options: ClientOptions,
+) -> Factory {
+    Box::new(move || {
+        let options = AzurePipelinesCredentialOptions {
+            credential_options: ClientAssertionCredentialOptions {
+                client_options: client_options.clone(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let credential: Arc<dyn TokenCredential> = AzurePipelinesCredential::new(
+            tenant_id.clone(),
+            client_id.clone(),
+            &service_connection_id,
+            azure_core::credentials::Secret::new(system_access_token.expose().to_owned()),
+            Some(options),
+        )?;
+        Ok(credential)
+    })
 }
 
 /// `az account get-access-token` as a process (azure_identity's AzureCliCredential), for what the shared login

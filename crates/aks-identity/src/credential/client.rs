@@ -6,8 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::azure::{TRANSIENT_BACKOFF, TRANSIENT_RETRIES};
-use super::certificate::{ClientCertificate, SendChain};
 use super::{AccessToken, CredentialError, Secret, TokenSource};
+use crate::certificate::{ClientCertificate, SendChain};
 use crate::entra::{self, Audience, ClientAuth, Endpoint, RequestError};
 
 /// How the service principal proves itself.

@@ -4,7 +4,6 @@
 
 mod azure;
 pub(crate) mod cache;
-pub mod certificate;
 mod chain;
 mod client;
 mod shared_login;
@@ -14,6 +13,8 @@ use std::fmt;
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
+
+use crate::certificate::CertificateError;
 
 pub use cache::{CachedTokenSource, REFRESH_MARGIN};
 pub(crate) use chain::find_on_path;
@@ -26,39 +27,7 @@ pub use shared_login::{
 };
 pub use spec::{CredentialSpec, ManagedIdentityId};
 
-/// A string that must never be shown: `Debug` and `Display` print `<redacted>`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wrap a secret value.
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    /// The secret value itself, for the one place that must send it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<String> for Secret {
-    fn from(value: String) -> Secret {
-        Secret(value)
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
+pub use crate::secret::{Secret, fingerprint};
 
 /// A bearer token and when it expires.
 #[derive(Clone, Debug, PartialEq)]
@@ -97,22 +66,6 @@ pub trait TokenSource: Send + Sync + fmt::Debug {
     /// source is built (an `az login`/`logout`, an account switch or a changed secret gives a new value), so a
     /// cached token is only ever served to the identity that earned it.
     fn identity(&self) -> String;
-}
-
-/// A one-way fingerprint of a credential, for cache keys: hex SHA-256 of `kind` and the bytes, never the bytes.
-pub fn fingerprint(kind: &str, bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    hasher.update(b"aksctl-credential-fingerprint\0");
-    hasher.update(kind.as_bytes());
-    hasher.update(b"\0");
-    hasher.update(bytes);
-    hex(&hasher.finalize())
-}
-
-/// Lower-case hex of a digest.
-pub(crate) fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// A fixed token (tests, or a token handed over by the user). Never refreshes.
@@ -202,6 +155,15 @@ pub enum CredentialError {
         /// What each credential said.
         attempts: Vec<CredentialError>,
     },
+}
+
+impl From<CertificateError> for CredentialError {
+    fn from(error: CertificateError) -> CredentialError {
+        CredentialError::Certificate {
+            path: error.path,
+            reason: error.reason,
+        }
+    }
 }
 
 impl CredentialError {

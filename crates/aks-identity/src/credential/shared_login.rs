@@ -10,7 +10,6 @@ use std::sync::{Arc, OnceLock};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::certificate::{ClientCertificate, SendChain};
 use super::client::{ClientCredential, ClientProof};
 use super::spec::{ManagedIdentityFactory, ManagedIdentityId};
 use super::{AccessToken, CredentialError, TokenSource};
@@ -21,6 +20,7 @@ use crate::azure_cli::{
     AzureConfigDir, LoginRequest, ProcessEnvironment, Profile, SharedLogin, SilentError,
     SilentOutcome, SilentTokenRequest, acquire_token_silently, resolve_login,
 };
+use crate::certificate::{ClientCertificate, SendChain};
 
 /// The name azidentity gives the Azure CLI credential; kept for messages and `AZURE_TOKEN_CREDENTIALS`.
 pub(crate) const NAME: &str = "AzureCliCredential";

@@ -17,7 +17,8 @@ use std::path::PathBuf;
 use time::OffsetDateTime;
 
 use crate::credential::{
-    CredentialError, CredentialSpec, ManagedIdentityId, Secret, SharedLoginSelection, TokenSource,
+    AccessToken, CredentialError, CredentialSpec, ManagedIdentityId, Secret, SharedLoginSelection,
+    TokenSource,
 };
 use crate::entra::{self, Audience, Endpoint, EntraError, RequestError, TokenResponse};
 use crate::hints::Flow;
@@ -33,6 +34,17 @@ pub struct TokenSet {
     pub expires_on: OffsetDateTime,
     /// A refresh token (device code, ROPC and interactive sign-ins).
     pub refresh_token: Option<Secret>,
+}
+
+/// A token from a credential: no refresh token.
+impl From<AccessToken> for TokenSet {
+    fn from(token: AccessToken) -> TokenSet {
+        TokenSet {
+            access_token: token.token,
+            expires_on: token.expires_on,
+            refresh_token: None,
+        }
+    }
 }
 
 impl TokenSet {
@@ -411,56 +423,30 @@ async fn legacy_client_credentials(
     Ok(answer.into())
 }
 
+/// The client and tenant a mode signs in with, both required (kubelogin's option validation).
+fn require_client(client_id: &str, tenant_id: &str) -> Result<(), KubeloginError> {
+    require(client_id, "client ID")?;
+    require(tenant_id, "tenant ID")
+}
+
 /// Sign in with `login` and get a token for `<server-id>/.default` (docs/kubelogin.md, "get-token", "Flow").
 pub async fn acquire(login: &Login, context: &Acquire<'_>) -> Result<TokenSet, KubeloginError> {
     let scope = scope(context.server_id);
-    let scope_ref = scope.as_str();
-    let via_credential = |spec: CredentialSpec| async move {
-        let source = crate::credential::credential(spec, context.authority(), context.http())?;
-        let token = source.token(scope_ref).await?;
-        Ok::<TokenSet, KubeloginError>(TokenSet {
-            access_token: token.token,
-            expires_on: token.expires_on,
-            refresh_token: None,
-        })
-    };
     match login.clone() {
         Login::DeviceCode {
             client_id,
             tenant_id,
             legacy,
-        } => {
-            require(&client_id, "client ID")?;
-            require(&tenant_id, "tenant ID")?;
-            let audience = context.audience(scope_ref, legacy);
-            let prompt = context.prompt;
-            Ok(entra::device_code(
-                context.endpoint(),
-                &client_id,
-                &tenant_id,
-                audience,
-                context.claims,
-                prompt,
-            )
-            .await?
-            .into())
-        }
+        } => device_code(context, &scope, &client_id, &tenant_id, legacy).await,
         Login::Interactive {
             client_id,
             tenant_id,
             redirect_url,
             login_hint,
         } => {
-            require(&client_id, "client ID")?;
-            require(&tenant_id, "tenant ID")?;
-            interactive::sign_in(
-                context,
-                &client_id,
-                &tenant_id,
-                redirect_url.as_deref(),
-                login_hint.as_deref(),
-            )
-            .await
+            require_client(&client_id, &tenant_id)?;
+            let (redirect_url, login_hint) = (redirect_url.as_deref(), login_hint.as_deref());
+            interactive::sign_in(context, &client_id, &tenant_id, redirect_url, login_hint).await
         }
         Login::ServicePrincipalSecret {
             client_id,
@@ -468,19 +454,8 @@ pub async fn acquire(login: &Login, context: &Acquire<'_>) -> Result<TokenSet, K
             secret,
             legacy,
         } => {
-            require(&client_id, "client ID")?;
-            require(&tenant_id, "tenant ID")?;
-            require(secret.expose(), "client secret")?;
-            if legacy {
-                let auth = entra::ClientAuth::Secret(&secret);
-                return legacy_client_credentials(context, &client_id, &tenant_id, auth).await;
-            }
-            via_credential(CredentialSpec::ClientSecret {
-                tenant_id,
-                client_id,
-                secret,
-            })
-            .await
+            let client = (client_id, tenant_id);
+            service_principal_secret(context, &scope, client, secret, legacy).await
         }
         Login::ServicePrincipalCertificate {
             client_id,
@@ -489,29 +464,8 @@ pub async fn acquire(login: &Login, context: &Acquire<'_>) -> Result<TokenSet, K
             password,
             legacy,
         } => {
-            require(&client_id, "client ID")?;
-            require(&tenant_id, "tenant ID")?;
-            if legacy {
-                let certificate = crate::credential::certificate::ClientCertificate::load(
-                    &path,
-                    password.as_ref(),
-                )?;
-                // ADAL's certificate secret (kubelogin `--legacy`) always sends `x5c` with `x5t`.
-                let auth = entra::ClientAuth::Certificate(
-                    &certificate,
-                    crate::credential::certificate::SendChain::Leaf,
-                );
-                return legacy_client_credentials(context, &client_id, &tenant_id, auth).await;
-            }
-            // kubelogin sets azidentity's SendCertificateChain (clientcertcredential.go): `x5c` with `x5t`.
-            via_credential(CredentialSpec::ClientCertificate {
-                tenant_id,
-                client_id,
-                path,
-                password,
-                send_certificate_chain: true,
-            })
-            .await
+            let client = (client_id, tenant_id);
+            service_principal_certificate(context, &scope, client, path, password, legacy).await
         }
         Login::Ropc {
             client_id,
@@ -520,24 +474,11 @@ pub async fn acquire(login: &Login, context: &Acquire<'_>) -> Result<TokenSet, K
             password,
             legacy,
         } => {
-            require(&client_id, "client ID")?;
-            require(&tenant_id, "tenant ID")?;
-            require(&username, "username")?;
-            require(password.expose(), "password")?;
-            let audience = context.audience(scope_ref, legacy);
-            Ok(entra::password(
-                context.endpoint(),
-                &client_id,
-                &tenant_id,
-                &username,
-                &password,
-                audience,
-            )
-            .await?
-            .into())
+            let client = (client_id, tenant_id);
+            ropc(context, &scope, client, &username, &password, legacy).await
         }
         Login::ManagedIdentity { id } => {
-            via_credential(CredentialSpec::ManagedIdentity { id }).await
+            via_credential(context, &scope, CredentialSpec::ManagedIdentity { id }).await
         }
         Login::AzureCli {
             tenant_id,
@@ -547,16 +488,7 @@ pub async fn acquire(login: &Login, context: &Acquire<'_>) -> Result<TokenSet, K
                 subscription,
                 tenant: tenant_id,
             };
-            let az = tools::AzProcess::on_path(context.server_id, &selection)
-                .map(|az| std::sync::Arc::new(az) as std::sync::Arc<dyn TokenSource>);
-            let source =
-                crate::credential::shared_login(selection, context.authority(), context.http(), az);
-            let token = source.token(scope_ref).await?;
-            Ok(TokenSet {
-                access_token: token.token,
-                expires_on: token.expires_on,
-                refresh_token: None,
-            })
+            azure_cli(context, &scope, selection).await
         }
         Login::AzureDeveloperCli { tenant_id } => {
             tools::azure_developer_cli(&scope, tenant_id.as_deref()).await
@@ -566,17 +498,16 @@ pub async fn acquire(login: &Login, context: &Acquire<'_>) -> Result<TokenSet, K
             tenant_id,
             token_file,
         } => {
-            require(&client_id, "client ID")?;
-            require(&tenant_id, "tenant ID")?;
+            require_client(&client_id, &tenant_id)?;
             if token_file.as_os_str().is_empty() {
                 return Err(KubeloginError::Empty("federated token file"));
             }
-            via_credential(CredentialSpec::WorkloadIdentity {
+            let spec = CredentialSpec::WorkloadIdentity {
                 tenant_id,
                 client_id,
                 token_file,
-            })
-            .await
+            };
+            via_credential(context, &scope, spec).await
         }
         Login::AzurePipelines {
             client_id,
@@ -584,17 +515,135 @@ pub async fn acquire(login: &Login, context: &Acquire<'_>) -> Result<TokenSet, K
             service_connection_id,
             system_access_token,
         } => {
-            require(&client_id, "client ID")?;
-            require(&tenant_id, "tenant ID")?;
-            via_credential(CredentialSpec::AzurePipelines {
+            require_client(&client_id, &tenant_id)?;
+            let spec = CredentialSpec::AzurePipelines {
                 tenant_id,
                 client_id,
                 service_connection_id,
                 system_access_token,
-            })
-            .await
+            };
+            via_credential(context, &scope, spec).await
         }
     }
+}
+
+/// A token from the credential azidentity would build for `spec` (kubelogin's `spn`, `msi`, `workloadidentity` and
+/// `azurepipelines` modes).
+async fn via_credential(
+    context: &Acquire<'_>,
+    scope: &str,
+    spec: CredentialSpec,
+) -> Result<TokenSet, KubeloginError> {
+    let source = crate::credential::credential(spec, context.authority(), context.http())?;
+    Ok(source.token(scope).await?.into())
+}
+
+/// kubelogin's `devicecode` mode: the device code flow at Entra, the code shown through the context's prompt.
+async fn device_code(
+    context: &Acquire<'_>,
+    scope: &str,
+    client_id: &str,
+    tenant_id: &str,
+    legacy: bool,
+) -> Result<TokenSet, KubeloginError> {
+    require_client(client_id, tenant_id)?;
+    let audience = context.audience(scope, legacy);
+    let endpoint = context.endpoint();
+    let answer = entra::device_code(
+        endpoint,
+        client_id,
+        tenant_id,
+        audience,
+        context.claims,
+        context.prompt,
+    );
+    Ok(answer.await?.into())
+}
+
+/// kubelogin's `ropc` mode: the resource owner password grant at Entra. `client`: the client and tenant ids.
+async fn ropc(
+    context: &Acquire<'_>,
+    scope: &str,
+    (client_id, tenant_id): (String, String),
+    username: &str,
+    password: &Secret,
+    legacy: bool,
+) -> Result<TokenSet, KubeloginError> {
+    require_client(&client_id, &tenant_id)?;
+    require(username, "username")?;
+    require(password.expose(), "password")?;
+    let audience = context.audience(scope, legacy);
+    let endpoint = context.endpoint();
+    let answer = entra::password(
+        endpoint, &client_id, &tenant_id, username, password, audience,
+    );
+    Ok(answer.await?.into())
+}
+
+/// kubelogin's `spn` mode with a client secret: azidentity's client secret credential, or with `--legacy` ADAL's
+/// client credentials on the v1 endpoint. `client`: the client and tenant ids.
+async fn service_principal_secret(
+    context: &Acquire<'_>,
+    scope: &str,
+    (client_id, tenant_id): (String, String),
+    secret: Secret,
+    legacy: bool,
+) -> Result<TokenSet, KubeloginError> {
+    require_client(&client_id, &tenant_id)?;
+    require(secret.expose(), "client secret")?;
+    if legacy {
+        let auth = entra::ClientAuth::Secret(&secret);
+        return legacy_client_credentials(context, &client_id, &tenant_id, auth).await;
+    }
+    let spec = CredentialSpec::ClientSecret {
+        tenant_id,
+        client_id,
+        secret,
+    };
+    via_credential(context, scope, spec).await
+}
+
+/// kubelogin's `spn` mode with a certificate file: azidentity's client certificate credential, or with `--legacy`
+/// ADAL's client credentials on the v1 endpoint. `client`: the client and tenant ids.
+async fn service_principal_certificate(
+    context: &Acquire<'_>,
+    scope: &str,
+    (client_id, tenant_id): (String, String),
+    path: PathBuf,
+    password: Option<Secret>,
+    legacy: bool,
+) -> Result<TokenSet, KubeloginError> {
+    require_client(&client_id, &tenant_id)?;
+    if legacy {
+        // ADAL's certificate secret (kubelogin `--legacy`) always sends `x5c` with `x5t`.
+        let certificate = crate::certificate::ClientCertificate::load(&path, password.as_ref())
+            .map_err(CredentialError::from)?;
+        let auth =
+            entra::ClientAuth::Certificate(&certificate, crate::certificate::SendChain::Leaf);
+        return legacy_client_credentials(context, &client_id, &tenant_id, auth).await;
+    }
+    // kubelogin sets azidentity's SendCertificateChain (clientcertcredential.go): `x5c` with `x5t`.
+    let spec = CredentialSpec::ClientCertificate {
+        tenant_id,
+        client_id,
+        path,
+        password,
+        send_certificate_chain: true,
+    };
+    via_credential(context, scope, spec).await
+}
+
+/// kubelogin's `azurecli` mode: the login shared with az, read from its files, with `az` itself as the fallback.
+async fn azure_cli(
+    context: &Acquire<'_>,
+    scope: &str,
+    selection: SharedLoginSelection,
+) -> Result<TokenSet, KubeloginError> {
+    let az = tools::AzProcess::on_path(context.server_id, &selection)
+        .map(|az| std::sync::Arc::new(az) as std::sync::Arc<dyn TokenSource>);
+    let source =
+        crate::credential::shared_login(selection, context.authority(), context.http(), az);
+    Ok(source.token(scope).await?.into())
 }
 
 /// A token for `login` that needs no request, read before any HTTP client or async runtime exists: in the
@@ -618,11 +667,7 @@ pub fn cached(login: &Login, authority_host: &str, server_id: &str) -> Option<To
         authority_host,
         &scope(server_id),
     )?;
-    Some(TokenSet {
-        access_token: token.token,
-        expires_on: token.expires_on,
-        refresh_token: None,
-    })
+    Some(token.into())
 }
 
 /// A new access token from a cached refresh token, for the user flows (device code, ROPC, interactive). `None`

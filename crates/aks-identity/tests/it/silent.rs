@@ -10,9 +10,10 @@ use aks_identity::azure_cli::silent::{
 use aks_identity::azure_cli::storage::{CacheStorage, token_cache_storage};
 use aks_identity::azure_cli::token_cache::{AZURE_CLI_CLIENT_ID, Section};
 use aks_identity::azure_cli::{AzureConfigDir, SilentError};
+use aks_identity::test_support::ARM_SCOPE as ARM;
 use serde_json::json;
 
-use crate::support::{ARM_DEFAULT as ARM, Cloud, config_dir, sign_in_user};
+use crate::support::{Cloud, config_dir, sign_in_user};
 
 const GRAPH: &str = "https://graph.microsoft.com/.default";
 

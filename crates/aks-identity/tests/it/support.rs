@@ -6,12 +6,10 @@ use std::sync::Arc;
 
 use aks_emulator::{Emulator, EmulatorOptions, ReadyRecord};
 use aks_identity::azure_cli::AzureConfigDir;
-use aks_identity::azure_cli::cache_file::update_token_cache;
 use aks_identity::azure_cli::environment::Environment;
-use aks_identity::azure_cli::profile::{SubscriptionRecord, merge_login_subscriptions};
-use aks_identity::azure_cli::storage::token_cache_storage;
-use aks_identity::azure_cli::token_cache::{AZURE_CLI_CLIENT_ID, Grant, TokenResponse};
-use serde_json::{Map, Value, json};
+use aks_identity::azure_cli::token_cache::AZURE_CLI_CLIENT_ID;
+use aks_identity::test_support::{ARM_SCOPE, AzUserLogin, record_az_user_login};
+use serde_json::{Map, Value};
 
 /// The emulator on port 0 and a reqwest client that trusts only its CA.
 pub struct Cloud {
@@ -70,9 +68,6 @@ pub fn config_dir(directory: &Path) -> AzureConfigDir {
     AzureConfigDir::at(directory, environment(&[]))
 }
 
-/// The ARM scope az asks for.
-pub const ARM_DEFAULT: &str = "https://management.core.windows.net//.default";
-
 /// `bin/<tool>` of the az venv (`AZ_VENV`, default `<workspace>/target/az-venv`: az 2.91, MSAL Python 1.39,
 /// msal-extensions 1.3.1), or `None` with a note when it is not installed; under `CI=true` a missing venv fails.
 pub fn az_venv_tool(tool: &str) -> Option<PathBuf> {
@@ -105,7 +100,7 @@ pub async fn sign_in_user(
         "{}{}/oauth2/v2.0/token",
         ready.authority_host, ready.tenant_id
     );
-    let scope = format!("{ARM_DEFAULT} openid profile offline_access");
+    let scope = format!("{ARM_SCOPE} openid profile offline_access");
     let form = [
         ("grant_type", "password"),
         ("client_id", AZURE_CLI_CLIENT_ID),
@@ -117,33 +112,13 @@ pub async fn sign_in_user(
     let answer = cloud.client.post(url).form(&form).send().await.unwrap();
     assert!(answer.status().is_success(), "{:?}", answer.text().await);
     let body: Map<String, Value> = answer.json().await.unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let requested = vec![ARM_DEFAULT.to_string()];
-    update_token_cache(&token_cache_storage(directory).unwrap(), |cache| {
-        cache.add(
-            &TokenResponse {
-                client_id: AZURE_CLI_CLIENT_ID,
-                environment: "127.0.0.1",
-                realm: &ready.tenant_id,
-                requested_scopes: &requested,
-                grant: Grant::Password,
-                username: Some(&ready.user_name),
-                body: &body,
-            },
-            now,
-        )
-    })
-    .unwrap();
-    let record: SubscriptionRecord = serde_json::from_value(json!({
-        "id": ready.subscription_id, "name": "Emulator", "state": "Enabled",
-        "user": {"name": ready.user_name, "type": "user"}, "isDefault": true,
-        "tenantId": ready.tenant_id, "environmentName": cloud_name, "homeTenantId": ready.tenant_id,
-        "managedByTenants": [],
-    }))
-    .unwrap();
-    merge_login_subscriptions(directory, &[record], None).unwrap();
+    let login = AzUserLogin {
+        environment: "127.0.0.1",
+        tenant_id: &ready.tenant_id,
+        user_name: &ready.user_name,
+        subscription_id: &ready.subscription_id,
+        cloud_name,
+    };
+    record_az_user_login(directory, &login, &body);
     body
 }

@@ -371,21 +371,81 @@ fn converting_twice_is_idempotent() {
     assert_eq!((fs::read(&a).unwrap(), fs::read(&b).unwrap()), first);
 }
 
+/// A named pipe that answers each read with an empty document and tells the test each time a reader opened it:
+/// placed after a file in a `KUBECONFIG` list, its first read proves that the file before it has been read.
+#[cfg(unix)]
+struct ReadSignal {
+    path: PathBuf,
+    reads: std::sync::mpsc::Receiver<()>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    feeder: std::thread::JoinHandle<()>,
+}
+
+#[cfg(unix)]
+impl ReadSignal {
+    fn new(path: PathBuf) -> ReadSignal {
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(made.success(), "mkfifo {}", path.display());
+        let (sender, reads) = std::sync::mpsc::channel();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let feeder = {
+            let (path, stop) = (path.clone(), stop.clone());
+            // Opening a pipe for writing blocks until a reader opens it; closing it at once ends that read.
+            std::thread::spawn(move || {
+                loop {
+                    let writer = fs::OpenOptions::new().write(true).open(&path).unwrap();
+                    drop(writer);
+                    if stop.load(std::sync::atomic::Ordering::SeqCst) || sender.send(()).is_err() {
+                        return;
+                    }
+                }
+            })
+        };
+        ReadSignal {
+            path,
+            reads,
+            stop,
+            feeder,
+        }
+    }
+
+    /// Blocks until a reader has opened the pipe (at most 60 s, against a hang).
+    fn wait_for_read(&self) {
+        self.reads
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the pipe was read");
+    }
+
+    /// Stops the feeder: opening the pipe for reading releases its pending open.
+    fn finish(self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        drop(fs::File::open(&self.path).unwrap());
+        self.feeder.join().unwrap();
+    }
+}
+
+#[cfg(unix)]
 #[test]
 fn a_change_made_under_the_lock_is_kept_and_the_waiting_run_finishes() {
-    // Another writer holds A's lock while this run waits for it, and changes A meanwhile: the run plans again
-    // from the new contents under the lock (it neither fails nor starts over nor loses the other change).
+    // Another writer holds A's lock after this run has read A, and changes A meanwhile: the run plans again from
+    // the new contents under the lock (it neither fails nor starts over nor loses the other change). The order
+    // is certain, not timed: the list is [A, pipe], so the pipe's first read means A has been read.
     let directory = tempfile::tempdir().unwrap();
     let (a, _) = write_pair(directory.path());
+    let signal = ReadSignal::new(directory.path().join("after-a.pipe"));
     let held = FileLock::acquire(&a, Duration::from_secs(1)).unwrap();
     let worker = {
-        let a = a.clone();
-        std::thread::spawn(move || convert_explicit_file(&a, &azurecli()))
+        let paths = vec![a.clone(), signal.path.clone()];
+        std::thread::spawn(move || convert_files(&paths, &azurecli()))
     };
-    std::thread::sleep(Duration::from_millis(200));
+    signal.wait_for_read();
     fs::write(&a, FILE_A.replace("token: abc", "token: changed")).unwrap();
     drop(held);
     let report = worker.join().unwrap().unwrap();
+    signal.finish();
     assert_eq!(report.written, std::slice::from_ref(&a));
     let text = fs::read_to_string(&a).unwrap();
     assert!(text.contains("token: changed"), "{text}");

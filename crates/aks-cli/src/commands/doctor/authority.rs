@@ -74,11 +74,21 @@ pub(super) fn exec_sign_in(
     };
     let mode = match variable("AAD_LOGIN_METHOD") {
         Some((value, _)) => value,
-        None => arg_value(args, "--login", Some("-l")).unwrap_or_else(|| "devicecode".into()),
+        None => arg_value(args, "--login", Some("-l"))
+            .unwrap_or_else(|| LoginMode::default().to_string()),
     };
     let mode = LoginMode::from_str(&mode).ok()?;
-    if matches!(mode, LoginMode::AzureCli | LoginMode::Azd | LoginMode::Msi) {
-        return Some(SignIn::Delegated(mode));
+    // Every mode named, so that a new one must say where it signs in.
+    match mode {
+        LoginMode::AzureCli | LoginMode::Azd | LoginMode::Msi => {
+            return Some(SignIn::Delegated(mode));
+        }
+        LoginMode::DeviceCode
+        | LoginMode::Interactive
+        | LoginMode::ServicePrincipal
+        | LoginMode::Ropc
+        | LoginMode::WorkloadIdentity
+        | LoginMode::AzurePipelines => {}
     }
     let flag = arg_value(args, "--authority-host", None).filter(|value| !value.is_empty());
     let (authority_host, source) = match (variable("AZURE_AUTHORITY_HOST"), flag) {

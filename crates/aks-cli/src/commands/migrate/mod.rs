@@ -15,11 +15,13 @@
 //! No request body is printed or journaled: `serverAppSecret` (write-only in ARM, dropped by the migration body)
 //! cannot leak from here.
 
+mod guard;
 mod journal;
 mod pacing;
 mod plan;
 mod progress;
 mod runner;
+mod verify;
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -28,16 +30,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aks_arm::ArmClient;
+use aks_arm::graph::GraphClient;
 use aks_model::{ResourceId, Subscription};
 use serde_json::{Value, json};
 
+use self::guard::Guard;
 use self::journal::{ClusterState, Entry, Journal, Replay};
 use self::pacing::WriteGates;
 use self::plan::{Action, PlanRow, Target};
 use self::progress::Progress;
 use self::runner::{ReportRow, Runner};
+use self::verify::{AdminAccess, Verifier};
 use super::aks::{self, AadIds};
-use super::update::Changes;
+use super::lockout::GroupStates;
 use crate::args::{AksMigrateArgs, ClusterArgs, GetCredentialsArgs, OutputFormat};
 use crate::context::Context;
 use crate::env_vars;
@@ -66,8 +71,56 @@ fn output_format(args: &AksMigrateArgs) -> OutputFormat {
     }
 }
 
-/// Cluster ids from `--from-file`: a JSON array (of ids, or of objects with `id`), else one id per line.
-fn ids_from_file(path: &Path) -> Result<Vec<String>, CliError> {
+/// A cluster `--ids` or `--from-file` names, with the admin groups `--from-file` gives it (`None`: the flag's).
+#[derive(Debug, Clone, PartialEq)]
+struct Requested {
+    id: String,
+    admin_groups: Option<Vec<String>>,
+}
+
+/// The key of a `--from-file` object that gives its cluster its own admin groups (the plan's key).
+const ADMIN_GROUPS_KEY: &str = "adminGroupObjectIds";
+
+/// One object of a `--from-file` JSON array: its `id` and, when given, its `adminGroupObjectIds` (a list of
+/// GUIDs, or one comma-separated string).
+fn requested_object(item: &Value, path: &Path) -> Result<Requested, CliError> {
+    let id = item
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            CliError::message(format!(
+                "{}: an entry has no \"id\": {item}",
+                path.display()
+            ))
+        })?
+        .to_string();
+    let flag = format!("{ADMIN_GROUPS_KEY} of {id} in {}", path.display());
+    let admin_groups = match item.get(ADMIN_GROUPS_KEY) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(list)) => Some(aks_model::validation::guid_list(&flag, list)?),
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .map(|group| match group {
+                    Value::String(group) => Ok(aks_model::validation::guid(&flag, group)?),
+                    other => Err(CliError::message(format!(
+                        "{flag}: {other} is not a group object id"
+                    ))),
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        Some(other) => {
+            return Err(CliError::message(format!(
+                "{flag}: {other} is neither a list of group object ids nor a comma-separated string"
+            )));
+        }
+    };
+    Ok(Requested { id, admin_groups })
+}
+
+/// Clusters from `--from-file`: a JSON array (of ids, or of objects with `id` and optionally
+/// `adminGroupObjectIds`), else one id per line.
+fn ids_from_file(path: &Path) -> Result<Vec<Requested>, CliError> {
     let text = std::fs::read_to_string(path).map_err(|source| CliError::Io {
         action: "reading",
         path: path.display().to_string(),
@@ -82,17 +135,11 @@ fn ids_from_file(path: &Path) -> Result<Vec<String>, CliError> {
             .into_iter()
             .flatten()
             .map(|item| match item {
-                Value::String(id) => Ok(id.clone()),
-                Value::Object(map) => map
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-                    .ok_or_else(|| {
-                        CliError::message(format!(
-                            "{}: an entry has no \"id\": {item}",
-                            path.display()
-                        ))
-                    }),
+                Value::String(id) => Ok(Requested {
+                    id: id.clone(),
+                    admin_groups: None,
+                }),
+                Value::Object(_) => requested_object(item, path),
                 other => Err(CliError::message(format!(
                     "{}: an entry is neither an id nor an object: {other}",
                     path.display()
@@ -104,7 +151,10 @@ fn ids_from_file(path: &Path) -> Result<Vec<String>, CliError> {
         .lines()
         .map(str::trim)
         .filter(|line| !line.is_empty() && !line.starts_with('#'))
-        .map(str::to_string)
+        .map(|id| Requested {
+            id: id.to_string(),
+            admin_groups: None,
+        })
         .collect())
 }
 
@@ -132,12 +182,13 @@ async fn subscription_id(
         })
 }
 
-/// The clusters in scope, planned.
+/// The clusters in scope, planned (each held back by `guard` when it would have no admin path).
 async fn discover(
     args: &AksMigrateArgs,
     arm: &ArmClient,
     context: &Context,
     target: &Target,
+    guard: &Guard,
 ) -> Result<Vec<PlanRow>, CliError> {
     let ids = requested_ids(args)?;
     let mut known_subscriptions = None;
@@ -147,14 +198,21 @@ async fn discover(
     };
     let tenants = subscription_tenants(arm, target, known_subscriptions).await;
     match ids {
-        Some(ids) => rows_by_id(arm, ids, target, &tenants).await,
-        None => rows_by_listing(arm, &subscriptions, args, target, &tenants).await,
+        Some(ids) => rows_by_id(arm, ids, target, &tenants, guard).await,
+        None => rows_by_listing(arm, &subscriptions, args, target, &tenants, guard).await,
     }
 }
 
-/// The cluster ids `--ids`/`--from-file` name (checked), or `None` when the scope is subscriptions and a group.
-fn requested_ids(args: &AksMigrateArgs) -> Result<Option<Vec<String>>, CliError> {
-    let mut ids = args.ids.clone();
+/// The clusters `--ids`/`--from-file` name (checked), or `None` when the scope is subscriptions and a group.
+fn requested_ids(args: &AksMigrateArgs) -> Result<Option<Vec<Requested>>, CliError> {
+    let mut ids: Vec<Requested> = args
+        .ids
+        .iter()
+        .map(|id| Requested {
+            id: id.clone(),
+            admin_groups: None,
+        })
+        .collect();
     if let Some(file) = &args.from_file {
         ids.extend(ids_from_file(file)?);
     }
@@ -165,7 +223,7 @@ fn requested_ids(args: &AksMigrateArgs) -> Result<Option<Vec<String>>, CliError>
                 .into(),
         ));
     }
-    for id in &ids {
+    for Requested { id, .. } in &ids {
         let valid = ResourceId::parse(id)
             .is_some_and(|parsed| parsed.resource_type.eq_ignore_ascii_case(MANAGED_CLUSTERS));
         if !valid {
@@ -243,13 +301,14 @@ fn tenant_of<'a>(tenants: &'a HashMap<String, String>, subscription: &str) -> Op
 /// One row per named cluster (each once); a cluster ARM does not find is a row that says so.
 async fn rows_by_id(
     arm: &ArmClient,
-    ids: Vec<String>,
+    ids: Vec<Requested>,
     target: &Target,
     tenants: &HashMap<String, String>,
+    guard: &Guard,
 ) -> Result<Vec<PlanRow>, CliError> {
     let mut rows = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for id in ids {
+    for Requested { id, admin_groups } in ids {
         if !seen.insert(id.to_ascii_lowercase()) {
             continue;
         }
@@ -262,12 +321,16 @@ async fn rows_by_id(
             )
             .await
         {
-            Ok(cluster) => rows.push(plan::row(
-                &cluster,
-                &id,
-                target,
-                tenant_of(tenants, &parsed.subscription_id),
-            )),
+            Ok(cluster) => {
+                let own = Target {
+                    admin_groups: admin_groups.or_else(|| target.admin_groups.clone()),
+                    tenant_id: target.tenant_id.clone(),
+                };
+                let tenant = tenant_of(tenants, &parsed.subscription_id);
+                let mut row = plan::row(&cluster, &id, &own, tenant);
+                guard.plan(&mut row, &cluster).await?;
+                rows.push(row);
+            }
             Err(error) if error.is_not_found() => rows.push(plan::unreadable(
                 &id,
                 format!(
@@ -292,6 +355,7 @@ async fn rows_by_listing(
     args: &AksMigrateArgs,
     target: &Target,
     tenants: &HashMap<String, String>,
+    guard: &Guard,
 ) -> Result<Vec<PlanRow>, CliError> {
     let mut rows = Vec::new();
     for subscription in subscriptions {
@@ -299,12 +363,9 @@ async fn rows_by_listing(
             .list_managed_clusters(subscription, args.resource_group.as_deref())
             .await?;
         for cluster in clusters {
-            rows.push(plan::row(
-                &cluster,
-                "",
-                target,
-                tenant_of(tenants, subscription),
-            ));
+            let mut row = plan::row(&cluster, "", target, tenant_of(tenants, subscription));
+            guard.plan(&mut row, &cluster).await?;
+            rows.push(row);
         }
     }
     rows.sort_by_key(|row| {
@@ -315,6 +376,17 @@ async fn rows_by_listing(
         )
     });
     Ok(rows)
+}
+
+/// Say how many clusters are held back because they would have no admin path (none: nothing is said).
+fn warn_held_back(count: usize, planned: bool, context: &Context) {
+    if count == 0 {
+        return;
+    }
+    let tense = if planned { "are" } else { "were" };
+    context.printer.warning(&format!(
+        "{count} cluster(s) {tense} held back: they would have no admin path after migration (see their reason). Give their admin groups a member and run again, or pass --allow-lockout to migrate them anyway."
+    ));
 }
 
 /// Print the plan (`--dry-run`).
@@ -341,6 +413,11 @@ fn print_report(
         return Ok(());
     }
     let count = |state: ClusterState| rows.iter().filter(|row| row.result == state).count();
+    let access = |wanted: fn(&AdminAccess) -> bool| {
+        rows.iter()
+            .filter(|row| row.admin_check.as_ref().is_some_and(wanted))
+            .count()
+    };
     let value = if format == OutputFormat::Table {
         Value::Array(
             rows.iter()
@@ -363,6 +440,7 @@ fn print_report(
                         "name": row.name,
                         "resourceGroup": row.resource_group,
                         "result": row.result,
+                        "adminAccess": row.admin_check.as_ref().map(AdminAccess::line).unwrap_or_default(),
                         "detail": detail,
                     })
                 })
@@ -374,6 +452,12 @@ fn print_report(
             "migrated": count(ClusterState::Migrated),
             "skipped": count(ClusterState::Skipped),
             "failed": count(ClusterState::Failed),
+            "heldBack": guard::count_held_back(rows.iter().map(|row| row.reason.as_deref())),
+            "adminAccess": {
+                "verified": access(|a| matches!(a, AdminAccess::Verified)),
+                "notVerified": access(|a| matches!(a, AdminAccess::NotVerified(_))),
+                "failed": access(|a| matches!(a, AdminAccess::Failed(_))),
+            },
             "journal": journal.display().to_string(),
         })
     };
@@ -448,6 +532,7 @@ pub async fn migrate(args: AksMigrateArgs, context: &Context) -> Result<(), CliE
         args.aad_tenant_id.as_deref(),
     )?;
     let arm = context.arm("aks migrate")?;
+    let (mut guard, graph) = guard_and_graph(&args, &flags, &arm, context);
 
     let Scope {
         rows,
@@ -455,15 +540,19 @@ pub async fn migrate(args: AksMigrateArgs, context: &Context) -> Result<(), CliE
         journal_path,
         fresh,
         target,
-    } = scope(&args, &flags, &arm, context).await?;
+    } = scope(&args, &flags, &arm, context, &guard).await?;
+    guard.set_tenant(target.tenant_id.clone());
 
     if rows.is_empty() {
         context
             .printer
             .warning("No AKS clusters were found in the selected scope.");
     }
+    let held_back = guard::count_held_back(rows.iter().map(|row| row.reason.as_deref()));
     if args.dry_run {
-        return print_plan(&rows, &printer, format);
+        print_plan(&rows, &printer, format)?;
+        warn_held_back(held_back, true, context);
+        return Ok(());
     }
 
     confirm_pending(&rows, &prior, &args, context)?;
@@ -499,7 +588,8 @@ pub async fn migrate(args: AksMigrateArgs, context: &Context) -> Result<(), CliE
         journal: journal.clone(),
         gates: WriteGates::new(u64::from(args.concurrency).clamp(2, 10)),
         progress: progress.clone(),
-        changes: Changes::enable_managed_aad(target.admin_groups.clone(), target.tenant_id.clone()),
+        guard: Arc::new(guard),
+        verifier: Arc::new(Verifier::new(arm.clone(), graph)),
         resource_poll: Duration::from_secs(1),
     });
 
@@ -511,18 +601,65 @@ pub async fn migrate(args: AksMigrateArgs, context: &Context) -> Result<(), CliE
     let report: Vec<ReportRow> = report.into_iter().flatten().collect();
     print_report(&report, &journal_path, &printer, format)?;
     warn_about_credentials(&report, refreshed, &args, context);
+    warn_held_back(
+        guard::count_held_back(report.iter().map(|row| row.reason.as_deref())),
+        false,
+        context,
+    );
+    outcome(&report, &journal_path)
+}
+
+/// Exit 1 when a cluster failed to migrate or the API server denied its admin group's access; skipped and held
+/// back clusters, and admin access that could not be verified, are reported but not failures.
+fn outcome(report: &[ReportRow], journal_path: &Path) -> Result<(), CliError> {
     let failed = report
         .iter()
         .filter(|row| row.result == ClusterState::Failed)
         .count();
+    let denied = report
+        .iter()
+        .filter(|row| row.admin_access_failed())
+        .count();
+    let mut problems = Vec::new();
     if failed > 0 {
-        return Err(CliError::message(format!(
-            "{failed} of {} cluster(s) failed to migrate (see the report). The journal is {}.",
-            report.len(),
-            journal_path.display()
-        )));
+        problems.push(format!(
+            "{failed} of {} cluster(s) failed to migrate (see the report).",
+            report.len()
+        ));
     }
-    Ok(())
+    if denied > 0 {
+        problems.push(format!(
+            "{denied} migrated cluster(s) failed the admin access check: the API server denies their admin group (see adminAccess in the report)."
+        ));
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(CliError::message(format!(
+        "{} The journal is {}.",
+        problems.join(" "),
+        journal_path.display()
+    )))
+}
+
+/// The lockout guard of a run, and the Graph client it and the admin access check read groups with (built now,
+/// used only when an admin group or the caller's groups are read; its error text when there is none).
+fn guard_and_graph(
+    args: &AksMigrateArgs,
+    flags: &AadIds,
+    arm: &ArmClient,
+    context: &Context,
+) -> (Guard, Result<GraphClient, String>) {
+    let graph = super::ad::graph(context, "aks migrate").map_err(|error| error.display_text());
+    let for_groups = graph.clone();
+    let groups = GroupStates::new(move || for_groups.clone().map_err(CliError::message));
+    let guard = Guard::new(
+        arm.clone(),
+        groups,
+        flags.tenant_id.clone(),
+        args.allow_lockout,
+    );
+    (guard, graph)
 }
 
 /// The clusters of one run: planned now, or read back from the journal being resumed.
@@ -541,6 +678,7 @@ async fn scope(
     flags: &AadIds,
     arm: &ArmClient,
     context: &Context,
+    guard: &Guard,
 ) -> Result<Scope, CliError> {
     Ok(match &args.resume {
         Some(path) => {
@@ -562,7 +700,7 @@ async fn scope(
                 admin_groups: flags.admin_groups.clone(),
                 tenant_id: flags.tenant_id.clone(),
             };
-            let rows = discover(args, arm, context, &target).await?;
+            let rows = discover(args, arm, context, &target, guard).await?;
             let path = args.journal.clone().unwrap_or_else(|| {
                 context
                     .store
@@ -602,8 +740,13 @@ fn confirm_pending(
             .iter()
             .filter(|row| row.warnings.iter().any(|w| w.starts_with("Free tier")))
             .count();
+        let held_back = guard::count_held_back(rows.iter().map(|row| row.reason.as_deref()));
+        let held_back = match held_back {
+            0 => String::new(),
+            n => format!(", {n} of them held back: no admin path after migration"),
+        };
         context.printer.warning(&format!(
-            "{} cluster(s) will be migrated to AKS-managed Microsoft Entra integration ({} skipped); see the plan with --dry-run.",
+            "{} cluster(s) will be migrated to AKS-managed Microsoft Entra integration ({} skipped{held_back}); see the plan with --dry-run.",
             pending.len(),
             rows.len() - pending.len()
         ));
@@ -777,15 +920,60 @@ mod tests {
             "# fleet\n/subscriptions/s/a\n\n  /subscriptions/s/b  \n",
         )
         .unwrap();
-        assert_eq!(
-            ids_from_file(&lines).unwrap(),
-            ["/subscriptions/s/a", "/subscriptions/s/b"]
-        );
+        let ids = |path: &Path| -> Vec<String> {
+            ids_from_file(path)
+                .unwrap()
+                .into_iter()
+                .map(|requested| requested.id)
+                .collect()
+        };
+        assert_eq!(ids(&lines), ["/subscriptions/s/a", "/subscriptions/s/b"]);
         let listed = dir.path().join("list.json");
         std::fs::write(&listed, r#"[{"id": "/x", "name": "a"}, "/y"]"#).unwrap();
-        assert_eq!(ids_from_file(&listed).unwrap(), ["/x", "/y"]);
+        assert_eq!(ids(&listed), ["/x", "/y"]);
         std::fs::write(&listed, r#"[{"name": "a"}]"#).unwrap();
         assert!(ids_from_file(&listed).is_err());
+    }
+
+    #[test]
+    fn file_objects_may_name_their_admin_groups() {
+        let dir = tempfile::tempdir().unwrap();
+        let listed = dir.path().join("plan.json");
+        let g1 = "12345678-aaaa-bbbb-cccc-000000000001";
+        let g2 = "12345678-aaaa-bbbb-cccc-000000000002";
+        std::fs::write(
+            &listed,
+            format!(
+                r#"[{{"id": "/a", "adminGroupObjectIds": ["{g1}", "{g2}"]}},
+                    {{"id": "/b", "adminGroupObjectIds": "{g2}"}},
+                    {{"id": "/c", "adminGroupObjectIds": null}}, "/d"]"#
+            ),
+        )
+        .unwrap();
+        let requested = ids_from_file(&listed).unwrap();
+        let groups: Vec<Option<Vec<String>>> =
+            requested.into_iter().map(|r| r.admin_groups).collect();
+        assert_eq!(
+            groups,
+            [
+                Some(vec![g1.to_string(), g2.to_string()]),
+                Some(vec![g2.to_string()]),
+                None,
+                None
+            ]
+        );
+        for bad in [r#"["not-a-guid"]"#, "[1]", "true"] {
+            std::fs::write(
+                &listed,
+                format!(r#"[{{"id": "/a", "adminGroupObjectIds": {bad}}}]"#),
+            )
+            .unwrap();
+            let error = ids_from_file(&listed).unwrap_err().to_string();
+            assert!(
+                error.contains("adminGroupObjectIds of /a in"),
+                "{bad}: {error}"
+            );
+        }
     }
 
     #[test]
@@ -803,6 +991,7 @@ mod tests {
             resume: None,
             refresh_credentials: false,
             file: None,
+            allow_lockout: false,
             output: Some(OutputFormat::Json),
             yes: false,
         };

@@ -208,13 +208,17 @@ pub(super) fn table_view(rows: &[PlanRow]) -> Value {
     Value::Array(
         rows.iter()
             .map(|row| {
-                // A skipped cluster shows its warnings, else why it is skipped.
-                let mut warnings = row.warnings.clone();
-                if let Some(reason) = &row.reason
-                    && warnings.is_empty()
-                {
+                // A skipped cluster shows why first, then the warnings its reason does not already say.
+                let mut warnings = Vec::new();
+                if let Some(reason) = &row.reason {
                     warnings.push(reason.clone());
                 }
+                warnings.extend(
+                    row.warnings
+                        .iter()
+                        .filter(|warning| !row.reason.as_ref().is_some_and(|r| r.contains(*warning)))
+                        .cloned(),
+                );
                 json!({
                     "name": row.name,
                     "resourceGroup": row.resource_group,
@@ -318,5 +322,15 @@ mod tests {
         let view = table_view(&[row]);
         assert_eq!(view[0]["adminGroups"], "");
         assert_eq!(view[0]["action"], "migrate");
+        let no_rbac = super::row(&cluster(legacy(), false, "Standard"), "x", &target(), None);
+        let mut held = super::row(&cluster(legacy(), true, "Standard"), "x", &target(), None);
+        held.action = Action::Skip;
+        held.reason = Some("no admin path".into());
+        let view = table_view(&[no_rbac, held]);
+        assert_eq!(view[0]["warnings"], RBAC_DISABLED, "said once");
+        assert_eq!(
+            view[1]["warnings"],
+            "no admin path; tenant changes from old to new"
+        );
     }
 }

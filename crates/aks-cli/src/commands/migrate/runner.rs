@@ -11,11 +11,13 @@ use reqwest::Method;
 use reqwest::header::{HeaderMap, HeaderValue};
 use serde::Serialize;
 
-use super::super::update::{self, Changes};
+use super::super::update;
+use super::guard::{self, Guard};
 use super::journal::{ClusterState, ErrorInfo, Journal, StateLine};
 use super::pacing::{REMAINING_WRITES, WriteGate, WriteGates};
 use super::plan::{ALREADY_MANAGED, NO_AAD, PlanRow, RBAC_DISABLED};
 use super::progress::Progress;
+use super::verify::{AdminAccess, Verifier};
 
 /// Transport errors and retryable statuses tolerated per cluster (after the client's own retries).
 const MAX_TRANSIENT_ERRORS: u32 = 5;
@@ -51,6 +53,16 @@ pub(super) struct ReportRow {
     /// Tenant it got, when known (migrated clusters).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tenant_id: Option<String>,
+    /// Whether a member of the admin group may administer the migrated cluster: `verified`, `not-verified` or
+    /// `failed` (docs/lockout.md, "aks migrate").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_access: Option<&'static str>,
+    /// Why the admin access is not verified, or how it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_access_detail: Option<String>,
+    /// The admin access check itself.
+    #[serde(skip)]
+    pub admin_check: Option<AdminAccess>,
     /// Things that went wrong after the migration (e.g. the kubeconfig refresh).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
@@ -87,8 +99,23 @@ impl ReportRow {
             } else {
                 None
             },
+            admin_access: None,
+            admin_access_detail: None,
+            admin_check: None,
             warnings: Vec::new(),
         }
+    }
+
+    /// Record the admin access check of a migrated cluster.
+    pub(super) fn set_admin_access(&mut self, access: &AdminAccess) {
+        self.admin_access = Some(access.state());
+        self.admin_access_detail = access.detail().map(str::to_string);
+        self.admin_check = Some(access.clone());
+    }
+
+    /// Whether the admin access check answered that the admin group's access does not work.
+    pub(super) fn admin_access_failed(&self) -> bool {
+        matches!(self.admin_check, Some(AdminAccess::Failed(_)))
     }
 
     /// From the journal: a cluster finished before the interruption.
@@ -115,7 +142,7 @@ impl ReportRow {
 #[derive(Debug, Clone, PartialEq)]
 enum Outcome {
     Migrated,
-    Skipped(&'static str),
+    Skipped(String),
     Failed(ErrorInfo),
 }
 
@@ -135,9 +162,11 @@ fn settled(cluster: &ManagedCluster, state: &str, put_sent: bool) -> Option<Outc
                 })
             },
         ),
-        AadMode::Managed => Some(Outcome::Skipped(ALREADY_MANAGED)),
-        AadMode::None => Some(Outcome::Skipped(NO_AAD)),
-        AadMode::Legacy if !cluster.rbac_enabled() => Some(Outcome::Skipped(RBAC_DISABLED)),
+        AadMode::Managed => Some(Outcome::Skipped(ALREADY_MANAGED.to_string())),
+        AadMode::None => Some(Outcome::Skipped(NO_AAD.to_string())),
+        AadMode::Legacy if !cluster.rbac_enabled() => {
+            Some(Outcome::Skipped(RBAC_DISABLED.to_string()))
+        }
         AadMode::Legacy => None,
     }
 }
@@ -200,8 +229,10 @@ pub(super) struct Runner {
     pub gates: WriteGates,
     /// Progress display.
     pub progress: Arc<Progress>,
-    /// The change applied to each cluster (`aks update --enable-aad …`).
-    pub changes: Changes,
+    /// The change applied to each cluster (`aks update --enable-aad …`) and the lockout check before it.
+    pub guard: Arc<Guard>,
+    /// The admin access check after each migration.
+    pub verifier: Arc<Verifier>,
     /// First wait between reads of a cluster busy with an operation we did not start.
     pub resource_poll: Duration,
 }
@@ -214,10 +245,15 @@ impl Runner {
         let outcome = self.migrate(&row, prior).await;
         let (state, reason, error) = match outcome {
             Outcome::Migrated => (ClusterState::Migrated, None, None),
-            Outcome::Skipped(reason) => (ClusterState::Skipped, Some(reason.to_string()), None),
+            Outcome::Skipped(reason) => (ClusterState::Skipped, Some(reason), None),
             Outcome::Failed(error) => (ClusterState::Failed, None, Some(error)),
         };
         let mut report = ReportRow::new(&row, state, reason.clone(), error.clone());
+        if state == ClusterState::Migrated {
+            self.progress
+                .step(&label, "verifying the admin group's access", false);
+            report.set_admin_access(&self.verifier.verify(&row).await);
+        }
         if let Err(error) = self.journal.state(&row.id, state, None, reason, error) {
             report
                 .warnings
@@ -403,6 +439,19 @@ impl Runner {
         }
     }
 
+    /// Without `--allow-lockout`: skip the cluster when `body` would leave it without an admin path (fail when that
+    /// cannot be worked out).
+    async fn hold_back(&self, body: &ManagedCluster, row: &PlanRow) -> Option<Outcome> {
+        if self.guard.allows_lockout() {
+            return None;
+        }
+        match self.guard.lockout(body, row).await {
+            Ok(None) => None,
+            Ok(Some(reason)) => Some(Outcome::Skipped(guard::held_back(&reason))),
+            Err(error) => Some(failed("LockoutCheckFailed", error.display_text())),
+        }
+    }
+
     async fn migrate(&self, row: &PlanRow, prior: Option<StateLine>) -> Outcome {
         let label = row.label();
         let progress = &self.progress;
@@ -436,10 +485,13 @@ impl Runner {
             if let Some(outcome) = settled(&cluster, &state, put_sent) {
                 return outcome;
             }
-            let body = match update::apply(cluster, &self.changes, &row.name) {
+            let body = match update::apply(cluster, &self.guard.changes(row), &row.name) {
                 Ok(body) => body,
                 Err(error) => return failed("InvalidArgument", error),
             };
+            if let Some(outcome) = self.hold_back(&body, row).await {
+                return outcome;
+            }
             progress.step(&label, "waiting for the write budget", false);
             gate.pass().await;
             if let Err(error) = self
@@ -512,7 +564,9 @@ mod tests {
     use aks_identity::credential::{AccessToken, Secret, StaticTokenSource};
     use serde_json::json;
 
+    use super::super::super::lockout::GroupStates;
     use super::super::plan::Action;
+    use crate::error::CliError;
 
     /// One scripted answer: the expected method and path end, then status, headers and body.
     type Step = (
@@ -643,12 +697,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let journal = Arc::new(Journal::open(&dir.path().join("j.jsonl")).unwrap());
         journal.start(Some(vec!["g".into()]), None).unwrap();
+        let no_graph = || Err(CliError::message("no Graph in unit tests"));
         let runner = Arc::new(Runner {
-            arm,
+            arm: arm.clone(),
             journal,
             gates: WriteGates::new(2),
             progress: Arc::new(Progress::new(1, 0, false, true)),
-            changes: Changes::enable_managed_aad(Some(vec!["g".into()]), None),
+            guard: Arc::new(Guard::new(
+                arm.clone(),
+                GroupStates::new(no_graph),
+                None,
+                false,
+            )),
+            verifier: Arc::new(Verifier::new(arm, Err("no Graph in unit tests".into()))),
             resource_poll: Duration::from_millis(5),
         });
         let runtime = tokio::runtime::Builder::new_current_thread()

@@ -26,7 +26,7 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use time::OffsetDateTime;
 
-use super::{CredentialError, Secret};
+use crate::secret::Secret;
 
 /// How long an assertion is valid.
 const ASSERTION_LIFETIME: time::Duration = time::Duration::minutes(10);
@@ -44,6 +44,16 @@ pub enum SendChain {
     /// `x5t` and `x5c` with the key's certificate only: kubelogin's `spn` mode sets `SendCertificateChain` but
     /// hands azidentity only the certificate that matches the key.
     Leaf,
+}
+
+/// A certificate file that cannot be used: the file and what is wrong with it, never the password or the key.
+#[derive(Debug, thiserror::Error)]
+#[error("client certificate {}: {reason}", path.display())]
+pub struct CertificateError {
+    /// The certificate file.
+    pub path: PathBuf,
+    /// What is wrong.
+    pub reason: String,
 }
 
 /// A loaded client certificate: the signing key, the SHA-1 thumbprint of its certificate, and the chain.
@@ -142,8 +152,8 @@ impl ClientCertificate {
     pub(crate) fn load(
         path: &Path,
         password: Option<&Secret>,
-    ) -> Result<ClientCertificate, CredentialError> {
-        let bad = |reason: String| CredentialError::Certificate {
+    ) -> Result<ClientCertificate, CertificateError> {
+        let bad = |reason: String| CertificateError {
             path: path.to_owned(),
             reason,
         };
@@ -615,7 +625,7 @@ pub(crate) mod tests {
 
     #[test]
     fn pfx_passwords_stay_out_of_debug() {
-        let spec = super::super::CredentialSpec::ClientCertificate {
+        let spec = crate::credential::CredentialSpec::ClientCertificate {
             tenant_id: "t".into(),
             client_id: "c".into(),
             path: PathBuf::from("/x/cert.pfx"),
