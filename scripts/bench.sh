@@ -210,7 +210,8 @@ PY
 # kubelogin's azurecli mode on the login shared with az: a person signs in with `aksctl login --use-device-code`
 # (approved through the emulator) into an az configuration directory; aksctl then reads az's MSAL cache natively
 # (no aksctl cache: a fresh --cache-dir for every run) while the anchor is az answering `az account
-# get-access-token` from the same files. Both use the token az's cache holds after the first run.
+# get-access-token` from the same files. Both answer with the access token az's cache holds after the first
+# (warm-up) run, with no request: aksctl finds it before building any HTTP client or async runtime.
 if wanted get-token-azurecli; then
 shared=$work/shared-az; mkdir -p "$shared"
 printf '[cloud]\nname = Local\n' > "$shared/config"

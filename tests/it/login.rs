@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use aks_test_support::TestCloud;
 use serde_json::{Value, json};
 
-use crate::kubelogin::{SERVER_ID, claims, credential, kubelogin, run};
+use crate::kubelogin::{SERVER_ID, claims, credential, kubelogin, run, token_requests};
 use crate::{cloud, stderr};
 
 /// az's public client id, which every user token az (and aksctl login) stores carries.
@@ -933,4 +933,70 @@ fn an_expired_device_code_ends_with_entras_aadsts70020_line_and_exit_1() {
     );
     assert!(!text.contains("Trace ID"), "{text}");
     assert!(!azure_dir(&cloud).join("azureProfile.json").exists());
+}
+
+/// `kubelogin -l azurecli` on a person's login, with no kubelogin cache: when az's MSAL cache holds a valid
+/// access token of that person for the server's scope, that token is the answer, with no request at all (as
+/// `az account get-access-token` answers from its cache), and it is not copied into kubelogin's cache. A token
+/// within MSAL's 5-minute margin is refreshed instead, and another person's login never gets the first one's token.
+#[test]
+fn kubelogin_azurecli_serves_azs_cached_token_without_a_request_and_only_to_its_person() {
+    let cloud = cloud();
+    let ready = cloud.ready().clone();
+    let (output, _) = device_code_login(&cloud, Some(&ready.user_name), &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let get_token = |cache_dir: &str| {
+        let mut command = kubelogin(&cloud);
+        command
+            .args(["get-token", "--server-id", SERVER_ID, "-l", "azurecli"])
+            .arg("--cache-dir")
+            .arg(cloud.dir().join(cache_dir));
+        credential(&run(command))
+    };
+    // The login cached ARM tokens only: the server's token takes a refresh, stored in az's cache.
+    cloud.clear_requests();
+    let first = get_token("cache-1");
+    assert_eq!(claims(&first)["upn"], ready.user_name.as_str());
+    assert_eq!(token_requests(&cloud).len(), 1, "{:?}", cloud.requests());
+
+    cloud.clear_requests();
+    let second = get_token("cache-2");
+    assert_eq!(second["status"]["token"], first["status"]["token"]);
+    assert_eq!(
+        second["status"]["expirationTimestamp"],
+        first["status"]["expirationTimestamp"]
+    );
+    assert_eq!(cloud.requests(), Vec::<Value>::new(), "no request at all");
+    assert!(
+        !cloud.dir().join("cache-2").exists(),
+        "az's cache holds the token; kubelogin's cache gets no copy"
+    );
+
+    // The same token, 4 minutes from expiry: inside MSAL's margin, so refreshed at Entra.
+    let path = azure_dir(&cloud).join("msal_token_cache.json");
+    let mut cache: Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut expiring = 0;
+    for entry in cache["AccessToken"].as_object_mut().unwrap().values_mut() {
+        if entry["target"].as_str().unwrap().starts_with(SERVER_ID) {
+            entry["expires_on"] = (now + 240).to_string().into();
+            expiring += 1;
+        }
+    }
+    assert_eq!(expiring, 1, "{cache}");
+    fs::write(&path, serde_json::to_vec(&cache).unwrap()).unwrap();
+    cloud.clear_requests();
+    let third = get_token("cache-3");
+    assert_eq!(claims(&third)["upn"], ready.user_name.as_str());
+    assert_eq!(token_requests(&cloud).len(), 1, "{:?}", cloud.requests());
+
+    // Another person signs in: the admin's token stays in az's cache, and is not theirs.
+    let (output, _) = device_code_login(&cloud, Some(&ready.dev_user_name), &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let as_dev = get_token("cache-4");
+    assert_eq!(claims(&as_dev)["upn"], ready.dev_user_name.as_str());
+    assert_ne!(as_dev["status"]["token"], third["status"]["token"]);
 }

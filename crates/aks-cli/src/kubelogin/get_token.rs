@@ -1,8 +1,9 @@
 //! `kubelogin get-token`: the exec credential plugin (docs/kubelogin.md, "get-token").
 //!
 //! Flags → environment overrides (kubelogin's `UpdateFromEnv`, shared with convert-kubeconfig) → validation →
-//! the token cache, checked synchronously before any HTTP client or async runtime exists → sign-in (refresh
-//! token first for user flows) bounded by `--timeout` → one ExecCredential JSON line on stdout.
+//! the token cache, checked synchronously before any HTTP client or async runtime exists (and, in `azurecli`
+//! mode, az's MSAL cache) → sign-in (refresh token first for user flows) bounded by `--timeout` → one
+//! ExecCredential JSON line on stdout.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -398,6 +399,15 @@ pub(super) fn run(args: GetTokenArgs) -> Result<(), KubeloginError> {
         }
         _ => None,
     };
+    // A token the login holds with no request (azurecli: az's MSAL cache), still before any HTTP client. Not
+    // copied into kubelogin's cache: az's file holds it, and the next call finds it there just as fast.
+    if let Some(token) = aks_identity::kubelogin::cached(
+        &settings.login,
+        &settings.authority_host,
+        &settings.server_id,
+    ) {
+        return output(&settings, &token);
+    }
     let refresh_token = path
         .as_ref()
         .and_then(|path| settings.cache.load(path))

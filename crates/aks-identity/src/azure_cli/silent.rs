@@ -18,7 +18,8 @@ use super::secret::Secret;
 use super::silent_error::SilentError;
 use super::storage::token_cache_storage;
 use super::token_cache::{
-    AZURE_CLI_CLIENT_ID, AccessTokenQuery, CachedRefreshToken, Grant, TokenResponse,
+    AZURE_CLI_CLIENT_ID, AccessTokenQuery, CachedAccessToken, CachedRefreshToken, Grant,
+    TokenCache, TokenResponse,
 };
 use crate::entra::EntraError;
 
@@ -107,6 +108,43 @@ pub async fn acquire_token_silently(
     }
 }
 
+/// The access token MSAL's cache holds for this login and these scopes: its client (az's), authority host,
+/// tenant and `home_account_id` (MSAL Python: `application.py`
+/// `_acquire_token_silent_from_cache_and_possibly_refresh_it`), unless it expires within MSAL's margin.
+fn cached_access_token(
+    cache: &TokenCache,
+    login: &UserLogin,
+    scopes: &[String],
+    now: i64,
+) -> Option<CachedAccessToken> {
+    cache.find_access_token(
+        &AccessTokenQuery {
+            client_id: AZURE_CLI_CLIENT_ID,
+            environment: &login.authority.environment,
+            realm: &login.authority.tenant,
+            home_account_id: Some(&login.account.home_account_id),
+            scopes,
+            ext_cache_key: None,
+        },
+        now,
+    )
+}
+
+/// A person's token as the cache alone answers it, with no request: the access token MSAL would serve without
+/// refreshing (valid beyond MSAL's margin, its `refresh_on` not passed); `None` when [`user_token`] would go to
+/// Entra.
+pub fn cached_user_token(
+    directory: &AzureConfigDir,
+    login: &UserLogin,
+    scopes: &[String],
+) -> Result<Option<SilentToken>, SilentError> {
+    let cache = load_token_cache(&token_cache_storage(directory)?)?;
+    let now = unix_now();
+    Ok(cached_access_token(&cache, login, scopes, now)
+        .filter(|token| !token.wants_refresh(now))
+        .map(|token| silent_token(login, token.secret, token.expires_on, true)))
+}
+
 /// A person's token: the cached access token, else a refresh (see the module docs).
 pub async fn user_token(
     directory: &AzureConfigDir,
@@ -121,17 +159,7 @@ pub async fn user_token(
     let home = login.account.home_account_id.as_str();
     let cached = match claims_challenge {
         Some(_) => None,
-        None => cache.find_access_token(
-            &AccessTokenQuery {
-                client_id: AZURE_CLI_CLIENT_ID,
-                environment: &login.authority.environment,
-                realm: &login.authority.tenant,
-                home_account_id: Some(home),
-                scopes,
-                ext_cache_key: None,
-            },
-            now,
-        ),
+        None => cached_access_token(&cache, login, scopes, now),
     };
     if let Some(token) = cached.as_ref().filter(|token| !token.wants_refresh(now)) {
         return Ok(silent_token(

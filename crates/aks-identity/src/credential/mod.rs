@@ -22,7 +22,8 @@ pub use chain::{
     TOKEN_CREDENTIALS_ENV, credential, default_chain, default_chain_in_cloud, shared_login,
 };
 pub use shared_login::{
-    SharedLoginSelection, managed_identity_id, service_principal_source, shared_login_identity,
+    SharedLoginSelection, managed_identity_id, service_principal_source, shared_login_cached_token,
+    shared_login_identity,
 };
 pub use spec::{CredentialSpec, ManagedIdentityId};
 

@@ -15,9 +15,10 @@ use super::spec::{ManagedIdentityFactory, ManagedIdentityId};
 use super::{AccessToken, CredentialError, TokenSource};
 use crate::azure_cli::error::FileError;
 use crate::azure_cli::service_principal::{ServicePrincipalCredential, ServicePrincipalEntry};
+use crate::azure_cli::silent::cached_user_token;
 use crate::azure_cli::{
-    AzureConfigDir, LoginRequest, ProcessEnvironment, Profile, SilentError, SilentOutcome,
-    SilentTokenRequest, acquire_token_silently, resolve_login,
+    AzureConfigDir, LoginRequest, ProcessEnvironment, Profile, SharedLogin, SilentError,
+    SilentOutcome, SilentTokenRequest, acquire_token_silently, resolve_login,
 };
 use crate::certificate::{ClientCertificate, SendChain};
 
@@ -88,12 +89,7 @@ impl SharedLoginCredential {
 
     fn request<'a>(&'a self, scopes: &'a [String]) -> SilentTokenRequest<'a> {
         SilentTokenRequest {
-            login: LoginRequest {
-                subscription: self.selection.subscription.as_deref(),
-                tenant: self.selection.tenant.as_deref(),
-                authority_host: &self.authority,
-                cloud: self.cloud.as_deref(),
-            },
+            login: login_request(&self.selection, &self.authority, self.cloud.as_deref()),
             scopes,
             claims_challenge: None,
         }
@@ -209,6 +205,48 @@ pub(crate) fn process_config_dir() -> Option<PathBuf> {
         .map(|dir| dir.path().to_owned())
 }
 
+/// Which login of az's files `selection` names, at `authority` (no trailing `/`), in `cloud` (`None`: az's
+/// active cloud).
+fn login_request<'a>(
+    selection: &'a SharedLoginSelection,
+    authority: &'a str,
+    cloud: Option<&'a str>,
+) -> LoginRequest<'a> {
+    LoginRequest {
+        subscription: selection.subscription.as_deref(),
+        tenant: selection.tenant.as_deref(),
+        authority_host: authority,
+        cloud,
+    }
+}
+
+/// What [`shared_login`](super::shared_login) would serve for `scope` from az's MSAL cache alone, with no
+/// request and no HTTP client: the access token of the person the files name (their account, tenant and az's
+/// client), valid beyond MSAL's margin. `None` whenever the full credential must decide (a service principal or
+/// managed identity, no such token, a token due for refresh, files it cannot read): it then runs and reports.
+pub fn shared_login_cached_token(
+    selection: &SharedLoginSelection,
+    authority: &str,
+    scope: &str,
+) -> Option<AccessToken> {
+    let directory = AzureConfigDir::at(process_config_dir()?, Arc::new(ProcessEnvironment));
+    let request = login_request(selection, authority.trim_end_matches('/'), None);
+    let SharedLogin::User(login) = resolve_login(&directory, &request).ok()? else {
+        return None;
+    };
+    let token = cached_user_token(&directory, &login, &[scope.to_owned()]).ok()??;
+    tracing::debug!(
+        credential = NAME,
+        user = %token.identity.username,
+        from_cache = true,
+        "token from the shared login, read from az's cache before any HTTP client"
+    );
+    Some(AccessToken {
+        token: token.access_token,
+        expires_on: OffsetDateTime::from_unix_timestamp(token.expires_on).ok()?,
+    })
+}
+
 /// [`TokenSource::identity`] of [`shared_login`](super::shared_login), without building it (a cache hit needs no HTTP client).
 pub fn shared_login_identity(selection: &SharedLoginSelection, authority: &str) -> String {
     let config_dir = process_config_dir().unwrap_or_default();
@@ -248,13 +286,7 @@ fn identity(
             )
         })
         .unwrap_or_else(|error| format!("no-account: {error}"));
-    let request = LoginRequest {
-        subscription: selection.subscription.as_deref(),
-        tenant: selection.tenant.as_deref(),
-        authority_host: authority,
-        cloud,
-    };
-    let login = match resolve_login(directory, &request) {
+    let login = match resolve_login(directory, &login_request(selection, authority, cloud)) {
         Ok(login) => login
             .identity_key()
             .unwrap_or_else(|error| format!("unreadable: {error}")),

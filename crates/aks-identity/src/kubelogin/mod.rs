@@ -646,6 +646,30 @@ async fn azure_cli(
     Ok(source.token(scope).await?.into())
 }
 
+/// A token for `login` that needs no request, read before any HTTP client or async runtime exists: in the
+/// `azurecli` mode, the access token az's MSAL cache holds for the person az's files name, as `az account
+/// get-access-token` would serve it (see [`crate::credential::shared_login_cached_token`]). `None` for every
+/// other login, and whenever [`acquire`] must decide.
+pub fn cached(login: &Login, authority_host: &str, server_id: &str) -> Option<TokenSet> {
+    let Login::AzureCli {
+        tenant_id,
+        subscription,
+    } = login
+    else {
+        return None;
+    };
+    let selection = SharedLoginSelection {
+        subscription: subscription.clone(),
+        tenant: tenant_id.clone(),
+    };
+    let token = crate::credential::shared_login_cached_token(
+        &selection,
+        authority_host,
+        &scope(server_id),
+    )?;
+    Some(token.into())
+}
+
 /// A new access token from a cached refresh token, for the user flows (device code, ROPC, interactive). `None`
 /// when `login` has no refresh flow; an error when Entra refused (the caller signs in again).
 pub async fn refresh(
