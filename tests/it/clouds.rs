@@ -221,3 +221,41 @@ fn set_switches_the_default_subscription_to_the_clouds_own_as_az_does() {
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(stderr(&again), "");
 }
+
+#[test]
+fn kubelogin_azurecli_signs_in_at_the_authority_of_azs_active_registered_cloud() {
+    // No --environment, no AZURE_AUTHORITY_HOST: az's active cloud is the registered emulator cloud, whose
+    // `endpoint_active_directory` is the authority, as the real kubelogin gets its token from az.
+    let cloud = cloud();
+    crate::login::login_service_principal(&cloud);
+    let get_token = |extra: &[&str]| {
+        let mut command = cloud.std_command();
+        command
+            .env_remove("AZURE_CLIENT_ID")
+            .env_remove("AZURE_CLIENT_SECRET")
+            .env_remove("AZURE_TENANT_ID")
+            .env_remove("AZURE_AUTHORITY_HOST")
+            .env_remove("AZURE_ENVIRONMENT")
+            .env("PATH", "/usr/bin:/bin")
+            // Anything not for 127.0.0.1 (the public authority, were az's cloud ignored) goes nowhere.
+            .env("HTTPS_PROXY", "http://127.0.0.1:9")
+            .args([
+                "kubelogin",
+                "get-token",
+                "-l",
+                "azurecli",
+                "--server-id",
+                crate::kubelogin::SERVER_ID,
+            ])
+            .args(extra);
+        command.output().unwrap()
+    };
+    // An explicit environment still wins: the public cloud's authority, unreachable here.
+    let public = get_token(&["--environment", "AzurePublicCloud"]);
+    assert_eq!(public.status.code(), Some(1), "{}", stderr(&public));
+    let output = get_token(&[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let credential: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let claims = crate::kubelogin::claims(&credential);
+    assert_eq!(claims["tid"], cloud.ready().tenant_id.as_str());
+}
