@@ -374,7 +374,8 @@ identity_cycles() {
 
 # The shared cache under concurrent writers (issue #13 point 9): 20 aksctl logins at once lose nothing; then 20 az +
 # 20 aksctl logins at once and 40 get-access-token at once on the same az files: both files stay valid JSON, every
-# process serves its own person, both tools still work; what the token cache lost in the mixed phases is printed.
+# process serves its own person, both tools still work; an aksctl login the token cache lost fails the proof unless
+# az's own trace shows az's lock failing first (then it is printed with that evidence).
 shared_cache_writers() {
   step "shared cache: 20 az + 20 aksctl writers at once"
   python3 "$root/scripts/shared_login_proofs.py" writers "$work/ready.json" "$binary" "$venv/bin/az" "$work/writers" \

@@ -147,3 +147,115 @@ endpoint_resource_manager = {arm}
     );
     assert!(read(&cloud, "clouds.config").starts_with("[Emulator]\n"));
 }
+
+/// `azureProfile.json` of the sandbox, parsed (after az's BOM).
+fn profile(cloud: &TestCloud) -> serde_json::Value {
+    let bytes = fs::read(azure_file(cloud, "azureProfile.json")).unwrap();
+    serde_json::from_slice(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap()).unwrap()
+}
+
+/// The ids of the entries marked default.
+fn defaults(cloud: &TestCloud) -> Vec<String> {
+    profile(cloud)["subscriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["isDefault"] == true)
+        .map(|entry| entry["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn set_switches_the_default_subscription_to_the_clouds_own_as_az_does() {
+    let cloud = cloud();
+    let login = crate::login::login_service_principal(&cloud);
+    let chosen = login.as_array().unwrap().last().unwrap().clone();
+    let (id, name) = (
+        chosen["id"].as_str().unwrap(),
+        chosen["name"].as_str().unwrap(),
+    );
+    let set = crate::login::person(&cloud, &["account", "set", "-s", id]);
+    assert!(set.status.success(), "{}", stderr(&set));
+
+    // A cloud nobody is logged in to: az's advice, the emulator's entries untouched.
+    let away = cloud.run(&["cloud", "set", "--name", "AzureCloud"]);
+    assert!(away.status.success(), "{}", stderr(&away));
+    let said = stderr(&away);
+    for line in [
+        "Switched active cloud to 'AzureCloud'.",
+        "Use 'az login' to log in to this cloud.",
+        "Use 'az account set' to set the active subscription.",
+    ] {
+        assert!(said.contains(line), "{said}");
+    }
+    assert_eq!(defaults(&cloud), [id]);
+
+    // Something else moved the default meanwhile (a login elsewhere): back in the emulator's cloud, the
+    // subscription recorded for it in clouds.config is the default again.
+    let mut edited = profile(&cloud);
+    for entry in edited["subscriptions"].as_array_mut().unwrap() {
+        entry["isDefault"] = serde_json::Value::Bool(false);
+    }
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(serde_json::to_vec(&edited).unwrap());
+    fs::write(azure_file(&cloud, "azureProfile.json"), bytes).unwrap();
+    let back = cloud.run(&["cloud", "set", "--name", "Emulator"]);
+    assert!(back.status.success(), "{}", stderr(&back));
+    let said = stderr(&back);
+    assert!(
+        said.contains("Switched active cloud to 'Emulator'."),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("Active subscription switched to '{name} ({id})'.")),
+        "{said}"
+    );
+    assert_eq!(defaults(&cloud), [id]);
+    let shown = crate::login::person(&cloud, &["account", "show"]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["id"], id);
+
+    // Already the active cloud: az does nothing and says nothing.
+    let again = cloud.run(&["cloud", "set", "--name", "Emulator"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(stderr(&again), "");
+}
+
+#[test]
+fn kubelogin_azurecli_signs_in_at_the_authority_of_azs_active_registered_cloud() {
+    // No --environment, no AZURE_AUTHORITY_HOST: az's active cloud is the registered emulator cloud, whose
+    // `endpoint_active_directory` is the authority, as the real kubelogin gets its token from az.
+    let cloud = cloud();
+    crate::login::login_service_principal(&cloud);
+    let get_token = |extra: &[&str]| {
+        let mut command = cloud.std_command();
+        command
+            .env_remove("AZURE_CLIENT_ID")
+            .env_remove("AZURE_CLIENT_SECRET")
+            .env_remove("AZURE_TENANT_ID")
+            .env_remove("AZURE_AUTHORITY_HOST")
+            .env_remove("AZURE_ENVIRONMENT")
+            .env("PATH", "/usr/bin:/bin")
+            // Anything not for 127.0.0.1 (the public authority, were az's cloud ignored) goes nowhere.
+            .env("HTTPS_PROXY", "http://127.0.0.1:9")
+            .args([
+                "kubelogin",
+                "get-token",
+                "-l",
+                "azurecli",
+                "--server-id",
+                crate::kubelogin::SERVER_ID,
+            ])
+            .args(extra);
+        command.output().unwrap()
+    };
+    // An explicit environment still wins: the public cloud's authority, unreachable here.
+    let public = get_token(&["--environment", "AzurePublicCloud"]);
+    assert_eq!(public.status.code(), Some(1), "{}", stderr(&public));
+    let output = get_token(&[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let credential: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let claims = crate::kubelogin::claims(&credential);
+    assert_eq!(claims["tid"], cloud.ready().tenant_id.as_str());
+}

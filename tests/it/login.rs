@@ -746,11 +746,12 @@ fn a_locked_token_cache_is_waited_for_then_a_clear_timeout() {
     let ready = cloud.ready().clone();
     fs::create_dir_all(azure_dir(&cloud)).unwrap();
     let lock = azure_dir(&cloud).join("msal_token_cache.json.lockfile");
-    // Another process (flock(1): the same flock(2) family msal-extensions' portalocker uses) holds az's lock.
+    // Another process (flock(1): the same flock(2) family msal-extensions' portalocker uses) holds az's lock for
+    // longer than aksctl waits (5 s for the lock file, then 30 s for the flock).
     let mut holder = Command::new("/usr/bin/flock")
         .arg("--no-fork")
         .arg(&lock)
-        .args(["sleep", "30"])
+        .args(["sleep", "120"])
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(5);

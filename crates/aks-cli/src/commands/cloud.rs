@@ -2,6 +2,7 @@
 
 use aks_arm::Cloud;
 use aks_identity::azure_cli::clouds;
+use aks_identity::azure_cli::profile::{self, CloudSubscription};
 use serde_json::{Value, json};
 use url::Url;
 
@@ -169,14 +170,45 @@ pub fn set(args: CloudNameArgs, context: &Context) -> Result<(), CliError> {
             .register_cloud(&cloud.name, &keys_from_cloud(&cloud))
             .map_err(shared_error)?;
     }
-    directory
-        .set_active_cloud(&cloud.name)
-        .map_err(shared_error)?;
+    // az does nothing, and says nothing, when the cloud is already its active one.
+    let switching = directory.active_cloud().map_err(shared_error)? != cloud.name;
+    if switching {
+        directory
+            .set_active_cloud(&cloud.name)
+            .map_err(shared_error)?;
+    }
     config.active_cloud = Some(cloud.name.clone());
     context.store.save(&config)?;
-    context
-        .printer
-        .warning(&format!("Switched active cloud to '{}'.", cloud.name));
+    if switching {
+        let printer = &context.printer;
+        printer.warning(&format!("Switched active cloud to '{}'.", cloud.name));
+        switch_subscription(&directory, &cloud.name, printer)?;
+    }
+    Ok(())
+}
+
+/// az's default-subscription switch after `cloud set`, with az's warnings.
+fn switch_subscription(
+    directory: &aks_identity::azure_cli::AzureConfigDir,
+    cloud: &str,
+    printer: &crate::output::Printer,
+) -> Result<(), CliError> {
+    match profile::switch_cloud_subscription(directory, cloud).map_err(shared_error)? {
+        CloudSubscription::Switched(record) => printer.warning(&format!(
+            "Active subscription switched to '{} ({})'.",
+            record.name, record.id
+        )),
+        CloudSubscription::Failed(error) => {
+            printer.warning(&error.to_string());
+            printer.warning(
+                "Unable to automatically switch the active subscription. Use 'az account set'.",
+            );
+        }
+        CloudSubscription::NoLogin => {
+            printer.warning("Use 'az login' to log in to this cloud.");
+            printer.warning("Use 'az account set' to set the active subscription.");
+        }
+    }
     Ok(())
 }
 

@@ -29,6 +29,17 @@ pub(crate) fn environment_authority(environment: &str) -> &'static str {
     }
 }
 
+/// The authority host of az's active cloud when az has it registered (see
+/// [`aks_identity::azure_cli::AzureConfigDir::active_cloud_authority`]), ending in `/`.
+fn az_cloud_authority() -> Option<String> {
+    let directory = aks_identity::azure_cli::AzureConfigDir::locate(std::sync::Arc::new(
+        aks_identity::azure_cli::ProcessEnvironment,
+    ))
+    .ok()?;
+    let authority = directory.active_cloud_authority().ok().flatten()?;
+    Some(format!("{}/", authority.trim_end_matches('/')))
+}
+
 /// Every value get-token works with, after flags and environment.
 struct Settings {
     login: Login,
@@ -77,8 +88,12 @@ fn resolve(args: &GetTokenArgs) -> Result<Settings, KubeloginError> {
 
     let environment = non_empty(&options.environment)
         .unwrap_or_else(|| aks_kubeconfig::DEFAULT_ENVIRONMENT.to_owned());
+    // azurecli signs in as az does, so without an environment or authority of its own it uses the authority of
+    // az's active cloud (a registered cloud's `endpoint_active_directory`), as the real kubelogin gets it from az.
+    let az_cloud = matches!(mode, LoginMode::AzureCli) && non_empty(&options.environment).is_none();
     let authority_host = non_empty(&options.authority_host)
         .or_else(|| crate::env_vars::get("AZURE_AUTHORITY_HOST"))
+        .or_else(|| az_cloud.then(az_cloud_authority).flatten())
         .unwrap_or_else(|| environment_authority(&environment).to_owned());
     let login = login(mode, &options)?;
 

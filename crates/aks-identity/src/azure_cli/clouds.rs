@@ -262,6 +262,17 @@ impl AzureConfigDir {
         Ok(())
     }
 
+    /// The authority host of az's active cloud when it is a registered (custom) cloud: its `clouds.config`
+    /// `endpoint_active_directory`. `None` for a built-in cloud with no such key (its authority is the built-in
+    /// one) or a registered cloud without it.
+    pub fn active_cloud_authority(&self) -> Result<Option<String>, FileError> {
+        let cloud = self.active_cloud()?;
+        Ok(self
+            .read_ini(file_names::CLOUDS)?
+            .get(&cloud, "endpoint_active_directory")
+            .filter(|value| !value.trim().is_empty()))
+    }
+
     /// Make `cloud` az's active cloud: `config` `[cloud] name = <cloud>` (az's `_set_active_cloud`), keeping the
     /// rest of the file.
     pub fn set_active_cloud(&self, cloud: &str) -> Result<(), FileError> {

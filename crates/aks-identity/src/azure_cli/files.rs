@@ -104,17 +104,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
         .map_err(write_error)?;
     keep_mode(&target, temp.as_file()).map_err(write_error)?;
     temp.write_all(bytes).map_err(write_error)?;
-    // msal-extensions reloads a cache only when its mtime is newer than the `time.time()` it took after its own
-    // last write; the kernel stamps writes with a coarse clock (up to a tick behind), so a write made within a
-    // tick of that moment would look older and be overwritten from a stale copy. Stamp the precise time instead.
-    temp.as_file()
-        .set_modified(SystemTime::now())
-        .map_err(write_error)?;
     temp.as_file().sync_all().map_err(write_error)?;
-    temp.persist(&target)
+    let file = temp
+        .persist(&target)
         .map_err(|error| write_error(error.error))?;
+    // Stamped once the new content is at the path, ahead of the clock: see [`STAMP_AHEAD`].
+    file.set_modified(SystemTime::now() + STAMP_AHEAD)
+        .map_err(write_error)?;
     Ok(())
 }
+
+/// How far ahead of the clock a replaced file's mtime is set. msal-extensions reloads its cache only when the
+/// file's mtime is later than the `time.time()` it took just after its own last read or write
+/// (`msal_extensions/token_cache.py` `_reload_if_necessary`), and it writes its stale copy back otherwise. An az
+/// that read the old file just before our rename and took its time just after would never see our write: a stamp
+/// taken before the rename (the fsync before it can take long under load) or at the kernel's coarse clock is
+/// earlier than that `time.time()`. A stamp ahead of the clock makes every reader that synced before it reload;
+/// its only cost is that az reloads the file on each look for that long.
+const STAMP_AHEAD: Duration = Duration::from_secs(2);
 
 /// Give the temp file the mode of the file it replaces, or 0600.
 #[cfg(unix)]
@@ -201,15 +208,17 @@ mod tests {
     }
 
     #[test]
-    fn a_write_is_never_stamped_earlier_than_it_happened() {
-        // msal-extensions compares the file's mtime with `time.time()`; the kernel's own stamp can lag by a tick.
+    fn a_write_is_stamped_later_than_any_reader_could_have_synced_before_it() {
+        // msal-extensions compares the file's mtime with the `time.time()` it took after reading: a reader of the
+        // old file that takes its time after our rename must still see our stamp as newer.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("msal_token_cache.json");
         for _ in 0..50 {
-            let before = SystemTime::now();
             write_atomic(&path, b"{}").unwrap();
+            let synced_after = SystemTime::now();
             let stamped = fs::metadata(&path).unwrap().modified().unwrap();
-            assert!(stamped >= before, "{stamped:?} < {before:?}");
+            assert!(stamped > synced_after, "{stamped:?} <= {synced_after:?}");
+            assert!(stamped <= synced_after + STAMP_AHEAD, "{stamped:?}");
         }
     }
 

@@ -9,13 +9,15 @@
 //! 3. Write `"<pid> aksctl"` into it.
 //! 4. On release: unlock, close, remove the file.
 //!
-//! One addition: a lock won on a file its previous holder has already removed guards nothing (a newcomer creates a
+//! Two additions: a lock won on a file its previous holder has already removed guards nothing (a newcomer creates a
 //! new file and locks that), so after step 2 we check that the locked file is still the one at the path, and
-//! start again if not.
+//! start again if not; and on release we remove the lock file only while it is still the one we locked, never a
+//! newcomer's.
 //!
-//! One difference: aksctl retries every 20 ms give or take half (msal-extensions: every 0.25 s). Waiters started
-//! at the same moment and polling at one fixed rate stay in lockstep and at most one of them wins per pause, so 40
-//! writers need 10 s and the later ones time out; short, uneven pauses serve them within the 5 s.
+//! One difference: aksctl's pauses are 0.25 s on average, as msal-extensions', but uneven (half to one and a half of
+//! it, different in every process), so waiters started at the same moment do not poll in lockstep. Waiting as
+//! often as az's waiters (not more often) matters: an az waiter that cannot create the lock file within its 5 s
+//! carries on without it and can then write at the same time as another writer (see docs/azure-cli-files.md).
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Write};
@@ -29,10 +31,11 @@ use super::error::FileError;
 pub struct LockTimings {
     /// How long to retry the exclusive creation before taking the lock file as stale (5 s).
     pub create_timeout: Duration,
-    /// How long to retry the `flock` before giving up (15 s; msal-extensions: 5 s). Waiting longer is only safer:
-    /// 40 writers at once on a loaded machine (each fsyncs the whole cache) need more than 5 s in all.
+    /// How long to retry the `flock` before giving up (30 s; msal-extensions: 5 s). Waiting longer is only safer:
+    /// 40 writers at once on a loaded machine (az takes the lock once per entry it stores) need far more than 5 s.
     pub lock_timeout: Duration,
-    /// The mean pause between attempts (20 ms; each pause is drawn from half to one and a half of it).
+    /// The mean pause between attempts (0.25 s, msal-extensions' interval; each pause is drawn from half to one
+    /// and a half of it).
     pub interval: Duration,
 }
 
@@ -40,8 +43,8 @@ impl Default for LockTimings {
     fn default() -> Self {
         LockTimings {
             create_timeout: Duration::from_secs(5),
-            lock_timeout: Duration::from_secs(15),
-            interval: Duration::from_millis(20),
+            lock_timeout: Duration::from_secs(30),
+            interval: Duration::from_millis(250),
         }
     }
 }
@@ -118,11 +121,16 @@ impl CacheLock {
 impl Drop for CacheLock {
     fn drop(&mut self) {
         if let Some(file) = self.file.take() {
+            // A lock file that is no longer ours belongs to a newcomer (an az waiter that gave up on step 1 removed
+            // ours as it left): removing it would let a third writer in beside that newcomer.
+            let ours = still_at_path(&file, &self.path).unwrap_or(false);
             let _ = file.unlock();
             drop(file);
+            if ours {
+                // Like msal-extensions, a lock file that is already gone is fine.
+                let _ = fs::remove_file(&self.path);
+            }
         }
-        // Like msal-extensions, a lock file that is already gone or not ours to remove is fine.
-        let _ = fs::remove_file(&self.path);
     }
 }
 
@@ -272,6 +280,22 @@ mod tests {
         );
         drop(lock);
         assert!(!lock_path.exists());
+    }
+
+    #[test]
+    fn a_lock_file_replaced_by_a_newcomer_is_left_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("msal_token_cache.json");
+        let lock = CacheLock::acquire(&cache).unwrap();
+        // What an az waiter that went on without creating the lock file leaves behind: ours removed, and a
+        // newcomer's created in its place.
+        fs::remove_file(lock.path()).unwrap();
+        fs::write(lock.path(), "4242 az").unwrap();
+        drop(lock);
+        assert_eq!(
+            fs::read_to_string(lock_file_for(&cache)).unwrap(),
+            "4242 az"
+        );
     }
 
     #[test]

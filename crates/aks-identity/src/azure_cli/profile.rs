@@ -350,6 +350,42 @@ pub fn set_default_subscription_in(
     Ok(record)
 }
 
+/// What `az cloud set` did to the default subscription after switching to a cloud.
+#[derive(Debug)]
+pub enum CloudSubscription {
+    /// This entry is now the default.
+    Switched(Box<SubscriptionRecord>),
+    /// The subscription to use could not be made the default (az's message).
+    Failed(ProfileError),
+    /// There is no subscription to use: nobody is logged in to the cloud.
+    NoLogin,
+}
+
+/// az's `_set_active_subscription` after a cloud switch (Azure/azure-cli: `src/azure-cli-core/azure/cli/core/
+/// cloud.py`): the subscription recorded for `cloud` in `clouds.config`, else the cloud's first `Enabled` entry,
+/// becomes the default, as `account set` makes it.
+pub fn switch_cloud_subscription(
+    directory: &AzureConfigDir,
+    cloud: &str,
+) -> Result<CloudSubscription, FileError> {
+    let wanted = match directory.cloud_subscription(cloud)? {
+        Some(id) => Some(id),
+        None => Profile::load(directory)?
+            .subscriptions_in(cloud)?
+            .into_iter()
+            .find(|entry| entry.state == "Enabled")
+            .map(|entry| entry.id),
+    };
+    let Some(wanted) = wanted else {
+        return Ok(CloudSubscription::NoLogin);
+    };
+    match set_default_subscription_in(directory, cloud, &wanted) {
+        Ok(record) => Ok(CloudSubscription::Switched(Box::new(record))),
+        Err(ProfileError::File(error)) => Err(error),
+        Err(error) => Ok(CloudSubscription::Failed(error)),
+    }
+}
+
 /// A login's profile update: merge `new` (see [`Profile::merge_login`]) and record the default in
 /// `clouds.config` for the active cloud. Returns the default's id.
 pub fn merge_login_subscriptions(
@@ -401,6 +437,62 @@ mod tests {
     }
 
     const AZ_WRITTEN: &str = "\u{feff}{\"installationId\": \"i-1\", \"subscriptions\": [{\"id\": \"s1\", \"name\": \"Dev \\u00e9\", \"state\": \"Enabled\", \"user\": {\"name\": \"alice@contoso.com\", \"type\": \"user\"}, \"isDefault\": true, \"tenantId\": \"t1\", \"environmentName\": \"AzureCloud\", \"homeTenantId\": \"t1\", \"tenantDefaultDomain\": \"contoso.com\", \"managedByTenants\": [], \"futureKey\": {\"x\": 1}}, {\"id\": \"s2\", \"name\": \"Prod\", \"state\": \"Disabled\", \"user\": {\"name\": \"sp-app\", \"type\": \"servicePrincipal\"}, \"isDefault\": false, \"tenantId\": \"t1\", \"environmentName\": \"AzureCloud\"}, {\"id\": \"s3\", \"name\": \"Prod\", \"state\": \"Enabled\", \"user\": {\"name\": \"alice@contoso.com\", \"type\": \"user\"}, \"isDefault\": false, \"tenantId\": \"t2\", \"environmentName\": \"AzureChinaCloud\"}], \"futureTop\": 1}";
+
+    #[test]
+    fn a_cloud_switch_makes_the_recorded_or_first_enabled_subscription_the_default() {
+        let (temp, directory) = directory_with(AZ_WRITTEN.as_bytes());
+        // No record for AzureChinaCloud: its first Enabled entry (s3).
+        let CloudSubscription::Switched(record) =
+            switch_cloud_subscription(&directory, "AzureChinaCloud").unwrap()
+        else {
+            panic!("switched expected")
+        };
+        assert_eq!(record.id, "s3");
+        let profile = Profile::load(&directory).unwrap();
+        let defaults: Vec<String> = profile
+            .subscriptions()
+            .unwrap()
+            .into_iter()
+            .filter(|entry| entry.is_default)
+            .map(|entry| entry.id)
+            .collect();
+        assert_eq!(defaults, ["s3"]);
+        assert_eq!(
+            directory.cloud_subscription("AzureChinaCloud").unwrap(),
+            Some("s3".into())
+        );
+        // A recorded subscription wins, even a Disabled one; one that is gone is az's error, nothing changed.
+        directory
+            .set_cloud_subscription("AzureCloud", "s2")
+            .unwrap();
+        let CloudSubscription::Switched(record) =
+            switch_cloud_subscription(&directory, "AzureCloud").unwrap()
+        else {
+            panic!("switched expected")
+        };
+        assert_eq!(record.id, "s2");
+        directory
+            .set_cloud_subscription("AzureCloud", "gone")
+            .unwrap();
+        let before = std::fs::read(temp.path().join("azureProfile.json")).unwrap();
+        let CloudSubscription::Failed(error) =
+            switch_cloud_subscription(&directory, "AzureCloud").unwrap()
+        else {
+            panic!("failed expected")
+        };
+        assert_eq!(
+            error.to_string(),
+            "The subscription of 'gone' doesn't exist in cloud 'AzureCloud'."
+        );
+        assert_eq!(
+            std::fs::read(temp.path().join("azureProfile.json")).unwrap(),
+            before
+        );
+        assert!(matches!(
+            switch_cloud_subscription(&directory, "AzureUSGovernment").unwrap(),
+            CloudSubscription::NoLogin
+        ));
+    }
 
     #[test]
     fn reads_with_bom_and_writes_back_byte_identical() {
