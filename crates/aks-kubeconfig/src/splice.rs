@@ -44,8 +44,9 @@ enum Slot<'a, T> {
         name: Option<&'a str>,
         text: &'a str,
     },
-    /// An entry parsed alone (one the merge may compare or replace, or one not written as the writer writes).
-    Parsed(T),
+    /// An entry parsed alone (one the merge may compare or replace, or one not written as the writer writes);
+    /// boxed, so that a list of mostly copied entries stays small.
+    Parsed(Box<T>),
 }
 
 impl<T: NamedEntry> NamedEntry for Slot<'_, T> {
@@ -242,7 +243,7 @@ impl<T: Entries> WriteList for Field<Vec<Slot<'_, T>>> {
                 for slot in slots {
                     match slot {
                         Slot::Raw { text, .. } => out.push_str(text),
-                        Slot::Parsed(entry) => out.push_str(&list_item_to_yaml(entry)),
+                        Slot::Parsed(entry) => out.push_str(&list_item_to_yaml(&**entry)),
                     }
                 }
             }
@@ -262,7 +263,12 @@ fn parsed<'a, T>(field: Field<Vec<T>>) -> Field<Vec<Slot<'a, T>>> {
     match field {
         Field::Absent => Field::Absent,
         Field::Null => Field::Null,
-        Field::Present(items) => Field::Present(items.into_iter().map(Slot::Parsed).collect()),
+        Field::Present(items) => Field::Present(
+            items
+                .into_iter()
+                .map(|item| Slot::Parsed(Box::new(item)))
+                .collect(),
+        ),
     }
 }
 
@@ -360,7 +366,7 @@ fn slots<'a, T: DeserializeOwned + Entries + NamedEntry>(
                     slots.push(if copyable {
                         Slot::Raw { name, text }
                     } else {
-                        Slot::Parsed(entry)
+                        Slot::Parsed(Box::new(entry))
                     });
                     continue;
                 }
@@ -372,7 +378,7 @@ fn slots<'a, T: DeserializeOwned + Entries + NamedEntry>(
             None => {
                 let entry = spend(budget).and_then(|()| parse_alone::<Vec<T>>(text, true))?;
                 let [entry] = <[T; 1]>::try_from(entry).ok()?;
-                Slot::Parsed(entry)
+                Slot::Parsed(Box::new(entry))
             }
         });
     }
