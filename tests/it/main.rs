@@ -29,6 +29,7 @@ mod kubelogin_modes;
 mod lockout;
 mod login;
 mod migrate;
+mod migrate_subscriptions;
 mod offline;
 mod one_prompt;
 mod operator;

@@ -684,7 +684,7 @@ pub struct AksMigrateArgs {
     /// Print the plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Clusters migrated at the same time.
+    /// Clusters migrated at the same time in each subscription (ARM's write budget is per subscription).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub concurrency: u32,
     /// Journal file (JSON lines). Default: `$AKSCTL_CONFIG_DIR/migrations/<timestamp>.jsonl`.

@@ -18,7 +18,7 @@
 //! | `GET /_emulator/authorization` | the Azure RBAC switches: `{"propagationDelaySeconds": N}` |
 //! | `PUT /_emulator/authorization` | body `{"propagationDelaySeconds": N}` (default 0): role assignments created afterwards count only N seconds after their creation (ARM and AKS document minutes of propagation); they are listed at once |
 //! | `PUT /_emulator/page-size` | body `{"page_size": N}` (N ≥ 1): page size of list answers (default 100) |
-//! | `POST /_emulator/seed` | body `{"resource_groups":[{"name","location"}], "clusters":[{"resource_group","name","body":<ManagedCluster JSON>}]}`: stored as if created and already `Succeeded` (server fields filled as for a PUT, unknown properties kept, AKS rules not enforced; a missing group is created in the cluster's location). Answers the counts. |
+//! | `POST /_emulator/seed` | body `{"subscriptions":[<id>], "resource_groups":[{"name","location","subscription"?}], "clusters":[{"resource_group","name","body":<ManagedCluster JSON>,"subscription"?}]}`: stored as if created and already `Succeeded` (server fields filled as for a PUT, unknown properties kept, AKS rules not enforced; a missing group is created in the cluster's location). `subscriptions` adds subscriptions the emulator answers for besides its own, each with its own groups, clusters and write budget (sharing its tenant and role assignments); a group or cluster names its subscription (default: the emulator's own). Answers the counts. |
 //! | `GET /_emulator/state` | everything (groups, clusters with their Kubernetes ports, operations, directory, pacing), secrets redacted |
 //! | `PUT /_emulator/clusters/{rg}/{name}/api-server` | body `{"available": bool}`: with `false` every request to the cluster's Kubernetes endpoint answers 503 (an API-server outage) until set back to `true` |
 //! | `POST /_emulator/apps/{client_id}/certificates` | body: a PEM certificate with an RSA key (raw, or JSON `{"certificate": PEM}`): client assertions signed by its key authenticate the app |
@@ -52,8 +52,10 @@ use crate::directory::{NewTenant, NewUser};
 use crate::entra::policy::Switches;
 use crate::faults::{FaultRule, Service};
 use crate::http::{Ctx, arm_error, empty, json, unsupported};
+use crate::state::subscriptions;
 use crate::state::{
     FEDERATED_AUDIENCE, FEDERATED_SUBJECT, FederatedCredential, ResourceGroupRecord, SharedState,
+    Store,
 };
 use crate::{ADMIN_USER_NAME, LroPacing, entra};
 
@@ -165,11 +167,16 @@ fn not_found(message: impl Into<String>) -> Response {
 struct SeedGroup {
     name: String,
     location: String,
+    /// The subscription (default: the emulator's own).
+    #[serde(default)]
+    subscription: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct Seed {
+    /// Other subscriptions to answer for (`state/subscriptions.rs`).
+    subscriptions: Vec<String>,
     resource_groups: Vec<SeedGroup>,
     clusters: Vec<SeedCluster>,
 }
@@ -180,6 +187,7 @@ impl Default for SeedCluster {
             resource_group: String::new(),
             name: String::new(),
             body: serde_json::Value::Null,
+            subscription: None,
         }
     }
 }
@@ -723,14 +731,41 @@ fn seed_state(state: &SharedState, seed: Seed) -> Response {
     let mut store = state.store();
     let groups = seed.resource_groups.len();
     let clusters = seed.clusters.len();
+    for subscription in &seed.subscriptions {
+        if !aks_model::validation::is_guid(subscription) {
+            return bad_request(format!("subscription '{subscription}' is not a GUID"));
+        }
+        if !subscriptions::is_own(subscription) {
+            store
+                .subscriptions
+                .insert(subscription.to_ascii_lowercase());
+        }
+    }
+    let known = |subscription: &Option<String>, store: &Store| match subscription {
+        Some(id)
+            if !subscriptions::is_own(id)
+                && !store.subscriptions.contains(&id.to_ascii_lowercase()) =>
+        {
+            Err(bad_request(format!(
+                "subscription '{id}' is not in the seed's subscriptions"
+            )))
+        }
+        _ => Ok(()),
+    };
     for group in seed.resource_groups {
+        if let Err(response) = known(&group.subscription, &store) {
+            return response;
+        }
         let location = match aks_model::validation::location("location", &group.location) {
             Ok(location) => location,
             Err(error) => return bad_request(error.to_string()),
         };
+        let key = subscriptions::within(group.subscription.as_deref(), || {
+            subscriptions::group_key(&group.name)
+        });
         store
             .resource_groups
-            .entry(group.name.to_lowercase())
+            .entry(key)
             .or_insert(ResourceGroupRecord {
                 name: group.name,
                 location,
@@ -739,7 +774,15 @@ fn seed_state(state: &SharedState, seed: Seed) -> Response {
             });
     }
     for cluster in seed.clusters {
-        if let Err(message) = fill_server_fields_for_seed(state, &mut store, cluster) {
+        if let Err(response) = known(&cluster.subscription, &store) {
+            state.save_or_log(&store);
+            return response;
+        }
+        let subscription = cluster.subscription.clone();
+        let filled = subscriptions::within(subscription.as_deref(), || {
+            fill_server_fields_for_seed(state, &mut store, cluster)
+        });
+        if let Err(message) = filled {
             state.save_or_log(&store);
             return bad_request(message);
         }

@@ -126,7 +126,7 @@ pub fn az_merge(
 }
 
 /// `_handle_merge(existing, addition, key, replace)` for one key.
-fn merge_key<T: NamedEntry>(
+pub(crate) fn merge_key<T: NamedEntry>(
     existing: &mut Field<Vec<T>>,
     addition: Field<Vec<T>>,
     key: &str,

@@ -2,6 +2,7 @@
 
 use crate::az_merge::{MergeError, az_merge};
 use crate::model::{Kubeconfig, KubeconfigError, UNKNOWN_CONTEXT};
+use crate::splice::{self, Merged};
 use crate::write::{
     FileLock, SymlinkPolicy, WriteError, create_parent, parent_directory, permission_bits,
     resolve_symlinks, write_atomic,
@@ -221,29 +222,52 @@ pub fn merge_into_file_with(
     .map_err(FileMergeError::Lock)?;
 
     let (existing, previous_mode) = read_existing(path)?;
-    let existing = Kubeconfig::parse_bytes(&existing).map_err(|source| FileMergeError::Parse {
+    let merged = merge_text(path, &existing, addition, overwrite_existing, confirm)?;
+    let outcome = write_atomic(path, merged.text.as_bytes(), options.symlinks).map_err(
+        |error| match error {
+            WriteError::Symlink { path } => FileMergeError::Symlink { path },
+            error @ (WriteError::DanglingSymlink { .. } | WriteError::SymlinkLoop { .. }) => {
+                FileMergeError::Resolve(error)
+            }
+            other => FileMergeError::Write(other),
+        },
+    )?;
+    Ok(MergeOutcome {
+        current_context: merged
+            .current_context
+            .unwrap_or_else(|| UNKNOWN_CONTEXT.to_owned()),
+        previous_mode,
+        created: outcome.created,
+    })
+}
+
+/// [`az_merge`] of `addition` into the file's bytes, written as [`Kubeconfig::to_yaml`] writes: on a large file
+/// laid out as az, kubectl and aksctl write it, without parsing the entries the merge leaves alone
+/// (`splice.rs`); otherwise by parsing the whole text.
+fn merge_text(
+    path: &Path,
+    existing: &[u8],
+    addition: Kubeconfig,
+    overwrite_existing: bool,
+    confirm: &mut dyn FnMut(&str) -> bool,
+) -> Result<Merged, FileMergeError> {
+    if let Some(spliced) = std::str::from_utf8(existing)
+        .ok()
+        .and_then(|text| splice::cut(text, &addition))
+    {
+        return spliced
+            .merge(addition, overwrite_existing, confirm)
+            .map_err(FileMergeError::Merge);
+    }
+    let existing = Kubeconfig::parse_bytes(existing).map_err(|source| FileMergeError::Parse {
         path: path.to_path_buf(),
         source,
     })?;
     let merged =
         az_merge(existing, addition, overwrite_existing, confirm).map_err(FileMergeError::Merge)?;
-    let outcome =
-        write_atomic(path, merged.to_yaml().as_bytes(), options.symlinks).map_err(|error| {
-            match error {
-                WriteError::Symlink { path } => FileMergeError::Symlink { path },
-                error @ (WriteError::DanglingSymlink { .. } | WriteError::SymlinkLoop { .. }) => {
-                    FileMergeError::Resolve(error)
-                }
-                other => FileMergeError::Write(other),
-            }
-        })?;
-    Ok(MergeOutcome {
-        current_context: merged
-            .current_context()
-            .unwrap_or(UNKNOWN_CONTEXT)
-            .to_owned(),
-        previous_mode,
-        created: outcome.created,
+    Ok(Merged {
+        text: merged.to_yaml(),
+        current_context: merged.current_context().map(str::to_owned),
     })
 }
 

@@ -34,6 +34,7 @@ mod file;
 mod kubectl_merge;
 mod model;
 mod sorted;
+mod splice;
 mod split;
 mod write;
 mod yaml;

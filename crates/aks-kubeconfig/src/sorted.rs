@@ -243,6 +243,21 @@ fn to_yaml_with(document: &Kubeconfig, pieces: Option<usize>, min_entries: usize
     })
 }
 
+/// One top-level key and its value, as [`to_yaml`] writes them inside the document (a block mapping's entries are
+/// written one after the other, so a document's text is its keys' texts joined).
+pub(crate) fn entry_to_yaml(key: &str, item: Item<'_>) -> String {
+    let entries = Segment::Entries(vec![(key, item)]);
+    write(|options| serde_saphyr::to_string_with_options(&entries, options))
+}
+
+/// One entry of a top-level list, as [`to_yaml`] writes it there (`- ` at column 0: serde-saphyr does not indent a
+/// list under its key, so the entry reads the same inside the document and alone).
+pub(crate) fn list_item_to_yaml(entry: &dyn Entries) -> String {
+    let item = [Sorted(entry)];
+    let item: &[Sorted<'_>] = &item;
+    write(|options| serde_saphyr::to_string_with_options(&item, options))
+}
+
 /// Runs a serde-saphyr writer with the options of [`Kubeconfig::to_yaml`].
 fn write(
     writer: impl FnOnce(serde_saphyr::SerializerOptions) -> Result<String, serde_saphyr::SerializeError>,

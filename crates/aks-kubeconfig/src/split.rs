@@ -26,7 +26,7 @@ const MAX_SPLIT_LEN: usize = 64 * 1024 * 1024;
 
 /// The lists a piece may start inside.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum List {
+pub(crate) enum List {
     Clusters,
     Contexts,
     Users,
@@ -51,7 +51,7 @@ struct Cut {
 /// Parses `text` in up to `pieces` pieces on as many threads. `None` when the text is not split (too short, not
 /// in the line layout above, or a piece failed to parse or repeats a top-level key): parse it whole instead.
 pub(crate) fn parse_pieces(text: &str, pieces: usize) -> Option<Kubeconfig> {
-    if pieces < 2 || text.len() > MAX_SPLIT_LEN {
+    if pieces < 2 {
         return None;
     }
     let cuts = cuts(text)?;
@@ -93,35 +93,37 @@ pub(crate) fn parse_pieces(text: &str, pieces: usize) -> Option<Kubeconfig> {
 }
 
 /// A parsed piece.
-enum Piece {
+pub(crate) enum Piece {
     Mapping(Kubeconfig),
     Clusters(Vec<NamedCluster>),
     Contexts(Vec<NamedContext>),
     Users(Vec<NamedUser>),
 }
 
-fn parse_piece(text: &str, start: Start) -> Option<Piece> {
-    /// `entry`: the piece's root is the list that the whole document holds under a top-level key, one level
-    /// deeper; the depth budget shrinks by that level so the piece fails where one parse would.
-    fn parse<T: DeserializeOwned>(text: &str, entry: bool) -> Option<T> {
-        let mut options = parse_options();
-        if entry && let Some(budget) = options.budget.as_mut() {
-            budget.max_depth -= 1;
-        }
-        serde_saphyr::from_str_with_options::<Option<T>>(text, options)
-            .ok()
-            .flatten()
+/// Parses a piece of the document alone: a mapping, or (`entry`) a list whose root is the list the whole document
+/// holds under a top-level key, one level deeper; the depth budget then shrinks by that level so the piece fails
+/// where one parse would.
+pub(crate) fn parse_alone<T: DeserializeOwned>(text: &str, entry: bool) -> Option<T> {
+    let mut options = parse_options();
+    if entry && let Some(budget) = options.budget.as_mut() {
+        budget.max_depth -= 1;
     }
+    serde_saphyr::from_str_with_options::<Option<T>>(text, options)
+        .ok()
+        .flatten()
+}
+
+fn parse_piece(text: &str, start: Start) -> Option<Piece> {
     match start {
-        Start::Key => parse(text, false).map(Piece::Mapping),
-        Start::Entry(List::Clusters) => parse(text, true).map(Piece::Clusters),
-        Start::Entry(List::Contexts) => parse(text, true).map(Piece::Contexts),
-        Start::Entry(List::Users) => parse(text, true).map(Piece::Users),
+        Start::Key => parse_alone(text, false).map(Piece::Mapping),
+        Start::Entry(List::Clusters) => parse_alone(text, true).map(Piece::Clusters),
+        Start::Entry(List::Contexts) => parse_alone(text, true).map(Piece::Contexts),
+        Start::Entry(List::Users) => parse_alone(text, true).map(Piece::Users),
     }
 }
 
 /// Joins the pieces in order; `None` if one failed or a top-level key is repeated.
-fn join(pieces: Vec<Option<Piece>>) -> Option<Kubeconfig> {
+pub(crate) fn join(pieces: Vec<Option<Piece>>) -> Option<Kubeconfig> {
     let mut pieces = pieces.into_iter();
     let Some(Piece::Mapping(mut document)) = pieces.next()? else {
         return None;
@@ -170,10 +172,10 @@ fn set_once<T>(target: &mut Field<T>, value: Field<T>) -> Option<()> {
 /// Every line where a piece may start, the first being the start of the text; `None` when the text is not laid
 /// out as described in the module documentation.
 fn cuts(text: &str) -> Option<Vec<Cut>> {
-    let bytes = text.as_bytes();
-    if has_unsplittable_bytes(bytes) || text.contains("<<") || text.starts_with('\u{feff}') {
+    if !splittable(text) {
         return None;
     }
+    let bytes = text.as_bytes();
     let mut cuts = Vec::new();
     // The list whose entries the following `- ` lines are, and whether its first entry was seen.
     let mut list: Option<(List, bool)> = None;
@@ -181,7 +183,7 @@ fn cuts(text: &str) -> Option<Vec<Cut>> {
     let mut seen_key = false;
     let mut offset = 0;
     while offset < bytes.len() {
-        let end = memchr_newline(bytes, offset);
+        let end = line_end(bytes, offset);
         let line = &bytes[offset..end];
         match line.first() {
             None | Some(b'#') => {}
@@ -227,6 +229,15 @@ fn cuts(text: &str) -> Option<Vec<Cut>> {
     Some(cuts)
 }
 
+/// Whether a text may be cut at all: not longer than [`MAX_SPLIT_LEN`], no alias, anchor or merge key, no carriage
+/// return and no byte-order mark.
+pub(crate) fn splittable(text: &str) -> bool {
+    text.len() <= MAX_SPLIT_LEN
+        && !has_unsplittable_bytes(text.as_bytes())
+        && !text.contains("<<")
+        && !text.starts_with('\u{feff}')
+}
+
 /// Whether the text has an alias or an anchor (`*`, `&`: serde-saphyr's budgets count aliases, anchors and merge
 /// keys over the whole document, so pieces could pass where the whole fails) or a carriage return. Checked a
 /// block at a time so that the loop is vectorized.
@@ -241,7 +252,7 @@ fn has_unsplittable_bytes(bytes: &[u8]) -> bool {
 /// The key of a line `key:` or `key: …` whose key is a plain word that YAML reads as that string (a letter, then
 /// letters, digits, `-`, `_`, `.`; not a YAML 1.1 boolean or null), so two pieces repeat a key exactly when their
 /// key strings are equal.
-fn simple_key(line: &[u8]) -> Option<&[u8]> {
+pub(crate) fn simple_key(line: &[u8]) -> Option<&[u8]> {
     const NOT_STRINGS: &[&[u8]] = &[
         b"y", b"n", b"yes", b"no", b"on", b"off", b"true", b"false", b"null",
     ];
@@ -258,7 +269,7 @@ fn simple_key(line: &[u8]) -> Option<&[u8]> {
     (plain && separated).then_some(key)
 }
 
-fn memchr_newline(bytes: &[u8], from: usize) -> usize {
+pub(crate) fn line_end(bytes: &[u8], from: usize) -> usize {
     bytes[from..]
         .iter()
         .position(|byte| *byte == b'\n')

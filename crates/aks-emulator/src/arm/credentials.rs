@@ -242,7 +242,10 @@ fn find<'a>(
     group: &str,
     name: &str,
 ) -> Result<&'a ClusterRecord, Response> {
-    if !store.resource_groups.contains_key(&group.to_lowercase()) {
+    if !store
+        .resource_groups
+        .contains_key(&crate::state::subscriptions::group_key(group))
+    {
         return Err(resource_group_not_found(group));
     }
     store

@@ -14,11 +14,12 @@ use super::operations::{self, operation_headers, set_provisioning_state};
 use super::{Visible, page, resource_group_not_found, visible_items};
 use crate::http::{Ctx, arm_error, empty, invalid_content, json};
 use crate::pki;
+use crate::state::subscriptions::{self, group_key};
 use crate::state::{
     ClusterKey, ClusterRecord, OperationKind, SharedState, Store, cluster_key, public_view,
     random_guid, random_hex,
 };
-use crate::{EmulatorError, SUBSCRIPTION_ID, TENANT_ID};
+use crate::{EmulatorError, TENANT_ID};
 
 /// Kubernetes version chosen when a PUT leaves `kubernetesVersion` empty.
 pub(crate) const DEFAULT_KUBERNETES_VERSION: &str = "1.32";
@@ -97,7 +98,8 @@ pub(crate) fn fill_server_fields(
         location,
     } = *place;
     cluster.id = Some(format!(
-        "/subscriptions/{SUBSCRIPTION_ID}/resourcegroups/{group}/providers/Microsoft.ContainerService/managedClusters/{name}"
+        "/subscriptions/{}/resourcegroups/{group}/providers/Microsoft.ContainerService/managedClusters/{name}",
+        subscriptions::current()
     ));
     cluster.name = Some(name.to_string());
     cluster.resource_type = Some(ANSWER_TYPE.to_string());
@@ -173,7 +175,9 @@ fn fill_properties(
         properties.dns_prefix = Some(
             previous_properties
                 .and_then(|p| p.dns_prefix.clone())
-                .unwrap_or_else(|| validation::default_dns_prefix(name, group, SUBSCRIPTION_ID)),
+                .unwrap_or_else(|| {
+                    validation::default_dns_prefix(name, group, &subscriptions::current())
+                }),
         );
     }
     let dns_prefix = properties.dns_prefix.clone().unwrap_or_default();
@@ -272,7 +276,8 @@ fn fill_extra(
         let profile = kept.unwrap_or_else(|| {
             json!({"kubeletidentity": {
                 "resourceId": format!(
-                    "/subscriptions/{SUBSCRIPTION_ID}/resourcegroups/{node_resource_group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}-agentpool"
+                    "/subscriptions/{}/resourcegroups/{node_resource_group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}-agentpool",
+                    subscriptions::current()
                 ),
                 "clientId": random_guid(),
                 "objectId": random_guid(),
@@ -516,7 +521,7 @@ pub(super) fn put(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> Re
         Err(response) => return response,
     };
     let mut store = state.store();
-    let Some(resource_group) = store.resource_groups.get(&group.to_lowercase()) else {
+    let Some(resource_group) = store.resource_groups.get(&group_key(group)) else {
         return resource_group_not_found(group);
     };
     let group_name = resource_group.name.clone();
@@ -608,7 +613,7 @@ pub(super) fn put(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> Re
 /// `GET …/managedClusters/{name}`; reading the cluster also advances its running operation.
 pub(super) fn get(state: &SharedState, group: &str, name: &str) -> Response {
     let mut store = state.store();
-    if !store.resource_groups.contains_key(&group.to_lowercase()) {
+    if !store.resource_groups.contains_key(&group_key(group)) {
         return resource_group_not_found(group);
     }
     let key = cluster_key(group, name);
@@ -627,7 +632,7 @@ pub(super) fn get(state: &SharedState, group: &str, name: &str) -> Response {
 /// when the operation completes.
 pub(super) fn delete(state: &SharedState, _ctx: &Ctx, group: &str, name: &str) -> Response {
     let mut store = state.store();
-    if !store.resource_groups.contains_key(&group.to_lowercase()) {
+    if !store.resource_groups.contains_key(&group_key(group)) {
         return resource_group_not_found(group);
     }
     let key = cluster_key(group, name);
@@ -666,7 +671,7 @@ pub(super) fn list(
     visible: &Visible,
 ) -> Response {
     let store = state.store();
-    let group_key = group.map(str::to_lowercase);
+    let group_key = group.map(group_key);
     if let (Some(group), Some(key)) = (group, &group_key)
         && !store.resource_groups.contains_key(key)
     {
@@ -675,7 +680,10 @@ pub(super) fn list(
     let items = store
         .clusters
         .iter()
-        .filter(|((cluster_group, _), _)| group_key.as_ref().is_none_or(|key| key == cluster_group))
+        .filter(|((cluster_group, _), _)| match &group_key {
+            Some(key) => key == cluster_group,
+            None => subscriptions::owns_group_key(cluster_group),
+        })
         .filter_map(|(_, record)| serde_json::to_value(public_view(&record.cluster)).ok());
     let items = visible_items(&store, items, visible);
     drop(store);
@@ -691,6 +699,9 @@ pub(crate) struct SeedCluster {
     pub name: String,
     /// Raw ManagedCluster JSON.
     pub body: Value,
+    /// The subscription (default: the emulator's own; another must be listed in the seed's `subscriptions`).
+    #[serde(default)]
+    pub subscription: Option<String>,
 }
 
 /// Seed one cluster: filled as for a PUT, stored `Succeeded`, AKS rules not enforced. Replaces an existing
@@ -707,7 +718,7 @@ pub(crate) fn fill_server_fields_for_seed(
         )
     })?;
     validation::cluster_name("name", &seed.name).map_err(|error| error.to_string())?;
-    let group_key = seed.resource_group.to_lowercase();
+    let group_key = group_key(&seed.resource_group);
     let group = match store.resource_groups.get(&group_key) {
         Some(group) => group.clone(),
         None => {

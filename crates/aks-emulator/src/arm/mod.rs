@@ -27,10 +27,11 @@ use aks_model::ArmErrorBody;
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 
+use crate::TENANT_ID;
 use crate::entra::{self, TokenProblem};
 use crate::http::{Ctx, arm_error, set, unsupported};
+use crate::state::subscriptions as subscriptions_state;
 use crate::state::{SharedState, Store};
-use crate::{SUBSCRIPTION_ID, TENANT_ID};
 use access::Caller;
 
 pub(crate) use managed_clusters::{
@@ -624,7 +625,11 @@ fn guarded(state: &SharedState, ctx: &Ctx, matched: Matched) -> Response {
         return response;
     }
     if let Some(subscription) = &subscription
-        && !subscription.eq_ignore_ascii_case(SUBSCRIPTION_ID)
+        && !subscriptions_state::is_own(subscription)
+        && !state
+            .store()
+            .subscriptions
+            .contains(&subscription.to_ascii_lowercase())
     {
         return arm_error(
             StatusCode::NOT_FOUND,
@@ -634,17 +639,21 @@ fn guarded(state: &SharedState, ctx: &Ctx, matched: Matched) -> Response {
             ),
         );
     }
+    // Another subscription shares the role assignments of the emulator's own (`state/subscriptions.rs`).
     let caller = Caller::of(state, claims);
     if let Access::Action(action) = access
-        && let Err(response) = caller.check(state, action, &scope)
+        && let Err(response) =
+            caller.check(state, action, &subscriptions_state::as_own_scope(&scope))
     {
         return response;
     }
     let visible = |store: &Store, id: &str| match access {
-        Access::Filter(action) => caller.may(store, action, id),
+        Access::Filter(action) => caller.may(store, action, &subscriptions_state::as_own_scope(id)),
         Access::Open | Access::Action(_) => true,
     };
-    answer(state, ctx, route, &caller, &visible)
+    subscriptions_state::within(subscription.as_deref(), || {
+        answer(state, ctx, route, &caller, &visible)
+    })
 }
 
 /// Which items of a list the caller may see, by their resource ids (the store is locked by the caller).

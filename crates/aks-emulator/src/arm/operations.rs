@@ -6,7 +6,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::json;
 
-use crate::SUBSCRIPTION_ID;
 use crate::http::{Ctx, arm_error, empty, json, set};
 use crate::state::{
     ClusterKey, Operation, OperationKind, Outcome, SharedState, Store, now_ms, public_view,
@@ -120,8 +119,9 @@ pub(super) fn operation_headers(
     retry_after_seconds: u64,
 ) {
     let base = format!(
-        "{}/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.ContainerService/locations/{location}",
-        state.base_url()
+        "{}/subscriptions/{}/providers/Microsoft.ContainerService/locations/{location}",
+        state.base_url(),
+        crate::state::subscriptions::current()
     );
     set(
         headers,

@@ -6,14 +6,14 @@ use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::{Visible, operations, page, resource_group_not_found, visible_items};
-use crate::SUBSCRIPTION_ID;
 use crate::http::{Ctx, arm_error, empty, invalid_content, json, set};
+use crate::state::subscriptions::{self, group_key};
 use crate::state::{OperationKind, ResourceGroupRecord, SharedState, Store};
 
 /// The resource group as ARM answers it.
 pub(crate) fn view(group: &ResourceGroupRecord) -> Value {
     let mut value = json!({
-        "id": format!("/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{}", group.name),
+        "id": format!("/subscriptions/{}/resourceGroups/{}", subscriptions::current(), group.name),
         "name": group.name,
         "type": RESOURCE_GROUP_TYPE,
         "location": group.location,
@@ -149,7 +149,7 @@ pub(super) fn put(state: &SharedState, ctx: &Ctx, name: &str) -> Response {
         );
     };
     let mut store = state.store();
-    let key = name.to_lowercase();
+    let key = group_key(name);
     let (status, record) = match store.resource_groups.get_mut(&key) {
         Some(existing) => {
             if existing.location != location {
@@ -185,7 +185,7 @@ pub(super) fn put(state: &SharedState, ctx: &Ctx, name: &str) -> Response {
 
 /// `GET /subscriptions/{sub}/resourcegroups/{rg}`.
 pub(super) fn get(state: &SharedState, name: &str) -> Response {
-    match state.store().resource_groups.get(&name.to_lowercase()) {
+    match state.store().resource_groups.get(&group_key(name)) {
         Some(group) => json(StatusCode::OK, &view(group)),
         None => resource_group_not_found(name),
     }
@@ -193,11 +193,7 @@ pub(super) fn get(state: &SharedState, name: &str) -> Response {
 
 /// `HEAD /subscriptions/{sub}/resourcegroups/{rg}`: 204 or 404.
 pub(super) fn head(state: &SharedState, name: &str) -> Response {
-    if state
-        .store()
-        .resource_groups
-        .contains_key(&name.to_lowercase())
-    {
+    if state.store().resource_groups.contains_key(&group_key(name)) {
         empty(StatusCode::NO_CONTENT)
     } else {
         empty(StatusCode::NOT_FOUND)
@@ -208,7 +204,12 @@ pub(super) fn head(state: &SharedState, name: &str) -> Response {
 pub(super) fn list(state: &SharedState, ctx: &Ctx, visible: &Visible) -> Response {
     let items = {
         let store = state.store();
-        visible_items(&store, store.resource_groups.values().map(view), visible)
+        let groups = store
+            .resource_groups
+            .iter()
+            .filter(|(key, _)| subscriptions::owns_group_key(key))
+            .map(|(_, group)| view(group));
+        visible_items(&store, groups, visible)
     };
     page(state, ctx, items)
 }
@@ -223,7 +224,7 @@ pub(super) fn delete(
     forget: fn(&mut Store, &str),
 ) -> Response {
     let mut store = state.store();
-    let key = name.to_lowercase();
+    let key = group_key(name);
     let Some(group) = store.resource_groups.remove(&key) else {
         return resource_group_not_found(name);
     };
@@ -256,8 +257,9 @@ pub(super) fn delete(
         headers,
         "location",
         &format!(
-            "{}/subscriptions/{SUBSCRIPTION_ID}/operationresults/{id}?api-version={api_version}",
-            state.base_url()
+            "{}/subscriptions/{}/operationresults/{id}?api-version={api_version}",
+            state.base_url(),
+            subscriptions::current()
         ),
     );
     set(headers, "retry-after", &retry_after.to_string());

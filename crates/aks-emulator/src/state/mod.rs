@@ -23,6 +23,7 @@ pub(crate) const PIPELINES_ORGANIZATION_ID: &str = "3e3e3e3e-1111-2222-3333-9999
 mod kube_endpoint;
 mod role_assignments;
 mod service_data;
+pub(crate) mod subscriptions;
 mod write_buckets;
 
 pub(crate) use kube_endpoint::KubeEndpoint;
@@ -69,7 +70,10 @@ pub(crate) type ClusterKey = (String, String);
 
 /// The cluster key for names as written in a request.
 pub(crate) fn cluster_key(resource_group: &str, name: &str) -> ClusterKey {
-    (resource_group.to_lowercase(), name.to_lowercase())
+    (
+        subscriptions::group_key(resource_group),
+        name.to_lowercase(),
+    )
 }
 
 /// A random lower-case hex string of `len` characters (at most 32 per uuid).
@@ -608,7 +612,9 @@ pub(crate) struct Operation {
 pub(crate) struct Store {
     /// The Entra directory.
     pub directory: Directory,
-    /// Resource groups by lower-case name.
+    /// Other subscriptions answered for (lower-case ids; `state/subscriptions.rs`).
+    pub subscriptions: std::collections::BTreeSet<String>,
+    /// Resource groups by lower-case name (`subscriptions::group_key`).
     pub resource_groups: BTreeMap<String, ResourceGroupRecord>,
     /// Clusters by lower-case (group, name).
     pub clusters: BTreeMap<ClusterKey, ClusterRecord>,
@@ -654,6 +660,10 @@ struct Persisted {
     /// Absent in state files of emulators before Azure RBAC: those start with the seeded assignments.
     #[serde(default)]
     role_assignments: Option<Vec<RoleAssignment>>,
+    /// The other subscriptions (`state/subscriptions.rs`), with their resource groups (their clusters say their
+    /// subscription in their ids). Absent in older state files.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    subscriptions: BTreeMap<String, Vec<ResourceGroupRecord>>,
 }
 
 pub(crate) struct Inner {
@@ -730,29 +740,31 @@ impl SharedState {
             Some(path) if path.exists() => Some(load_state(path)?),
             _ => None,
         };
-        let (identity, directory, resource_groups, clusters, operations, assignments) = match loaded
-        {
-            Some(persisted) => (
-                persisted.identity,
-                persisted.directory,
-                persisted.resource_groups,
-                persisted.clusters,
-                persisted.operations,
-                persisted.role_assignments,
-            ),
-            None => (
-                Identity {
-                    ca: pki::new_ca("aksctl emulator CA")?,
-                    signing_key_pem: pki::new_rsa_key()?,
-                    signing_kid: format!("emu-{}", random_hex(16)),
-                },
-                Directory::seeded()?,
-                Vec::new(),
-                Vec::new(),
-                Vec::new(),
-                None,
-            ),
-        };
+        let (identity, directory, resource_groups, clusters, operations, assignments, others) =
+            match loaded {
+                Some(persisted) => (
+                    persisted.identity,
+                    persisted.directory,
+                    persisted.resource_groups,
+                    persisted.clusters,
+                    persisted.operations,
+                    persisted.role_assignments,
+                    persisted.subscriptions,
+                ),
+                None => (
+                    Identity {
+                        ca: pki::new_ca("aksctl emulator CA")?,
+                        signing_key_pem: pki::new_rsa_key()?,
+                        signing_kid: format!("emu-{}", random_hex(16)),
+                    },
+                    Directory::seeded()?,
+                    Vec::new(),
+                    Vec::new(),
+                    Vec::new(),
+                    None,
+                    BTreeMap::new(),
+                ),
+            };
         let keys = SigningKeys::of(&identity)?;
 
         let mut directory = directory;
@@ -773,13 +785,35 @@ impl SharedState {
 
         let store = Store {
             directory,
+            subscriptions: others.keys().map(|id| id.to_ascii_lowercase()).collect(),
             resource_groups: resource_groups
                 .into_iter()
-                .map(|group| (group.name.to_lowercase(), group))
+                .map(|group| (None, group))
+                .chain(others.into_iter().flat_map(|(subscription, groups)| {
+                    groups
+                        .into_iter()
+                        .map(move |group| (Some(subscription.clone()), group))
+                }))
+                .map(|(subscription, group)| {
+                    let key = subscriptions::within(subscription.as_deref(), || {
+                        subscriptions::group_key(&group.name)
+                    });
+                    (key, group)
+                })
                 .collect(),
             clusters: clusters
                 .into_iter()
-                .map(|record| (cluster_key(&record.resource_group, &record.name), record))
+                .map(|record| {
+                    let subscription = record
+                        .cluster
+                        .id
+                        .as_deref()
+                        .and_then(|id| id.split('/').nth(2));
+                    let key = subscriptions::within(subscription, || {
+                        cluster_key(&record.resource_group, &record.name)
+                    });
+                    (key, record)
+                })
                 .collect(),
             operations: operations
                 .into_iter()
@@ -930,10 +964,29 @@ impl SharedState {
             format: STATE_FORMAT,
             identity: self.0.identity.clone(),
             directory: store.directory.clone(),
-            resource_groups: store.resource_groups.values().cloned().collect(),
+            resource_groups: store
+                .resource_groups
+                .iter()
+                .filter(|(key, _)| !key.contains('/'))
+                .map(|(_, group)| group.clone())
+                .collect(),
             clusters: store.clusters.values().cloned().collect(),
             operations: store.operations.values().cloned().collect(),
             role_assignments: Some(store.role_assignments.assignments.clone()),
+            subscriptions: store
+                .subscriptions
+                .iter()
+                .map(|subscription| {
+                    let prefix = format!("{subscription}/");
+                    let groups = store
+                        .resource_groups
+                        .iter()
+                        .filter(|(key, _)| key.starts_with(&prefix))
+                        .map(|(_, group)| group.clone())
+                        .collect();
+                    (subscription.clone(), groups)
+                })
+                .collect(),
         };
         let bytes = serde_json::to_vec_pretty(&persisted).map_err(|source| {
             EmulatorError::SerializeState {

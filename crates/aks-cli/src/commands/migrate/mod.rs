@@ -6,7 +6,7 @@
 //! * selection by `--ids`, `--from-file`, or discovery in each `--subscription` (and `--resource-group`), every
 //!   list followed through `nextLink`;
 //! * a plan (`--dry-run`): what each cluster will get, and why a cluster is skipped;
-//! * bounded concurrency, write pacing per subscription that reads `x-ms-ratelimit-remaining-subscription-writes` and
+//! * bounded concurrency per subscription (`schedule.rs`), write pacing per subscription that reads `x-ms-ratelimit-remaining-subscription-writes` and
 //!   backs off on 429 (docs/arm-aks-api.md, "Throttling"), waiting out running operations and `409 OperationNotAllowed`
 //!   (docs/arm-aks-api.md, "Errors") instead of failing;
 //! * a fsynced JSON-lines journal, so `--resume` neither redoes a finished cluster nor loses an in-flight one;
@@ -21,6 +21,7 @@ mod pacing;
 mod plan;
 mod progress;
 mod runner;
+mod schedule;
 mod verify;
 
 use std::collections::HashMap;
@@ -40,6 +41,7 @@ use self::pacing::WriteGates;
 use self::plan::{Action, PlanRow, Target};
 use self::progress::Progress;
 use self::runner::{ReportRow, Runner};
+use self::schedule::Schedule;
 use self::verify::{AdminAccess, Verifier};
 use super::aks::{self, AadIds};
 use super::lockout::GroupStates;
@@ -812,7 +814,7 @@ fn settle_finished_and_skipped(
     Ok((report, queue))
 }
 
-/// Run the queue, `--concurrency` clusters at a time, refreshing credentials of migrated clusters when asked;
+/// Run the queue, `--concurrency` clusters of each subscription at a time (`schedule.rs`), refreshing credentials of migrated clusters when asked;
 /// returns the kubeconfigs refreshed and how many refreshes failed.
 async fn run_queue(
     queue: Vec<(usize, PlanRow, Option<journal::StateLine>)>,
@@ -823,15 +825,16 @@ async fn run_queue(
     context: &Context,
 ) -> Result<Refreshed, CliError> {
     let mut tasks = tokio::task::JoinSet::new();
-    let mut queue = queue.into_iter();
-    let concurrency = args.concurrency as usize;
+    let mut schedule = Schedule::new(
+        queue
+            .into_iter()
+            .map(|item| (item.1.subscription.clone(), item)),
+        args.concurrency as usize,
+    );
     let mut refresh_failures = 0usize;
     let mut refreshed: Vec<std::path::PathBuf> = Vec::new();
     loop {
-        while tasks.len() < concurrency {
-            let Some((index, row, last)) = queue.next() else {
-                break;
-            };
+        while let Some((index, row, last)) = schedule.next() {
             let runner = runner.clone();
             tasks.spawn(async move { (index, runner.run(row, last).await) });
         }
@@ -859,6 +862,7 @@ async fn run_queue(
                 }
             }
         }
+        schedule.finished(&row.subscription);
         report[index] = Some(row);
     }
     Ok(Refreshed {
