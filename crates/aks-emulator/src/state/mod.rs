@@ -740,31 +740,19 @@ impl SharedState {
             Some(path) if path.exists() => Some(load_state(path)?),
             _ => None,
         };
-        let (identity, directory, resource_groups, clusters, operations, assignments, others) =
-            match loaded {
-                Some(persisted) => (
-                    persisted.identity,
-                    persisted.directory,
-                    persisted.resource_groups,
-                    persisted.clusters,
-                    persisted.operations,
-                    persisted.role_assignments,
-                    persisted.subscriptions,
-                ),
-                None => (
-                    Identity {
-                        ca: pki::new_ca("aksctl emulator CA")?,
-                        signing_key_pem: pki::new_rsa_key()?,
-                        signing_kid: format!("emu-{}", random_hex(16)),
-                    },
-                    Directory::seeded()?,
-                    Vec::new(),
-                    Vec::new(),
-                    Vec::new(),
-                    None,
-                    BTreeMap::new(),
-                ),
-            };
+        let Persisted {
+            identity,
+            directory,
+            resource_groups,
+            clusters,
+            operations,
+            role_assignments: assignments,
+            subscriptions: others,
+            ..
+        } = match loaded {
+            Some(persisted) => persisted,
+            None => Persisted::fresh()?,
+        };
         let keys = SigningKeys::of(&identity)?;
 
         let mut directory = directory;
@@ -786,35 +774,8 @@ impl SharedState {
         let store = Store {
             directory,
             subscriptions: others.keys().map(|id| id.to_ascii_lowercase()).collect(),
-            resource_groups: resource_groups
-                .into_iter()
-                .map(|group| (None, group))
-                .chain(others.into_iter().flat_map(|(subscription, groups)| {
-                    groups
-                        .into_iter()
-                        .map(move |group| (Some(subscription.clone()), group))
-                }))
-                .map(|(subscription, group)| {
-                    let key = subscriptions::within(subscription.as_deref(), || {
-                        subscriptions::group_key(&group.name)
-                    });
-                    (key, group)
-                })
-                .collect(),
-            clusters: clusters
-                .into_iter()
-                .map(|record| {
-                    let subscription = record
-                        .cluster
-                        .id
-                        .as_deref()
-                        .and_then(|id| id.split('/').nth(2));
-                    let key = subscriptions::within(subscription, || {
-                        cluster_key(&record.resource_group, &record.name)
-                    });
-                    (key, record)
-                })
-                .collect(),
+            resource_groups: keyed_groups(resource_groups, others),
+            clusters: keyed_clusters(clusters),
             operations: operations
                 .into_iter()
                 .map(|operation| (operation.id.clone(), operation))
@@ -1136,6 +1097,65 @@ pub(crate) fn public_view(cluster: &ManagedCluster) -> ManagedCluster {
         }
     }
     view
+}
+
+impl Persisted {
+    /// The state of an emulator with no state file yet: a new CA and token-signing key, the seeded directory.
+    fn fresh() -> Result<Persisted, EmulatorError> {
+        Ok(Persisted {
+            format: STATE_FORMAT,
+            identity: Identity {
+                ca: pki::new_ca("aksctl emulator CA")?,
+                signing_key_pem: pki::new_rsa_key()?,
+                signing_kid: format!("emu-{}", random_hex(16)),
+            },
+            directory: Directory::seeded()?,
+            resource_groups: Vec::new(),
+            clusters: Vec::new(),
+            operations: Vec::new(),
+            role_assignments: None,
+            subscriptions: BTreeMap::new(),
+        })
+    }
+}
+
+/// The emulator's own resource groups and those of the other subscriptions, by their store key.
+fn keyed_groups(
+    own: Vec<ResourceGroupRecord>,
+    others: BTreeMap<String, Vec<ResourceGroupRecord>>,
+) -> BTreeMap<String, ResourceGroupRecord> {
+    own.into_iter()
+        .map(|group| (None, group))
+        .chain(others.into_iter().flat_map(|(subscription, groups)| {
+            groups
+                .into_iter()
+                .map(move |group| (Some(subscription.clone()), group))
+        }))
+        .map(|(subscription, group)| {
+            let key = subscriptions::within(subscription.as_deref(), || {
+                subscriptions::group_key(&group.name)
+            });
+            (key, group)
+        })
+        .collect()
+}
+
+/// Clusters by their store key; a cluster's subscription is the one its id names.
+fn keyed_clusters(clusters: Vec<ClusterRecord>) -> BTreeMap<ClusterKey, ClusterRecord> {
+    clusters
+        .into_iter()
+        .map(|record| {
+            let subscription = record
+                .cluster
+                .id
+                .as_deref()
+                .and_then(|id| id.split('/').nth(2));
+            let key = subscriptions::within(subscription, || {
+                cluster_key(&record.resource_group, &record.name)
+            });
+            (key, record)
+        })
+        .collect()
 }
 
 fn load_state(path: &Path) -> Result<Persisted, EmulatorError> {
