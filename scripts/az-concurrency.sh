@@ -28,10 +28,7 @@ exec unshare -n bash -s "$binary" "$venv" "$rounds" "$clusters" "$out" "$root" <
 set -euo pipefail
 binary=$1; venv=$2; rounds=$3; clusters=$4; out=$5; root=$6
 source "$root/scripts/lib.sh"
-ip link set lo up
-work=$(mktemp -d)
-trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
-start_emulator "$binary" "$work" --retry-after 1
+start_loopback_emulator "$binary" --retry-after 1
 rm_url=$(ready_field resource_manager); tenant=$(ready_field tenant_id); client=$(ready_field client_id); secret=$(ready_field client_secret)
 group=$(ready_field admin_group_id); ca=$(ready_field ca_cert_file); management=$(ready_field management)
 

@@ -18,10 +18,7 @@ exec unshare -n bash -s "$binary" "$venv" "$root" <<'INNER'
 set -euo pipefail
 binary=$1; venv=$2; root=$3
 source "$root/scripts/lib.sh"
-ip link set lo up
-work=$(mktemp -d)
-trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
-start_emulator "$binary" "$work"
+start_loopback_emulator "$binary"
 rm_url=$(ready_field resource_manager); ca=$(ready_field ca_cert_file); management=$(ready_field management)
 user=$(ready_field user_name)
 guest=5e5e5e5e-0000-4000-8000-000000000002

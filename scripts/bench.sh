@@ -65,10 +65,7 @@ set -euo pipefail
 binary=$1; venv=$2; root=$3; quick=$4; runs=$5; warmup=$6; sizes=$7; out=$8; only=$9
 source "$root/scripts/lib.sh"
 wanted() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
-ip link set lo up
-work=$(mktemp -d)
-trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
-start_emulator "$binary" "$work" --retry-after 1
+start_loopback_emulator "$binary" --retry-after 1
 rm_url=$(ready_field resource_manager); tenant=$(ready_field tenant_id); client=$(ready_field client_id); secret=$(ready_field client_secret)
 group=$(ready_field admin_group_id); ca=$(ready_field ca_cert_file)
 mkdir -p "$work/home" "$work/config" "$work/az-home" "$work/az-config"

@@ -11,6 +11,10 @@
 #                                          sets `server` (its pid) and `ready` (its JSON ready line), fails if it
 #                                          does not start; the caller's trap kills "$server"
 #   ready_field NAME                       one field of the ready line (`resource_manager`, `ca_cert_file`, …)
+#   start_loopback_emulator BINARY [ARGS...]
+#                                          what every script does first in the namespace: loopback up, a `work`
+#                                          directory, an EXIT trap that stops the emulator and removes `work`, then
+#                                          start_emulator BINARY "$work" ARGS...
 
 # The az release the project mirrors (docs/az-behaviour.md); pip's version specifier.
 AZ_CLI_REQUIREMENT='azure-cli>=2.91,<2.92'
@@ -49,4 +53,13 @@ start_emulator() {
 
 ready_field() {
   python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$ready" "$1"
+}
+
+start_loopback_emulator() {
+  local binary=$1
+  shift
+  ip link set lo up
+  work=$(mktemp -d)
+  trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
+  start_emulator "$binary" "$work" "$@"
 }

@@ -16,10 +16,7 @@ exec unshare -n bash -s "$binary" "$venv" "$root" <<'INNER'
 set -euo pipefail
 binary=$1; venv=$2; root=$3
 source "$root/scripts/lib.sh"
-ip link set lo up
-work=$(mktemp -d)
-trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
-start_emulator "$binary" "$work"
+start_loopback_emulator "$binary"
 export REQUESTS_CA_BUNDLE=$(ready_field ca_cert_file)
 export HTTPS_PROXY= HTTP_PROXY= NO_PROXY=127.0.0.1,localhost
 "$venv/bin/python" "$root/scripts/sdk_fidelity.py" "$ready"
