@@ -29,13 +29,15 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Server certificates are checked by [`LazySystemRoots`]: what reqwest's own rustls set-up does (the platform
 /// verifier with the extra roots added), except that the system store is loaded only when a server's chain does
 /// not already end at one of the extra roots. Loading and parsing the system store was a third of
-/// `aks get-credentials` against a server the bundle names (the emulator, a TLS-inspecting proxy).
+/// `aks get-credentials` against a server the bundle names (the emulator, a TLS-inspecting proxy). For the same
+/// reason `SSL_CERT_FILE`, often a whole system bundle of ~150 certificates, is read at once but parsed only when a
+/// chain does not end at a `REQUESTS_CA_BUNDLE` root.
 pub fn http_client(user_agent: &str) -> Result<reqwest::Client, ArmError> {
-    let roots = extra_roots(|name| std::env::var_os(name))?;
+    let bundles = read_bundles(|name| std::env::var_os(name))?;
     let provider = CryptoProvider::get_default()
         .cloned()
         .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider()));
-    let verifier = LazySystemRoots::new(roots, provider.clone())?;
+    let verifier = LazySystemRoots::new(bundles, provider.clone())?;
     let mut tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|error| http_config_error(error.to_string()))?
@@ -60,54 +62,74 @@ fn http_config_error(reason: String) -> ArmError {
 /// only when it is needed.
 ///
 /// A chain that ends at an extra root is accepted by a WebPKI verifier of the extra roots alone (the platform
-/// verifier on Linux is WebPKI over the system roots plus the extra ones, so it would accept the chain too);
-/// anything else goes to the platform verifier, built on first use, whose answer (and error) is final.
+/// verifier on Linux is WebPKI over the system roots plus the extra ones, so it would accept the chain too): first
+/// the roots parsed at once (`REQUESTS_CA_BUNDLE`), then the deferred ones (`SSL_CERT_FILE`), parsed on first use.
+/// Anything else goes to the platform verifier, built on first use, whose answer (and error) is final.
 #[derive(Debug)]
 struct LazySystemRoots {
     provider: Arc<CryptoProvider>,
-    extra: Vec<CertificateDer<'static>>,
-    extra_only: Option<Arc<WebPkiServerVerifier>>,
+    first: Vec<CertificateDer<'static>>,
+    first_only: Option<Arc<WebPkiServerVerifier>>,
+    deferred: Vec<DeferredBundle>,
+    /// The deferred bundles' certificates and a verifier of them alone (`None` when there are none).
+    deferred_only: OnceLock<Result<DeferredRoots, rustls::Error>>,
     platform: OnceLock<Result<Arc<rustls_platform_verifier::Verifier>, rustls::Error>>,
 }
 
+#[derive(Debug)]
+struct DeferredRoots {
+    certificates: Vec<CertificateDer<'static>>,
+    verifier: Option<Arc<WebPkiServerVerifier>>,
+}
+
 impl LazySystemRoots {
-    fn new(
-        extra: Vec<CertificateDer<'static>>,
-        provider: Arc<CryptoProvider>,
-    ) -> Result<Self, ArmError> {
-        let extra_only = if extra.is_empty() {
-            None
-        } else {
-            let mut store = rustls::RootCertStore::empty();
-            let (_, ignored) = store.add_parsable_certificates(extra.iter().cloned());
-            if ignored > 0 {
-                tracing::debug!(
-                    ignored,
-                    "extra CA certificates that are not usable trust anchors"
-                );
-            }
-            let verifier =
-                WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone())
-                    .build()
-                    .map_err(|error| http_config_error(error.to_string()))?;
-            Some(verifier)
-        };
+    fn new(bundles: Bundles, provider: Arc<CryptoProvider>) -> Result<Self, ArmError> {
+        let first_only = roots_verifier(&bundles.first, &provider)
+            .map_err(|error| http_config_error(error.to_string()))?;
         Ok(Self {
             provider,
-            extra,
-            extra_only,
+            first: bundles.first,
+            first_only,
+            deferred: bundles.deferred,
+            deferred_only: OnceLock::new(),
             platform: OnceLock::new(),
         })
     }
 
+    fn deferred(&self) -> Result<&DeferredRoots, rustls::Error> {
+        let built = self.deferred_only.get_or_init(|| {
+            let mut certificates = Vec::new();
+            for bundle in &self.deferred {
+                certificates.extend(
+                    bundle
+                        .parse()
+                        .map_err(|error| rustls::Error::General(format!("{error}")))?,
+                );
+            }
+            let verifier = roots_verifier(&certificates, &self.provider)?;
+            Ok(DeferredRoots {
+                certificates,
+                verifier,
+            })
+        });
+        built.as_ref().map_err(Clone::clone)
+    }
+
     fn platform(&self) -> Result<&rustls_platform_verifier::Verifier, rustls::Error> {
+        let deferred = self.deferred()?;
         let built = self.platform.get_or_init(|| {
             tracing::debug!("loading the system's root certificates");
-            let verifier = if self.extra.is_empty() {
+            let extra: Vec<_> = self
+                .first
+                .iter()
+                .chain(&deferred.certificates)
+                .cloned()
+                .collect();
+            let verifier = if extra.is_empty() {
                 rustls_platform_verifier::Verifier::new(self.provider.clone())
             } else {
                 rustls_platform_verifier::Verifier::new_with_extra_roots(
-                    self.extra.iter().cloned(),
+                    extra,
                     self.provider.clone(),
                 )
             };
@@ -115,6 +137,28 @@ impl LazySystemRoots {
         });
         built.as_deref().map_err(Clone::clone)
     }
+}
+
+/// A WebPKI verifier of these roots alone (`None` for no roots).
+fn roots_verifier(
+    roots: &[CertificateDer<'static>],
+    provider: &Arc<CryptoProvider>,
+) -> Result<Option<Arc<WebPkiServerVerifier>>, rustls::Error> {
+    if roots.is_empty() {
+        return Ok(None);
+    }
+    let mut store = rustls::RootCertStore::empty();
+    let (_, ignored) = store.add_parsable_certificates(roots.iter().cloned());
+    if ignored > 0 {
+        tracing::debug!(
+            ignored,
+            "extra CA certificates that are not usable trust anchors"
+        );
+    }
+    WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider.clone())
+        .build()
+        .map(Some)
+        .map_err(|error| rustls::Error::General(error.to_string()))
 }
 
 impl ServerCertVerifier for LazySystemRoots {
@@ -126,8 +170,19 @@ impl ServerCertVerifier for LazySystemRoots {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        if let Some(extra_only) = &self.extra_only
-            && let Ok(verified) = extra_only.verify_server_cert(
+        if let Some(first_only) = &self.first_only
+            && let Ok(verified) = first_only.verify_server_cert(
+                end_entity,
+                intermediates,
+                server_name,
+                ocsp_response,
+                now,
+            )
+        {
+            return Ok(verified);
+        }
+        if let Some(deferred_only) = &self.deferred()?.verifier
+            && let Ok(verified) = deferred_only.verify_server_cert(
                 end_entity,
                 intermediates,
                 server_name,
@@ -181,38 +236,107 @@ impl ServerCertVerifier for LazySystemRoots {
     }
 }
 
-/// The certificates of every bundle named by [`CA_BUNDLE_VARIABLES`] (empty values are ignored).
-pub(crate) fn extra_roots(
-    env: impl Fn(&str) -> Option<OsString>,
-) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
-    let mut roots = Vec::new();
+/// The variable whose bundle is read at once but parsed on first need (see [`http_client`]).
+const DEFERRED_BUNDLE_VARIABLE: &str = "SSL_CERT_FILE";
+
+/// The extra roots: parsed ones, and bundles read but not parsed yet.
+#[derive(Debug, Default)]
+struct Bundles {
+    first: Vec<CertificateDer<'static>>,
+    deferred: Vec<DeferredBundle>,
+}
+
+/// A PEM bundle read (so an unreadable file is an error at once) whose certificates are parsed on first need.
+#[derive(Debug)]
+struct DeferredBundle {
+    variable: &'static str,
+    path: PathBuf,
+    pem: Vec<u8>,
+}
+
+impl DeferredBundle {
+    fn parse(&self) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
+        parse_bundle(self.variable, &self.path, &self.pem)
+    }
+}
+
+/// The bundles named by [`CA_BUNDLE_VARIABLES`] (empty values are ignored): each read now; all but
+/// [`DEFERRED_BUNDLE_VARIABLE`]'s parsed now, that one only checked to hold a PEM certificate.
+fn read_bundles(env: impl Fn(&str) -> Option<OsString>) -> Result<Bundles, ConfigError> {
+    let mut bundles = Bundles::default();
     for variable in CA_BUNDLE_VARIABLES {
         let Some(value) = env(variable).filter(|value| !value.is_empty()) else {
             continue;
         };
         let path = PathBuf::from(value);
-        let bad = |reason: String| ConfigError::CaBundle {
+        let pem = std::fs::read(&path).map_err(|error| ConfigError::CaBundle {
             variable,
             path: path.clone(),
-            reason,
-        };
-        let pem = std::fs::read(&path)
-            .map_err(|error| bad(format!("cannot read the CA bundle: {error}")))?;
-        let certificates = CertificateDer::pem_slice_iter(&pem)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|error| bad(format!("not a PEM CA bundle: {error}")))?;
-        if certificates.is_empty() {
-            return Err(bad("the CA bundle contains no PEM certificate".into()));
+            reason: format!("cannot read the CA bundle: {error}"),
+        })?;
+        if variable == DEFERRED_BUNDLE_VARIABLE {
+            if !pem
+                .windows(PEM_CERTIFICATE.len())
+                .any(|window| window == PEM_CERTIFICATE)
+            {
+                return Err(no_certificate(variable, &path));
+            }
+            bundles.deferred.push(DeferredBundle {
+                variable,
+                path,
+                pem,
+            });
+        } else {
+            bundles.first.extend(parse_bundle(variable, &path, &pem)?);
         }
-        tracing::debug!(variable, path = %path.display(), certificates = certificates.len(), "trusting extra CA bundle");
-        roots.extend(certificates);
     }
-    Ok(roots)
+    Ok(bundles)
+}
+
+const PEM_CERTIFICATE: &[u8] = b"-----BEGIN CERTIFICATE-----";
+
+fn no_certificate(variable: &'static str, path: &std::path::Path) -> ConfigError {
+    ConfigError::CaBundle {
+        variable,
+        path: path.to_path_buf(),
+        reason: "the CA bundle contains no PEM certificate".into(),
+    }
+}
+
+fn parse_bundle(
+    variable: &'static str,
+    path: &std::path::Path,
+    pem: &[u8],
+) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
+    let certificates = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| ConfigError::CaBundle {
+            variable,
+            path: path.to_path_buf(),
+            reason: format!("not a PEM CA bundle: {error}"),
+        })?;
+    if certificates.is_empty() {
+        return Err(no_certificate(variable, path));
+    }
+    tracing::debug!(variable, path = %path.display(), certificates = certificates.len(), "trusting extra CA bundle");
+    Ok(certificates)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The certificates of every bundle named by [`CA_BUNDLE_VARIABLES`], all parsed (what [`http_client`] trusts).
+    fn extra_roots(
+        env: impl Fn(&str) -> Option<OsString>,
+    ) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
+        let bundles = read_bundles(env)?;
+        let mut roots = bundles.first;
+        for bundle in &bundles.deferred {
+            roots.extend(bundle.parse()?);
+        }
+        Ok(roots)
+    }
 
     fn ca_pem() -> String {
         let key = rcgen::KeyPair::generate().unwrap();
@@ -275,7 +399,11 @@ mod tests {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let (ca, leaf) = ca_and_leaf("aksctl bundle CA");
         let (_, stranger) = ca_and_leaf("aksctl unknown CA");
-        let verifier = LazySystemRoots::new(vec![ca], provider).unwrap();
+        let bundles = Bundles {
+            first: vec![ca],
+            deferred: Vec::new(),
+        };
+        let verifier = LazySystemRoots::new(bundles, provider).unwrap();
         let name = ServerName::try_from("localhost").unwrap();
         let now = UnixTime::now();
 
@@ -307,6 +435,89 @@ mod tests {
             ),
             "{error:?}"
         );
+    }
+
+    #[test]
+    fn ssl_cert_file_is_parsed_only_for_a_chain_requests_ca_bundle_does_not_anchor() {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let (first_ca, first_leaf) = ca_and_leaf("aksctl REQUESTS_CA_BUNDLE CA");
+        let (later_ca, later_leaf) = ca_and_leaf("aksctl SSL_CERT_FILE CA");
+        let temp = tempfile::tempdir().unwrap();
+        let later = temp.path().join("later.pem");
+        std::fs::write(&later, pem_of(&later_ca)).unwrap();
+        let first = temp.path().join("first.pem");
+        std::fs::write(&first, pem_of(&first_ca)).unwrap();
+        let bundles = read_bundles(|name| match name {
+            "REQUESTS_CA_BUNDLE" => Some(first.clone().into()),
+            "SSL_CERT_FILE" => Some(later.clone().into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!((bundles.first.len(), bundles.deferred.len()), (1, 1));
+        let verifier = LazySystemRoots::new(bundles, provider).unwrap();
+        let name = ServerName::try_from("localhost").unwrap();
+        let now = UnixTime::now();
+
+        verifier
+            .verify_server_cert(&first_leaf, &[], &name, &[], now)
+            .unwrap();
+        assert!(
+            verifier.deferred_only.get().is_none(),
+            "SSL_CERT_FILE was parsed"
+        );
+        verifier
+            .verify_server_cert(&later_leaf, &[], &name, &[], now)
+            .unwrap();
+        assert!(verifier.deferred_only.get().is_some());
+        assert!(
+            verifier.platform.get().is_none(),
+            "the system store was read"
+        );
+    }
+
+    #[test]
+    fn a_broken_ssl_cert_file_is_an_error_naming_it_when_it_is_needed() {
+        let temp = tempfile::tempdir().unwrap();
+        let none = temp.path().join("none.pem");
+        std::fs::write(&none, "no certificates here\n").unwrap();
+        let error = read_bundles(|name| (name == "SSL_CERT_FILE").then(|| none.clone().into()))
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("SSL_CERT_FILE="), "{error}");
+        assert!(error.contains("no PEM certificate"), "{error}");
+
+        let broken = temp.path().join("broken.pem");
+        std::fs::write(
+            &broken,
+            "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let bundles =
+            read_bundles(|name| (name == "SSL_CERT_FILE").then(|| broken.clone().into())).unwrap();
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let verifier = LazySystemRoots::new(bundles, provider).unwrap();
+        let (_, leaf) = ca_and_leaf("aksctl unknown CA");
+        let name = ServerName::try_from("localhost").unwrap();
+        let error = verifier
+            .verify_server_cert(&leaf, &[], &name, &[], UnixTime::now())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("SSL_CERT_FILE="), "{error}");
+        assert!(error.contains("broken.pem"), "{error}");
+    }
+
+    fn pem_of(certificate: &CertificateDer<'_>) -> String {
+        use base64::Engine;
+        let body = base64::engine::general_purpose::STANDARD.encode(certificate.as_ref());
+        let lines: Vec<_> = body
+            .as_bytes()
+            .chunks(64)
+            .map(|chunk| String::from_utf8_lossy(chunk).into_owned())
+            .collect();
+        format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            lines.join("\n")
+        )
     }
 
     #[test]
