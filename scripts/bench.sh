@@ -289,7 +289,7 @@ cpu_before=$(cpu); start=$(date +%s.%N)
   --aad-admin-group-object-ids "$group" --concurrency $fleet_concurrency --journal "$work/fleet10.jsonl" --yes -o json \
   > "$work/fleet10-report.json" 2> "$work/fleet10.log" || true
 end=$(date +%s.%N); cpu_after=$(cpu)
-python3 - "$(field management)state" "$ca" > "$work/fleet10-state.json" <<'PY'
+python3 - "$(ready_field management)state" "$ca" > "$work/fleet10-state.json" <<'PY'
 import ssl, sys, urllib.request
 sys.stdout.write(urllib.request.urlopen(sys.argv[1], context=ssl.create_default_context(cafile=sys.argv[2])).read().decode())
 PY
