@@ -29,6 +29,24 @@ pub(crate) fn create_group(cloud: &TestCloud, name: &str) -> String {
     created["id"].as_str().unwrap().to_string()
 }
 
+/// A directory group with `members` (object ids) added through Graph (`ad group member add`).
+pub(crate) fn group_with(cloud: &TestCloud, name: &str, members: &[&str]) -> String {
+    let id = create_group(cloud, name);
+    for member in members {
+        cloud.run_ok(&[
+            "ad",
+            "group",
+            "member",
+            "add",
+            "-g",
+            &id,
+            "--member-id",
+            member,
+        ]);
+    }
+    id
+}
+
 /// The cluster as ARM's GET answers it.
 fn get(cloud: &TestCloud, name: &str) -> Value {
     let ready = cloud.ready();
@@ -157,18 +175,8 @@ fn an_admin_group_with_a_member_or_local_accounts_keep_a_path() {
     cloud.run_json(&["group", "create", "--name", "rg1", "--location", "eastus"]);
     create_cluster(&cloud, "c1", &[]);
     create_cluster(&cloud, "c2", &[]);
-    let ops = create_group(&cloud, "ops-admins");
     let member = object_id(&cloud, &ready.nonadmin_client_id);
-    cloud.run_ok(&[
-        "ad",
-        "group",
-        "member",
-        "add",
-        "-g",
-        &ops,
-        "--member-id",
-        &member,
-    ]);
+    let ops = group_with(&cloud, "ops-admins", &[&member]);
 
     let output = update(
         &cloud,

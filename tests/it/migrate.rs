@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use aks_test_support::TestCloud;
 use serde_json::{Value, json};
 
-use crate::lockout::create_group;
+use crate::lockout::group_with;
 use crate::{assert_output_snapshot, cloud, object_id, stderr};
 
 const LEGACY_CLIENT_APP: &str = "11111111-2222-3333-4444-000000000002";
@@ -186,16 +186,7 @@ fn a_fleet_is_planned_then_migrated_through_throttling_and_a_failure() {
         }
     }
     let requests = cloud.requests();
-    assert!(
-        requests
-            .iter()
-            .filter(|r| r["path"]
-                .as_str()
-                .unwrap_or_default()
-                .starts_with("/subscriptions"))
-            .all(|r| r["method"] == "GET"),
-        "a dry run only reads"
-    );
+    assert_only_reads(&requests);
     assert!(
         requests.iter().any(|r| r["query"]
             .as_str()
@@ -554,24 +545,6 @@ fn cluster_id(cloud: &TestCloud, group: &str, name: &str) -> String {
     )
 }
 
-/// A directory group with `members` (object ids) added through Graph (`ad group member add`).
-fn group_with(cloud: &TestCloud, name: &str, members: &[&str]) -> String {
-    let id = create_group(cloud, name);
-    for member in members {
-        cloud.run_ok(&[
-            "ad",
-            "group",
-            "member",
-            "add",
-            "-g",
-            &id,
-            "--member-id",
-            member,
-        ]);
-    }
-    id
-}
-
 /// Every cluster of the subscription as ARM lists it (`nextLink` followed), by name.
 fn arm_clusters(cloud: &TestCloud) -> BTreeMap<String, Value> {
     let mut clusters = BTreeMap::new();
@@ -722,16 +695,7 @@ fn a_wave_of_500_with_empty_admin_groups_ends_with_no_cluster_locked_out() {
         }
     }
     let requests = cloud.requests();
-    assert!(
-        requests
-            .iter()
-            .filter(|r| r["path"]
-                .as_str()
-                .unwrap_or_default()
-                .starts_with("/subscriptions"))
-            .all(|r| r["method"] == "GET"),
-        "a dry run only reads"
-    );
+    assert_only_reads(&requests);
     assert_eq!(
         count_requests(&requests, "GET", "/members"),
         4,
@@ -1049,5 +1013,19 @@ fn a_resumed_run_checks_again_before_its_put() {
     assert_eq!(
         (&last["state"], &last["reason"]),
         (&json!("skipped"), &json!(reason))
+    );
+}
+
+/// A dry run sends nothing to ARM but reads.
+fn assert_only_reads(requests: &[Value]) {
+    assert!(
+        requests
+            .iter()
+            .filter(|r| r["path"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("/subscriptions"))
+            .all(|r| r["method"] == "GET"),
+        "a dry run only reads"
     );
 }
