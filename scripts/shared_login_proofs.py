@@ -511,6 +511,31 @@ class Writers:
                         dropped_intact.update(event["keys"])
         return broken, dropped_intact
 
+    def az_lock_overlaps(self, phase, since):
+        """Fail when two az processes held the token cache's lock at the same time although none had given up on
+        the lock file before: only another writer breaking the protocol lets that happen (an earlier aksctl that
+        locked lock files it had not created did)."""
+        if not os.path.exists(self.trace):
+            return
+        with open(self.trace) as file:
+            events = sorted((event for event in map(json.loads, file) if event["time"] >= since),
+                            key=lambda event: event["time"])
+        holders, broken, overlaps = {}, False, []
+        for event in events:
+            lock = event.get("lock", "").removesuffix(".lockfile")
+            if event["event"] == "stale_lock":
+                broken = True
+            elif event["event"] == "lock" and lock.endswith("msal_token_cache.json"):
+                if holders.get(lock) and not broken:
+                    overlaps.append(f"az {event['pid']} took the lock at {event['time']:.3f} while az "
+                                    f"{holders[lock]} held it")
+                holders[lock] = event["pid"]
+            elif event["event"] == "unlock" and holders.get(lock) == event["pid"]:
+                del holders[lock]
+        if overlaps:
+            raise Failure(f"{phase}: two az writers inside the token cache's lock at once, with no writer "
+                          f"having given up on the lock file:\n" + "\n".join(overlaps))
+
     def ours_lost(self, phase, since, lost_people, lost_lines):
         """Fail on aksctl logins lost while az's lock held, or dropped by an az save before it first failed (az
         kept a copy older than an aksctl write it should have seen: the write's mtime); return the evidence line
@@ -589,6 +614,7 @@ class Writers:
         self.profile(config_dir)
         # msal-extensions writes in place and reads without the lock (see finish): an az that read a truncated
         # file writes back a cache without the entries written before; those people sign in again, alone.
+        self.az_lock_overlaps(f"{each} az + {each} aksctl logins", since)
         mixed_lost = self.lost(config_dir, mixed, [arm])
         gone = [person for person in mixed if any(person[1] in line for line in mixed_lost)]
         login_evidence = self.ours_lost(f"{each} az + {each} aksctl logins", since, gone, mixed_lost)
@@ -614,6 +640,7 @@ class Writers:
         for output, person in zip(outputs, mixed):
             if output is not None:
                 self.check_token(person[0], person, output)
+        self.az_lock_overlaps(f"{2 * each} get-access-token", since)
         token_lost = self.lost(config_dir, mixed, [f"{SERVER_ID}/.default"])
         token_evidence = self.ours_lost(f"{2 * each} get-access-token", since,
                                         [person for person in mixed if any(person[1] in line for line in token_lost)],

@@ -10,6 +10,8 @@ changing nothing az does. One JSON line per event (AzureAD/microsoft-authenticat
   in-place save) and took it for an empty cache;
 - `torn_under_lock`: inside az's lock, the file was empty or did not parse (another writer was rewriting it at
   the same time: the lock did not keep it out);
+- `lock` / `unlock`: az holds `CrossPlatLock` from the one to the other (logged just after taking it and just
+  before releasing it, so two az holders whose spans overlap were inside the lock at the same time);
 - `dropped`: a save, inside az's lock, wrote a cache lacking accounts or refresh tokens the file held just before
   (`keys`: usernames and home account ids), with `synced`/`mtime`: az's last sync time and the file's mtime when
   it last decided whether to reload.
@@ -44,6 +46,19 @@ def _install():
         return created
 
     cache_lock.CrossPlatLock._try_to_create_lock_file = try_to_create_lock_file
+    enter, leave = cache_lock.CrossPlatLock.__enter__, cache_lock.CrossPlatLock.__exit__
+
+    def traced_enter(self):
+        handle = enter(self)
+        _log("lock", lock=self._lockpath)
+        return handle
+
+    def traced_exit(self, *args):
+        _log("unlock", lock=self._lockpath)
+        return leave(self, *args)
+
+    cache_lock.CrossPlatLock.__enter__ = traced_enter
+    cache_lock.CrossPlatLock.__exit__ = traced_exit
 
     cls = token_cache.PersistedTokenCache
     reload_if_necessary = cls._reload_if_necessary
