@@ -29,8 +29,8 @@ enum Source {
 }
 
 /// az's keys of a registered cloud, in the order az writes them (endpoints, then suffixes, each alphabetical),
-/// with their sources. Fallbacks az takes from its built-in clouds for endpoints the metadata lacks are not
-/// applied: a registered cloud's metadata names its own endpoints.
+/// with their sources. Some keys the metadata lacks are then taken from az's built-in cloud of the metadata's
+/// `name` ([`BUILT_IN_FALLBACKS`]).
 const KEYS: &[(&str, Source)] = &[
     ("endpoint_active_directory", Source::LoginEndpoint),
     (
@@ -188,6 +188,200 @@ const KEYS: &[(&str, Source)] = &[
     ),
 ];
 
+/// The values az 2.91's built-in clouds (`HARD_CODED_CLOUD_LIST`) give the keys that `_arm_to_cli_mapper` fills
+/// with a `fallback_value` when a metadata answer naming that cloud lacks them (`_get_endpoint_fallback_value`,
+/// `_get_suffix_fallback_value`); written as they are, suffixes without an added dot. `(cloud, key, value)`;
+/// tests/fixtures/clouds/az-cloud-register-goldens.json (scripts/gen-cloud-goldens.py, run by az itself) checks
+/// them.
+const BUILT_IN_FALLBACKS: &[(&str, &str, &str)] = &[
+    (
+        "AzureCloud",
+        "endpoint_app_insights_resource_id",
+        "https://api.applicationinsights.io",
+    ),
+    (
+        "AzureCloud",
+        "endpoint_app_insights_telemetry_channel_resource_id",
+        "https://dc.applicationinsights.azure.com/v2/track",
+    ),
+    (
+        "AzureCloud",
+        "endpoint_app_service_resource_id",
+        "https://appservice.azure.com",
+    ),
+    (
+        "AzureCloud",
+        "endpoint_attestation_resource_id",
+        "https://attest.azure.net",
+    ),
+    (
+        "AzureCloud",
+        "endpoint_log_analytics_resource_id",
+        "https://api.loganalytics.io",
+    ),
+    (
+        "AzureCloud",
+        "endpoint_microsoft_graph_resource_id",
+        "https://graph.microsoft.com/",
+    ),
+    (
+        "AzureCloud",
+        "endpoint_ossrdbms_resource_id",
+        "https://ossrdbms-aad.database.windows.net",
+    ),
+    (
+        "AzureCloud",
+        "endpoint_synapse_analytics_resource_id",
+        "https://dev.azuresynapse.net",
+    ),
+    (
+        "AzureCloud",
+        "suffix_attestation_endpoint",
+        ".attest.azure.net",
+    ),
+    ("AzureCloud", "suffix_mhsm_dns", ".managedhsm.azure.net"),
+    (
+        "AzureCloud",
+        "suffix_storage_sync_endpoint",
+        "afs.azure.net",
+    ),
+    (
+        "AzureCloud",
+        "suffix_synapse_analytics_endpoint",
+        ".dev.azuresynapse.net",
+    ),
+    (
+        "AzureChinaCloud",
+        "endpoint_app_insights_resource_id",
+        "https://api.applicationinsights.azure.cn",
+    ),
+    (
+        "AzureChinaCloud",
+        "endpoint_app_insights_telemetry_channel_resource_id",
+        "https://dc.applicationinsights.azure.cn/v2/track",
+    ),
+    (
+        "AzureChinaCloud",
+        "endpoint_app_service_resource_id",
+        "https://management.core.chinacloudapi.cn/",
+    ),
+    (
+        "AzureChinaCloud",
+        "endpoint_log_analytics_resource_id",
+        "https://api.loganalytics.azure.cn",
+    ),
+    (
+        "AzureChinaCloud",
+        "endpoint_microsoft_graph_resource_id",
+        "https://microsoftgraph.chinacloudapi.cn",
+    ),
+    (
+        "AzureChinaCloud",
+        "endpoint_ossrdbms_resource_id",
+        "https://ossrdbms-aad.database.chinacloudapi.cn",
+    ),
+    (
+        "AzureChinaCloud",
+        "endpoint_synapse_analytics_resource_id",
+        "https://dev.azuresynapse.azure.cn",
+    ),
+    ("AzureChinaCloud", "suffix_mhsm_dns", ".managedhsm.azure.cn"),
+    (
+        "AzureChinaCloud",
+        "suffix_synapse_analytics_endpoint",
+        ".dev.azuresynapse.azure.cn",
+    ),
+    (
+        "AzureUSGovernment",
+        "endpoint_app_insights_resource_id",
+        "https://api.applicationinsights.us",
+    ),
+    (
+        "AzureUSGovernment",
+        "endpoint_app_insights_telemetry_channel_resource_id",
+        "https://dc.applicationinsights.us/v2/track",
+    ),
+    (
+        "AzureUSGovernment",
+        "endpoint_app_service_resource_id",
+        "https://management.core.usgovcloudapi.net/",
+    ),
+    (
+        "AzureUSGovernment",
+        "endpoint_log_analytics_resource_id",
+        "https://api.loganalytics.us",
+    ),
+    (
+        "AzureUSGovernment",
+        "endpoint_microsoft_graph_resource_id",
+        "https://graph.microsoft.us/",
+    ),
+    (
+        "AzureUSGovernment",
+        "endpoint_ossrdbms_resource_id",
+        "https://ossrdbms-aad.database.usgovcloudapi.net",
+    ),
+    (
+        "AzureUSGovernment",
+        "endpoint_synapse_analytics_resource_id",
+        "https://dev.azuresynapse.usgovcloudapi.net",
+    ),
+    (
+        "AzureUSGovernment",
+        "suffix_mhsm_dns",
+        ".managedhsm.usgovcloudapi.net",
+    ),
+    (
+        "AzureUSGovernment",
+        "suffix_storage_sync_endpoint",
+        "afs.azure.us",
+    ),
+    (
+        "AzureUSGovernment",
+        "suffix_synapse_analytics_endpoint",
+        ".dev.azuresynapse.usgovcloudapi.net",
+    ),
+    (
+        "AzureBleuCloud",
+        "endpoint_microsoft_graph_resource_id",
+        "https://graph.svc.sovcloud.fr",
+    ),
+    (
+        "AzureBleuCloud",
+        "endpoint_ossrdbms_resource_id",
+        "https://ossrdbms-aad.database.sovcloud-api.fr",
+    ),
+    (
+        "AzureBleuCloud",
+        "suffix_attestation_endpoint",
+        "attest.sovcloud-api.fr",
+    ),
+    (
+        "AzureBleuCloud",
+        "suffix_mhsm_dns",
+        ".managedhsm.sovcloud-api.fr",
+    ),
+    (
+        "AzureBleuCloud",
+        "suffix_storage_sync_endpoint",
+        "afs.sovcloud-api.fr",
+    ),
+    (
+        "AzureBleuCloud",
+        "suffix_synapse_analytics_endpoint",
+        ".dev.azuresynapse.sovcloud-api.fr",
+    ),
+];
+
+/// [`BUILT_IN_FALLBACKS`]' value of `key` for the cloud the metadata names.
+fn built_in_fallback(metadata: &Value, key: &str) -> Option<String> {
+    let cloud = metadata.get("name")?.as_str()?;
+    BUILT_IN_FALLBACKS
+        .iter()
+        .find(|(name, fallback_key, _)| *name == cloud && *fallback_key == key)
+        .map(|(_, _, value)| (*value).to_owned())
+}
+
 /// az's `_add_starting_dot`: an empty suffix stays empty.
 fn with_dot(suffix: &str) -> String {
     if suffix.is_empty() || suffix.starts_with('.') {
@@ -227,11 +421,14 @@ fn value_of(metadata: &Value, source: Source) -> Option<String> {
 }
 
 /// The `clouds.config` keys az writes for a cloud registered from ARM's `metadata/endpoints` answer
-/// (`az cloud register --endpoint-resource-manager URL`), in az's order; keys with no value are left out.
+/// (`az cloud register --endpoint-resource-manager URL`), in az's order, with az's built-in fallbacks; keys with
+/// no value are left out.
 pub fn keys_from_metadata(metadata: &Value) -> Vec<(String, String)> {
     KEYS.iter()
         .filter_map(|(key, source)| {
-            value_of(metadata, *source).map(|value| ((*key).to_owned(), value))
+            value_of(metadata, *source)
+                .or_else(|| built_in_fallback(metadata, key))
+                .map(|value| ((*key).to_owned(), value))
         })
         .collect()
 }
@@ -375,6 +572,37 @@ suffix_storage_endpoint = core.emulator.local
             ".database.windows.net".into()
         )));
         assert!(keys_from_metadata(&json!({"name": "X", "suffixes": {}})).is_empty());
+    }
+
+    #[test]
+    fn registered_keys_are_what_az_writes_for_every_golden_answer() {
+        // scripts/gen-cloud-goldens.py ran az 2.91's own `cloud register` code on each answer: the emulator's,
+        // a bare one, and both named after each of az's built-in clouds (whose fallbacks then fill keys).
+        let goldens: Vec<Value> = serde_json::from_str(include_str!(
+            "../../../../tests/fixtures/clouds/az-cloud-register-goldens.json"
+        ))
+        .unwrap();
+        assert!(goldens.len() >= 10, "{} cases", goldens.len());
+        for case in &goldens {
+            let expected: Vec<(String, String)> =
+                serde_json::from_value(case["keys"].clone()).unwrap();
+            assert_eq!(
+                keys_from_metadata(&case["metadata"]),
+                expected,
+                "{}",
+                case["name"]
+            );
+        }
+        let named: std::collections::BTreeSet<&str> = BUILT_IN_FALLBACKS
+            .iter()
+            .map(|(cloud, _, _)| *cloud)
+            .collect();
+        for cloud in named {
+            assert!(
+                goldens.iter().any(|case| case["metadata"]["name"] == cloud),
+                "no golden answer names {cloud}"
+            );
+        }
     }
 
     #[test]
