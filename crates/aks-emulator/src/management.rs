@@ -55,7 +55,7 @@ use crate::http::{Ctx, arm_error, empty, json, unsupported};
 use crate::state::subscriptions;
 use crate::state::{
     FEDERATED_AUDIENCE, FEDERATED_SUBJECT, FederatedCredential, ResourceGroupRecord, SharedState,
-    Store,
+    Store, Subscription, cluster_key,
 };
 use crate::{ADMIN_USER_NAME, LroPacing, entra};
 
@@ -385,7 +385,8 @@ fn set_api_server(state: &SharedState, ctx: &Ctx) -> Response {
     match parse::<ApiServer>(ctx) {
         Ok(ApiServer { available }) => {
             let (group, name) = (&ctx.segments[2], &ctx.segments[3]);
-            if state.set_api_server_available(group, name, available) {
+            let key = cluster_key(&Subscription::own(), group, name);
+            if state.set_api_server_available(&key, available) {
                 json(StatusCode::OK, &json!({"available": available}))
             } else {
                 not_found(format!("no cluster '{name}' in resource group '{group}'"))
@@ -760,9 +761,7 @@ fn seed_state(state: &SharedState, seed: Seed) -> Response {
             Ok(location) => location,
             Err(error) => return bad_request(error.to_string()),
         };
-        let key = subscriptions::within(group.subscription.as_deref(), || {
-            subscriptions::group_key(&group.name)
-        });
+        let key = Subscription::of(group.subscription.as_deref()).group_key(&group.name);
         store
             .resource_groups
             .entry(key)
@@ -778,11 +777,7 @@ fn seed_state(state: &SharedState, seed: Seed) -> Response {
             state.save_or_log(&store);
             return response;
         }
-        let subscription = cluster.subscription.clone();
-        let filled = subscriptions::within(subscription.as_deref(), || {
-            fill_server_fields_for_seed(state, &mut store, cluster)
-        });
-        if let Err(message) = filled {
+        if let Err(message) = fill_server_fields_for_seed(state, &mut store, cluster) {
             state.save_or_log(&store);
             return bad_request(message);
         }

@@ -12,11 +12,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use base64::Engine as _;
 
+use super::existing_group;
 use super::managed_clusters::{DEFAULT_KUBERNETES_VERSION, cluster_not_found, major_minor};
-use super::resource_group_not_found;
 use crate::TENANT_ID;
 use crate::http::{Ctx, arm_error, json};
-use crate::state::{ClusterRecord, SharedState, cluster_key};
+use crate::state::{ClusterRecord, SharedState, Subscription, cluster_key};
 
 /// The user entry of a kubeconfig.
 pub(crate) enum KubeconfigUser<'a> {
@@ -239,18 +239,14 @@ fn answer(name: &str, kubeconfig: &str) -> Response {
 
 fn find<'a>(
     store: &'a crate::state::Store,
+    subscription: &Subscription,
     group: &str,
     name: &str,
 ) -> Result<&'a ClusterRecord, Response> {
-    if !store
-        .resource_groups
-        .contains_key(&crate::state::subscriptions::group_key(group))
-    {
-        return Err(resource_group_not_found(group));
-    }
+    existing_group(store, subscription, group)?;
     store
         .clusters
-        .get(&cluster_key(group, name))
+        .get(&cluster_key(subscription, group, name))
         .ok_or_else(|| cluster_not_found(group, name))
 }
 
@@ -259,7 +255,13 @@ fn server(record: &ClusterRecord) -> String {
 }
 
 /// `POST …/listClusterUserCredential?format=azure|exec&server-fqdn=…`.
-pub(super) fn user(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> Response {
+pub(super) fn user(
+    state: &SharedState,
+    ctx: &Ctx,
+    subscription: &Subscription,
+    group: &str,
+    name: &str,
+) -> Response {
     let format = match ctx.query("format") {
         None => None,
         Some(value) if value.eq_ignore_ascii_case("azure") => Some(Format::Azure),
@@ -277,7 +279,7 @@ pub(super) fn user(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> R
         }
     };
     let store = state.store();
-    let record = match find(&store, group, name) {
+    let record = match find(&store, subscription, group, name) {
         Ok(record) => record,
         Err(response) => return response,
     };
@@ -351,9 +353,14 @@ pub(super) fn user(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> R
 }
 
 /// `POST …/listClusterAdminCredential`: client certificate + token; refused with `disableLocalAccounts`.
-pub(super) fn admin(state: &SharedState, group: &str, name: &str) -> Response {
+pub(super) fn admin(
+    state: &SharedState,
+    subscription: &Subscription,
+    group: &str,
+    name: &str,
+) -> Response {
     let store = state.store();
-    let record = match find(&store, group, name) {
+    let record = match find(&store, subscription, group, name) {
         Ok(record) => record,
         Err(response) => return response,
     };

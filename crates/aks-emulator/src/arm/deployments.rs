@@ -27,7 +27,8 @@ use super::{managed_clusters, operations, page, resource_groups};
 use crate::SUBSCRIPTION_ID;
 use crate::http::{Ctx, arm_error, json, set};
 use crate::state::{
-    Outcome, ResourceGroupRecord, SharedState, Store, now_ms, random_guid, rfc3339_now,
+    Outcome, ResourceGroupRecord, SharedState, Store, Subscription, now_ms, random_guid,
+    rfc3339_now,
 };
 
 /// The deployment resource type, as ARM writes it.
@@ -335,10 +336,11 @@ impl Parser<'_> {
     }
 }
 
-/// What expressions can see: the resolved parameters and the deployment's resource group.
+/// What expressions can see: the resolved parameters and the deployment's resource group (as ARM answers it,
+/// the value of `resourceGroup()`).
 struct Scope<'a> {
     parameters: &'a Map<String, Value>,
-    resource_group: &'a ResourceGroupRecord,
+    resource_group: &'a Value,
 }
 
 /// Why an expression could not be evaluated: not supported by the emulator, or wrong.
@@ -418,9 +420,7 @@ impl Scope<'_> {
                         ))
                     })
             }
-            "resourcegroup" if arguments.is_empty() => {
-                Ok(resource_groups::view(self.resource_group))
-            }
+            "resourcegroup" if arguments.is_empty() => Ok(self.resource_group.clone()),
             _ => Err(EvaluationError::Unsupported(name.to_string())),
         }
     }
@@ -570,7 +570,7 @@ struct Parameters {
 fn resolve_parameters(
     declared: &Map<String, Value>,
     supplied: Map<String, Value>,
-    resource_group: &ResourceGroupRecord,
+    resource_group: &Value,
 ) -> Result<Parameters, ArmErrorDetail> {
     let unknown: Vec<&str> = supplied
         .keys()
@@ -707,11 +707,11 @@ fn plan_resource(
     })
 }
 
-/// Check a template and evaluate it for these parameters in this resource group.
+/// Check a template and evaluate it for these parameters in this resource group (as ARM answers it).
 fn plan(
     template: &Value,
     supplied: Map<String, Value>,
-    resource_group: &ResourceGroupRecord,
+    resource_group: &Value,
 ) -> Result<Plan, ArmErrorDetail> {
     let Value::Object(template) = template else {
         return Err(invalid_template("The template must be a JSON object"));
@@ -875,7 +875,12 @@ fn answer_body(response: Response) -> Value {
 
 /// PUT one cluster through the managed-cluster handler, as a client's PUT would be: the operation it started, or
 /// the error it answered.
-fn put_cluster(state: &SharedState, group: &str, resource: &PlannedResource) -> DeployedResource {
+fn put_cluster(
+    state: &SharedState,
+    subscription: &Subscription,
+    group: &str,
+    resource: &PlannedResource,
+) -> DeployedResource {
     let id = format!(
         "/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{group}/providers/{MANAGED_CLUSTER_TYPE}/{}",
         resource.name
@@ -901,7 +906,7 @@ fn put_cluster(state: &SharedState, group: &str, resource: &PlannedResource) -> 
         HeaderMap::new(),
         Bytes::from(resource.body.to_string()),
     );
-    let response = managed_clusters::put(state, &ctx, group, &resource.name);
+    let response = managed_clusters::put(state, &ctx, subscription, group, &resource.name);
     let status = response.status();
     let operation = response
         .headers()
@@ -1057,7 +1062,13 @@ fn refuse_if_active(state: &SharedState, key: &DeploymentKey, name: &str) -> Res
 /// `PUT …/resourcegroups/{rg}/providers/Microsoft.Resources/deployments/{name}`: validate the template
 /// (`400 InvalidTemplate`, also recorded as a `Failed` deployment), PUT its clusters, answer 201 `Accepted` with
 /// `Azure-AsyncOperation`.
-pub(super) fn put(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> Response {
+pub(super) fn put(
+    state: &SharedState,
+    ctx: &Ctx,
+    subscription: &Subscription,
+    group: &str,
+    name: &str,
+) -> Response {
     let resource_group = match resource_group(state, group) {
         Ok(resource_group) => resource_group,
         Err(response) => return response,
@@ -1097,7 +1108,8 @@ pub(super) fn put(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> Re
         resources: Vec::new(),
         error: None,
     };
-    let plan = match plan(&template, supplied, &resource_group) {
+    let group_view = resource_groups::view(subscription, &resource_group);
+    let plan = match plan(&template, supplied, &group_view) {
         Ok(plan) => plan,
         Err(error) => {
             tracing::info!(deployment = %record.name, code = %error.code, "deployment template refused");
@@ -1118,7 +1130,7 @@ pub(super) fn put(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> Re
     record.resources = plan
         .resources
         .iter()
-        .map(|resource| put_cluster(state, &resource_group.name, resource))
+        .map(|resource| put_cluster(state, subscription, &resource_group.name, resource))
         .collect();
     tracing::info!(deployment = %record.name, group = %record.resource_group, resources = record.resources.len(), "deployment accepted");
     let view = view(&record);
@@ -1230,7 +1242,13 @@ pub(super) fn list(state: &SharedState, ctx: &Ctx, group: &str) -> Response {
 
 /// `POST …/deployments/{name}/validate`: the template checked and evaluated without deploying; 200 with the
 /// deployment as it would start (`validatedResources`), or `400 InvalidTemplate`.
-pub(super) fn validate(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> Response {
+pub(super) fn validate(
+    state: &SharedState,
+    ctx: &Ctx,
+    subscription: &Subscription,
+    group: &str,
+    name: &str,
+) -> Response {
     let resource_group = match resource_group(state, group) {
         Ok(resource_group) => resource_group,
         Err(response) => return response,
@@ -1239,7 +1257,8 @@ pub(super) fn validate(state: &SharedState, ctx: &Ctx, group: &str, name: &str) 
         Ok(request) => request,
         Err(response) => return response,
     };
-    let plan = match plan(&template, supplied, &resource_group) {
+    let group_view = resource_groups::view(subscription, &resource_group);
+    let plan = match plan(&template, supplied, &group_view) {
         Ok(plan) => plan,
         Err(error) => return bad_request(error),
     };
@@ -1279,13 +1298,14 @@ pub(super) fn validate(state: &SharedState, ctx: &Ctx, group: &str, name: &str) 
 mod tests {
     use super::*;
 
-    fn group() -> ResourceGroupRecord {
-        ResourceGroupRecord {
+    fn group() -> Value {
+        let record = ResourceGroupRecord {
             name: "rg".into(),
             location: "eastus".into(),
             tags: None,
             managed_by: None,
-        }
+        };
+        resource_groups::view(&Subscription::own(), &record)
     }
 
     fn template(resource: Value) -> Value {

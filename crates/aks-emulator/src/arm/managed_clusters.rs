@@ -11,13 +11,12 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::operations::{self, operation_headers, set_provisioning_state};
-use super::{Visible, page, resource_group_not_found, visible_items};
+use super::{Visible, existing_group, page, resource_group_not_found, visible_items};
 use crate::http::{Ctx, arm_error, empty, invalid_content, json};
 use crate::pki;
-use crate::state::subscriptions::{self, group_key};
 use crate::state::{
-    ClusterKey, ClusterRecord, OperationKind, SharedState, Store, cluster_key, public_view,
-    random_guid, random_hex,
+    ClusterKey, ClusterRecord, OperationKind, SharedState, Store, Subscription, cluster_key,
+    public_view, random_guid, random_hex,
 };
 use crate::{EmulatorError, TENANT_ID};
 
@@ -57,6 +56,8 @@ pub(crate) fn major_minor(version: &str) -> Option<(u32, u32)> {
 
 /// Where a cluster lives, for the server-filled fields.
 pub(crate) struct Placement<'a> {
+    /// The subscription (its id is written in the cluster's resource ids).
+    pub subscription: &'a Subscription,
     /// Resource group name (as stored).
     pub group: &'a str,
     /// Cluster name (as stored).
@@ -93,13 +94,14 @@ pub(crate) fn fill_server_fields(
     previous: Option<&ManagedCluster>,
 ) {
     let Placement {
+        subscription,
         group,
         name,
         location,
     } = *place;
     cluster.id = Some(format!(
         "/subscriptions/{}/resourcegroups/{group}/providers/Microsoft.ContainerService/managedClusters/{name}",
-        subscriptions::current()
+        subscription.id()
     ));
     cluster.name = Some(name.to_string());
     cluster.resource_type = Some(ANSWER_TYPE.to_string());
@@ -118,7 +120,7 @@ pub(crate) fn fill_server_fields(
         previous_properties,
         managed_identity,
         &node_resource_group,
-        name,
+        place,
     );
     fill_agent_pools(properties, &version);
 }
@@ -153,6 +155,7 @@ fn fill_properties(
     place: &Placement<'_>,
 ) -> (String, String) {
     let Placement {
+        subscription,
         group,
         name,
         location,
@@ -175,9 +178,7 @@ fn fill_properties(
         properties.dns_prefix = Some(
             previous_properties
                 .and_then(|p| p.dns_prefix.clone())
-                .unwrap_or_else(|| {
-                    validation::default_dns_prefix(name, group, &subscriptions::current())
-                }),
+                .unwrap_or_else(|| validation::default_dns_prefix(name, group, subscription.id())),
         );
     }
     let dns_prefix = properties.dns_prefix.clone().unwrap_or_default();
@@ -236,8 +237,11 @@ fn fill_extra(
     previous_properties: Option<&ManagedClusterProperties>,
     managed_identity: bool,
     node_resource_group: &str,
-    name: &str,
+    place: &Placement<'_>,
 ) {
+    let Placement {
+        subscription, name, ..
+    } = *place;
     let previous_extra = previous_properties.map(|p| &p.extra);
     let extra = &mut properties.extra;
     extra.insert("maxAgentPools".into(), json!(100));
@@ -277,7 +281,7 @@ fn fill_extra(
             json!({"kubeletidentity": {
                 "resourceId": format!(
                     "/subscriptions/{}/resourcegroups/{node_resource_group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}-agentpool",
-                    subscriptions::current()
+                    subscription.id()
                 ),
                 "clientId": random_guid(),
                 "objectId": random_guid(),
@@ -513,31 +517,57 @@ fn read_cluster(ctx: &Ctx, name: &str) -> Result<(ManagedCluster, String), Respo
     Ok((cluster, location))
 }
 
+/// Whether an existing cluster may be updated now: no operation running, the same location.
+fn may_update(store: &Store, existing: &ClusterRecord, location: &str) -> Result<(), Response> {
+    if let Some(running) = running_operation(store, existing) {
+        return Err(operation_in_progress(running));
+    }
+    if existing.cluster.location != location {
+        return Err(bad_request(
+            "PropertyChangeNotAllowed",
+            "Changing property 'location' is not allowed.",
+            "location",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether an update migrates a Free-tier legacy-AAD cluster to managed AAD: its API server is then down until
+/// the operation ends.
+fn is_free_tier_migration(previous: Option<&ManagedCluster>, cluster: &ManagedCluster) -> bool {
+    previous.is_some_and(|before| before.aad_mode() == aks_model::AadMode::Legacy)
+        && cluster.aad_mode() == aks_model::AadMode::Managed
+        && cluster
+            .sku
+            .as_ref()
+            .and_then(|sku| sku.tier.as_deref())
+            .is_none_or(|tier| tier.eq_ignore_ascii_case("Free"))
+}
+
 /// `PUT …/managedClusters/{name}`: 201 (create) or 200 (update) with the cluster in `Creating`/`Updating`
 /// and the operation headers.
-pub(super) fn put(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> Response {
+pub(super) fn put(
+    state: &SharedState,
+    ctx: &Ctx,
+    subscription: &Subscription,
+    group: &str,
+    name: &str,
+) -> Response {
     let (mut cluster, location) = match read_cluster(ctx, name) {
         Ok(read) => read,
         Err(response) => return response,
     };
     let mut store = state.store();
-    let Some(resource_group) = store.resource_groups.get(&group_key(group)) else {
+    let Some(resource_group) = store.resource_groups.get(&subscription.group_key(group)) else {
         return resource_group_not_found(group);
     };
     let group_name = resource_group.name.clone();
-    let key = cluster_key(group, name);
+    let key = cluster_key(subscription, group, name);
     let existing = store.clusters.get(&key).cloned();
-    if let Some(existing) = &existing {
-        if let Some(running) = running_operation(&store, existing) {
-            return operation_in_progress(running);
-        }
-        if existing.cluster.location != location {
-            return bad_request(
-                "PropertyChangeNotAllowed",
-                "Changing property 'location' is not allowed.",
-                "location",
-            );
-        }
+    if let Some(existing) = &existing
+        && let Err(response) = may_update(&store, existing, &location)
+    {
+        return response;
     }
     let stored_name = existing
         .as_ref()
@@ -551,6 +581,7 @@ pub(super) fn put(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> Re
     fill_server_fields(
         &mut cluster,
         &Placement {
+            subscription,
             group: &stored_group,
             name: &stored_name,
             location: &location,
@@ -566,15 +597,7 @@ pub(super) fn put(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> Re
     } else {
         OperationKind::Create
     };
-    // A Free-tier legacy-AAD cluster migrating to managed AAD loses its API server until the operation ends.
-    let free_tier_migration = previous
-        .is_some_and(|before| before.aad_mode() == aks_model::AadMode::Legacy)
-        && cluster.aad_mode() == aks_model::AadMode::Managed
-        && cluster
-            .sku
-            .as_ref()
-            .and_then(|sku| sku.tier.as_deref())
-            .is_none_or(|tier| tier.eq_ignore_ascii_case("Free"));
+    let free_tier_migration = is_free_tier_migration(previous, &cluster);
     set_provisioning_state(&mut cluster, kind.running_state());
     let record = match existing {
         Some(mut record) => {
@@ -606,17 +629,29 @@ pub(super) fn put(state: &SharedState, ctx: &Ctx, group: &str, name: &str) -> Re
         _ => StatusCode::OK,
     };
     let mut response = json(status, &view);
-    operation_headers(state, response.headers_mut(), &location, &id, retry_after);
+    operation_headers(
+        state,
+        subscription,
+        response.headers_mut(),
+        &location,
+        &id,
+        retry_after,
+    );
     response
 }
 
 /// `GET …/managedClusters/{name}`; reading the cluster also advances its running operation.
-pub(super) fn get(state: &SharedState, group: &str, name: &str) -> Response {
+pub(super) fn get(
+    state: &SharedState,
+    subscription: &Subscription,
+    group: &str,
+    name: &str,
+) -> Response {
     let mut store = state.store();
-    if !store.resource_groups.contains_key(&group_key(group)) {
-        return resource_group_not_found(group);
+    if let Err(response) = existing_group(&store, subscription, group) {
+        return response;
     }
-    let key = cluster_key(group, name);
+    let key = cluster_key(subscription, group, name);
     if let Some(id) = store.clusters.get(&key).and_then(|r| r.operation.clone())
         && operations::advance(state, &mut store, &id)
     {
@@ -630,12 +665,17 @@ pub(super) fn get(state: &SharedState, group: &str, name: &str) -> Response {
 
 /// `DELETE …/managedClusters/{name}`: 202 with the operation headers (204 when absent); the cluster goes away
 /// when the operation completes.
-pub(super) fn delete(state: &SharedState, _ctx: &Ctx, group: &str, name: &str) -> Response {
+pub(super) fn delete(
+    state: &SharedState,
+    subscription: &Subscription,
+    group: &str,
+    name: &str,
+) -> Response {
     let mut store = state.store();
-    if !store.resource_groups.contains_key(&group_key(group)) {
-        return resource_group_not_found(group);
+    if let Err(response) = existing_group(&store, subscription, group) {
+        return response;
     }
-    let key = cluster_key(group, name);
+    let key = cluster_key(subscription, group, name);
     let Some(record) = store.clusters.get(&key) else {
         return empty(StatusCode::NO_CONTENT);
     };
@@ -659,7 +699,14 @@ pub(super) fn delete(state: &SharedState, _ctx: &Ctx, group: &str, name: &str) -
     state.save_or_log(&store);
     drop(store);
     let mut response = empty(StatusCode::ACCEPTED);
-    operation_headers(state, response.headers_mut(), &location, &id, retry_after);
+    operation_headers(
+        state,
+        subscription,
+        response.headers_mut(),
+        &location,
+        &id,
+        retry_after,
+    );
     response
 }
 
@@ -667,22 +714,24 @@ pub(super) fn delete(state: &SharedState, _ctx: &Ctx, group: &str, name: &str) -
 pub(super) fn list(
     state: &SharedState,
     ctx: &Ctx,
+    subscription: &Subscription,
     group: Option<&str>,
     visible: &Visible,
 ) -> Response {
     let store = state.store();
-    let group_key = group.map(group_key);
-    if let (Some(group), Some(key)) = (group, &group_key)
-        && !store.resource_groups.contains_key(key)
+    let group_key = match group
+        .map(|group| existing_group(&store, subscription, group))
+        .transpose()
     {
-        return resource_group_not_found(group);
-    }
+        Ok(group_key) => group_key,
+        Err(response) => return response,
+    };
     let items = store
         .clusters
         .iter()
         .filter(|((cluster_group, _), _)| match &group_key {
             Some(key) => key == cluster_group,
-            None => subscriptions::owns_group_key(cluster_group),
+            None => subscription.owns_group_key(cluster_group),
         })
         .filter_map(|(_, record)| serde_json::to_value(public_view(&record.cluster)).ok());
     let items = visible_items(&store, items, visible);
@@ -704,13 +753,14 @@ pub(crate) struct SeedCluster {
     pub subscription: Option<String>,
 }
 
-/// Seed one cluster: filled as for a PUT, stored `Succeeded`, AKS rules not enforced. Replaces an existing
-/// cluster's body but keeps its CA, credentials and endpoint.
+/// Seed one cluster in the subscription it names: filled as for a PUT, stored `Succeeded`, AKS
+/// rules not enforced. Replaces an existing cluster's body but keeps its CA, credentials and endpoint.
 pub(crate) fn fill_server_fields_for_seed(
     state: &SharedState,
     store: &mut Store,
     seed: SeedCluster,
 ) -> Result<(), String> {
+    let subscription = &Subscription::of(seed.subscription.as_deref());
     let mut cluster: ManagedCluster = serde_json::from_value(seed.body).map_err(|error| {
         format!(
             "cluster '{}': body is not a ManagedCluster: {error}",
@@ -718,7 +768,7 @@ pub(crate) fn fill_server_fields_for_seed(
         )
     })?;
     validation::cluster_name("name", &seed.name).map_err(|error| error.to_string())?;
-    let group_key = group_key(&seed.resource_group);
+    let group_key = subscription.group_key(&seed.resource_group);
     let group = match store.resource_groups.get(&group_key) {
         Some(group) => group.clone(),
         None => {
@@ -740,7 +790,7 @@ pub(crate) fn fill_server_fields_for_seed(
         validation::location("location", &cluster.location)
             .map_err(|error| format!("cluster '{}': {error}", seed.name))?
     };
-    let key = cluster_key(&group.name, &seed.name);
+    let key = cluster_key(subscription, &group.name, &seed.name);
     let existing = store.clusters.remove(&key);
     let stored_name = existing
         .as_ref()
@@ -749,6 +799,7 @@ pub(crate) fn fill_server_fields_for_seed(
     fill_server_fields(
         &mut cluster,
         &Placement {
+            subscription,
             group: &group.name,
             name: &stored_name,
             location: &location,
@@ -803,6 +854,7 @@ mod tests {
         fill_server_fields(
             &mut cluster,
             &Placement {
+                subscription: &Subscription::own(),
                 group: "rg1",
                 name: "c1",
                 location: "eastus",

@@ -6,7 +6,8 @@
 //! `resourceGroups`, `Microsoft.ContainerService/managedClusters` in any case). Each route names the Azure RBAC
 //! action each of its methods needs; the caller's role assignments are checked once, before the route runs
 //! (`Microsoft.Authorization` role assignments, role definitions and permissions are routes like the others,
-//! at any scope).
+//! at any scope). The subscription the path names is derived once, as a `state::Subscription` value, and passed
+//! to the route's handler, which passes it to the store helpers (store keys and resource ids depend on it).
 
 mod access;
 mod credentials;
@@ -31,7 +32,7 @@ use crate::TENANT_ID;
 use crate::entra::{self, TokenProblem};
 use crate::http::{Ctx, arm_error, set, unsupported};
 use crate::state::subscriptions as subscriptions_state;
-use crate::state::{SharedState, Store};
+use crate::state::{SharedState, Store, Subscription};
 use access::Caller;
 
 pub(crate) use managed_clusters::{
@@ -624,12 +625,11 @@ fn guarded(state: &SharedState, ctx: &Ctx, matched: Matched) -> Response {
         tracing::info!(subscription, "token of another tenant refused");
         return response;
     }
+    // The subscription the request is about, derived from its path once and passed to its route.
+    let about = Subscription::of(subscription.as_deref());
     if let Some(subscription) = &subscription
-        && !subscriptions_state::is_own(subscription)
-        && !state
-            .store()
-            .subscriptions
-            .contains(&subscription.to_ascii_lowercase())
+        && !about.is_own()
+        && !state.store().subscriptions.contains(about.id())
     {
         return arm_error(
             StatusCode::NOT_FOUND,
@@ -651,19 +651,18 @@ fn guarded(state: &SharedState, ctx: &Ctx, matched: Matched) -> Response {
         Access::Filter(action) => caller.may(store, action, &subscriptions_state::as_own_scope(id)),
         Access::Open | Access::Action(_) => true,
     };
-    subscriptions_state::within(subscription.as_deref(), || {
-        answer(state, ctx, route, &caller, &visible)
-    })
+    answer(state, ctx, route, &about, &caller, &visible)
 }
 
 /// Which items of a list the caller may see, by their resource ids (the store is locked by the caller).
 pub(crate) type Visible<'a> = dyn Fn(&Store, &str) -> bool + 'a;
 
-/// The answer of an authorised request's route.
+/// The answer of an authorised request's route, about `subscription` (the one its path names).
 fn answer(
     state: &SharedState,
     ctx: &Ctx,
     route: ArmRoute,
+    subscription: &Subscription,
     caller: &Caller,
     visible: &Visible,
 ) -> Response {
@@ -672,38 +671,46 @@ fn answer(
         ArmRoute::ListTenants => subscriptions::tenants(state, &caller.claims),
         ArmRoute::ListSubscriptions => subscriptions::list(&caller.claims),
         ArmRoute::GetSubscription => subscriptions::get(),
-        ArmRoute::ListResourceGroups => resource_groups::list(state, ctx, visible),
+        ArmRoute::ListResourceGroups => resource_groups::list(state, ctx, subscription, visible),
         ArmRoute::ResourceGroup { group } => match ctx.method {
-            Method::PUT => resource_groups::put(state, ctx, &group),
-            Method::DELETE => {
-                resource_groups::delete(state, ctx, &group, deployments::forget_resource_group)
-            }
-            Method::HEAD => resource_groups::head(state, &group),
-            _ => resource_groups::get(state, &group),
+            Method::PUT => resource_groups::put(state, ctx, subscription, &group),
+            Method::DELETE => resource_groups::delete(
+                state,
+                ctx,
+                subscription,
+                &group,
+                deployments::forget_resource_group,
+            ),
+            Method::HEAD => resource_groups::head(state, subscription, &group),
+            _ => resource_groups::get(state, subscription, &group),
         },
         ArmRoute::ResourceGroupOperationResult { id } => {
             operations::resource_group_result(state, ctx, &id)
         }
-        ArmRoute::ListClusters => managed_clusters::list(state, ctx, None, visible),
+        ArmRoute::ListClusters => managed_clusters::list(state, ctx, subscription, None, visible),
         ArmRoute::ListClustersInGroup { group } => {
-            managed_clusters::list(state, ctx, Some(&group), visible)
+            managed_clusters::list(state, ctx, subscription, Some(&group), visible)
         }
         ArmRoute::Cluster { group, name } => match ctx.method {
-            Method::PUT => managed_clusters::put(state, ctx, &group, &name),
-            Method::DELETE => managed_clusters::delete(state, ctx, &group, &name),
-            _ => managed_clusters::get(state, &group, &name),
+            Method::PUT => managed_clusters::put(state, ctx, subscription, &group, &name),
+            Method::DELETE => managed_clusters::delete(state, subscription, &group, &name),
+            _ => managed_clusters::get(state, subscription, &group, &name),
         },
-        ArmRoute::UserCredential { group, name } => credentials::user(state, ctx, &group, &name),
-        ArmRoute::AdminCredential { group, name } => credentials::admin(state, &group, &name),
+        ArmRoute::UserCredential { group, name } => {
+            credentials::user(state, ctx, subscription, &group, &name)
+        }
+        ArmRoute::AdminCredential { group, name } => {
+            credentials::admin(state, subscription, &group, &name)
+        }
         ArmRoute::OperationStatus { id } => operations::status(state, &id),
         ArmRoute::OperationResult { id } => operations::result(state, ctx, &id),
         ArmRoute::ListDeployments { group } => deployments::list(state, ctx, &group),
         ArmRoute::Deployment { group, name } => match ctx.method {
-            Method::PUT => deployments::put(state, ctx, &group, &name),
+            Method::PUT => deployments::put(state, ctx, subscription, &group, &name),
             _ => deployments::get(state, &group, &name),
         },
         ArmRoute::DeploymentValidate { group, name } => {
-            deployments::validate(state, ctx, &group, &name)
+            deployments::validate(state, ctx, subscription, &group, &name)
         }
         ArmRoute::DeploymentOperationStatus { group, name, id } => {
             deployments::status(state, &group, &name, &id)
@@ -900,6 +907,20 @@ fn page(state: &SharedState, ctx: &Ctx, items: Vec<serde_json::Value>) -> Respon
             serde_json::Value::String(format!("{}{}?{}", state.base_url(), ctx.path, query));
     }
     crate::http::json(StatusCode::OK, &body)
+}
+
+/// The store key of resource group `group` of `subscription` when it exists, else `404 ResourceGroupNotFound`.
+fn existing_group(
+    store: &Store,
+    subscription: &Subscription,
+    group: &str,
+) -> Result<String, Response> {
+    let key = subscription.group_key(group);
+    if store.resource_groups.contains_key(&key) {
+        Ok(key)
+    } else {
+        Err(resource_group_not_found(group))
+    }
 }
 
 /// `404 ResourceGroupNotFound`.

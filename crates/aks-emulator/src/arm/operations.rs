@@ -8,8 +8,8 @@ use serde_json::json;
 
 use crate::http::{Ctx, arm_error, empty, json, set};
 use crate::state::{
-    ClusterKey, Operation, OperationKind, Outcome, SharedState, Store, now_ms, public_view,
-    random_guid, rfc3339_now,
+    ClusterKey, Operation, OperationKind, Outcome, SharedState, Store, Subscription, now_ms,
+    public_view, random_guid, rfc3339_now,
 };
 
 /// The api-version AKS puts on its own polling URLs (docs/arm-aks-api.md).
@@ -110,9 +110,10 @@ pub(crate) fn set_provisioning_state(cluster: &mut aks_model::ManagedCluster, va
     }
 }
 
-/// `Azure-AsyncOperation`, `Location` and `Retry-After` of a cluster operation.
+/// `Azure-AsyncOperation`, `Location` and `Retry-After` of a cluster operation in `subscription`.
 pub(super) fn operation_headers(
     state: &SharedState,
+    subscription: &Subscription,
     headers: &mut HeaderMap,
     location: &str,
     id: &str,
@@ -121,7 +122,7 @@ pub(super) fn operation_headers(
     let base = format!(
         "{}/subscriptions/{}/providers/Microsoft.ContainerService/locations/{location}",
         state.base_url(),
-        crate::state::subscriptions::current()
+        subscription.id()
     );
     set(
         headers,

@@ -7,13 +7,12 @@ use serde_json::{Value, json};
 
 use super::{Visible, operations, page, resource_group_not_found, visible_items};
 use crate::http::{Ctx, arm_error, empty, invalid_content, json, set};
-use crate::state::subscriptions::{self, group_key};
-use crate::state::{OperationKind, ResourceGroupRecord, SharedState, Store};
+use crate::state::{OperationKind, ResourceGroupRecord, SharedState, Store, Subscription};
 
-/// The resource group as ARM answers it.
-pub(crate) fn view(group: &ResourceGroupRecord) -> Value {
+/// The resource group of `subscription` as ARM answers it.
+pub(crate) fn view(subscription: &Subscription, group: &ResourceGroupRecord) -> Value {
     let mut value = json!({
-        "id": format!("/subscriptions/{}/resourceGroups/{}", subscriptions::current(), group.name),
+        "id": format!("/subscriptions/{}/resourceGroups/{}", subscription.id(), group.name),
         "name": group.name,
         "type": RESOURCE_GROUP_TYPE,
         "location": group.location,
@@ -104,7 +103,12 @@ const REGIONS: &[&str] = &[
     "chinanorth3",
 ];
 
-pub(super) fn put(state: &SharedState, ctx: &Ctx, name: &str) -> Response {
+pub(super) fn put(
+    state: &SharedState,
+    ctx: &Ctx,
+    subscription: &Subscription,
+    name: &str,
+) -> Response {
     if validation::resource_group_name("name", name).is_err() {
         // Invented wording: ARM's exact text for a bad group name was not verified.
         return arm_error(
@@ -149,7 +153,7 @@ pub(super) fn put(state: &SharedState, ctx: &Ctx, name: &str) -> Response {
         );
     };
     let mut store = state.store();
-    let key = group_key(name);
+    let key = subscription.group_key(name);
     let (status, record) = match store.resource_groups.get_mut(&key) {
         Some(existing) => {
             if existing.location != location {
@@ -180,20 +184,28 @@ pub(super) fn put(state: &SharedState, ctx: &Ctx, name: &str) -> Response {
         }
     };
     state.save_or_log(&store);
-    json(status, &view(&record))
+    json(status, &view(subscription, &record))
 }
 
 /// `GET /subscriptions/{sub}/resourcegroups/{rg}`.
-pub(super) fn get(state: &SharedState, name: &str) -> Response {
-    match state.store().resource_groups.get(&group_key(name)) {
-        Some(group) => json(StatusCode::OK, &view(group)),
+pub(super) fn get(state: &SharedState, subscription: &Subscription, name: &str) -> Response {
+    match state
+        .store()
+        .resource_groups
+        .get(&subscription.group_key(name))
+    {
+        Some(group) => json(StatusCode::OK, &view(subscription, group)),
         None => resource_group_not_found(name),
     }
 }
 
 /// `HEAD /subscriptions/{sub}/resourcegroups/{rg}`: 204 or 404.
-pub(super) fn head(state: &SharedState, name: &str) -> Response {
-    if state.store().resource_groups.contains_key(&group_key(name)) {
+pub(super) fn head(state: &SharedState, subscription: &Subscription, name: &str) -> Response {
+    if state
+        .store()
+        .resource_groups
+        .contains_key(&subscription.group_key(name))
+    {
         empty(StatusCode::NO_CONTENT)
     } else {
         empty(StatusCode::NOT_FOUND)
@@ -201,14 +213,19 @@ pub(super) fn head(state: &SharedState, name: &str) -> Response {
 }
 
 /// `GET /subscriptions/{sub}/resourcegroups`: the groups the caller may see.
-pub(super) fn list(state: &SharedState, ctx: &Ctx, visible: &Visible) -> Response {
+pub(super) fn list(
+    state: &SharedState,
+    ctx: &Ctx,
+    subscription: &Subscription,
+    visible: &Visible,
+) -> Response {
     let items = {
         let store = state.store();
         let groups = store
             .resource_groups
             .iter()
-            .filter(|(key, _)| subscriptions::owns_group_key(key))
-            .map(|(_, group)| view(group));
+            .filter(|(key, _)| subscription.owns_group_key(key))
+            .map(|(_, group)| view(subscription, group));
         visible_items(&store, groups, visible)
     };
     page(state, ctx, items)
@@ -220,11 +237,12 @@ pub(super) fn list(state: &SharedState, ctx: &Ctx, visible: &Visible) -> Respons
 pub(super) fn delete(
     state: &SharedState,
     ctx: &Ctx,
+    subscription: &Subscription,
     name: &str,
     forget: fn(&mut Store, &str),
 ) -> Response {
     let mut store = state.store();
-    let key = group_key(name);
+    let key = subscription.group_key(name);
     let Some(group) = store.resource_groups.remove(&key) else {
         return resource_group_not_found(name);
     };
@@ -259,7 +277,7 @@ pub(super) fn delete(
         &format!(
             "{}/subscriptions/{}/operationresults/{id}?api-version={api_version}",
             state.base_url(),
-            subscriptions::current()
+            subscription.id()
         ),
     );
     set(headers, "retry-after", &retry_after.to_string());

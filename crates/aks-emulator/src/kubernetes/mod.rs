@@ -187,9 +187,8 @@ async fn dispatch(State(endpoint): State<Endpoint>, request: Request) -> Respons
 }
 
 fn handle(endpoint: &Endpoint, ctx: &Ctx, client_certificate: bool) -> Response {
-    let (group, name) = (&endpoint.key.0, &endpoint.key.1);
     let Some(view) = ClusterView::of(&endpoint.state, &endpoint.key)
-        .filter(|_| endpoint.state.api_server_available(group, name))
+        .filter(|_| endpoint.state.api_server_available(&endpoint.key))
     else {
         return status(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -31,6 +31,7 @@ pub(crate) use role_assignments::{
     CONTRIBUTOR_ROLE_GUID, OWNER_ROLE_GUID, RoleAssignment, RoleAssignments, rfc3339_7_now,
 };
 pub(crate) use service_data::ServiceData;
+pub(crate) use subscriptions::Subscription;
 pub(crate) use write_buckets::WriteBuckets;
 pub use write_buckets::WriteThrottle;
 
@@ -68,12 +69,14 @@ const STATE_FORMAT: u32 = 1;
 /// Lower-cased (resource group, cluster name): clusters are case-insensitive keys.
 pub(crate) type ClusterKey = (String, String);
 
-/// The cluster key for names as written in a request.
-pub(crate) fn cluster_key(resource_group: &str, name: &str) -> ClusterKey {
-    (
-        subscriptions::group_key(resource_group),
-        name.to_lowercase(),
-    )
+/// The key of cluster `name` in resource group `resource_group` of `subscription`, for names as written in a
+/// request.
+pub(crate) fn cluster_key(
+    subscription: &Subscription,
+    resource_group: &str,
+    name: &str,
+) -> ClusterKey {
+    (subscription.group_key(resource_group), name.to_lowercase())
 }
 
 /// A random lower-case hex string of `len` characters (at most 32 per uuid).
@@ -614,7 +617,7 @@ pub(crate) struct Store {
     pub directory: Directory,
     /// Other subscriptions answered for (lower-case ids; `state/subscriptions.rs`).
     pub subscriptions: std::collections::BTreeSet<String>,
-    /// Resource groups by lower-case name (`subscriptions::group_key`).
+    /// Resource groups by lower-case name (`Subscription::group_key`).
     pub resource_groups: BTreeMap<String, ResourceGroupRecord>,
     /// Clusters by lower-case (group, name).
     pub clusters: BTreeMap<ClusterKey, ClusterRecord>,
@@ -885,16 +888,11 @@ impl SharedState {
         format!("{}/pipelines/{PIPELINES_ORGANIZATION_ID}", self.0.base_url)
     }
 
-    /// Mark the API server of cluster `resource_group`/`name` available or not (an outage answers 503 to every
-    /// Kubernetes request). Returns false when there is no such cluster. For migrations and fault tests.
-    pub(crate) fn set_api_server_available(
-        &self,
-        resource_group: &str,
-        name: &str,
-        available: bool,
-    ) -> bool {
+    /// Mark the API server of cluster `key` available or not (an outage answers 503 to every Kubernetes request).
+    /// Returns false when there is no such cluster. For migrations and fault tests.
+    pub(crate) fn set_api_server_available(&self, key: &ClusterKey, available: bool) -> bool {
         let mut store = self.store();
-        let Some(record) = store.clusters.get_mut(&cluster_key(resource_group, name)) else {
+        let Some(record) = store.clusters.get_mut(key) else {
             return false;
         };
         record.api_server.unavailable = !available;
@@ -902,11 +900,11 @@ impl SharedState {
         true
     }
 
-    /// Whether the API server of cluster `resource_group`/`name` is up (false for an unknown cluster).
-    pub(crate) fn api_server_available(&self, resource_group: &str, name: &str) -> bool {
+    /// Whether the API server of cluster `key` is up (false for an unknown cluster).
+    pub(crate) fn api_server_available(&self, key: &ClusterKey) -> bool {
         self.store()
             .clusters
-            .get(&cluster_key(resource_group, name))
+            .get(key)
             .is_some_and(|record| !record.api_server.unavailable)
     }
 
@@ -925,12 +923,7 @@ impl SharedState {
             format: STATE_FORMAT,
             identity: self.0.identity.clone(),
             directory: store.directory.clone(),
-            resource_groups: store
-                .resource_groups
-                .iter()
-                .filter(|(key, _)| !key.contains('/'))
-                .map(|(_, group)| group.clone())
-                .collect(),
+            resource_groups: groups_of(store, &Subscription::own()),
             clusters: store.clusters.values().cloned().collect(),
             operations: store.operations.values().cloned().collect(),
             role_assignments: Some(store.role_assignments.assignments.clone()),
@@ -938,13 +931,7 @@ impl SharedState {
                 .subscriptions
                 .iter()
                 .map(|subscription| {
-                    let prefix = format!("{subscription}/");
-                    let groups = store
-                        .resource_groups
-                        .iter()
-                        .filter(|(key, _)| key.starts_with(&prefix))
-                        .map(|(_, group)| group.clone())
-                        .collect();
+                    let groups = groups_of(store, &Subscription::of(Some(subscription)));
                     (subscription.clone(), groups)
                 })
                 .collect(),
@@ -1119,6 +1106,16 @@ impl Persisted {
     }
 }
 
+/// The resource groups of `subscription`, as the state file keeps them.
+fn groups_of(store: &Store, subscription: &Subscription) -> Vec<ResourceGroupRecord> {
+    store
+        .resource_groups
+        .iter()
+        .filter(|(key, _)| subscription.owns_group_key(key))
+        .map(|(_, group)| group.clone())
+        .collect()
+}
+
 /// The emulator's own resource groups and those of the other subscriptions, by their store key.
 fn keyed_groups(
     own: Vec<ResourceGroupRecord>,
@@ -1132,9 +1129,7 @@ fn keyed_groups(
                 .map(move |group| (Some(subscription.clone()), group))
         }))
         .map(|(subscription, group)| {
-            let key = subscriptions::within(subscription.as_deref(), || {
-                subscriptions::group_key(&group.name)
-            });
+            let key = Subscription::of(subscription.as_deref()).group_key(&group.name);
             (key, group)
         })
         .collect()
@@ -1150,9 +1145,11 @@ fn keyed_clusters(clusters: Vec<ClusterRecord>) -> BTreeMap<ClusterKey, ClusterR
                 .id
                 .as_deref()
                 .and_then(|id| id.split('/').nth(2));
-            let key = subscriptions::within(subscription, || {
-                cluster_key(&record.resource_group, &record.name)
-            });
+            let key = cluster_key(
+                &Subscription::of(subscription),
+                &record.resource_group,
+                &record.name,
+            );
             (key, record)
         })
         .collect()

@@ -3,65 +3,67 @@
 //! token bucket is per subscription, docs/arm-aks-api.md "Throttling"); all share the tenant, the identities and
 //! the role assignments made in the emulator's own subscription.
 //!
-//! A route answers synchronously on one thread, so the subscription of the request being answered is kept for
-//! that thread while it runs ([`within`]): the store keys of resource groups and clusters ([`group_key`]) and the
-//! resource ids written ([`current`]) are those of that subscription. Outside a request (seeding, tests) it is the
-//! emulator's own, unless a seed names another.
-
-use std::cell::RefCell;
+//! The subscription a request is about is a value, [`Subscription`]: the ARM router derives it once from the
+//! request path (`/subscriptions/{id}/…`) and passes it to the handlers, which pass it to the store helpers; seeding
+//! builds it from the seed's `subscription`, and loading the state file from each record's subscription. It gives
+//! the store keys of resource groups and clusters ([`Subscription::group_key`]) and the subscription id written in
+//! resource ids ([`Subscription::id`]).
 
 use crate::SUBSCRIPTION_ID;
-
-thread_local! {
-    /// The other subscription (lower case) the current request is about; `None`: the emulator's own.
-    static CURRENT: RefCell<Option<String>> = const { RefCell::new(None) };
-}
 
 /// Whether `subscription` is the emulator's own.
 pub(crate) fn is_own(subscription: &str) -> bool {
     subscription.eq_ignore_ascii_case(SUBSCRIPTION_ID)
 }
 
-/// Runs `answer` as a request about `subscription` (`None` or the emulator's own: the default).
-pub(crate) fn within<R>(subscription: Option<&str>, answer: impl FnOnce() -> R) -> R {
-    let other = subscription
-        .filter(|subscription| !is_own(subscription))
-        .map(str::to_ascii_lowercase);
-    let previous = CURRENT.with(|current| current.replace(other));
-    let result = answer();
-    CURRENT.with(|current| *current.borrow_mut() = previous);
-    result
+/// The subscription a request (or a seeded or loaded record) is about: the emulator's own or another one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Subscription {
+    /// Another subscription's id in lower case; `None`: the emulator's own.
+    other: Option<String>,
 }
 
-/// The subscription id of the current request, as resource ids write it.
-pub(crate) fn current() -> String {
-    CURRENT.with(|current| {
-        current
-            .borrow()
-            .clone()
-            .unwrap_or_else(|| SUBSCRIPTION_ID.to_string())
-    })
-}
+impl Subscription {
+    /// The emulator's own subscription.
+    pub(crate) fn own() -> Subscription {
+        Subscription::default()
+    }
 
-/// The store key of resource group `group` of the current subscription: its lower-case name, behind
-/// `<subscription>/` in another subscription (a group name has no `/`).
-pub(crate) fn group_key(group: &str) -> String {
-    let group = group.to_lowercase();
-    CURRENT.with(|current| match current.borrow().as_deref() {
-        Some(subscription) => format!("{subscription}/{group}"),
-        None => group,
-    })
-}
+    /// The subscription `id` names (`None` or the emulator's own id: the emulator's own).
+    pub(crate) fn of(id: Option<&str>) -> Subscription {
+        Subscription {
+            other: id.filter(|id| !is_own(id)).map(str::to_ascii_lowercase),
+        }
+    }
 
-/// Whether a store key made by [`group_key`] belongs to the current subscription.
-pub(crate) fn owns_group_key(key: &str) -> bool {
-    CURRENT.with(
-        |current| match (current.borrow().as_deref(), key.split_once('/')) {
+    /// Whether this is the emulator's own subscription.
+    pub(crate) fn is_own(&self) -> bool {
+        self.other.is_none()
+    }
+
+    /// The subscription id as resource ids write it (another subscription's in lower case).
+    pub(crate) fn id(&self) -> &str {
+        self.other.as_deref().unwrap_or(SUBSCRIPTION_ID)
+    }
+
+    /// The store key of resource group `group` of this subscription: its lower-case name, behind
+    /// `<subscription>/` in another subscription (a group name has no `/`).
+    pub(crate) fn group_key(&self, group: &str) -> String {
+        let group = group.to_lowercase();
+        match &self.other {
+            Some(subscription) => format!("{subscription}/{group}"),
+            None => group,
+        }
+    }
+
+    /// Whether a store key made by [`Subscription::group_key`] belongs to this subscription.
+    pub(crate) fn owns_group_key(&self, key: &str) -> bool {
+        match (&self.other, key.split_once('/')) {
             (Some(subscription), Some((owner, _))) => owner == subscription,
             (None, None) => true,
             _ => false,
-        },
-    )
+        }
+    }
 }
 
 /// A resource id (or scope) of another subscription as the same id in the emulator's own, where its role
@@ -81,29 +83,27 @@ mod tests {
     const OTHER: &str = "00000000-0000-0000-0000-0000000000B1";
 
     #[test]
-    fn keys_and_ids_follow_the_request_subscription() {
-        assert_eq!(group_key("Fleet"), "fleet");
-        assert_eq!(current(), SUBSCRIPTION_ID);
-        within(Some(OTHER), || {
-            assert_eq!(
-                group_key("Fleet"),
-                format!("{}/fleet", OTHER.to_lowercase())
-            );
-            assert_eq!(current(), OTHER.to_lowercase());
-            assert!(owns_group_key(&group_key("x")));
-            assert!(!owns_group_key("x"));
-            within(Some(SUBSCRIPTION_ID), || {
-                assert_eq!(group_key("Fleet"), "fleet")
-            });
-            assert_eq!(
-                current(),
-                OTHER.to_lowercase(),
-                "restored after a nested request"
-            );
-        });
-        assert!(owns_group_key("fleet"));
-        assert!(!owns_group_key(&format!("{OTHER}/fleet")));
-        assert_eq!(group_key("Fleet"), "fleet");
+    fn keys_and_ids_follow_the_subscription() {
+        let own = Subscription::own();
+        assert!(own.is_own());
+        assert_eq!(own.id(), SUBSCRIPTION_ID);
+        assert_eq!(own.group_key("Fleet"), "fleet");
+        assert_eq!(Subscription::of(None), own);
+        assert_eq!(Subscription::of(Some(&SUBSCRIPTION_ID.to_uppercase())), own);
+
+        let other = Subscription::of(Some(OTHER));
+        assert!(!other.is_own());
+        assert_eq!(other.id(), OTHER.to_lowercase());
+        assert_eq!(
+            other.group_key("Fleet"),
+            format!("{}/fleet", OTHER.to_lowercase())
+        );
+        assert!(other.owns_group_key(&other.group_key("x")));
+        assert!(!other.owns_group_key("x"));
+        assert!(own.owns_group_key("fleet"));
+        assert!(!own.owns_group_key(&other.group_key("fleet")));
+        let third = Subscription::of(Some("00000000-0000-0000-0000-0000000000b2"));
+        assert!(!third.owns_group_key(&other.group_key("fleet")));
     }
 
     #[test]
