@@ -410,12 +410,14 @@ fn raw<'a, T>(text: &'a str, name: Option<&str>) -> Slot<'a, T> {
 /// The `name` of an entry [`entry_shape`] accepted: on its `- ` line, or on a line indented by two (the entry's
 /// own keys; every other line at that indent is a `- ` item of a list under one of them), a plain string.
 fn raw_name(text: &str) -> Option<&str> {
-    let start = match text.strip_prefix("- name: ") {
-        Some(_) => "- name: ".len(),
-        None => text.find("\n  name: ")? + "\n  name: ".len(),
+    // Line by line (a search for a byte), not a substring search: this runs for every entry of a large list.
+    let value = match text.strip_prefix("- name: ") {
+        Some(value) => value,
+        None => text
+            .split_inclusive('\n')
+            .find_map(|line| line.strip_prefix("  name: "))?,
     };
-    let end = start + text[start..].find('\n')?;
-    Some(&text[start..end])
+    value.split_once('\n').map(|(name, _)| name)
 }
 
 fn spend(budget: &mut usize) -> Option<()> {
