@@ -182,37 +182,40 @@ pub(crate) fn merge_key<T: NamedEntry>(
 }
 
 /// A list with O(1) removal (tombstones), a name index and "next live entry" lookups (union-find), so that
-/// az's remove-then-append loop stays linear on large files.
+/// az's remove-then-append loop stays linear on large files. The entries stay where the list held them (no second
+/// vector): a removed entry is only marked dead, and dropped when the list is turned back into a vector.
 struct LiveList<T> {
-    slots: Vec<Option<T>>,
+    items: Vec<T>,
     /// name → positions of live entries with that name, ascending; only for the names of the addition (the
     /// only ones ever looked up), so a small addition costs no allocation per existing entry.
     by_name: HashMap<String, Vec<usize>>,
-    /// `next[i]` leads to the first live slot at or after `i` (`slots.len()` is the end sentinel).
+    /// `next[i]` leads to the first live entry at or after `i` (`items.len()` is the end sentinel); `next[i] == i`
+    /// exactly when entry `i` is live (a removed entry points past itself).
     next: Vec<usize>,
 }
 
 impl<T: NamedEntry> LiveList<T> {
-    fn new(items: Vec<T>, by_name: HashMap<String, Vec<usize>>) -> Self {
-        let mut list = LiveList {
-            slots: Vec::with_capacity(items.len()),
-            by_name,
-            next: Vec::with_capacity(items.len() + 1),
-        };
-        list.next.push(0);
-        for item in items {
-            list.push(item);
+    fn new(items: Vec<T>, mut by_name: HashMap<String, Vec<usize>>) -> Self {
+        for (position, item) in items.iter().enumerate() {
+            if let Some(positions) = item.name().and_then(|name| by_name.get_mut(name)) {
+                positions.push(position);
+            }
         }
-        list
+        let next = (0..=items.len()).collect();
+        LiveList {
+            items,
+            by_name,
+            next,
+        }
     }
 
     fn push(&mut self, item: T) {
-        let position = self.slots.len();
+        let position = self.items.len();
         if let Some(positions) = item.name().and_then(|name| self.by_name.get_mut(name)) {
             positions.push(position);
         }
-        self.slots.push(Some(item));
-        // The old sentinel becomes this live slot; add a new sentinel.
+        self.items.push(item);
+        // The old sentinel becomes this live entry; add a new sentinel.
         self.next[position] = position;
         self.next.push(position + 1);
     }
@@ -222,14 +225,18 @@ impl<T: NamedEntry> LiveList<T> {
     }
 
     fn get(&self, position: usize) -> &T {
-        self.slots[position]
-            .as_ref()
-            .expect("positions in the index are live")
+        debug_assert_eq!(
+            self.next[position], position,
+            "positions in the index are live"
+        );
+        &self.items[position]
     }
 
     fn remove(&mut self, position: usize) {
-        if let Some(item) = self.slots[position].take()
-            && let Some(name) = item.name()
+        if self.next[position] != position {
+            return;
+        }
+        if let Some(name) = self.items[position].name()
             && let Some(positions) = self.by_name.get_mut(name)
         {
             positions.retain(|&other| other != position);
@@ -237,7 +244,7 @@ impl<T: NamedEntry> LiveList<T> {
         self.next[position] = position + 1;
     }
 
-    /// The first live slot after `position`, if any.
+    /// The first live entry after `position`, if any.
     fn next_live(&mut self, position: usize) -> Option<usize> {
         let mut current = position + 1;
         while self.next[current] != current {
@@ -245,10 +252,20 @@ impl<T: NamedEntry> LiveList<T> {
             self.next[current] = self.next[parent];
             current = parent;
         }
-        (current < self.slots.len()).then_some(current)
+        (current < self.items.len()).then_some(current)
     }
 
+    /// The live entries in order, in the same vector.
     fn into_vec(self) -> Vec<T> {
-        self.slots.into_iter().flatten().collect()
+        let LiveList {
+            mut items, next, ..
+        } = self;
+        let mut position = 0;
+        items.retain(|_| {
+            let live = next[position] == position;
+            position += 1;
+            live
+        });
+        items
     }
 }

@@ -2,13 +2,13 @@
 
 use crate::az_merge::{MergeError, az_merge};
 use crate::model::{Kubeconfig, KubeconfigError, UNKNOWN_CONTEXT};
-use crate::splice::{self, Merged};
+use crate::splice;
 use crate::write::{
     FileLock, SymlinkPolicy, WriteError, create_parent, parent_directory, permission_bits,
-    resolve_symlinks, write_atomic,
+    resolve_symlinks, write_atomic_with,
 };
 use std::fs;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -186,8 +186,8 @@ pub fn merge_into_file(
 
 /// The whole file step of `az aks get-credentials` (docs/az-behaviour.md, "aks get-credentials"), under client-go's
 /// `<file>.lock`: create missing parent directories (0700), read the file (a missing file counts as empty),
-/// parse, [`az_merge`], and [`write_atomic`] the result (a new file gets mode 0600, an existing one keeps its
-/// mode).
+/// parse, [`az_merge`], and write the result as [`crate::write_atomic`] does (a new file gets mode 0600, an
+/// existing one keeps its mode), the merged document going straight into the temporary file.
 ///
 /// With [`SymlinkPolicy::Follow`] a symbolic link is written through: the file at the end of its chain is read
 /// and replaced atomically (the link stays), under both `<link>.lock` and `<target>.lock`
@@ -223,52 +223,73 @@ pub fn merge_into_file_with(
 
     let (existing, previous_mode) = read_existing(path)?;
     let merged = merge_text(path, &existing, addition, overwrite_existing, confirm)?;
-    let outcome = write_atomic(path, merged.text.as_bytes(), options.symlinks).map_err(
-        |error| match error {
+    let outcome = write_atomic_with(path, options.symlinks, &mut |out| merged.write_to(out))
+        .map_err(|error| match error {
             WriteError::Symlink { path } => FileMergeError::Symlink { path },
             error @ (WriteError::DanglingSymlink { .. } | WriteError::SymlinkLoop { .. }) => {
                 FileMergeError::Resolve(error)
             }
             other => FileMergeError::Write(other),
-        },
-    )?;
+        })?;
     Ok(MergeOutcome {
         current_context: merged
-            .current_context
-            .unwrap_or_else(|| UNKNOWN_CONTEXT.to_owned()),
+            .current_context()
+            .unwrap_or(UNKNOWN_CONTEXT)
+            .to_owned(),
         previous_mode,
         created: outcome.created,
     })
 }
 
-/// [`az_merge`] of `addition` into the file's bytes, written as [`Kubeconfig::to_yaml`] writes: on a large file
-/// laid out as az, kubectl and aksctl write it, without parsing the entries the merge leaves alone
-/// (`splice.rs`); otherwise by parsing the whole text.
-fn merge_text(
+/// The merged document: the spliced lists of a large file (written from the file's own text), or a document
+/// parsed whole and merged.
+enum Merged<'a> {
+    Spliced(splice::Merged<'a>),
+    Whole(Kubeconfig),
+}
+
+impl Merged<'_> {
+    fn current_context(&self) -> Option<&str> {
+        match self {
+            Merged::Spliced(merged) => merged.current_context(),
+            Merged::Whole(document) => document.current_context(),
+        }
+    }
+
+    /// Writes the document as [`Kubeconfig::to_yaml`] writes it.
+    fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
+        match self {
+            Merged::Spliced(merged) => merged.write_to(out),
+            Merged::Whole(document) => out.write_all(document.to_yaml().as_bytes()),
+        }
+    }
+}
+
+/// [`az_merge`] of `addition` into the file's bytes: on a large file laid out as az, kubectl and aksctl write it,
+/// without parsing the entries the merge leaves alone (`splice.rs`); otherwise by parsing the whole text.
+fn merge_text<'a>(
     path: &Path,
-    existing: &[u8],
+    existing: &'a [u8],
     addition: Kubeconfig,
     overwrite_existing: bool,
     confirm: &mut dyn FnMut(&str) -> bool,
-) -> Result<Merged, FileMergeError> {
+) -> Result<Merged<'a>, FileMergeError> {
     if let Some(spliced) = std::str::from_utf8(existing)
         .ok()
         .and_then(|text| splice::cut(text, &addition))
     {
         return spliced
             .merge(addition, overwrite_existing, confirm)
+            .map(Merged::Spliced)
             .map_err(FileMergeError::Merge);
     }
     let existing = Kubeconfig::parse_bytes(existing).map_err(|source| FileMergeError::Parse {
         path: path.to_path_buf(),
         source,
     })?;
-    let merged =
-        az_merge(existing, addition, overwrite_existing, confirm).map_err(FileMergeError::Merge)?;
-    Ok(Merged {
-        text: merged.to_yaml(),
-        current_context: merged.current_context().map(str::to_owned),
-    })
+    az_merge(existing, addition, overwrite_existing, confirm)
+        .map(Merged::Whole)
+        .map_err(FileMergeError::Merge)
 }
 
 fn is_symlink(path: &Path) -> bool {

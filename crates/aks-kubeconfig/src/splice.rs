@@ -29,6 +29,7 @@ use crate::sorted::{Entries, Item, entry_to_yaml, list_item_to_yaml};
 use crate::split::{self, List, Piece, parse_alone};
 use serde::de::DeserializeOwned;
 use std::collections::{HashMap, HashSet};
+use std::io::{self, Write};
 
 /// Texts shorter than this are parsed whole (one parse of a small file is as fast).
 pub(crate) const MIN_SPLICE_LEN: usize = 16 * 1024;
@@ -36,14 +37,12 @@ pub(crate) const MIN_SPLICE_LEN: usize = 16 * 1024;
 /// More entries than this to parse alone, and the whole text is parsed instead (faster, and on several cores).
 const MAX_PARSED_ENTRIES: usize = 64;
 
-/// An entry of a list: its text when it is copied as it stands, or the parsed entry.
+/// An entry of a list: its text when it is copied as it stands, or the parsed entry. Two words either way, so
+/// that the slots of a large list stay small next to its text.
 #[derive(Clone, Debug, PartialEq)]
 enum Slot<'a, T> {
-    /// An entry whose text is what the writer writes for it; `name` is its `name` (a plain string), if any.
-    Raw {
-        name: Option<&'a str>,
-        text: &'a str,
-    },
+    /// An entry whose text is what the writer writes for it (its name, if any, is a plain string: [`raw_name`]).
+    Raw(&'a str),
     /// An entry parsed alone (one the merge may compare or replace, or one not written as the writer writes);
     /// boxed, so that a list of mostly copied entries stays small.
     Parsed(Box<T>),
@@ -52,7 +51,7 @@ enum Slot<'a, T> {
 impl<T: NamedEntry> NamedEntry for Slot<'_, T> {
     fn name(&self) -> Option<&str> {
         match self {
-            Slot::Raw { name, .. } => *name,
+            Slot::Raw(text) => raw_name(text),
             Slot::Parsed(entry) => entry.name(),
         }
     }
@@ -67,12 +66,13 @@ pub(crate) struct Spliced<'a> {
     users: Option<Vec<Slot<'a, NamedUser>>>,
 }
 
-/// The merged file.
-pub(crate) struct Merged {
-    /// The YAML text, byte for byte what [`Kubeconfig::to_yaml`] writes for the merged document.
-    pub(crate) text: String,
-    /// The merged `current-context`, when it is a string.
-    pub(crate) current_context: Option<String>,
+/// The merged file, ready to be written.
+pub(crate) struct Merged<'a> {
+    /// Every top-level key but the three lists.
+    rest: Kubeconfig,
+    clusters: Field<Vec<Slot<'a, NamedCluster>>>,
+    contexts: Field<Vec<Slot<'a, NamedContext>>>,
+    users: Field<Vec<Slot<'a, NamedUser>>>,
 }
 
 /// A top-level section: the lines from one column-0 key to the next.
@@ -140,14 +140,14 @@ fn cut_any<'a>(text: &'a str, addition: &Kubeconfig) -> Option<Spliced<'a>> {
     Some(spliced)
 }
 
-impl Spliced<'_> {
-    /// [`crate::az_merge`] of `addition` into the cut text, written.
+impl<'a> Spliced<'a> {
+    /// [`crate::az_merge`] of `addition` into the cut text, ready to be written ([`Merged::write_to`]).
     pub(crate) fn merge(
         self,
         addition: Kubeconfig,
         overwrite_existing: bool,
         confirm: &mut dyn FnMut(&str) -> bool,
-    ) -> Result<Merged, MergeError> {
+    ) -> Result<Merged<'a>, MergeError> {
         let Spliced {
             mut rest,
             clusters,
@@ -182,12 +182,30 @@ impl Spliced<'_> {
         if !addition.current_context.is_absent() {
             rest.current_context = addition.current_context;
         }
+        Ok(Merged {
+            rest,
+            clusters,
+            contexts,
+            users,
+        })
+    }
+}
 
+impl Merged<'_> {
+    /// The merged `current-context`, when it is a string.
+    pub(crate) fn current_context(&self) -> Option<&str> {
+        self.rest.current_context()
+    }
+
+    /// Writes the merged document to `out`, byte for byte what [`Kubeconfig::to_yaml`] writes for it: the copied
+    /// entries straight from the existing text, so no second copy of the file is built in memory.
+    pub(crate) fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
+        let rest = &self.rest;
         let mut parts: Vec<(&str, Part<'_>)> = Vec::with_capacity(rest.other.len() + 4);
         for (key, list) in [
-            ("clusters", &clusters as &dyn WriteList),
-            ("contexts", &contexts),
-            ("users", &users),
+            ("clusters", &self.clusters as &dyn WriteList),
+            ("contexts", &self.contexts),
+            ("users", &self.users),
         ] {
             parts.push((key, Part::List(list)));
         }
@@ -202,17 +220,13 @@ impl Spliced<'_> {
                 .map(|(key, value)| (key.as_str(), Part::Item(Item::Value(value)))),
         );
         parts.sort_by(|left, right| left.0.cmp(right.0));
-        let mut text = String::new();
         for (key, part) in parts {
             match part {
-                Part::Item(item) => text.push_str(&entry_to_yaml(key, item)),
-                Part::List(list) => list.write(key, &mut text),
+                Part::Item(item) => out.write_all(entry_to_yaml(key, item).as_bytes())?,
+                Part::List(list) => list.write(key, out)?,
             }
         }
-        Ok(Merged {
-            text,
-            current_context: rest.current_context.as_ref().cloned(),
-        })
+        Ok(())
     }
 }
 
@@ -224,28 +238,30 @@ enum Part<'a> {
 
 /// A merged list, written under its key.
 trait WriteList {
-    fn write(&self, key: &str, out: &mut String);
+    fn write(&self, key: &str, out: &mut dyn Write) -> io::Result<()>;
 }
 
 impl<T: Entries> WriteList for Field<Vec<Slot<'_, T>>> {
-    fn write(&self, key: &str, out: &mut String) {
+    fn write(&self, key: &str, out: &mut dyn Write) -> io::Result<()> {
         match self {
-            Field::Absent => {}
-            Field::Null => out.push_str(&entry_to_yaml(key, Item::Null)),
+            Field::Absent => Ok(()),
+            Field::Null => out.write_all(entry_to_yaml(key, Item::Null).as_bytes()),
             Field::Present(slots) if slots.is_empty() => {
                 let empty: Vec<T> = Vec::new();
-                out.push_str(&entry_to_yaml(key, Item::List(&empty, 0..0)));
+                out.write_all(entry_to_yaml(key, Item::List(&empty, 0..0)).as_bytes())
             }
             Field::Present(slots) => {
-                out.reserve(key.len() + 2 + slots.len() * 64);
-                out.push_str(key);
-                out.push_str(":\n");
+                out.write_all(key.as_bytes())?;
+                out.write_all(b":\n")?;
                 for slot in slots {
                     match slot {
-                        Slot::Raw { text, .. } => out.push_str(text),
-                        Slot::Parsed(entry) => out.push_str(&list_item_to_yaml(&**entry)),
+                        Slot::Raw(text) => out.write_all(text.as_bytes())?,
+                        Slot::Parsed(entry) => {
+                            out.write_all(list_item_to_yaml(&**entry).as_bytes())?
+                        }
                     }
                 }
+                Ok(())
             }
         }
     }
@@ -364,7 +380,7 @@ fn slots<'a, T: DeserializeOwned + Entries + NamedEntry>(
                     let copyable = list_item_to_yaml(&entry) == text;
                     shapes.insert(shape.clone(), copyable);
                     slots.push(if copyable {
-                        Slot::Raw { name, text }
+                        raw(text, name)
                     } else {
                         Slot::Parsed(Box::new(entry))
                     });
@@ -374,7 +390,7 @@ fn slots<'a, T: DeserializeOwned + Entries + NamedEntry>(
             _ => None,
         };
         slots.push(match copyable {
-            Some(name) => Slot::Raw { name, text },
+            Some(name) => raw(text, name),
             None => {
                 let entry = spend(budget).and_then(|()| parse_alone::<Vec<T>>(text, true))?;
                 let [entry] = <[T; 1]>::try_from(entry).ok()?;
@@ -383,6 +399,25 @@ fn slots<'a, T: DeserializeOwned + Entries + NamedEntry>(
         });
     }
     Some(slots)
+}
+
+/// A copied entry; `name` is the name [`entry_shape`] read, which [`raw_name`] finds again when it is needed.
+fn raw<'a, T>(text: &'a str, name: Option<&str>) -> Slot<'a, T> {
+    debug_assert_eq!(raw_name(text), name, "{text}");
+    Slot::Raw(text)
+}
+
+/// The `name` of an entry [`entry_shape`] accepted: on its `- ` line, or on a line indented by two (the entry's
+/// own keys; every other line at that indent is a `- ` item of a list under one of them), a plain string.
+fn raw_name(text: &str) -> Option<&str> {
+    // Line by line (a search for a byte), not a substring search: this runs for every entry of a large list.
+    let value = match text.strip_prefix("- name: ") {
+        Some(value) => value,
+        None => text
+            .split_inclusive('\n')
+            .find_map(|line| line.strip_prefix("  name: "))?,
+    };
+    value.split_once('\n').map(|(name, _)| name)
 }
 
 fn spend(budget: &mut usize) -> Option<()> {
@@ -559,7 +594,12 @@ mod tests {
         };
         let merged = spliced
             .merge(addition.clone(), overwrite, &mut confirm)
-            .map(|merged| (merged.text, merged.current_context));
+            .map(|merged| {
+                let mut text = Vec::new();
+                merged.write_to(&mut text).expect("writing to memory");
+                let text = String::from_utf8(text).expect("UTF-8");
+                (text, merged.current_context().map(str::to_owned))
+            });
         Some((merged, asked))
     }
 
@@ -631,6 +671,13 @@ mod tests {
         same.contexts = Field::Absent;
         same.users = Field::Absent;
         assert!(check(&text, &same));
+    }
+
+    #[test]
+    fn a_slot_is_two_words() {
+        let word = std::mem::size_of::<usize>();
+        assert_eq!(std::mem::size_of::<Slot<'_, NamedCluster>>(), 2 * word);
+        assert_eq!(std::mem::size_of::<Slot<'_, NamedUser>>(), 2 * word);
     }
 
     #[test]

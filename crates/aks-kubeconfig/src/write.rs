@@ -1,9 +1,12 @@
 //! Atomic, mode-keeping kubeconfig writes and client-go's `<file>.lock` lock.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+/// The buffer between a document written in pieces and its temporary file ([`write_atomic_with`]).
+const WRITE_BUFFER: usize = 64 * 1024;
 
 /// Why a kubeconfig could not be locked or written. The target file is unchanged when this is returned.
 #[derive(Debug, thiserror::Error)]
@@ -186,6 +189,17 @@ pub fn write_atomic(
     contents: &[u8],
     symlinks: SymlinkPolicy,
 ) -> Result<WriteOutcome, WriteError> {
+    write_atomic_with(path, symlinks, &mut |out| out.write_all(contents))
+}
+
+/// [`write_atomic`] of what `write` writes: `write` gets the temporary file (buffered) and may write it in
+/// pieces, so a large document need not be built in memory first. An error from `write` leaves the target
+/// unchanged, as any other error does.
+pub(crate) fn write_atomic_with(
+    path: &Path,
+    symlinks: SymlinkPolicy,
+    write: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>,
+) -> Result<WriteOutcome, WriteError> {
     let target = resolve_target(path, symlinks)?;
     let directory = parent_directory(&target);
     create_parent(directory)?;
@@ -226,7 +240,10 @@ pub fn write_atomic(
         .suffix(".tmp")
         .tempfile_in(directory)
         .map_err(write_error)?;
-    temporary.write_all(contents).map_err(write_error)?;
+    let mut buffered = BufWriter::with_capacity(WRITE_BUFFER, temporary.as_file_mut());
+    write(&mut buffered).map_err(write_error)?;
+    buffered.flush().map_err(write_error)?;
+    drop(buffered);
     set_permission_bits(temporary.as_file(), mode).map_err(write_error)?;
     temporary.as_file().sync_all().map_err(write_error)?;
     temporary
@@ -512,6 +529,37 @@ fn jittered(delay: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_piecewise_write_leaves_the_file_and_no_temporary_file() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("config");
+        fs::write(&path, "old\n").unwrap();
+        let error = write_atomic_with(&path, SymlinkPolicy::Refuse, &mut |out| {
+            out.write_all(&[b'x'; 3 * WRITE_BUFFER])?;
+            Err(io::Error::other("the writer failed"))
+        })
+        .unwrap_err();
+        assert!(
+            matches!(&error, WriteError::Write { path: failed, source } if failed == &path && source.to_string() == "the writer failed"),
+            "{error:?}"
+        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), "old\n");
+        let names: Vec<_> = fs::read_dir(directory.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["config"]);
+
+        write_atomic_with(&path, SymlinkPolicy::Refuse, &mut |out| {
+            out.write_all(b"new ")?;
+            out.write_all(&[b'y'; 2 * WRITE_BUFFER])
+        })
+        .unwrap();
+        let written = fs::read(&path).unwrap();
+        assert_eq!(written.len(), 4 + 2 * WRITE_BUFFER);
+        assert!(written.starts_with(b"new y") && written.ends_with(b"yy"));
+    }
 
     #[test]
     fn durations_are_printed_as_people_write_them() {

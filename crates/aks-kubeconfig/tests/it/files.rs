@@ -559,3 +559,65 @@ fn a_read_only_file_is_refused_and_left_alone() {
     assert!(write_atomic(&path, b"replaced", SymlinkPolicy::Refuse).is_ok());
     assert_eq!(mode_of(&path), 0o644);
 }
+
+/// A kubeconfig of `count` clusters, contexts and users as the writer lays it out (so a merge copies its
+/// untouched entries from the text and writes the result to the file in pieces).
+fn large_file_text(count: usize) -> String {
+    let mut text = String::from("apiVersion: v1\nclusters:\n");
+    for index in 0..count {
+        text += &format!("- cluster:\n    server: https://127.0.0.1:{index}\n  name: c{index}\n");
+    }
+    text += "contexts:\n";
+    for index in 0..count {
+        text +=
+            &format!("- context:\n    cluster: c{index}\n    user: u{index}\n  name: c{index}\n");
+    }
+    text += "current-context: c0\nkind: Config\npreferences: {}\nusers:\n";
+    for index in 0..count {
+        text += &format!("- name: u{index}\n  user:\n    token: t{index}\n");
+    }
+    text
+}
+
+#[test]
+fn a_large_file_is_written_byte_for_byte_as_the_whole_parse_writes_it() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("config");
+    // Larger than the write buffer several times over, so the file is written in many pieces.
+    let text = parse(&large_file_text(1000)).to_yaml();
+    assert!(text.len() > 2 * 64 * 1024, "{} bytes", text.len());
+    let mut replaced = credential("c7");
+    replaced.users = parse(&large_file_text(8)).users;
+    for (addition, overwrite) in [(credential("fresh"), false), (replaced, true)] {
+        fs::write(&path, &text).unwrap();
+        let expected = aks_kubeconfig::az_merge(
+            Kubeconfig::parse(&text).unwrap(),
+            addition.clone(),
+            overwrite,
+            &mut never_asked,
+        )
+        .unwrap()
+        .to_yaml();
+        let outcome = merge_into_file(&path, addition, overwrite, &mut never_asked).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), expected);
+        assert_eq!(
+            outcome.current_context,
+            parse(&expected).current_context().unwrap()
+        );
+        assert_eq!(
+            entries_in(directory.path()),
+            ["config"],
+            "no lock or temp file left"
+        );
+    }
+
+    // A conflict refused on a large file: nothing written, nothing left behind.
+    fs::write(&path, &text).unwrap();
+    let error = merge_into_file(&path, credential("c9"), false, &mut |_| false).unwrap_err();
+    assert!(
+        matches!(&error, FileMergeError::Merge(MergeError::Conflict { key, name }) if key == "clusters" && name == "c9"),
+        "{error:?}"
+    );
+    assert_eq!(fs::read_to_string(&path).unwrap(), text);
+    assert_eq!(entries_in(directory.path()), ["config"]);
+}
