@@ -254,7 +254,11 @@ impl Runner {
                 .step(&label, "verifying the admin group's access", false);
             report.set_admin_access(&self.verifier.verify(&row).await);
         }
-        if let Err(error) = self.journal.state(&row.id, state, None, reason, error) {
+        if let Err(error) = self
+            .journal
+            .state(&row.id, state, None, reason, error)
+            .await
+        {
             report
                 .warnings
                 .push(format!("not recorded in the journal: {error}"));
@@ -388,9 +392,10 @@ impl Runner {
             .initial()
             .header("azure-asyncoperation")
             .map(str::to_string);
-        if let Err(error) =
-            self.journal
-                .state(&row.id, ClusterState::Accepted, operation, None, None)
+        if let Err(error) = self
+            .journal
+            .state(&row.id, ClusterState::Accepted, operation, None, None)
+            .await
         {
             tracing::warn!("journal: {error}");
         }
@@ -497,6 +502,7 @@ impl Runner {
             if let Err(error) = self
                 .journal
                 .state(&row.id, ClusterState::Putting, None, None, None)
+                .await
             {
                 return failed("JournalWriteFailed", error);
             }
