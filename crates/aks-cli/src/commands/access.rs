@@ -405,42 +405,18 @@ fn questions(namespace: &str) -> Vec<Question> {
 }
 
 /// One SelfSubjectAccessReview per question.
-/// API server clients built in this process, by the CA they trust: building one loads the system's root store,
-/// which cost `aks migrate` a fifth of its CPU when it built one for each of 5,000 clusters' checks. Clusters that
-/// share a CA share a client (and its connections); a few CAs are kept.
-static API_SERVER_CLIENTS: std::sync::Mutex<Vec<(Vec<u8>, reqwest::Client)>> =
-    std::sync::Mutex::new(Vec::new());
-/// How many CAs' clients are kept.
-const KEPT_API_SERVER_CLIENTS: usize = 8;
-
-/// The client for an API server whose certificate chains to `ca_pem` (or to the system's roots).
-fn api_server_client(ca_pem: &[u8]) -> Result<reqwest::Client, CliError> {
-    let mut clients = API_SERVER_CLIENTS
-        .lock()
-        .unwrap_or_else(|poison| poison.into_inner());
-    if let Some((_, client)) = clients.iter().find(|(ca, _)| ca == ca_pem) {
-        return Ok(client.clone());
-    }
-    let certificate = reqwest::Certificate::from_pem(ca_pem)
+async fn access_reviews(
+    server: &ApiServer,
+    token: &str,
+    questions: &[Question],
+) -> Result<Vec<KubernetesCheck>, CliError> {
+    let certificate = reqwest::Certificate::from_pem(&server.ca_pem)
         .map_err(|_| CliError::message("The cluster's CA certificate is not PEM."))?;
     let client = reqwest::Client::builder()
         .user_agent(user_agent())
         .tls_certs_merge([certificate])
         .build()
         .map_err(|error| CliError::message(format!("Cannot build an HTTP client: {error}")))?;
-    if clients.len() >= KEPT_API_SERVER_CLIENTS {
-        clients.remove(0);
-    }
-    clients.push((ca_pem.to_vec(), client.clone()));
-    Ok(client)
-}
-
-async fn access_reviews(
-    server: &ApiServer,
-    token: &str,
-    questions: &[Question],
-) -> Result<Vec<KubernetesCheck>, CliError> {
-    let client = api_server_client(&server.ca_pem)?;
     let url = format!(
         "{}/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
         server.url
