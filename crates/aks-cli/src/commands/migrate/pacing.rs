@@ -1,7 +1,8 @@
 //! Write pacing per subscription (docs/arm-aks-api.md, "Throttling"): ARM's write budget is a token bucket per
 //! subscription, so the workers of one subscription share a gate that mirrors the bucket. Each write takes a token
-//! from the mirror when it passes; each accepted PUT resets the mirror to the `x-ms-ratelimit-remaining-subscription-writes`
-//! ARM reported, less the writes that passed after that PUT; in between the mirror refills at ARM's rate. A write
+//! from the mirror when it passes; each accepted PUT resets the mirror to the
+//! `x-ms-ratelimit-remaining-subscription-writes` ARM reported, less the writes that passed after that PUT; in
+//! between the mirror refills at ARM's rate. A write
 //! passes at once while the mirror holds more than a token in reserve, otherwise it waits for the refill, so writes
 //! leave at ARM's refill rate, one after the other, and the bucket is spent down to the reserve. A 429 that outlived
 //! the client's own `Retry-After` retries empties the mirror, closes the gate for a while and slows the refill it
@@ -11,8 +12,8 @@
 //! worker waiting behind it then wrote together, ran into 429s and the doubling pauses after them (a 500-cluster
 //! fleet at 2.5× the throttle-bound minimum). The second handed out slots one refill interval apart once fewer than
 //! ten writes were left: the waiting workers reserved their slots seconds ahead, and the writes left in the bucket
-//! when pacing began were never spent (≈ 1 s over the minimum per subscription). Waiters now pass one at a time
-//! (first come, first served) and each decides when it is its turn, from the mirror as it is then.
+//! when pacing began were never spent (up to ten: up to 1 s at ARM's 10 writes a second). Waiters now pass one at
+//! a time (first come, first served), and each decides when it may go from the mirror as it is then.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
