@@ -588,7 +588,7 @@ pub async fn migrate(args: AksMigrateArgs, context: &Context) -> Result<(), CliE
     let runner = Arc::new(Runner {
         arm: arm.clone(),
         journal: journal.clone(),
-        gates: WriteGates::new(u64::from(args.concurrency).clamp(2, 10)),
+        gates: WriteGates::default(),
         progress: progress.clone(),
         guard: Arc::new(guard),
         verifier: Arc::new(Verifier::new(arm.clone(), graph)),

@@ -1,12 +1,19 @@
 //! Write pacing per subscription (docs/arm-aks-api.md, "Throttling"): ARM's write budget is a token bucket per
-//! subscription, so the workers of one subscription share a gate. While `x-ms-ratelimit-remaining-subscription-writes`
-//! shows plenty of budget, writes pass at once; once it runs low the gate hands out one slot per refill interval, so
-//! writes leave at ARM's refill rate, one after the other. A 429 that outlived the client's own `Retry-After` retries
-//! closes the gate for a while and widens the slots; successes narrow them again.
+//! subscription, so the workers of one subscription share a gate that mirrors the bucket. Each write takes a token
+//! from the mirror when it passes; each accepted PUT resets the mirror to the
+//! `x-ms-ratelimit-remaining-subscription-writes` ARM reported, less the writes that passed after that PUT; in
+//! between the mirror refills at ARM's rate. A write
+//! passes at once while the mirror holds more than a token in reserve, otherwise it waits for the refill, so writes
+//! leave at ARM's refill rate, one after the other, and the bucket is spent down to the reserve. A 429 that outlived
+//! the client's own `Retry-After` retries empties the mirror, closes the gate for a while and slows the refill it
+//! assumes; successes bring the rate back.
 //!
-//! The gate must hand out *slots*, not open for everyone at once: a first version closed it for a refill interval
-//! after each write, and every worker waiting behind it then wrote together, ran into 429s and the doubling pauses
-//! after them, and ran a 500-cluster fleet at 2.5× the throttle-bound minimum.
+//! Two earlier versions lost time. The first closed the gate for a refill interval after each write, and every
+//! worker waiting behind it then wrote together, ran into 429s and the doubling pauses after them (a 500-cluster
+//! fleet at 2.5× the throttle-bound minimum). The second handed out slots one refill interval apart once fewer than
+//! ten writes were left: the waiting workers reserved their slots seconds ahead, and the writes left in the bucket
+//! when pacing began were never spent (up to ten: up to 1 s at ARM's 10 writes a second). Waiters now pass one at
+//! a time (first come, first served), and each decides when it may go from the mirror as it is then.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,48 +23,95 @@ use tokio::time::Instant;
 
 /// The header ARM reports the remaining write budget in.
 pub(super) const REMAINING_WRITES: &str = "x-ms-ratelimit-remaining-subscription-writes";
-/// The slot spacing while the budget is low: ARM refills 10 writes per second per subscription.
+/// The time ARM takes to refill one write: 10 writes per second per subscription.
 const PACE: Duration = Duration::from_millis(100);
-/// The widest slot spacing after repeated 429s.
+/// The slowest refill assumed after repeated 429s.
 const MAX_PACE: Duration = Duration::from_secs(2);
 /// The first pause after a 429 the client gave up on (ARM's write `Retry-After` is about a second).
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 /// The longest pause after repeated 429s.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// Writes the gate leaves in ARM's bucket: a write passes while the mirror holds more than this, so a write that
+/// reaches ARM a little out of order still finds a token.
+const RESERVE: f64 = 1.0;
 
+/// The mirror of one subscription's bucket, and the 429 backoff.
 #[derive(Debug)]
 struct GateState {
+    /// Tokens believed in ARM's bucket at `at`, less the writes that passed since; `None` until ARM reports its
+    /// budget (writes pass at once until then).
+    tokens: Option<f64>,
+    /// When `tokens` was last brought up to date.
+    at: Instant,
+    /// The most writes ARM reported left (plus the write it answered): the bucket holds no more (and at least the
+    /// reserve and one write, so that a write always gets through in the end).
+    capacity: f64,
+    /// Writes passed so far; a write's number tells which writes passed after it.
+    passed: u64,
     /// No write before this instant (after a 429).
     open_at: Instant,
-    /// The next free slot while paced.
-    next_slot: Instant,
-    /// Whether writes take slots (the budget ran low or ARM said 429).
-    paced: bool,
-    /// The slot spacing while paced.
+    /// The time one token takes to refill.
     pace: Duration,
     /// The pause after the next 429.
     backoff: Duration,
 }
 
+impl GateState {
+    /// Bring the mirror up to `now`: the refill since the last update, up to the bucket's size.
+    fn refill(&mut self, now: Instant) {
+        if let Some(tokens) = self.tokens {
+            let refilled =
+                now.saturating_duration_since(self.at).as_secs_f64() / self.pace.as_secs_f64();
+            self.tokens = Some((tokens + refilled).min(self.capacity.max(RESERVE + 1.0)));
+        }
+        self.at = now;
+    }
+
+    /// When the next write may pass, seen at `now`.
+    fn next_pass(&mut self, now: Instant) -> Instant {
+        self.refill(now);
+        let ready = match self.tokens {
+            Some(tokens) if tokens < RESERVE + 1.0 => {
+                now + self.pace.mul_f64(RESERVE + 1.0 - tokens)
+            }
+            _ => now,
+        };
+        ready.max(self.open_at)
+    }
+
+    /// A write passes at `now`: it takes a token; returns its number.
+    fn take(&mut self, now: Instant) -> u64 {
+        self.refill(now);
+        if let Some(tokens) = self.tokens.as_mut() {
+            *tokens -= 1.0;
+        }
+        self.passed += 1;
+        self.passed
+    }
+}
+
 /// The write gate of one subscription.
 #[derive(Debug)]
 pub(super) struct WriteGate {
-    low_water: u64,
     state: Mutex<GateState>,
+    /// Waiters pass one at a time, in the order they came (tokio's mutex is fair).
+    turn: tokio::sync::Mutex<()>,
 }
 
 impl WriteGate {
-    fn new(low_water: u64) -> WriteGate {
+    fn new() -> WriteGate {
         let now = Instant::now();
         WriteGate {
-            low_water,
             state: Mutex::new(GateState {
+                tokens: None,
+                at: now,
+                capacity: 0.0,
+                passed: 0,
                 open_at: now,
-                next_slot: now,
-                paced: false,
                 pace: PACE,
                 backoff: FIRST_BACKOFF,
             }),
+            turn: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -67,74 +121,61 @@ impl WriteGate {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// Take the next slot (at once while the budget is ample); returns the instant the write may go.
-    fn reserve(&self, now: Instant) -> Instant {
-        let mut state = self.lock();
-        let mut slot = now.max(state.open_at);
-        if state.paced {
-            slot = slot.max(state.next_slot);
-            state.next_slot = slot + state.pace;
+    /// Wait for this write's turn; returns its number (for [`WriteGate::succeeded`]).
+    pub(super) async fn pass(&self) -> u64 {
+        let _turn = self.turn.lock().await;
+        loop {
+            let now = Instant::now();
+            let ready = self.lock().next_pass(now);
+            if ready <= now {
+                return self.lock().take(now);
+            }
+            // An answer that arrives meanwhile may change the mirror: look again when woken.
+            tokio::time::sleep_until(ready).await;
         }
-        slot
     }
 
-    /// Wait for this write's slot.
-    pub(super) async fn pass(&self) {
-        let slot = self.reserve(Instant::now());
-        tokio::time::sleep_until(slot).await;
-    }
-
-    /// A write went through and ARM reported `remaining` writes left (when it did): reset the 429 backoff, and
-    /// pace writes while the budget is below the reserve. Returns whether writes are paced.
-    pub(super) fn succeeded(&self, remaining: Option<u64>) -> bool {
+    /// Write number `write` went through and ARM reported `remaining` writes left (when it did): reset the 429
+    /// backoff, bring the refill rate back, and set the mirror to `remaining` less the writes that passed after
+    /// this one. Returns whether the budget is down to the reserve (writes wait for the refill).
+    pub(super) fn succeeded(&self, write: u64, remaining: Option<u64>) -> bool {
         let mut state = self.lock();
         state.backoff = FIRST_BACKOFF;
-        match remaining {
-            Some(remaining) if remaining < self.low_water => state.paced = true,
-            // Well above the reserve again (the bucket refilled): no pacing.
-            Some(remaining) if remaining >= self.low_water.saturating_mul(2) => {
-                state.paced = false;
-                state.pace = PACE;
-            }
-            // In between: keep pacing, and narrow slots that 429s widened.
-            Some(_) => state.pace = state.pace.mul_f64(0.9).max(PACE),
-            None => {}
+        state.pace = state.pace.mul_f64(0.9).max(PACE);
+        let now = Instant::now();
+        if let Some(remaining) = remaining {
+            let remaining = remaining as f64;
+            state.capacity = state.capacity.max(remaining + 1.0);
+            let after = state.passed.saturating_sub(write) as f64;
+            state.tokens = Some(remaining - after);
+            state.at = now;
         }
-        state.paced
+        state.refill(now);
+        state.tokens.is_some_and(|tokens| tokens < RESERVE + 1.0)
     }
 
-    /// ARM kept answering 429: close the gate for the current backoff (doubling it) and pace the writes after
-    /// it in wider slots. Returns the pause.
+    /// ARM kept answering 429: empty the mirror, close the gate for the current backoff (doubling it) and assume a
+    /// refill half as fast. Returns the pause.
     pub(super) fn throttled(&self) -> Duration {
         let mut state = self.lock();
+        let now = Instant::now();
         let pause = state.backoff;
         state.backoff = (state.backoff * 2).min(MAX_BACKOFF);
         state.pace = (state.pace * 2).min(MAX_PACE);
-        state.paced = true;
-        let until = Instant::now() + pause;
-        if until > state.open_at {
-            state.open_at = until;
-        }
+        state.tokens = Some(0.0);
+        state.at = now;
+        state.open_at = state.open_at.max(now + pause);
         pause
     }
 }
 
 /// The gates of every subscription.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(super) struct WriteGates {
-    low_water: u64,
     gates: Mutex<HashMap<String, Arc<WriteGate>>>,
 }
 
 impl WriteGates {
-    /// Gates that slow down when fewer than `low_water` writes are left.
-    pub(super) fn new(low_water: u64) -> WriteGates {
-        WriteGates {
-            low_water,
-            gates: Mutex::new(HashMap::new()),
-        }
-    }
-
     /// The gate of a subscription.
     pub(super) fn of(&self, subscription: &str) -> Arc<WriteGate> {
         let mut gates = self
@@ -143,7 +184,7 @@ impl WriteGates {
             .unwrap_or_else(|poison| poison.into_inner());
         gates
             .entry(subscription.to_ascii_lowercase())
-            .or_insert_with(|| Arc::new(WriteGate::new(self.low_water)))
+            .or_insert_with(|| Arc::new(WriteGate::new()))
             .clone()
     }
 }
@@ -152,90 +193,127 @@ impl WriteGates {
 mod tests {
     use super::*;
 
-    #[test]
-    fn ample_budget_passes_at_once_and_a_low_one_hands_out_spaced_slots() {
-        let gates = WriteGates::new(4);
-        let gate = gates.of("SUB");
-        assert!(Arc::ptr_eq(&gate, &gates.of("sub")));
-        let now = Instant::now();
-        assert_eq!(gate.reserve(now), now);
-        assert_eq!(gate.reserve(now), now, "not paced: no slots");
-        assert!(!gate.succeeded(Some(10)));
-        assert!(!gate.succeeded(None));
-        assert!(gate.succeeded(Some(3)), "below the reserve: paced");
-        let now = Instant::now();
-        let slots: Vec<Instant> = (0..5).map(|_| gate.reserve(now)).collect();
-        assert_eq!(slots[0], now);
-        for pair in slots.windows(2) {
-            assert_eq!(
-                pair[1] - pair[0],
-                PACE,
-                "one write per refill interval, never together"
-            );
+    /// Pass `count` writes one after the other; the instants they passed, from `start`.
+    async fn pass_all(gate: &WriteGate, count: usize, start: Instant) -> Vec<Duration> {
+        let mut passed = Vec::new();
+        for _ in 0..count {
+            gate.pass().await;
+            passed.push(Instant::now() - start);
         }
-        assert!(
-            gate.succeeded(Some(5)),
-            "between reserve and twice the reserve: still paced"
-        );
-        assert!(!gate.succeeded(Some(8)), "refilled: no pacing");
-        let later = Instant::now();
-        assert_eq!(gate.reserve(later), later);
+        passed
     }
 
-    #[test]
-    fn throttling_closes_the_gate_then_paces_in_wider_slots() {
-        let gate = WriteGates::new(4).of("sub");
+    #[tokio::test(start_paused = true)]
+    async fn writes_pass_at_once_until_arm_reports_its_budget() {
+        let gates = WriteGates::default();
+        let gate = gates.of("SUB");
+        assert!(Arc::ptr_eq(&gate, &gates.of("sub")));
+        let start = Instant::now();
+        assert_eq!(pass_all(&gate, 50, start).await, vec![Duration::ZERO; 50]);
+        assert_eq!(gate.pass().await, 51, "writes are numbered");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_budget_is_spent_down_to_the_reserve_then_writes_leave_at_the_refill_rate() {
+        let gate = WriteGates::default().of("sub");
+        let start = Instant::now();
+        let first = gate.pass().await;
+        assert!(
+            !gate.succeeded(first, Some(6)),
+            "6 left: not yet at the reserve"
+        );
+        let passed = pass_all(&gate, 8, start).await;
+        // 6 in the bucket, 1 kept in reserve: 5 pass at once; then one per refill interval.
+        assert_eq!(passed[..5], [Duration::ZERO; 5]);
+        assert_eq!(passed[5..], [PACE, PACE * 2, PACE * 3], "{passed:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_answer_counts_the_writes_that_passed_after_it() {
+        let gate = WriteGates::default().of("sub");
+        let early = gate.pass().await;
+        for _ in 0..3 {
+            gate.pass().await;
+        }
+        // The early write's answer: 5 left then, and 3 writes have passed since.
+        assert!(
+            !gate.succeeded(early, Some(5)),
+            "5 - 3 = 2 left: one more passes before the reserve"
+        );
+        let start = Instant::now();
+        assert_eq!(pass_all(&gate, 2, start).await, [Duration::ZERO, PACE]);
+        // A later answer that shows more (the bucket refilled faster than assumed) raises the mirror again.
+        let last = gate.pass().await;
+        assert!(!gate.succeeded(last, Some(10)));
+        let start = Instant::now();
+        assert_eq!(pass_all(&gate, 9, start).await, [Duration::ZERO; 9]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiting_writers_leave_one_refill_interval_apart_in_arrival_order() {
+        let gate = WriteGates::default().of("sub");
+        let write = gate.pass().await;
+        gate.succeeded(write, Some(0));
+        let start = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let gate = gate.clone();
+            tasks.spawn(async move { (gate.pass().await, Instant::now() - start) });
+        }
+        let mut passed = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            passed.push(done.unwrap());
+        }
+        passed.sort();
+        // The mirror is at 0 and keeps 1 in reserve: the first waits two refills, then one each.
+        let expected: Vec<(u64, Duration)> = (0..8u32)
+            .map(|i| (u64::from(i) + 2, PACE * (i + 2)))
+            .collect();
+        assert_eq!(passed, expected);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_mirror_never_holds_more_than_the_bucket() {
+        let gate = WriteGates::default().of("sub");
+        let write = gate.pass().await;
+        gate.succeeded(write, Some(3));
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let start = Instant::now();
+        // A bucket of 4 (3 left after a write): 3 pass at once after a minute, not 600.
+        let passed = pass_all(&gate, 4, start).await;
+        assert_eq!(
+            passed,
+            [Duration::ZERO, Duration::ZERO, Duration::ZERO, PACE]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttling_closes_the_gate_then_assumes_a_slower_refill_until_writes_succeed() {
+        let gate = WriteGates::default().of("sub");
         assert_eq!(gate.throttled(), Duration::from_secs(1));
         assert_eq!(gate.throttled(), Duration::from_secs(2));
-        let now = Instant::now();
-        let first = gate.reserve(now);
-        assert!(
-            first - now > Duration::from_millis(1500),
-            "{:?}",
-            first - now
-        );
+        let start = Instant::now();
+        let passed = pass_all(&gate, 2, start).await;
+        assert_eq!(passed[0], Duration::from_secs(2), "closed for the pause");
         assert_eq!(
-            gate.reserve(now) - first,
+            passed[1] - passed[0],
             PACE * 4,
-            "two 429s: slots four times as wide"
+            "two 429s: a refill four times as slow"
         );
-        assert!(gate.succeeded(Some(6)));
+        let write = gate.pass().await;
+        gate.succeeded(write, Some(6));
         assert_eq!(
             gate.throttled(),
             Duration::from_secs(1),
             "success resets the backoff"
         );
         for _ in 0..40 {
-            gate.succeeded(Some(6));
+            gate.succeeded(write, Some(6));
         }
         assert_eq!(
             gate.lock().pace,
             PACE,
-            "successes narrow the slots back to the refill interval"
+            "successes bring the refill rate back"
         );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn waiting_writers_leave_one_slot_apart() {
-        let gate = WriteGates::new(4).of("sub");
-        gate.succeeded(Some(0));
-        let start = Instant::now();
-        let mut passed = Vec::new();
-        let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..8 {
-            let gate = gate.clone();
-            tasks.spawn(async move {
-                gate.pass().await;
-                Instant::now()
-            });
-        }
-        while let Some(at) = tasks.join_next().await {
-            passed.push(at.unwrap() - start);
-        }
-        passed.sort();
-        assert_eq!(passed.last().copied(), Some(PACE * 7), "{passed:?}");
-        for pair in passed.windows(2) {
-            assert_eq!(pair[1] - pair[0], PACE, "{passed:?}");
-        }
     }
 }

@@ -254,7 +254,11 @@ impl Runner {
                 .step(&label, "verifying the admin group's access", false);
             report.set_admin_access(&self.verifier.verify(&row).await);
         }
-        if let Err(error) = self.journal.state(&row.id, state, None, reason, error) {
+        if let Err(error) = self
+            .journal
+            .state(&row.id, state, None, reason, error)
+            .await
+        {
             report
                 .warnings
                 .push(format!("not recorded in the journal: {error}"));
@@ -371,26 +375,27 @@ impl Runner {
         row: &PlanRow,
         label: &str,
         poller: Poller,
-        gate: &WriteGate,
+        (gate, write): (&WriteGate, u64),
         transient: &mut u32,
     ) -> Option<Outcome> {
         let remaining = poller
             .initial()
             .header(REMAINING_WRITES)
             .and_then(|value| value.trim().parse::<u64>().ok());
-        if gate.succeeded(remaining) {
+        if gate.succeeded(write, remaining) {
             tracing::debug!(
                 ?remaining,
-                "write budget low: one write per refill interval"
+                "write budget down to the reserve: writes wait for the refill"
             );
         }
         let operation = poller
             .initial()
             .header("azure-asyncoperation")
             .map(str::to_string);
-        if let Err(error) =
-            self.journal
-                .state(&row.id, ClusterState::Accepted, operation, None, None)
+        if let Err(error) = self
+            .journal
+            .state(&row.id, ClusterState::Accepted, operation, None, None)
+            .await
         {
             tracing::warn!("journal: {error}");
         }
@@ -493,10 +498,11 @@ impl Runner {
                 return outcome;
             }
             progress.step(&label, "waiting for the write budget", false);
-            gate.pass().await;
+            let write = gate.pass().await;
             if let Err(error) = self
                 .journal
                 .state(&row.id, ClusterState::Putting, None, None, None)
+                .await
             {
                 return failed("JournalWriteFailed", error);
             }
@@ -514,7 +520,7 @@ impl Runner {
             {
                 Ok(poller) => {
                     let outcome = self
-                        .accepted(row, &label, poller, &gate, &mut transient)
+                        .accepted(row, &label, poller, (&gate, write), &mut transient)
                         .await;
                     if let Some(outcome) = outcome {
                         return outcome;
@@ -701,7 +707,7 @@ mod tests {
         let runner = Arc::new(Runner {
             arm: arm.clone(),
             journal,
-            gates: WriteGates::new(2),
+            gates: WriteGates::default(),
             progress: Arc::new(Progress::new(1, 0, false, true)),
             guard: Arc::new(Guard::new(
                 arm.clone(),
