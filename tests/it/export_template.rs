@@ -418,3 +418,109 @@ fn unsupported_expressions_and_aks_rules_fail_the_deployment() {
     assert_eq!(unknown.status, 400);
     assert_eq!(unknown.body["error"]["code"], "InvalidTemplate");
 }
+
+/// A deployment belongs to its subscription: deployed into another subscription's group, its ids, its clusters and
+/// its listing are that subscription's; the same names in the emulator's own subscription are another deployment
+/// and another group; and deleting the other subscription's group drops its deployments, not the own group's.
+#[test]
+fn a_deployment_in_another_subscription_stays_there_and_goes_with_its_group() {
+    const OTHER: &str = "00000000-0000-0000-0000-0000000000d1";
+    let cloud = cloud();
+    group(&cloud, "rg");
+    cloud.management(
+        "POST",
+        "seed",
+        Some(json!({"subscriptions": [OTHER],
+                    "resource_groups": [{"subscription": OTHER, "name": "rg", "location": "eastus"}]})),
+    );
+    let mut args = create_args(&cloud, "c1", &[]);
+    args.extend(["--export-template", "-"]);
+    let template: Value = serde_json::from_str(&cloud.run_ok(&args)).unwrap();
+    let own = cloud.ready().subscription_id.clone();
+    let in_other = |path: String| path.replacen(&own, OTHER, 1);
+
+    let body = |name: &str| {
+        json!({"properties": {"mode": "Incremental", "template": template,
+                              "parameters": {"clusterName": {"value": name}}}})
+    };
+    let accepted = cloud.arm(
+        "PUT",
+        &in_other(deployment_path(&cloud, "d1")),
+        Some(body("x1")),
+    );
+    assert_eq!(accepted.status, 201, "{accepted:?}");
+    let id = accepted.body["id"].as_str().unwrap().to_ascii_lowercase();
+    assert!(id.starts_with(&format!("/subscriptions/{OTHER}/")), "{id}");
+    assert!(
+        accepted.headers["azure-asyncoperation"].contains(OTHER),
+        "{accepted:?}"
+    );
+    assert_eq!(
+        poll(&cloud, &accepted).last().unwrap()["status"],
+        "Succeeded"
+    );
+    let deployed = cloud.arm("GET", &in_other(deployment_path(&cloud, "d1")), None);
+    let output = deployed.body["properties"]["outputResources"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(
+        output.starts_with(&format!("/subscriptions/{OTHER}/")),
+        "{output}"
+    );
+    assert_eq!(
+        cloud
+            .arm("GET", &in_other(cluster_path(&cloud, "x1")), None)
+            .status,
+        200
+    );
+    assert_eq!(
+        cloud.arm("GET", &cluster_path(&cloud, "x1"), None).status,
+        404
+    );
+
+    // The own subscription's group of the same name knows no deployment d1 until one is made there.
+    let absent = cloud.arm("GET", &deployment_path(&cloud, "d1"), None);
+    assert_eq!(absent.status, 404, "{absent:?}");
+    assert_eq!(absent.body["error"]["code"], "DeploymentNotFound");
+    let own_accepted = cloud.arm("PUT", &deployment_path(&cloud, "d1"), Some(body("y1")));
+    assert_eq!(own_accepted.status, 201, "{own_accepted:?}");
+    assert_eq!(
+        poll(&cloud, &own_accepted).last().unwrap()["status"],
+        "Succeeded"
+    );
+    let list = |path: String| {
+        let answer = cloud.arm("GET", &path.replacen("/d1?", "?", 1), None);
+        assert_eq!(answer.status, 200, "{answer:?}");
+        answer.body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_str().unwrap().to_ascii_lowercase())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        list(in_other(deployment_path(&cloud, "d1"))),
+        vec![id.clone()]
+    );
+    let own_ids = list(deployment_path(&cloud, "d1"));
+    assert_eq!(own_ids.len(), 1, "{own_ids:?}");
+    assert!(own_ids[0].starts_with(&format!("/subscriptions/{}/", own.to_ascii_lowercase())));
+
+    // Deleting the other subscription's group drops its deployment; a new group of that name starts empty, and the
+    // own group's deployment is still there.
+    let group_path = format!("subscriptions/{OTHER}/resourcegroups/rg?api-version=2022-09-01");
+    assert_eq!(cloud.arm("DELETE", &group_path, None).status, 202);
+    let recreated = cloud.arm("PUT", &group_path, Some(json!({"location": "eastus"})));
+    assert!(
+        recreated.status == 201 || recreated.status == 200,
+        "{recreated:?}"
+    );
+    assert!(list(in_other(deployment_path(&cloud, "d1"))).is_empty());
+    assert_eq!(
+        cloud
+            .arm("GET", &deployment_path(&cloud, "d1"), None)
+            .status,
+        200
+    );
+}

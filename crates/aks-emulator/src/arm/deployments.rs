@@ -12,7 +12,9 @@
 //! Template expressions: only `[parameters('name')]` and `[resourceGroup()]` with its properties (e.g.
 //! `[resourceGroup().location]`), plus string and integer literals inside them. Anything else (another function,
 //! `variables()`, `copy`, `condition`, nested resources, linked templates, `Complete` mode, …) fails loudly with
-//! `InvalidTemplate` naming what is not supported. Deployments are kept in memory, not in the state file.
+//! `InvalidTemplate` naming what is not supported. Deployments are kept in memory, not in the state file, under their
+//! resource group's store key, so each belongs to the subscription of its path (its ids, its clusters and its
+//! listing are that subscription's) and goes when that group is deleted.
 
 use std::future::Future as _;
 use std::task::{Context, Poll, Waker};
@@ -24,7 +26,6 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::{managed_clusters, operations, page, resource_groups};
-use crate::SUBSCRIPTION_ID;
 use crate::http::{Ctx, arm_error, json, set};
 use crate::state::{
     Outcome, ResourceGroupRecord, SharedState, Store, Subscription, now_ms, random_guid,
@@ -53,10 +54,11 @@ const RESOURCE_BODY_KEYS: &[&str] = &[
 /// Resource keys accepted and ignored (resources are deployed in template order).
 const RESOURCE_IGNORED_KEYS: &[&str] = &["dependsOn", "comments", "metadata"];
 
-/// Lower-cased (resource group, deployment name).
+/// The resource group's store key ([`Subscription::group_key`]: lower case, behind its subscription when that is not
+/// the emulator's own) and the lower-case deployment name.
 pub(crate) type DeploymentKey = (String, String);
 
-/// Template deployments by lower-case (group, name) (in memory only, not in the state file).
+/// Template deployments by (group key, lower-case name) (in memory only, not in the state file).
 pub(crate) type Deployments = std::collections::BTreeMap<DeploymentKey, DeploymentRecord>;
 
 /// Where a deployment stands (`properties.provisioningState`).
@@ -94,6 +96,7 @@ struct DeployedResource {
 /// A deployment, as stored.
 #[derive(Clone, Debug)]
 pub(crate) struct DeploymentRecord {
+    subscription: Subscription,
     resource_group: String,
     name: String,
     operation_id: String,
@@ -111,22 +114,30 @@ pub(crate) struct DeploymentRecord {
     error: Option<ArmErrorDetail>,
 }
 
-/// The deployments of a store's resource group `group` go with it.
-pub(crate) fn forget_resource_group(store: &mut Store, group: &str) {
-    let group = group.to_lowercase();
+/// The deployments of the resource group with store key `group_key` ([`Subscription::group_key`]) go with it.
+pub(crate) fn forget_resource_group(store: &mut Store, group_key: &str) {
     store
         .services
         .get_mut::<Deployments>()
-        .retain(|(key, _), _| *key != group);
+        .retain(|(key, _), _| key != group_key);
 }
 
-fn key(group: &str, name: &str) -> DeploymentKey {
-    (group.to_lowercase(), name.to_lowercase())
+fn key(subscription: &Subscription, group: &str, name: &str) -> DeploymentKey {
+    (subscription.group_key(group), name.to_lowercase())
 }
 
-fn deployment_id(group: &str, name: &str) -> String {
+fn deployment_id(subscription: &Subscription, group: &str, name: &str) -> String {
     format!(
-        "/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{group}/providers/{DEPLOYMENT_TYPE}/{name}"
+        "/subscriptions/{}/resourceGroups/{group}/providers/{DEPLOYMENT_TYPE}/{name}",
+        subscription.id()
+    )
+}
+
+/// The id of managed cluster `name` in `group` of `subscription`.
+fn cluster_id(subscription: &Subscription, group: &str, name: &str) -> String {
+    format!(
+        "/subscriptions/{}/resourceGroups/{group}/providers/{MANAGED_CLUSTER_TYPE}/{name}",
+        subscription.id()
     )
 }
 
@@ -143,14 +154,14 @@ fn bad_request(error: ArmErrorDetail) -> Response {
     arm_error(StatusCode::BAD_REQUEST, ArmErrorBody { error })
 }
 
-fn deployment_not_found(group: &str, name: &str) -> Response {
+fn deployment_not_found(subscription: &Subscription, group: &str, name: &str) -> Response {
     arm_error(
         StatusCode::NOT_FOUND,
         ArmErrorBody::new(
             "DeploymentNotFound",
             format!("Deployment '{name}' could not be found."),
         )
-        .with_target(deployment_id(group, name)),
+        .with_target(deployment_id(subscription, group, name)),
     )
 }
 
@@ -854,12 +865,16 @@ fn request(ctx: &Ctx) -> Result<(String, Value, Map<String, Value>), Response> {
     Ok(("Incremental".into(), template.clone(), supplied))
 }
 
-/// The resource group (as stored), or `404 ResourceGroupNotFound`.
-fn resource_group(state: &SharedState, group: &str) -> Result<ResourceGroupRecord, Response> {
+/// The resource group `group` of `subscription` (as stored), or `404 ResourceGroupNotFound`.
+fn resource_group(
+    state: &SharedState,
+    subscription: &Subscription,
+    group: &str,
+) -> Result<ResourceGroupRecord, Response> {
     state
         .store()
         .resource_groups
-        .get(&group.to_lowercase())
+        .get(&subscription.group_key(group))
         .cloned()
         .ok_or_else(|| super::resource_group_not_found(group))
 }
@@ -881,10 +896,7 @@ fn put_cluster(
     group: &str,
     resource: &PlannedResource,
 ) -> DeployedResource {
-    let id = format!(
-        "/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{group}/providers/{MANAGED_CLUSTER_TYPE}/{}",
-        resource.name
-    );
+    let id = cluster_id(subscription, group, &resource.name);
     let uri = format!(
         "{id}?api-version={}",
         aks_model::MANAGED_CLUSTERS_API_VERSION
@@ -994,7 +1006,11 @@ fn advance(state: &SharedState, store: &mut Store, key: &DeploymentKey) -> bool 
         record.error = Some(ArmErrorDetail {
             code: "DeploymentFailed".into(),
             message: DEPLOYMENT_FAILED.into(),
-            target: Some(deployment_id(&record.resource_group, &record.name)),
+            target: Some(deployment_id(
+                &record.subscription,
+                &record.resource_group,
+                &record.name,
+            )),
             details,
             ..ArmErrorDetail::default()
         });
@@ -1031,7 +1047,7 @@ fn view(record: &DeploymentRecord) -> Value {
         DeploymentState::Accepted | DeploymentState::Running => {}
     }
     json!({
-        "id": deployment_id(&record.resource_group, &record.name),
+        "id": deployment_id(&record.subscription, &record.resource_group, &record.name),
         "name": record.name,
         "type": DEPLOYMENT_TYPE,
         "properties": properties,
@@ -1069,11 +1085,11 @@ pub(super) fn put(
     group: &str,
     name: &str,
 ) -> Response {
-    let resource_group = match resource_group(state, group) {
+    let resource_group = match resource_group(state, subscription, group) {
         Ok(resource_group) => resource_group,
         Err(response) => return response,
     };
-    let key = key(group, name);
+    let key = key(subscription, group, name);
     if let Err(response) = refuse_if_active(state, &key, name) {
         return response;
     }
@@ -1089,6 +1105,7 @@ pub(super) fn put(
         .map(|record| record.name.clone())
         .unwrap_or_else(|| name.to_string());
     let mut record = DeploymentRecord {
+        subscription: subscription.clone(),
         resource_group: resource_group.name.clone(),
         name: stored_name,
         operation_id: random_guid(),
@@ -1150,17 +1167,22 @@ pub(super) fn put(
         &format!(
             "{}{}/operationStatuses/{operation_id}?api-version={api_version}",
             state.base_url(),
-            deployment_id(&resource_group.name, &stored_name)
+            deployment_id(subscription, &resource_group.name, &stored_name)
         ),
     );
     set(headers, "retry-after", &retry_after.to_string());
     response
 }
 
-/// Read a deployment after advancing it.
-fn read(state: &SharedState, group: &str, name: &str) -> Result<DeploymentRecord, Response> {
-    resource_group(state, group)?;
-    let key = key(group, name);
+/// Read a deployment of `subscription` after advancing it.
+fn read(
+    state: &SharedState,
+    subscription: &Subscription,
+    group: &str,
+    name: &str,
+) -> Result<DeploymentRecord, Response> {
+    resource_group(state, subscription, group)?;
+    let key = key(subscription, group, name);
     let mut store = state.store();
     if advance(state, &mut store, &key) {
         state.save_or_log(&store);
@@ -1170,12 +1192,16 @@ fn read(state: &SharedState, group: &str, name: &str) -> Result<DeploymentRecord
         .get_mut::<Deployments>()
         .get(&key)
         .cloned()
-        .ok_or_else(|| deployment_not_found(group, name))
+        .ok_or_else(|| deployment_not_found(subscription, group, name))
 }
 
 /// `GET …/deployments/{name}`.
-pub(super) fn get(state: &SharedState, group: &str, name: &str) -> Response {
-    match read(state, group, name) {
+pub(super) fn get(
+    state: &SharedState,
+    subscription: &Subscription,
+    (group, name): (&str, &str),
+) -> Response {
+    match read(state, subscription, group, name) {
         Ok(record) => json(StatusCode::OK, &view(&record)),
         Err(response) => response,
     }
@@ -1183,8 +1209,13 @@ pub(super) fn get(state: &SharedState, group: &str, name: &str) -> Response {
 
 /// `GET …/deployments/{name}/operationStatuses/{id}`: `Running` (with `Retry-After`), then `Succeeded` or
 /// `Failed` with the deployment's error.
-pub(super) fn status(state: &SharedState, group: &str, name: &str, id: &str) -> Response {
-    let record = match read(state, group, name) {
+pub(super) fn status(
+    state: &SharedState,
+    subscription: &Subscription,
+    (group, name): (&str, &str),
+    id: &str,
+) -> Response {
+    let record = match read(state, subscription, group, name) {
         Ok(record) if record.operation_id.eq_ignore_ascii_case(id) => record,
         Ok(_) => {
             // Invented message, as for cluster operations.
@@ -1215,11 +1246,16 @@ pub(super) fn status(state: &SharedState, group: &str, name: &str, id: &str) -> 
 }
 
 /// `GET …/deployments`: the group's deployments, paged.
-pub(super) fn list(state: &SharedState, ctx: &Ctx, group: &str) -> Response {
-    if let Err(response) = resource_group(state, group) {
+pub(super) fn list(
+    state: &SharedState,
+    ctx: &Ctx,
+    subscription: &Subscription,
+    group: &str,
+) -> Response {
+    if let Err(response) = resource_group(state, subscription, group) {
         return response;
     }
-    let group_key = group.to_lowercase();
+    let group_key = subscription.group_key(group);
     let mut store = state.store();
     let keys: Vec<DeploymentKey> = store
         .services
@@ -1249,7 +1285,7 @@ pub(super) fn validate(
     group: &str,
     name: &str,
 ) -> Response {
-    let resource_group = match resource_group(state, group) {
+    let resource_group = match resource_group(state, subscription, group) {
         Ok(resource_group) => resource_group,
         Err(response) => return response,
     };
@@ -1265,17 +1301,12 @@ pub(super) fn validate(
     let resources: Vec<Value> = plan
         .resources
         .iter()
-        .map(|resource| {
-            json!({"id": format!(
-                "/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{}/providers/{MANAGED_CLUSTER_TYPE}/{}",
-                resource_group.name, resource.name
-            )})
-        })
+        .map(|resource| json!({"id": cluster_id(subscription, &resource_group.name, &resource.name)}))
         .collect();
     json(
         StatusCode::OK,
         &json!({
-            "id": deployment_id(&resource_group.name, name),
+            "id": deployment_id(subscription, &resource_group.name, name),
             "name": name,
             "type": DEPLOYMENT_TYPE,
             "properties": {

@@ -704,16 +704,16 @@ fn answer(
         }
         ArmRoute::OperationStatus { id } => operations::status(state, &id),
         ArmRoute::OperationResult { id } => operations::result(state, ctx, &id),
-        ArmRoute::ListDeployments { group } => deployments::list(state, ctx, &group),
+        ArmRoute::ListDeployments { group } => deployments::list(state, ctx, subscription, &group),
         ArmRoute::Deployment { group, name } => match ctx.method {
             Method::PUT => deployments::put(state, ctx, subscription, &group, &name),
-            _ => deployments::get(state, &group, &name),
+            _ => deployments::get(state, subscription, (&group, &name)),
         },
         ArmRoute::DeploymentValidate { group, name } => {
             deployments::validate(state, ctx, subscription, &group, &name)
         }
         ArmRoute::DeploymentOperationStatus { group, name, id } => {
-            deployments::status(state, &group, &name, &id)
+            deployments::status(state, subscription, (&group, &name), &id)
         }
         ArmRoute::ListRoleAssignments { scope } => role_assignments::list(state, ctx, &scope),
         ArmRoute::RoleAssignment { scope, name } => match ctx.method {
