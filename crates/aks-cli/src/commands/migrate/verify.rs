@@ -8,7 +8,7 @@
 
 use aks_arm::ArmClient;
 use aks_arm::graph::GraphClient;
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, Semaphore};
 
 use super::super::access::{self, Identity, Question};
 use super::plan::PlanRow;
@@ -18,6 +18,12 @@ pub(super) const NOT_A_MEMBER: &str = "caller is not a member of the admin group
 
 /// The review sent: everything, cluster-wide.
 const EVERYTHING: (&str, &str) = ("*", "*");
+
+/// How many clusters' API servers are asked at once. Each check builds its own TLS client (the cluster's CA alone)
+/// and connection, about 100-200 KiB while it runs; when a wave of LROs ends together, hundreds of checks would
+/// otherwise run side by side (BENCHMARKS.md, the fleet's peak memory). A check takes milliseconds against the
+/// seconds of a migration, so this many keep up with any write throttle.
+const CONCURRENT_CHECKS: usize = 16;
 
 /// What the check found for one migrated cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +77,7 @@ pub(super) struct Verifier {
     arm: ArmClient,
     graph: Result<GraphClient, String>,
     caller: OnceCell<Result<Caller, String>>,
+    checks: Semaphore,
 }
 
 impl Verifier {
@@ -80,6 +87,7 @@ impl Verifier {
             arm,
             graph,
             caller: OnceCell::new(),
+            checks: Semaphore::new(CONCURRENT_CHECKS),
         }
     }
 
@@ -118,6 +126,8 @@ impl Verifier {
             return AdminAccess::NotVerified(NOT_A_MEMBER.to_string());
         }
         let question: Question = (EVERYTHING.0, EVERYTHING.1, None);
+        // The semaphore is never closed, so a permit always comes.
+        let _permit = self.checks.acquire().await;
         let answer = access::ask_api_server(
             &self.arm,
             &row.subscription,
