@@ -525,9 +525,10 @@ fn resume_run(args: &AksMigrateArgs, path: &Path, target: &AadIds) -> Result<Rep
     Ok(replay)
 }
 
-/// A fleet migration waits on the network for minutes with hundreds of clusters in flight: the allocator's
-/// transparent huge pages (workspace Cargo.toml, mimalloc) save it nothing and leave partly used 2 MiB pages
-/// resident, 7 MiB of a 5,000-cluster run's peak (BENCHMARKS.md). Turned off for this process from here on.
+/// A fleet migration waits on the network for minutes with hundreds of clusters in flight: transparent huge pages
+/// save it nothing and leave partly used 2 MiB pages resident (7 MiB of a 5,000-cluster run's peak when mimalloc
+/// still asked for them; BENCHMARKS.md). mimalloc no longer asks (workspace Cargo.toml, `no_thp`); this also keeps
+/// the kernel from using them on hosts whose THP setting is `always`. Turned off for this process from here on.
 fn without_huge_pages() {
     #[cfg(target_os = "linux")]
     if let Err(error) = rustix::thread::disable_transparent_huge_pages(true) {
