@@ -33,6 +33,7 @@ use std::time::Duration;
 use aks_arm::ArmClient;
 use aks_arm::graph::GraphClient;
 use aks_model::{ResourceId, Subscription};
+use futures_util::{StreamExt as _, stream};
 use serde_json::{Value, json};
 
 use self::guard::Guard;
@@ -300,7 +301,12 @@ fn tenant_of<'a>(tenants: &'a HashMap<String, String>, subscription: &str) -> Op
         .filter(|tenant| !tenant.is_empty())
 }
 
-/// One row per named cluster (each once); a cluster ARM does not find is a row that says so.
+/// How many clusters named by `--ids`/`--from-file` are read from ARM at once while planning (one at a time, 500
+/// clusters took ≈ 7 s).
+const PLAN_READS: usize = 16;
+
+/// One row per named cluster (each once, in the order named); a cluster ARM does not find is a row that says so.
+/// The clusters are read [`PLAN_READS`] at a time; each is planned, admin groups included, in order.
 async fn rows_by_id(
     arm: &ArmClient,
     ids: Vec<Requested>,
@@ -308,21 +314,27 @@ async fn rows_by_id(
     tenants: &HashMap<String, String>,
     guard: &Guard,
 ) -> Result<Vec<PlanRow>, CliError> {
-    let mut rows = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for Requested { id, admin_groups } in ids {
-        if !seen.insert(id.to_ascii_lowercase()) {
-            continue;
-        }
-        let parsed = ResourceId::parse(&id).expect("checked above");
-        match arm
-            .get_managed_cluster(
-                &parsed.subscription_id,
-                &parsed.resource_group,
-                &parsed.name,
-            )
-            .await
-        {
+    let unique: Vec<Requested> = ids
+        .into_iter()
+        .filter(|requested| seen.insert(requested.id.to_ascii_lowercase()))
+        .collect();
+    let mut reads = stream::iter(unique)
+        .map(|requested| async move {
+            let parsed = ResourceId::parse(&requested.id).expect("checked above");
+            let answer = arm
+                .get_managed_cluster(
+                    &parsed.subscription_id,
+                    &parsed.resource_group,
+                    &parsed.name,
+                )
+                .await;
+            (requested, parsed, answer)
+        })
+        .buffered(PLAN_READS);
+    let mut rows = Vec::new();
+    while let Some((Requested { id, admin_groups }, parsed, answer)) = reads.next().await {
+        match answer {
             Ok(cluster) => {
                 let own = Target {
                     admin_groups: admin_groups.or_else(|| target.admin_groups.clone()),
