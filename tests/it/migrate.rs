@@ -932,6 +932,82 @@ fn allow_lockout_migrates_held_back_clusters_and_admin_access_is_never_pretended
     }
 }
 
+/// `aks migrate` of cluster `name` in fleet-a to admin group `group`, journaled to `journal`; the JSON report.
+fn migrate_journaled(cloud: &TestCloud, name: &str, group: &str, journal: &Path) -> Value {
+    cloud.run_json(&[
+        "aks",
+        "migrate",
+        "--ids",
+        &cluster_id(cloud, "fleet-a", name),
+        "--aad-admin-group-object-ids",
+        group,
+        "--journal",
+        journal.to_str().unwrap(),
+        "--yes",
+        "-o",
+        "json",
+    ])
+}
+
+/// A cluster finished before `--resume` keeps the admin access verdict its run journaled: the resumed report says
+/// it without asking the API server again, and a journal from before the verdict was kept reports none.
+#[test]
+fn a_resumed_run_reports_the_journaled_admin_access_without_asking_again() {
+    let cloud = cloud();
+    let caller = object_id(&cloud, &cloud.ready().client_id);
+    let ops = group_with(&cloud, "ops", &[&caller]);
+    seed_bodies(
+        &cloud,
+        &[("fleet-a".to_string(), "v-1".to_string(), hardened())],
+    );
+    let journal = cloud.dir().join("verified.jsonl");
+    let first = migrate_journaled(&cloud, "v-1", &ops, &journal);
+    assert_eq!(first["clusters"][0]["adminAccess"], "verified", "{first:#}");
+    let migrated = journal_lines(&journal)
+        .into_iter()
+        .find(|line| line["state"] == "migrated")
+        .expect("a migrated line");
+    assert_eq!(migrated["adminAccess"], "verified", "{migrated}");
+
+    let resume = |path: &Path| {
+        cloud.clear_requests();
+        let report = cloud.run_json(&[
+            "aks",
+            "migrate",
+            "--resume",
+            path.to_str().unwrap(),
+            "--yes",
+            "-o",
+            "json",
+        ]);
+        let reviews = cloud
+            .requests()
+            .iter()
+            .filter(|r| r["server"] == "kubernetes")
+            .count();
+        (report, reviews)
+    };
+    let (report, reviews) = resume(&journal);
+    assert_eq!(report["migrated"], 1, "{report:#}");
+    assert_eq!(
+        report["clusters"][0]["adminAccess"], "verified",
+        "{report:#}"
+    );
+    assert_eq!(reviews, 0, "the API server is not asked again");
+
+    // A journal written before verdicts were kept: the resumed report claims nothing.
+    let older = cloud.dir().join("older.jsonl");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    std::fs::write(&older, text.replace(r#","adminAccess":"verified""#, "")).unwrap();
+    let (report, reviews) = resume(&older);
+    assert_eq!(report["migrated"], 1, "{report:#}");
+    assert!(
+        report["clusters"][0].get("adminAccess").is_none(),
+        "{report:#}"
+    );
+    assert_eq!(reviews, 0);
+}
+
 #[test]
 fn a_resumed_run_checks_again_before_its_put() {
     let cloud = cloud();
@@ -943,19 +1019,7 @@ fn a_resumed_run_checks_again_before_its_put() {
         .collect();
     seed_bodies(&cloud, &bodies);
     let journal = cloud.dir().join("first.jsonl");
-    let first = cloud.run_json(&[
-        "aks",
-        "migrate",
-        "--ids",
-        &cluster_id(&cloud, "fleet-a", "r-1"),
-        "--aad-admin-group-object-ids",
-        &ops,
-        "--journal",
-        journal.to_str().unwrap(),
-        "--yes",
-        "-o",
-        "json",
-    ]);
+    let first = migrate_journaled(&cloud, "r-1", &ops, &journal);
     assert_eq!(first["migrated"], 1, "{first:#}");
     assert_eq!(first["clusters"][0]["adminAccess"], "verified");
 

@@ -91,6 +91,15 @@ pub(super) struct StateLine {
     /// Why it failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorInfo>,
+    /// A migrated cluster's admin access check, as the report says it (`verified`, `not-verified`, `failed`), so
+    /// that a resumed run reports it too. Journals written before it was recorded have none.
+    #[serde(rename = "adminAccess")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_access: Option<String>,
+    /// Why it is not verified, or how it failed.
+    #[serde(rename = "adminAccessDetail")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_access_detail: Option<String>,
 }
 
 /// One journal line.
@@ -263,14 +272,23 @@ impl Journal {
         reason: Option<String>,
         error: Option<ErrorInfo>,
     ) -> Result<(), CliError> {
-        let line = lines_of(&[Entry::State(StateLine {
+        self.append(StateLine {
             time: now(),
             id: id.to_string(),
             state,
             operation,
             reason,
             error,
-        })]);
+            admin_access: None,
+            admin_access_detail: None,
+        })
+        .await
+    }
+
+    /// Append `line`; returns once it is on disk (committed with the lines of other workers, on a blocking
+    /// thread).
+    pub(super) async fn append(&self, line: StateLine) -> Result<(), CliError> {
+        let line = lines_of(&[Entry::State(line)]);
         let (sender, committed) = tokio::sync::oneshot::channel();
         let start = {
             let mut group = lock(&self.group);

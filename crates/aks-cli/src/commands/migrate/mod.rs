@@ -816,6 +816,8 @@ fn settle_finished_and_skipped(
                 operation: None,
                 reason: row.reason.clone(),
                 error: None,
+                admin_access: None,
+                admin_access_detail: None,
             }));
             report[index] = Some(ReportRow::new(
                 row,

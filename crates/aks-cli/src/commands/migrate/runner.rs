@@ -118,9 +118,17 @@ impl ReportRow {
         matches!(self.admin_check, Some(AdminAccess::Failed(_)))
     }
 
-    /// From the journal: a cluster finished before the interruption.
+    /// From the journal: a cluster finished before the interruption, with the admin access check of its run.
     pub(super) fn from_journal(row: &PlanRow, line: &StateLine) -> ReportRow {
-        ReportRow::new(row, line.state, line.reason.clone(), line.error.clone())
+        let mut report = ReportRow::new(row, line.state, line.reason.clone(), line.error.clone());
+        let journaled = line
+            .admin_access
+            .as_deref()
+            .and_then(|state| AdminAccess::from_state(state, line.admin_access_detail.clone()));
+        if let Some(access) = journaled.filter(|_| line.state == ClusterState::Migrated) {
+            report.set_admin_access(&access);
+        }
+        report
     }
 
     /// `migrated`, `skipped: reason`, `failed: (Code) message`.
@@ -254,11 +262,17 @@ impl Runner {
                 .step(&label, "verifying the admin group's access", false);
             report.set_admin_access(&self.verifier.verify(&row).await);
         }
-        if let Err(error) = self
-            .journal
-            .state(&row.id, state, None, reason, error)
-            .await
-        {
+        let line = StateLine {
+            time: super::journal::now(),
+            id: row.id.clone(),
+            state,
+            operation: None,
+            reason,
+            error,
+            admin_access: report.admin_access.map(str::to_string),
+            admin_access_detail: report.admin_access_detail.clone(),
+        };
+        if let Err(error) = self.journal.append(line).await {
             report
                 .warnings
                 .push(format!("not recorded in the journal: {error}"));
@@ -837,6 +851,8 @@ mod tests {
             operation: Some(operation.into()),
             reason: None,
             error: None,
+            admin_access: None,
+            admin_access_detail: None,
         };
         let report = runtime.block_on(runner.run(row(), Some(prior)));
         assert_eq!(report.result, ClusterState::Failed);
@@ -859,6 +875,8 @@ mod tests {
             operation: None,
             reason: None,
             error: None,
+            admin_access: None,
+            admin_access_detail: None,
         };
         let report = runtime.block_on(runner.run(row(), Some(prior)));
         assert_eq!(report.result, ClusterState::Migrated);

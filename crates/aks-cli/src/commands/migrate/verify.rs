@@ -46,6 +46,17 @@ impl AdminAccess {
         }
     }
 
+    /// The check that [`state`](Self::state) and [`detail`](Self::detail) describe (as the journal keeps it);
+    /// `None` for a state this version does not know.
+    pub(super) fn from_state(state: &str, detail: Option<String>) -> Option<AdminAccess> {
+        match state {
+            "verified" => Some(AdminAccess::Verified),
+            "not-verified" => Some(AdminAccess::NotVerified(detail.unwrap_or_default())),
+            "failed" => Some(AdminAccess::Failed(detail.unwrap_or_default())),
+            _ => None,
+        }
+    }
+
     /// Why it is not verified, or how it failed (the report's `adminAccessDetail`).
     pub(super) fn detail(&self) -> Option<&str> {
         match self {
@@ -182,5 +193,18 @@ mod tests {
         );
         assert_eq!(unreachable.line(), "not verified: connection refused");
         assert_eq!(AdminAccess::Verified.detail(), None);
+    }
+
+    #[test]
+    fn the_journaled_state_and_detail_give_the_check_back() {
+        for access in [
+            AdminAccess::Verified,
+            AdminAccess::NotVerified(NOT_A_MEMBER.into()),
+            AdminAccess::Failed("denied".into()),
+        ] {
+            let back = AdminAccess::from_state(access.state(), access.detail().map(str::to_string));
+            assert_eq!(back, Some(access));
+        }
+        assert_eq!(AdminAccess::from_state("unknown", None), None);
     }
 }
