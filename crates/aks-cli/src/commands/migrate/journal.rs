@@ -102,6 +102,22 @@ pub(super) struct StateLine {
     pub admin_access_detail: Option<String>,
 }
 
+impl StateLine {
+    /// `id` reaching `state` now, with nothing else to say (the other fields are set with struct update syntax).
+    pub(super) fn now(id: &str, state: ClusterState) -> StateLine {
+        StateLine {
+            time: now(),
+            id: id.to_string(),
+            state,
+            operation: None,
+            reason: None,
+            error: None,
+            admin_access: None,
+            admin_access_detail: None,
+        }
+    }
+}
+
 /// One journal line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -273,14 +289,10 @@ impl Journal {
         error: Option<ErrorInfo>,
     ) -> Result<(), CliError> {
         self.append(StateLine {
-            time: now(),
-            id: id.to_string(),
-            state,
             operation,
             reason,
             error,
-            admin_access: None,
-            admin_access_detail: None,
+            ..StateLine::now(id, state)
         })
         .await
     }

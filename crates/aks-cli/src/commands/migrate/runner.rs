@@ -263,14 +263,11 @@ impl Runner {
             report.set_admin_access(&self.verifier.verify(&row).await);
         }
         let line = StateLine {
-            time: super::journal::now(),
-            id: row.id.clone(),
-            state,
-            operation: None,
             reason,
             error,
             admin_access: report.admin_access.map(str::to_string),
             admin_access_detail: report.admin_access_detail.clone(),
+            ..StateLine::now(&row.id, state)
         };
         if let Err(error) = self.journal.append(line).await {
             report
@@ -845,14 +842,8 @@ mod tests {
         let script = vec![(Method::GET, "/operations/op2", 200, vec![], failed)];
         let (runner, transport, _dir, runtime) = scripted_runner(script);
         let prior = StateLine {
-            time: "t".into(),
-            id: CLUSTER.into(),
-            state: ClusterState::Accepted,
             operation: Some(operation.into()),
-            reason: None,
-            error: None,
-            admin_access: None,
-            admin_access_detail: None,
+            ..StateLine::now(CLUSTER, ClusterState::Accepted)
         };
         let report = runtime.block_on(runner.run(row(), Some(prior)));
         assert_eq!(report.result, ClusterState::Failed);
@@ -868,16 +859,7 @@ mod tests {
             cluster(true, "Succeeded"),
         )];
         let (runner, _transport, _dir, runtime) = scripted_runner(script);
-        let prior = StateLine {
-            time: "t".into(),
-            id: CLUSTER.into(),
-            state: ClusterState::Putting,
-            operation: None,
-            reason: None,
-            error: None,
-            admin_access: None,
-            admin_access_detail: None,
-        };
+        let prior = StateLine::now(CLUSTER, ClusterState::Putting);
         let report = runtime.block_on(runner.run(row(), Some(prior)));
         assert_eq!(report.result, ClusterState::Migrated);
     }
