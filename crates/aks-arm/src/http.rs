@@ -1,7 +1,9 @@
 //! The one `reqwest::Client` aksctl uses for ARM, Entra (through azure_identity) and cloud discovery.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -30,8 +32,9 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// verifier with the extra roots added), except that the system store is loaded only when a server's chain does
 /// not already end at one of the extra roots. Loading and parsing the system store was a third of
 /// `aks get-credentials` against a server the bundle names (the emulator, a TLS-inspecting proxy). For the same
-/// reason `SSL_CERT_FILE`, often a whole system bundle of ~150 certificates, is read at once but parsed only when a
-/// chain does not end at a `REQUESTS_CA_BUNDLE` root.
+/// reason `SSL_CERT_FILE`, often a whole system bundle of ~150 certificates (~220 KB), is opened and read up to its
+/// first certificate at once, but read to the end and parsed only when a chain does not end at a
+/// `REQUESTS_CA_BUNDLE` root.
 pub fn http_client(user_agent: &str) -> Result<reqwest::Client, ArmError> {
     let bundles = read_bundles(|name| std::env::var_os(name))?;
     let provider = CryptoProvider::get_default()
@@ -236,7 +239,7 @@ impl ServerCertVerifier for LazySystemRoots {
     }
 }
 
-/// The variable whose bundle is read at once but parsed on first need (see [`http_client`]).
+/// The variable whose bundle is checked at once but read whole and parsed on first need (see [`http_client`]).
 const DEFERRED_BUNDLE_VARIABLE: &str = "SSL_CERT_FILE";
 
 /// The extra roots: parsed ones, and bundles read but not parsed yet.
@@ -246,22 +249,71 @@ struct Bundles {
     deferred: Vec<DeferredBundle>,
 }
 
-/// A PEM bundle read (so an unreadable file is an error at once) whose certificates are parsed on first need.
+/// A PEM bundle opened and read up to its first certificate header, so that a missing or unreadable file, or one
+/// with no certificate, is an error at once; the rest is read and every certificate parsed on first need.
 #[derive(Debug)]
 struct DeferredBundle {
     variable: &'static str,
     path: PathBuf,
-    pem: Vec<u8>,
+    file: File,
+    /// What was read at once: the file's bytes up to and including its first certificate header.
+    start: Vec<u8>,
 }
 
+/// How much of a deferred bundle is read at a time while looking for its first certificate header.
+const DEFERRED_CHUNK: u64 = 8 * 1024;
+
 impl DeferredBundle {
+    fn open(variable: &'static str, path: PathBuf) -> Result<DeferredBundle, ConfigError> {
+        let cannot_read = |error: std::io::Error| cannot_read(variable, &path, &error);
+        let file = File::open(&path).map_err(cannot_read)?;
+        let mut start = Vec::new();
+        loop {
+            // A header may straddle two reads.
+            let unsearched = start.len().saturating_sub(PEM_CERTIFICATE.len() - 1);
+            let read = (&file)
+                .take(DEFERRED_CHUNK)
+                .read_to_end(&mut start)
+                .map_err(cannot_read)?;
+            if contains_certificate_header(&start[unsearched..]) {
+                return Ok(DeferredBundle {
+                    variable,
+                    path,
+                    file,
+                    start,
+                });
+            }
+            if read == 0 {
+                return Err(no_certificate(variable, &path));
+            }
+        }
+    }
+
     fn parse(&self) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
-        parse_bundle(self.variable, &self.path, &self.pem)
+        let mut pem = self.start.clone();
+        (&self.file)
+            .read_to_end(&mut pem)
+            .map_err(|error| cannot_read(self.variable, &self.path, &error))?;
+        parse_bundle(self.variable, &self.path, &pem)
     }
 }
 
-/// The bundles named by [`CA_BUNDLE_VARIABLES`] (empty values are ignored): each read now; all but
-/// [`DEFERRED_BUNDLE_VARIABLE`]'s parsed now, that one only checked to hold a PEM certificate.
+fn contains_certificate_header(bytes: &[u8]) -> bool {
+    bytes
+        .windows(PEM_CERTIFICATE.len())
+        .any(|window| window == PEM_CERTIFICATE)
+}
+
+fn cannot_read(variable: &'static str, path: &Path, error: &std::io::Error) -> ConfigError {
+    ConfigError::CaBundle {
+        variable,
+        path: path.to_path_buf(),
+        reason: format!("cannot read the CA bundle: {error}"),
+    }
+}
+
+/// The bundles named by [`CA_BUNDLE_VARIABLES`] (empty values are ignored): all but
+/// [`DEFERRED_BUNDLE_VARIABLE`]'s read and parsed now, that one only checked to hold a PEM certificate.
 fn read_bundles(env: impl Fn(&str) -> Option<OsString>) -> Result<Bundles, ConfigError> {
     let mut bundles = Bundles::default();
     for variable in CA_BUNDLE_VARIABLES {
@@ -269,24 +321,10 @@ fn read_bundles(env: impl Fn(&str) -> Option<OsString>) -> Result<Bundles, Confi
             continue;
         };
         let path = PathBuf::from(value);
-        let pem = std::fs::read(&path).map_err(|error| ConfigError::CaBundle {
-            variable,
-            path: path.clone(),
-            reason: format!("cannot read the CA bundle: {error}"),
-        })?;
         if variable == DEFERRED_BUNDLE_VARIABLE {
-            if !pem
-                .windows(PEM_CERTIFICATE.len())
-                .any(|window| window == PEM_CERTIFICATE)
-            {
-                return Err(no_certificate(variable, &path));
-            }
-            bundles.deferred.push(DeferredBundle {
-                variable,
-                path,
-                pem,
-            });
+            bundles.deferred.push(DeferredBundle::open(variable, path)?);
         } else {
+            let pem = std::fs::read(&path).map_err(|error| cannot_read(variable, &path, &error))?;
             bundles.first.extend(parse_bundle(variable, &path, &pem)?);
         }
     }
@@ -295,7 +333,7 @@ fn read_bundles(env: impl Fn(&str) -> Option<OsString>) -> Result<Bundles, Confi
 
 const PEM_CERTIFICATE: &[u8] = b"-----BEGIN CERTIFICATE-----";
 
-fn no_certificate(variable: &'static str, path: &std::path::Path) -> ConfigError {
+fn no_certificate(variable: &'static str, path: &Path) -> ConfigError {
     ConfigError::CaBundle {
         variable,
         path: path.to_path_buf(),
@@ -305,7 +343,7 @@ fn no_certificate(variable: &'static str, path: &std::path::Path) -> ConfigError
 
 fn parse_bundle(
     variable: &'static str,
-    path: &std::path::Path,
+    path: &Path,
     pem: &[u8],
 ) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
     let certificates = CertificateDer::pem_slice_iter(pem)
@@ -504,6 +542,41 @@ mod tests {
             .to_string();
         assert!(error.contains("SSL_CERT_FILE="), "{error}");
         assert!(error.contains("broken.pem"), "{error}");
+    }
+
+    #[test]
+    fn ssl_cert_file_is_read_up_to_its_first_certificate_until_it_is_needed() {
+        let temp = tempfile::tempdir().unwrap();
+        let certificates: Vec<_> = (0..40).map(|_| ca_pem()).collect();
+        let bundle = temp.path().join("system.pem");
+        std::fs::write(&bundle, certificates.concat()).unwrap();
+        let size = std::fs::metadata(&bundle).unwrap().len();
+        assert!(size > 2 * DEFERRED_CHUNK, "{size}");
+        let deferred = DeferredBundle::open("SSL_CERT_FILE", bundle).unwrap();
+        assert_eq!(deferred.start.len() as u64, DEFERRED_CHUNK);
+        assert_eq!(deferred.parse().unwrap().len(), 40);
+
+        // Comments before the first certificate, its header across two reads or several reads in.
+        let comment_line = "# a comment line of a bundle written by hand\n";
+        for before in [
+            DEFERRED_CHUNK as usize - 10,
+            DEFERRED_CHUNK as usize,
+            3 * DEFERRED_CHUNK as usize + 5,
+        ] {
+            let mut comments: String = comment_line.chars().cycle().take(before - 1).collect();
+            comments.push('\n');
+            let path = temp.path().join(format!("commented-{before}.pem"));
+            std::fs::write(&path, format!("{comments}{}{}", ca_pem(), ca_pem())).unwrap();
+            let deferred = DeferredBundle::open("SSL_CERT_FILE", path).unwrap();
+            assert!(deferred.start.len() > before, "{before}");
+            assert_eq!(deferred.parse().unwrap().len(), 2, "{before}");
+        }
+        let long = temp.path().join("comments-only.pem");
+        std::fs::write(&long, comment_line.repeat(1000)).unwrap();
+        let error = DeferredBundle::open("SSL_CERT_FILE", long)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("no PEM certificate"), "{error}");
     }
 
     fn pem_of(certificate: &CertificateDer<'_>) -> String {
