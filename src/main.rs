@@ -4,10 +4,6 @@ use std::process::ExitCode;
 
 use aks_cli::{EmulatorServeSettings, LocalCloud, Outcome};
 
-/// mimalloc: the kubeconfig parser's many small allocations are markedly cheaper (workspace Cargo.toml).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// The embedded local cloud behind `aksctl emulator serve`.
 struct EmbeddedCloud;
 

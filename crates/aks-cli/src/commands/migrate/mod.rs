@@ -538,9 +538,9 @@ fn resume_run(args: &AksMigrateArgs, path: &Path, target: &AadIds) -> Result<Rep
 }
 
 /// A fleet migration waits on the network for minutes with hundreds of clusters in flight: transparent huge pages
-/// save it nothing and leave partly used 2 MiB pages resident (7 MiB of a 5,000-cluster run's peak when mimalloc
-/// still asked for them; BENCHMARKS.md). mimalloc no longer asks (workspace Cargo.toml, `no_thp`); this also keeps
-/// the kernel from using them on hosts whose THP setting is `always`. Turned off for this process from here on.
+/// save it nothing and leave partly used 2 MiB pages resident (7 MiB of a 5,000-cluster run's peak when the
+/// allocator still asked for them; BENCHMARKS.md). glibc's malloc does not ask, but on hosts whose THP setting is
+/// `always` the kernel uses them unasked. Turned off for this process from here on.
 fn without_huge_pages() {
     #[cfg(target_os = "linux")]
     if let Err(error) = rustix::thread::disable_transparent_huge_pages(true) {
