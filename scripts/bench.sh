@@ -11,6 +11,7 @@
 #                              -l azurecli on the shared login vs az), prompt-interactive (50 parallel cold kubectl),
 #                              merge (one cluster into 500 to 50,000 contexts, with peak RSS), fleet (the 500-cluster
 #                              and the 5,000-cluster/10-subscription migrations); BENCH_RUNS=N sets hyperfine's runs
+#   BENCH_BINARY=PATH          (full run or --only) measure this aksctl instead of building one
 #
 # Everything runs inside `unshare -n` (loopback only). Needs hyperfine (Debian package).
 set -euo pipefail
@@ -33,10 +34,12 @@ else
   profile=release; runs=${BENCH_RUNS:-20}; warmup=3; sizes="500 5000 10000 20000 50000"
   # --only may measure another build (BENCH_PROFILE=debug: to try the harness, not for the table).
   [ -n "$only" ] && profile=${BENCH_PROFILE:-release}
-  if [ "$profile" = release ]; then
-    # The shipped artefact's code and linkage (scripts/release.sh: the release profile, glibc linked statically, so
-    # no dynamic loader runs at start-up), left unstripped so that `perf` can name functions.
-    RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
+  if [ -n "${BENCH_BINARY:-}" ]; then
+    binary=$(realpath "$BENCH_BINARY") # a build made elsewhere, e.g. the other side of an A/B comparison
+  elif [ "$profile" = release ]; then
+    # The shipped artefact's code and linkage (scripts/release.sh, RELEASE_RUSTFLAGS in scripts/lib.sh), with the
+    # release profile, left unstripped so that `perf` can name functions.
+    RUSTFLAGS="${RUSTFLAGS:-} $RELEASE_RUSTFLAGS" \
       cargo build --quiet --release --target x86_64-unknown-linux-gnu --bin aksctl
     binary=$root/target/x86_64-unknown-linux-gnu/release/aksctl
   else

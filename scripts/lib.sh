@@ -16,6 +16,14 @@
 #                                          directory, an EXIT trap that stops the emulator and removes `work`, then
 #                                          start_emulator BINARY "$work" ARGS...
 
+# How the shipped artefact is linked (scripts/release.sh, and scripts/bench.sh measures the same): glibc linked
+# statically, so no dynamic loader runs at start-up, and a fixed-address (non-PIE) executable, so it does not
+# relocate itself either: a static-pie aksctl wrote ~20,000 pointers into ~90 pages at every start, ~0.1-0.2 ms of
+# the ~0.8 ms a kubectl exec-plugin call costs (BENCHMARKS.md, issue #17). The executable's own addresses are
+# then not randomised (its stack, heap and mappings still are), as with kubectl's and kubelogin's release binaries
+# (Go's default on linux/amd64); README.md, "Install", weighs it.
+RELEASE_RUSTFLAGS=${RELEASE_RUSTFLAGS:-'-C target-feature=+crt-static -C relocation-model=static'}
+
 # The az release the project mirrors (docs/az-behaviour.md); pip's version specifier.
 AZ_CLI_REQUIREMENT='azure-cli>=2.91,<2.92'
 

@@ -14,8 +14,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 target=x86_64-unknown-linux-gnu
+source scripts/lib.sh
 # --target keeps RUSTFLAGS away from build scripts and proc macros, which must stay dynamic.
-RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static" \
+RUSTFLAGS="${RUSTFLAGS:-} $RELEASE_RUSTFLAGS" \
   cargo build --locked --profile dist --target "$target" --bin aksctl
 built="target/$target/dist/aksctl"
 
