@@ -822,7 +822,12 @@ mod tests {
                     0 => { lines.remove(at); }
                     1 => { let line = lines[at].clone(); lines.insert(at, line); }
                     2 => lines.insert(at, HOSTILE[hostile].to_owned()),
-                    _ => { let line = &mut lines[at]; let cut = line.len() / 2; line.insert_str(cut, HOSTILE[hostile]); }
+                    _ => {
+                        // In the middle, on a character boundary: an earlier edit may have put a multi-byte one there.
+                        let line = &mut lines[at];
+                        let cut = (0..=line.len() / 2).rev().find(|&cut| line.is_char_boundary(cut)).unwrap_or(0);
+                        line.insert_str(cut, HOSTILE[hostile]);
+                    }
                 }
             }
             let text = lines.join("\n") + "\n";
