@@ -22,6 +22,26 @@ pub struct KubeloginCli {
     pub command: Option<KubeloginCommand>,
 }
 
+/// `kubelogin get-token …` and nothing else of the tree: the exec-plugin call kubectl makes on every command. Its
+/// flags are the full tree's (the same structs: klog's, which are global there, and get-token's); it is only trusted
+/// when it parses, and anything it refuses (help, a typo, another command's flag) is parsed again by [`KubeloginCli`],
+/// whose answer is then the one given (`parse` in the parent module). Building the whole tree was about 0.15 ms of a
+/// 0.8 ms call (BENCHMARKS.md, issue #17).
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubelogin",
+    disable_version_flag = true,
+    disable_help_flag = true
+)]
+pub struct GetTokenOnly {
+    /// klog's flags.
+    #[command(flatten)]
+    pub klog: KlogArgs,
+    /// get-token's flags.
+    #[command(flatten)]
+    pub args: GetTokenArgs,
+}
+
 /// klog's flags (docs/kubelogin.md, "Flags and environment").
 #[derive(Debug, Args, Default)]
 pub struct KlogArgs {

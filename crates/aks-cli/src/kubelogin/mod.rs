@@ -20,7 +20,7 @@ use clap::Parser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 use crate::Outcome;
-use args::{KubeloginCli, KubeloginCommand};
+use args::{GetTokenOnly, KubeloginCli, KubeloginCommand};
 
 /// The upstream release whose behaviour this mode follows.
 pub const KUBELOGIN_VERSION: &str = "v0.2.19";
@@ -69,7 +69,7 @@ fn default_cache_dir() -> PathBuf {
 
 /// Run kubelogin with these arguments (argv[0] included; its value is not looked at).
 pub fn main(argv: impl IntoIterator<Item = OsString>) -> Outcome {
-    let cli = match KubeloginCli::try_parse_from(argv) {
+    let cli = match parse(argv.into_iter().collect()) {
         Ok(cli) => cli,
         Err(error) => return parse_error(error),
     };
@@ -100,6 +100,26 @@ pub fn main(argv: impl IntoIterator<Item = OsString>) -> Outcome {
             Outcome::Failure
         }
     }
+}
+
+/// The command line: `get-token …` through [`GetTokenOnly`] when that parses it, everything else (and whatever it
+/// refuses) through the whole tree.
+fn parse(argv: Vec<OsString>) -> Result<KubeloginCli, clap::Error> {
+    if argv.get(1).is_some_and(|command| command == "get-token") {
+        let without_command = argv
+            .iter()
+            .enumerate()
+            .filter(|(index, _)| *index != 1)
+            .map(|(_, arg)| arg);
+        if let Ok(only) = GetTokenOnly::try_parse_from(without_command) {
+            return Ok(KubeloginCli {
+                version: false,
+                klog: only.klog,
+                command: Some(KubeloginCommand::GetToken(only.args)),
+            });
+        }
+    }
+    KubeloginCli::try_parse_from(argv)
 }
 
 /// cobra's answer to a bad command line: `Error: unknown flag: --x` and friends, exit 1 (kubelogin exits 1 on
@@ -223,6 +243,53 @@ fn remove_cache_dir(dir: Option<PathBuf>) -> Result<(), KubeloginError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn argv(line: &str) -> Vec<OsString> {
+        line.split(' ').map(OsString::from).collect()
+    }
+
+    /// The get-token parser gives what the whole tree gives, and leaves everything else to it.
+    #[test]
+    fn get_token_alone_parses_as_the_whole_tree_does() {
+        let accepted = [
+            "kubelogin get-token --login spn --server-id s --client-id c --tenant-id t --environment AzurePublicCloud",
+            "kubelogin get-token -l azurecli --server-id s -v 5 --legacy --timeout 90s",
+            "kubelogin get-token --logtostderr=false -t t -e AzureChinaCloud --pop-enabled=true --pop-claims u=h",
+            "kubelogin get-token --server-id=s --cache-dir /tmp/c --token-cache-dir /tmp/d -s sub",
+        ];
+        for line in accepted {
+            let whole = KubeloginCli::try_parse_from(argv(line)).unwrap();
+            let only = GetTokenOnly::try_parse_from(argv(&line.replacen(" get-token", "", 1)));
+            assert!(only.is_ok(), "{line}: {only:?}");
+            let parsed = parse(argv(line)).unwrap();
+            assert_eq!(format!("{parsed:?}"), format!("{whole:?}"), "{line}");
+        }
+        let refused = [
+            "kubelogin get-token --help",
+            "kubelogin get-token -h",
+            "kubelogin get-token --version",
+            "kubelogin get-token --kubeconfig k",
+            "kubelogin get-token --legacy=maybe",
+            "kubelogin get-token extra",
+            "kubelogin get-token --server-idd s",
+            "kubelogin -v 5 get-token --server-id s",
+        ];
+        for line in refused {
+            let whole = KubeloginCli::try_parse_from(argv(line));
+            let parsed = parse(argv(line));
+            match (&whole, &parsed) {
+                (Err(whole), Err(parsed)) => {
+                    assert_eq!(parsed.kind(), whole.kind(), "{line}");
+                    assert_eq!(
+                        parsed.render().to_string(),
+                        whole.render().to_string(),
+                        "{line}"
+                    );
+                }
+                _ => assert_eq!(format!("{parsed:?}"), format!("{whole:?}"), "{line}"),
+            }
+        }
+    }
 
     #[test]
     fn version_block_has_kubelogin_lines() {
