@@ -416,15 +416,7 @@ fn a_killed_run_resumes_from_its_journal_without_migrating_twice() {
     let finished_before = before.iter().filter(|l| l["state"] == "migrated").count();
     assert!(finished_before < 12, "killed mid-way");
 
-    let output = cloud.run(&[
-        "aks",
-        "migrate",
-        "--resume",
-        journal.to_str().unwrap(),
-        "--yes",
-        "-o",
-        "json",
-    ]);
+    let output = resume_migration(&cloud, &journal);
     assert!(output.status.success(), "{}", stderr(&output));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(
@@ -932,6 +924,19 @@ fn allow_lockout_migrates_held_back_clusters_and_admin_access_is_never_pretended
     }
 }
 
+/// `aks migrate --resume JOURNAL --yes -o json`: the process's output.
+fn resume_migration(cloud: &TestCloud, journal: &Path) -> std::process::Output {
+    cloud.run(&[
+        "aks",
+        "migrate",
+        "--resume",
+        journal.to_str().unwrap(),
+        "--yes",
+        "-o",
+        "json",
+    ])
+}
+
 /// `aks migrate` of cluster `name` in fleet-a to admin group `group`, journaled to `journal`; the JSON report.
 fn migrate_journaled(cloud: &TestCloud, name: &str, group: &str, journal: &Path) -> Value {
     cloud.run_json(&[
@@ -971,15 +976,9 @@ fn a_resumed_run_reports_the_journaled_admin_access_without_asking_again() {
 
     let resume = |path: &Path| {
         cloud.clear_requests();
-        let report = cloud.run_json(&[
-            "aks",
-            "migrate",
-            "--resume",
-            path.to_str().unwrap(),
-            "--yes",
-            "-o",
-            "json",
-        ]);
+        let output = resume_migration(&cloud, path);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
         let reviews = cloud
             .requests()
             .iter()
@@ -1044,15 +1043,7 @@ fn a_resumed_run_checks_again_before_its_put() {
     // The group is deleted meanwhile: the worker's check holds r-2 back, and no PUT is sent.
     cloud.run_ok(&["ad", "group", "delete", "-g", &ops]);
     cloud.clear_requests();
-    let output = cloud.run(&[
-        "aks",
-        "migrate",
-        "--resume",
-        interrupted.to_str().unwrap(),
-        "--yes",
-        "-o",
-        "json",
-    ]);
+    let output = resume_migration(&cloud, &interrupted);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(

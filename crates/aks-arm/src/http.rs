@@ -265,8 +265,8 @@ const DEFERRED_CHUNK: u64 = 8 * 1024;
 
 impl DeferredBundle {
     fn open(variable: &'static str, path: PathBuf) -> Result<DeferredBundle, ConfigError> {
-        let cannot_read = |error: std::io::Error| cannot_read(variable, &path, &error);
-        let file = File::open(&path).map_err(cannot_read)?;
+        let unreadable = |error: std::io::Error| cannot_read(variable, &path, &error);
+        let file = File::open(&path).map_err(unreadable)?;
         let mut start = Vec::new();
         loop {
             // A header may straddle two reads.
@@ -274,7 +274,7 @@ impl DeferredBundle {
             let read = (&file)
                 .take(DEFERRED_CHUNK)
                 .read_to_end(&mut start)
-                .map_err(cannot_read)?;
+                .map_err(unreadable)?;
             if contains_certificate_header(&start[unsearched..]) {
                 return Ok(DeferredBundle {
                     variable,

@@ -106,11 +106,7 @@ pub fn main(argv: impl IntoIterator<Item = OsString>) -> Outcome {
 /// refuses) through the whole tree.
 fn parse(argv: Vec<OsString>) -> Result<KubeloginCli, clap::Error> {
     if argv.get(1).is_some_and(|command| command == "get-token") {
-        let without_command = argv
-            .iter()
-            .enumerate()
-            .filter(|(index, _)| *index != 1)
-            .map(|(_, arg)| arg);
+        let without_command = argv.iter().take(1).chain(&argv[2..]);
         if let Ok(only) = GetTokenOnly::try_parse_from(without_command) {
             return Ok(KubeloginCli {
                 version: false,
