@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod deferred;
+pub use deferred::Deferred;
+
 /// aksctl: AKS clusters with AKS-managed Microsoft Entra integration, az-compatible, in one fast binary.
 #[derive(Debug, Parser)]
 #[command(
@@ -77,16 +80,16 @@ pub enum OutputFormat {
 pub enum Command {
     /// Manage resource groups.
     #[command(subcommand)]
-    Group(GroupCommand),
+    Group(Deferred<GroupCommand>),
     /// Manage Azure Kubernetes Services.
     #[command(subcommand)]
-    Aks(AksCommand),
+    Aks(Deferred<AksCommand>),
     /// Manage registered Azure clouds.
     #[command(subcommand)]
-    Cloud(CloudCommand),
+    Cloud(Deferred<CloudCommand>),
     /// Manage Azure subscription information.
     #[command(subcommand)]
-    Account(AccountCommand),
+    Account(Deferred<AccountCommand>),
     /// Log in to Azure: a browser sign-in by default, into the Azure CLI's own files (`AZURE_CONFIG_DIR`), so
     /// az and aksctl share the login.
     ///
@@ -99,12 +102,12 @@ pub enum Command {
     ///   aksctl login --service-principal -u APP_ID -p SECRET_OR_PEM_PATH --tenant TENANT_ID
     ///   aksctl login --service-principal -u APP_ID --certificate cert.pem --tenant TENANT_ID
     #[command(verbatim_doc_comment)]
-    Login(LoginArgs),
+    Login(Deferred<LoginArgs>),
     /// Log out to remove access to Azure subscriptions (az logout: the account's tokens and profile entries).
-    Logout(LogoutArgs),
+    Logout(Deferred<LogoutArgs>),
     /// Run the local cloud emulator (ARM, Entra and Kubernetes API on 127.0.0.1).
     #[command(subcommand)]
-    Emulator(EmulatorCommand),
+    Emulator(Deferred<EmulatorCommand>),
     /// kubelogin mode: Azure/kubelogin 0.2.19's commands (get-token, convert-kubeconfig, remove-cache-dir, …).
     ///
     /// The same as running this binary under the name `kubelogin` (a symlink or copy). See `aksctl kubelogin --help`.
@@ -136,13 +139,13 @@ pub enum Command {
     ///     aksctl completion man > aksctl.1 && man ./aksctl.1
     ///     aksctl completion man --dir /usr/local/share/man/man1
     #[command(verbatim_doc_comment)]
-    Completion(CompletionArgs),
+    Completion(Deferred<CompletionArgs>),
     /// Manage Microsoft Entra ID (Azure Active Directory) Graph entities needed for Role Based Access Control.
     #[command(subcommand)]
-    Ad(AdCommand),
+    Ad(Deferred<AdCommand>),
     /// Manage Azure role-based access control (Azure RBAC): role assignments and role definitions.
     #[command(subcommand)]
-    Role(RoleCommand),
+    Role(Deferred<RoleCommand>),
     /// Check a cluster and the current kubeconfig: kubectl and kubelogin, the sign-in, Entra integration.
     ///
     /// No az equivalent. Each check is pass, warn or fail, with the fix to apply. kubectl is only asked for its
@@ -562,7 +565,7 @@ pub enum AksCommand {
     ///   Create a kubernetes cluster with Azure RBAC enabled:
     ///     aksctl aks create -g MyResourceGroup -n MyManagedCluster --enable-aad --enable-azure-rbac
     #[command(verbatim_doc_comment)]
-    Create(Box<AksCreateArgs>),
+    Create(Deferred<Box<AksCreateArgs>>),
     /// Update a managed Kubernetes cluster.
     ///
     /// Changes Microsoft Entra (AAD) integration, Azure RBAC, local accounts and tags. When called with no
@@ -590,7 +593,7 @@ pub enum AksCommand {
     ///
     /// Managed AAD cannot be disabled once enabled, cannot be downgraded to legacy AAD, and needs Kubernetes RBAC.
     #[command(verbatim_doc_comment)]
-    Update(Box<AksUpdateArgs>),
+    Update(Deferred<Box<AksUpdateArgs>>),
     /// Show the details for a managed Kubernetes cluster.
     Show(ClusterArgs),
     /// List managed Kubernetes clusters.
@@ -611,7 +614,7 @@ pub enum AksCommand {
     ///   Install it system-wide and check kubectl against a cluster:
     ///     sudo aksctl aks install-cli --install-location /usr/local/bin -g MyResourceGroup -n MyManagedCluster
     #[command(verbatim_doc_comment)]
-    InstallCli(InstallCliArgs),
+    InstallCli(Deferred<InstallCliArgs>),
     /// Get access credentials for a managed Kubernetes cluster.
     ///
     /// Example (the guide): aksctl aks get-credentials --resource-group myResourceGroup --name myManagedCluster
@@ -630,7 +633,7 @@ pub enum AksCommand {
     ///   aksctl aks access check -g MyResourceGroup -n MyManagedCluster --namespace dev -o json
     ///   aksctl aks access check -g MyResourceGroup -n MyManagedCluster --wait 5m
     #[command(subcommand, verbatim_doc_comment)]
-    Access(AccessCommand),
+    Access(Deferred<AccessCommand>),
     /// Migrate a fleet of legacy AAD clusters to AKS-managed Microsoft Entra integration.
     ///
     /// Each cluster gets what `aks update --enable-aad` gives it. Clusters come from --ids,

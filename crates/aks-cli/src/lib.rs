@@ -119,6 +119,13 @@ mod tests {
         assert_eq!(version_text(), rendered);
     }
 
+    /// clap's own checks of the whole tree, deferred groups included (`args::Deferred`); a debug build makes
+    /// them only for the commands a command line builds.
+    #[test]
+    fn the_command_tree_passes_clap_s_checks() {
+        <args::Cli as clap::CommandFactory>::command().debug_assert();
+    }
+
     #[test]
     fn only_a_lone_version_flag_takes_the_short_way() {
         let argv = |args: &[&str]| -> Vec<OsString> { args.iter().map(OsString::from).collect() };

@@ -22,7 +22,8 @@ mod version;
 
 use crate::LocalCloud;
 use crate::args::{
-    AccessCommand, AccountCommand, AksCommand, CloudCommand, Command, EmulatorCommand, GroupCommand,
+    AccessCommand, AccountCommand, AksCommand, CloudCommand, Command, Deferred, EmulatorCommand,
+    GroupCommand,
 };
 use crate::context::Context;
 use crate::error::CliError;
@@ -33,7 +34,7 @@ pub fn run(
     context: &Context,
     local_cloud: &dyn LocalCloud,
 ) -> Result<(), CliError> {
-    if let Command::Emulator(EmulatorCommand::Serve(args)) = &command {
+    if let Command::Emulator(Deferred(EmulatorCommand::Serve(args))) = &command {
         return emulator::serve(args, context, local_cloud);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -46,46 +47,68 @@ pub fn run(
         })?;
     runtime.block_on(async {
         match command {
-            Command::Group(GroupCommand::Create(args)) => group::create(args, context).await,
-            Command::Group(GroupCommand::Show(args)) => group::show(args, context).await,
-            Command::Group(GroupCommand::List) => group::list(context).await,
-            Command::Group(GroupCommand::Delete(args)) => group::delete(args, context).await,
-            Command::Aks(AksCommand::Create(args)) => aks::create(*args, context).await,
-            Command::Aks(AksCommand::Update(args)) => update::update(*args, context).await,
-            Command::Aks(AksCommand::Migrate(args)) => migrate::migrate(*args, context).await,
-            Command::Aks(AksCommand::Access(AccessCommand::Check(args))) => {
+            Command::Group(Deferred(GroupCommand::Create(args))) => {
+                group::create(args, context).await
+            }
+            Command::Group(Deferred(GroupCommand::Show(args))) => group::show(args, context).await,
+            Command::Group(Deferred(GroupCommand::List)) => group::list(context).await,
+            Command::Group(Deferred(GroupCommand::Delete(args))) => {
+                group::delete(args, context).await
+            }
+            Command::Aks(Deferred(AksCommand::Create(Deferred(args)))) => {
+                aks::create(*args, context).await
+            }
+            Command::Aks(Deferred(AksCommand::Update(Deferred(args)))) => {
+                update::update(*args, context).await
+            }
+            Command::Aks(Deferred(AksCommand::Migrate(args))) => {
+                migrate::migrate(*args, context).await
+            }
+            Command::Aks(Deferred(AksCommand::Access(Deferred(AccessCommand::Check(args))))) => {
                 access::check(args, context).await
             }
-            Command::Aks(AksCommand::Show(args)) => aks::show(args, context).await,
-            Command::Aks(AksCommand::List(args)) => aks::list(args, context).await,
-            Command::Aks(AksCommand::Delete(args)) => aks::delete(args, context).await,
-            Command::Aks(AksCommand::InstallCli(args)) => {
+            Command::Aks(Deferred(AksCommand::Show(args))) => aks::show(args, context).await,
+            Command::Aks(Deferred(AksCommand::List(args))) => aks::list(args, context).await,
+            Command::Aks(Deferred(AksCommand::Delete(args))) => aks::delete(args, context).await,
+            Command::Aks(Deferred(AksCommand::InstallCli(Deferred(args)))) => {
                 install_cli::install_cli(args, context).await
             }
             Command::Version => version::version(context).await,
-            Command::Completion(args) => completion::completion(args, context),
-            Command::Ad(command) => ad::run(command, context).await,
-            Command::Role(command) => role::run(command, context).await,
+            Command::Completion(Deferred(args)) => completion::completion(args, context),
+            Command::Ad(Deferred(command)) => ad::run(command, context).await,
+            Command::Role(Deferred(command)) => role::run(command, context).await,
             Command::Doctor(args) => doctor::doctor(args, context).await,
-            Command::Aks(AksCommand::GetCredentials(args)) => {
+            Command::Aks(Deferred(AksCommand::GetCredentials(args))) => {
                 credentials::get_credentials(args, context).await
             }
-            Command::Cloud(CloudCommand::Register(args)) => cloud::register(args, context).await,
-            Command::Cloud(CloudCommand::Set(args)) => cloud::set(args, context),
-            Command::Cloud(CloudCommand::List) => cloud::list(context),
-            Command::Cloud(CloudCommand::Show(args)) => cloud::show(args, context),
-            Command::Cloud(CloudCommand::Unregister(args)) => cloud::unregister(args, context),
-            Command::Account(AccountCommand::Set(args)) => account::set(args, context).await,
-            Command::Account(AccountCommand::Show(args)) => account::show(args, context).await,
-            Command::Account(AccountCommand::List(args)) => account::list(args, context).await,
-            Command::Account(AccountCommand::Clear) => account::clear(context).await,
-            Command::Account(AccountCommand::GetAccessToken(args)) => {
+            Command::Cloud(Deferred(CloudCommand::Register(args))) => {
+                cloud::register(args, context).await
+            }
+            Command::Cloud(Deferred(CloudCommand::Set(args))) => cloud::set(args, context),
+            Command::Cloud(Deferred(CloudCommand::List)) => cloud::list(context),
+            Command::Cloud(Deferred(CloudCommand::Show(args))) => cloud::show(args, context),
+            Command::Cloud(Deferred(CloudCommand::Unregister(args))) => {
+                cloud::unregister(args, context)
+            }
+            Command::Account(Deferred(AccountCommand::Set(args))) => {
+                account::set(args, context).await
+            }
+            Command::Account(Deferred(AccountCommand::Show(args))) => {
+                account::show(args, context).await
+            }
+            Command::Account(Deferred(AccountCommand::List(args))) => {
+                account::list(args, context).await
+            }
+            Command::Account(Deferred(AccountCommand::Clear)) => account::clear(context).await,
+            Command::Account(Deferred(AccountCommand::GetAccessToken(args))) => {
                 account::get_access_token(args, context).await
             }
-            Command::Login(args) => login::login(args, context).await,
-            Command::Logout(args) => account::logout(args, context).await,
-            Command::Emulator(EmulatorCommand::Serve(_)) => unreachable!("handled above"),
-            Command::Emulator(EmulatorCommand::Seed(args)) => emulator::seed(args, context).await,
+            Command::Login(Deferred(args)) => login::login(args, context).await,
+            Command::Logout(Deferred(args)) => account::logout(args, context).await,
+            Command::Emulator(Deferred(EmulatorCommand::Serve(_))) => unreachable!("handled above"),
+            Command::Emulator(Deferred(EmulatorCommand::Seed(args))) => {
+                emulator::seed(args, context).await
+            }
             Command::Kubelogin(_) => {
                 unreachable!("aks_cli::main runs kubelogin mode before commands")
             }
