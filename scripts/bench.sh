@@ -11,6 +11,7 @@
 #                              -l azurecli on the shared login vs az), prompt-interactive (50 parallel cold kubectl),
 #                              merge (one cluster into 500 to 50,000 contexts, with peak RSS), fleet (the 500-cluster
 #                              and the 5,000-cluster/10-subscription migrations); BENCH_RUNS=N sets hyperfine's runs
+#                              (default 20; aksctl gets ten times that in the rows of a few milliseconds)
 #   BENCH_BINARY=PATH          (full run or --only) measure this aksctl instead of building one
 #
 # Everything runs inside `unshare -n` (loopback only). Needs hyperfine (Debian package).
@@ -112,26 +113,33 @@ PY
 
 results=$work/results; mkdir -p "$results"
 [ -f "$root/target/bench/az-concurrency.md" ] && cp "$root/target/bench/az-concurrency.md" "$results/"
+# aksctl's runs, then the anchor's. OURS_RUNS=N before a row of a few milliseconds gives aksctl more runs (still a
+# second or two) than the anchor's hundreds of milliseconds allow, so that a busy spell of the shared machine during
+# 20 runs does not decide its median.
 bench() { # name, command (aksctl), [anchor command], [prepare]
   local name=$1 ours=$2 anchor=${3:-} prepare=${4:-true}
-  local args=(-N --warmup "$warmup" --runs "$runs" --prepare "$prepare" --export-json "$results/$name.json" -n aksctl "$ours")
-  if [ -n "$anchor" ] && [ $have_az = 1 ]; then args+=(-n anchor "$anchor"); fi
-  hyperfine "${args[@]}" > "$results/$name.log" 2>&1 || { cat "$results/$name.log"; exit 1; }
+  local common=(-N --warmup "$warmup" --prepare "$prepare")
+  hyperfine "${common[@]}" --runs "${OURS_RUNS:-$runs}" --export-json "$results/$name.json" -n aksctl "$ours" \
+    > "$results/$name.log" 2>&1 || { cat "$results/$name.log"; exit 1; }
+  if [ -n "$anchor" ] && [ $have_az = 1 ]; then
+    hyperfine "${common[@]}" --runs "$runs" --export-json "$results/$name.anchor.json" -n anchor "$anchor" \
+      >> "$results/$name.log" 2>&1 || { cat "$results/$name.log"; exit 1; }
+  fi
 }
 peak_rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n 1; }
 
 if wanted all-rows; then
-bench get-credentials-exec "$binary aks get-credentials -g rg1 -n c1 --format exec --file $work/kc-exec" \
+OURS_RUNS=$((runs * 10)) bench get-credentials-exec "$binary aks get-credentials -g rg1 -n c1 --format exec --file $work/kc-exec" \
   "$work/az aks get-credentials -g rg1 -n c1 --format exec --file $work/kc-exec" "rm -f $work/kc-exec"
-bench get-credentials-azure "$binary aks get-credentials -g rg1 -n c1 --format azure --file $work/kc-azure" \
+OURS_RUNS=$((runs * 10)) bench get-credentials-azure "$binary aks get-credentials -g rg1 -n c1 --format azure --file $work/kc-azure" \
   "$work/az aks get-credentials -g rg1 -n c1 --format azure --file $work/kc-azure" "rm -f $work/kc-azure"
-bench version "$binary --version" "$work/az version"
+OURS_RUNS=$((runs * 10)) bench version "$binary --version" "$work/az version"
 fi
 
 # The exec plugin kubectl runs on every call, warm (token cache hit) vs what kubelogin's azurecli mode runs.
 export AZURE_AUTHORITY_HOST=$(ready_field authority_host) KUBECACHEDIR=$work/kubelogin-cache
 server_id=6dae42f8-4368-4678-94ff-3960e28e3630
-wanted all-rows && bench get-token "$binary kubelogin get-token --login spn --server-id $server_id --client-id $client --tenant-id $tenant --environment AzurePublicCloud" \
+wanted all-rows && OURS_RUNS=$((runs * 10)) bench get-token "$binary kubelogin get-token --login spn --server-id $server_id --client-id $client --tenant-id $tenant --environment AzurePublicCloud" \
   "$work/az account get-access-token --resource $server_id"
 
 # The physical floor (issue #17): starting a process (`/bin/true`) and one loopback TLS request (curl of the same
@@ -237,7 +245,7 @@ wait "$shared_login" || { echo "aksctl login --use-device-code failed:"; cat "$w
 # would add its own exec (≈ 0.5 ms, a fifth of aksctl's time) to both sides.
 (
   export HOME=$work/az-home AZURE_CONFIG_DIR=$shared
-  bench get-token-azurecli \
+  OURS_RUNS=$((runs * 10)) bench get-token-azurecli \
     "$binary kubelogin get-token -l azurecli --server-id $server_id --cache-dir $work/azurecli-cache" \
     "$venv/bin/az account get-access-token --resource $server_id" \
     "rm -rf $work/azurecli-cache"
@@ -336,6 +344,8 @@ import json, os, sys, platform, datetime
 results, out, quick, have_az, sizes, only = sys.argv[1], sys.argv[2], sys.argv[3] == "1", sys.argv[4] == "1", sys.argv[5].split(), sys.argv[6]
 def medians(name):
     data = json.load(open(f"{results}/{name}.json"))["results"]
+    if os.path.exists(f"{results}/{name}.anchor.json"):
+        data += json.load(open(f"{results}/{name}.anchor.json"))["results"]
     return {r["command"]: r["median"] for r in data}
 def ms(x): return f"{x * 1000:.1f} ms" if x is not None else "–"
 rows = []
