@@ -5,10 +5,10 @@ use clap::{ArgMatches, Args, FromArgMatches, Subcommand};
 /// A command whose arguments and subcommands clap adds only when the command line names it (clap's
 /// [`clap::Command::defer`]).
 ///
-/// Building all of az's tree before parsing was about a tenth of `aks get-credentials`'s CPU (issue #17,
-/// BENCHMARKS.md). Deferred, a command line builds the top level, the group it names and that group's
-/// commands; `--help` and the error for a misspelt command still list every name and summary, which are not
-/// deferred. Completions and manual pages build the whole tree first ([`clap::Command::build`]).
+/// clap was about a sixth of `aks get-credentials`'s profile, most of it building commands the command line does
+/// not name (issue #17, BENCHMARKS.md). Deferred, a command line builds the top level, the group it names and
+/// that group's commands; `--help` and the error for a misspelt command still list every name and summary,
+/// which are not deferred. Completions and manual pages build the whole tree first ([`clap::Command::build`]).
 ///
 /// Not for a command that declares an option of its own under a global option's name (`doctor -o`,
 /// `aks migrate --subscription`): clap gives a command the global options when its parent is built, before a
