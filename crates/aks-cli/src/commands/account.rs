@@ -16,11 +16,23 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::args::{
-    AccountListArgs, AccountSetArgs, AccountSubscriptionArgs, GetAccessTokenArgs, LogoutArgs,
+    AccountCommand, AccountListArgs, AccountSetArgs, AccountSubscriptionArgs, GetAccessTokenArgs,
+    LogoutArgs,
 };
 use crate::context::{Context, user_agent};
 use crate::error::CliError;
 use crate::output::TableLayout;
+
+/// Run an `account` command.
+pub async fn run(command: AccountCommand, context: &Context) -> Result<(), CliError> {
+    match command {
+        AccountCommand::Set(args) => set(args, context).await,
+        AccountCommand::Show(args) => show(args, context).await,
+        AccountCommand::List(args) => list(args, context).await,
+        AccountCommand::Clear => clear(context).await,
+        AccountCommand::GetAccessToken(args) => get_access_token(args, context).await,
+    }
+}
 
 /// A profile or login failure with az's message (exit 1).
 pub(super) fn shared_error(error: impl std::fmt::Display) -> CliError {

@@ -7,10 +7,21 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::account::shared_error;
-use crate::args::{CloudNameArgs, CloudRegisterArgs, CloudShowArgs};
+use crate::args::{CloudCommand, CloudNameArgs, CloudRegisterArgs, CloudShowArgs};
 use crate::context::{Context, user_agent};
 use crate::error::CliError;
 use crate::output::TableLayout;
+
+/// Run a `cloud` command; only `register` may make a request (its endpoint discovery).
+pub async fn run(command: CloudCommand, context: &Context) -> Result<(), CliError> {
+    match command {
+        CloudCommand::Register(args) => register(args, context).await,
+        CloudCommand::Set(args) => set(args, context),
+        CloudCommand::List => list(context),
+        CloudCommand::Show(args) => show(args, context),
+        CloudCommand::Unregister(args) => unregister(args, context),
+    }
+}
 
 fn view(cloud: &Cloud, active: bool) -> Value {
     json!({

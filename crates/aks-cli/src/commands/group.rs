@@ -3,11 +3,21 @@
 use aks_model::{ResourceGroup, az_view, validation};
 use serde_json::Value;
 
-use crate::args::{GroupCreateArgs, GroupDeleteArgs, GroupNameArgs};
+use crate::args::{GroupCommand, GroupCreateArgs, GroupDeleteArgs, GroupNameArgs};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::TableLayout;
 use crate::progress::Spinner;
+
+/// Run a `group` command.
+pub async fn run(command: GroupCommand, context: &Context) -> Result<(), CliError> {
+    match command {
+        GroupCommand::Create(args) => create(args, context).await,
+        GroupCommand::Show(args) => show(args, context).await,
+        GroupCommand::List => list(context).await,
+        GroupCommand::Delete(args) => delete(args, context).await,
+    }
+}
 
 fn view(group: &ResourceGroup) -> Value {
     az_view::resource_group(&serde_json::to_value(group).unwrap_or(Value::Null))

@@ -21,10 +21,7 @@ mod update;
 mod version;
 
 use crate::LocalCloud;
-use crate::args::{
-    AccessCommand, AccountCommand, AksCommand, CloudCommand, Command, Deferred, EmulatorCommand,
-    GroupCommand,
-};
+use crate::args::{AccessCommand, AksCommand, Command, Deferred, EmulatorCommand};
 use crate::context::Context;
 use crate::error::CliError;
 
@@ -47,62 +44,15 @@ pub fn run(
         })?;
     runtime.block_on(async {
         match command {
-            Command::Group(Deferred(GroupCommand::Create(args))) => {
-                group::create(args, context).await
-            }
-            Command::Group(Deferred(GroupCommand::Show(args))) => group::show(args, context).await,
-            Command::Group(Deferred(GroupCommand::List)) => group::list(context).await,
-            Command::Group(Deferred(GroupCommand::Delete(args))) => {
-                group::delete(args, context).await
-            }
-            Command::Aks(Deferred(AksCommand::Create(Deferred(args)))) => {
-                aks::create(*args, context).await
-            }
-            Command::Aks(Deferred(AksCommand::Update(Deferred(args)))) => {
-                update::update(*args, context).await
-            }
-            Command::Aks(Deferred(AksCommand::Migrate(args))) => {
-                migrate::migrate(*args, context).await
-            }
-            Command::Aks(Deferred(AksCommand::Access(Deferred(AccessCommand::Check(args))))) => {
-                access::check(args, context).await
-            }
-            Command::Aks(Deferred(AksCommand::Show(args))) => aks::show(args, context).await,
-            Command::Aks(Deferred(AksCommand::List(args))) => aks::list(args, context).await,
-            Command::Aks(Deferred(AksCommand::Delete(args))) => aks::delete(args, context).await,
-            Command::Aks(Deferred(AksCommand::InstallCli(Deferred(args)))) => {
-                install_cli::install_cli(args, context).await
-            }
+            Command::Group(Deferred(command)) => group::run(command, context).await,
+            Command::Aks(Deferred(command)) => aks_group(command, context).await,
             Command::Version => version::version(context).await,
             Command::Completion(Deferred(args)) => completion::completion(args, context),
             Command::Ad(Deferred(command)) => ad::run(command, context).await,
             Command::Role(Deferred(command)) => role::run(command, context).await,
             Command::Doctor(args) => doctor::doctor(args, context).await,
-            Command::Aks(Deferred(AksCommand::GetCredentials(args))) => {
-                credentials::get_credentials(args, context).await
-            }
-            Command::Cloud(Deferred(CloudCommand::Register(args))) => {
-                cloud::register(args, context).await
-            }
-            Command::Cloud(Deferred(CloudCommand::Set(args))) => cloud::set(args, context),
-            Command::Cloud(Deferred(CloudCommand::List)) => cloud::list(context),
-            Command::Cloud(Deferred(CloudCommand::Show(args))) => cloud::show(args, context),
-            Command::Cloud(Deferred(CloudCommand::Unregister(args))) => {
-                cloud::unregister(args, context)
-            }
-            Command::Account(Deferred(AccountCommand::Set(args))) => {
-                account::set(args, context).await
-            }
-            Command::Account(Deferred(AccountCommand::Show(args))) => {
-                account::show(args, context).await
-            }
-            Command::Account(Deferred(AccountCommand::List(args))) => {
-                account::list(args, context).await
-            }
-            Command::Account(Deferred(AccountCommand::Clear)) => account::clear(context).await,
-            Command::Account(Deferred(AccountCommand::GetAccessToken(args))) => {
-                account::get_access_token(args, context).await
-            }
+            Command::Cloud(Deferred(command)) => cloud::run(command, context).await,
+            Command::Account(Deferred(command)) => account::run(command, context).await,
             Command::Login(Deferred(args)) => login::login(args, context).await,
             Command::Logout(Deferred(args)) => account::logout(args, context).await,
             Command::Emulator(Deferred(EmulatorCommand::Serve(_))) => unreachable!("handled above"),
@@ -114,6 +64,24 @@ pub fn run(
             }
         }
     })
+}
+
+/// Run an `aks` command. Its commands live in several modules (one per command that needs more than a few
+/// functions), so the group's dispatch is here rather than in `aks`.
+async fn aks_group(command: AksCommand, context: &Context) -> Result<(), CliError> {
+    match command {
+        AksCommand::Create(Deferred(args)) => aks::create(*args, context).await,
+        AksCommand::Update(Deferred(args)) => update::update(*args, context).await,
+        AksCommand::Migrate(args) => migrate::migrate(*args, context).await,
+        AksCommand::Access(Deferred(AccessCommand::Check(args))) => {
+            access::check(args, context).await
+        }
+        AksCommand::Show(args) => aks::show(args, context).await,
+        AksCommand::List(args) => aks::list(args, context).await,
+        AksCommand::Delete(args) => aks::delete(args, context).await,
+        AksCommand::InstallCli(Deferred(args)) => install_cli::install_cli(args, context).await,
+        AksCommand::GetCredentials(args) => credentials::get_credentials(args, context).await,
+    }
 }
 
 /// Ask before a destructive operation unless `--yes` (az's `user_confirmation`).
