@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::operations::{self, operation_headers, set_provisioning_state};
-use super::{Visible, existing_group, page, resource_group_not_found, visible_items};
+use super::{Paging, Visible, existing_group, paged, resource_group_not_found};
 use crate::http::{Ctx, arm_error, empty, invalid_content, json};
 use crate::pki;
 use crate::state::{
@@ -726,17 +726,26 @@ pub(super) fn list(
         Ok(group_key) => group_key,
         Err(response) => return response,
     };
-    let items = store
+    // The clusters the caller may see, in order; only the page's are turned into their answer (a fleet of
+    // thousands is listed page by page, and each page would otherwise convert the whole list).
+    let matching: Vec<&ManagedCluster> = store
         .clusters
         .iter()
         .filter(|((cluster_group, _), _)| match &group_key {
             Some(key) => key == cluster_group,
             None => subscription.owns_group_key(cluster_group),
         })
-        .filter_map(|(_, record)| serde_json::to_value(public_view(&record.cluster)).ok());
-    let items = visible_items(&store, items, visible);
+        .map(|(_, record)| &record.cluster)
+        .filter(|cluster| visible(&store, cluster.id.as_deref().unwrap_or_default()))
+        .collect();
+    let paging = Paging::of(&store, ctx);
+    let total = matching.len();
+    let value = paging
+        .slice(matching)
+        .filter_map(|cluster| serde_json::to_value(public_view(cluster)).ok())
+        .collect();
     drop(store);
-    page(state, ctx, items)
+    paged(state, ctx, paging, total, value)
 }
 
 /// One cluster of a `POST /_emulator/seed` body.

@@ -884,21 +884,53 @@ fn visible_items(
         .collect()
 }
 
+/// Which part of a list a request asks for: from its `$skipToken` on, at most the configured page size.
+#[derive(Debug, Clone, Copy)]
+struct Paging {
+    skip: usize,
+    size: usize,
+}
+
+impl Paging {
+    fn of(store: &Store, ctx: &Ctx) -> Paging {
+        Paging {
+            skip: ctx
+                .query("$skipToken")
+                .and_then(|token| token.parse().ok())
+                .unwrap_or(0),
+            size: store.page_size.max(1),
+        }
+    }
+
+    /// The page's items of `items` (all of the list, in order).
+    fn slice<T>(self, items: impl IntoIterator<Item = T>) -> impl Iterator<Item = T> {
+        items.into_iter().skip(self.skip).take(self.size)
+    }
+}
+
 /// A list answer, paged: `value` holds at most the configured page size, and `nextLink` (absolute, with the
 /// request's `$filter` and a `$skipToken`) points at the rest.
 fn page(state: &SharedState, ctx: &Ctx, items: Vec<serde_json::Value>) -> Response {
-    let page_size = state.store().page_size.max(1);
-    let skip: usize = ctx
-        .query("$skipToken")
-        .and_then(|token| token.parse().ok())
-        .unwrap_or(0);
-    let value: Vec<serde_json::Value> = items.iter().skip(skip).take(page_size).cloned().collect();
+    let paging = Paging::of(&state.store(), ctx);
+    let total = items.len();
+    paged(state, ctx, paging, total, paging.slice(items).collect())
+}
+
+/// The answer of one page, `value`, of a list of `total` items.
+fn paged(
+    state: &SharedState,
+    ctx: &Ctx,
+    paging: Paging,
+    total: usize,
+    value: Vec<serde_json::Value>,
+) -> Response {
+    let Paging { skip, size } = paging;
     let mut body = serde_json::json!({ "value": value });
-    if skip + page_size < items.len() {
+    if skip + size < total {
         let api_version = ctx.query("api-version").unwrap_or_default();
         let api_version: String =
             url::form_urlencoded::byte_serialize(api_version.as_bytes()).collect();
-        let mut query = format!("api-version={api_version}&$skipToken={}", skip + page_size);
+        let mut query = format!("api-version={api_version}&$skipToken={}", skip + size);
         if let Some(filter) = ctx.query("$filter") {
             let filter: String = url::form_urlencoded::byte_serialize(filter.as_bytes()).collect();
             query.push_str(&format!("&$filter={filter}"));

@@ -4,61 +4,91 @@ use aks_emulator::{EmulatorOptions, TENANT_ID};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use crate::authorization::{NONADMIN_OBJECT_ID, READER, assign, nonadmin_token};
 use crate::directory::{access_claims, password_grant};
 use crate::support::{
     CLUSTERS_API, Env, aad_create_body, client_trusting, fast_pacing, start, start_with,
 };
 
-#[tokio::test]
-async fn lists_are_paged_with_next_links() {
-    let env = start();
-    let clusters: Vec<Value> = (0..5)
+/// Seed clusters `c0`..`c{count-1}` in `rg1` and set the page size of list answers.
+async fn seed_clusters(env: &Env, count: usize, page_size: usize) {
+    let clusters: Vec<Value> = (0..count)
         .map(|i| json!({"resource_group": "rg1", "name": format!("c{i}"), "body": {"location": "westus2", "properties": {"dnsPrefix": format!("c{i}")}}}))
         .collect();
     let seeded = env
         .manage(Method::POST, "seed", Some(&json!({"resource_groups": [{"name": "rg1", "location": "westus2"}], "clusters": clusters})))
         .await;
     assert_eq!(seeded.status, StatusCode::OK, "{}", seeded.text);
-    assert_eq!(
-        env.manage(Method::PUT, "page-size", Some(&json!({"page_size": 2})))
-            .await
-            .status,
-        StatusCode::OK
-    );
+    let answer = env
+        .manage(
+            Method::PUT,
+            "page-size",
+            Some(&json!({"page_size": page_size})),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+}
 
-    let token = env.token().await;
+/// Follow a cluster list's `nextLink`s from `path` with `token`: the names of each page's clusters.
+async fn cluster_pages(env: &Env, mut path: String, token: &str) -> Vec<Vec<String>> {
     let auth = format!("Bearer {token}");
-    let mut path = format!(
-        "/subscriptions/{}/providers/Microsoft.ContainerService/managedClusters?api-version={CLUSTERS_API}",
-        env.sub()
-    );
-    let mut names = Vec::new();
-    let mut pages = 0;
+    let mut pages = Vec::new();
     loop {
         let page = env
             .send(Method::GET, &path, &[("authorization", &auth)], None)
             .await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.text);
-        pages += 1;
+        let mut names = Vec::new();
         for cluster in page.body["value"].as_array().unwrap() {
             assert_eq!(cluster["properties"]["provisioningState"], "Succeeded");
             names.push(cluster["name"].as_str().unwrap().to_string());
         }
+        pages.push(names);
         match page.body["nextLink"].as_str() {
             Some(next) => {
                 assert!(next.contains("$skipToken="), "{next}");
                 path = next.strip_prefix(&env.base()).unwrap().to_string();
             }
-            None => break,
+            None => return pages,
         }
     }
-    assert_eq!(pages, 3);
-    assert_eq!(names, ["c0", "c1", "c2", "c3", "c4"]);
+}
+
+#[tokio::test]
+async fn lists_are_paged_with_next_links() {
+    let env = start();
+    seed_clusters(&env, 5, 2).await;
+    let path = format!(
+        "/subscriptions/{}/providers/Microsoft.ContainerService/managedClusters?api-version={CLUSTERS_API}",
+        env.sub()
+    );
+    let pages = cluster_pages(&env, path, &env.token().await).await;
+    assert_eq!(pages, [vec!["c0", "c1"], vec!["c2", "c3"], vec!["c4"]]);
 
     let in_group = env
         .arm(Method::GET, &format!("/subscriptions/{}/resourceGroups/RG1/providers/microsoft.containerservice/managedclusters", env.sub()), CLUSTERS_API, None)
         .await;
     assert_eq!(in_group.body["value"].as_array().unwrap().len(), 2);
+}
+
+/// A caller who may read some of the clusters gets pages of those alone: the page size, `$skipToken` and the last
+/// page count the clusters it sees, not the ones it does not.
+#[tokio::test]
+async fn a_list_the_caller_partly_sees_is_paged_over_what_it_sees() {
+    let env = start();
+    seed_clusters(&env, 7, 3).await;
+    let group = format!("/subscriptions/{}/resourceGroups/rg1", env.sub());
+    for (i, name) in ["c1", "c2", "c4", "c6"].iter().enumerate() {
+        let scope = format!("{group}/providers/Microsoft.ContainerService/managedClusters/{name}");
+        let assignment = format!("00000000-0000-0000-0000-00000000a00{i}");
+        let answer = assign(&env, &scope, &assignment, NONADMIN_OBJECT_ID, READER).await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+    }
+    let path = format!(
+        "{group}/providers/Microsoft.ContainerService/managedClusters?api-version={CLUSTERS_API}"
+    );
+    let pages = cluster_pages(&env, path, &nonadmin_token(&env).await).await;
+    assert_eq!(pages, [vec!["c1", "c2", "c4"], vec!["c6"]]);
 }
 
 #[tokio::test]
