@@ -210,24 +210,43 @@ fn metadata(view: &ClusterView, name: &str, labels: &[(&str, &str)]) -> Value {
 
 const BOOTSTRAP: &[(&str, &str)] = &[("kubernetes.io/bootstrapping", "rbac-defaults")];
 
+/// The names of the built-in ClusterRoles, in the order lists show them.
+const CLUSTER_ROLES: [&str; 7] = [
+    "cluster-admin",
+    "admin",
+    "edit",
+    "view",
+    "system:basic-user",
+    "system:discovery",
+    "system:public-info-viewer",
+];
+
 /// The built-in ClusterRoles.
 pub(super) fn cluster_roles(view: &ClusterView) -> Vec<Value> {
-    let role = |name: &str, rules: Value| json!({"metadata": metadata(view, name, BOOTSTRAP), "rules": rules});
-    vec![
-        role(
-            "cluster-admin",
-            json!([{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}, {"verbs": ["*"], "nonResourceURLs": ["*"]}]),
-        ),
-        role("admin", rules(&[VIEW, EDIT, ADMIN])),
-        role("edit", rules(&[VIEW, EDIT])),
-        role("view", rules(&[VIEW])),
-        role("system:basic-user", rules(&[BASIC_USER])),
-        role("system:discovery", non_resource_rule(DISCOVERY_URLS)),
-        role(
-            "system:public-info-viewer",
-            non_resource_rule(PUBLIC_INFO_URLS),
-        ),
-    ]
+    CLUSTER_ROLES
+        .iter()
+        .filter_map(|name| cluster_role(view, name))
+        .collect()
+}
+
+/// The built-in ClusterRole `name`, if there is one. Built alone: every access review looks up the role of each
+/// binding, and building all of them for each lookup was most of the emulator's work in a fleet migration's
+/// verification.
+pub(super) fn cluster_role(view: &ClusterView, name: &str) -> Option<Value> {
+    let rules = match name {
+        "cluster-admin" => json!([
+            {"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]},
+            {"verbs": ["*"], "nonResourceURLs": ["*"]},
+        ]),
+        "admin" => rules(&[VIEW, EDIT, ADMIN]),
+        "edit" => rules(&[VIEW, EDIT]),
+        "view" => rules(&[VIEW]),
+        "system:basic-user" => rules(&[BASIC_USER]),
+        "system:discovery" => non_resource_rule(DISCOVERY_URLS),
+        "system:public-info-viewer" => non_resource_rule(PUBLIC_INFO_URLS),
+        _ => return None,
+    };
+    Some(json!({"metadata": metadata(view, name, BOOTSTRAP), "rules": rules}))
 }
 
 fn subject(kind: &str, name: &str) -> Value {
@@ -300,4 +319,35 @@ pub(super) fn cluster_role_bindings(view: &ClusterView) -> Vec<Value> {
         ));
     }
     bindings
+}
+
+#[cfg(test)]
+mod tests {
+    use aks_model::ManagedCluster;
+
+    use super::*;
+
+    fn view() -> ClusterView {
+        ClusterView {
+            cluster: ManagedCluster::default(),
+            resource_group: "rg1".into(),
+            name: "c1".into(),
+            admin_token: String::new(),
+            kube_port: 0,
+            created_ms: 0,
+            objects: Default::default(),
+        }
+    }
+
+    #[test]
+    fn each_built_in_cluster_role_is_found_by_its_name_alone() {
+        let view = view();
+        let listed = cluster_roles(&view);
+        assert_eq!(listed.len(), CLUSTER_ROLES.len());
+        for (name, role) in CLUSTER_ROLES.iter().zip(&listed) {
+            assert_eq!(role["metadata"]["name"], *name);
+            assert_eq!(cluster_role(&view, name).as_ref(), Some(role));
+        }
+        assert_eq!(cluster_role(&view, "system:masters"), None);
+    }
 }

@@ -119,10 +119,13 @@ pub(super) fn all(view: &ClusterView, kind: Kind, namespace: Option<&str>) -> Ve
 
 /// One object by namespace (`""` for cluster-scoped kinds) and name.
 pub(super) fn find(view: &ClusterView, kind: Kind, namespace: &str, name: &str) -> Option<Value> {
-    builtins(view, kind)
-        .into_iter()
-        .find(|object| object["metadata"]["name"] == name)
-        .or_else(|| view.objects.get(&key(kind, namespace, name)).cloned())
+    let builtin = match kind {
+        Kind::ClusterRole => builtin::cluster_role(view, name),
+        Kind::ClusterRoleBinding | Kind::Role | Kind::RoleBinding => builtins(view, kind)
+            .into_iter()
+            .find(|object| object["metadata"]["name"] == name),
+    };
+    builtin.or_else(|| view.objects.get(&key(kind, namespace, name)).cloned())
 }
 
 /// Serve a request on an RBAC resource (already authorized).
