@@ -1,7 +1,7 @@
 //! The emulator's state: identity (CA, token key, secrets), the Entra directory, resource groups, clusters and
 //! operations; loading and atomically saving the state file.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -636,7 +636,7 @@ pub(crate) struct Store {
     /// ARM's write throttle per subscription (off unless configured).
     pub throttle: WriteBuckets,
     /// The request log (already redacted).
-    pub requests: Vec<Value>,
+    pub requests: VecDeque<Value>,
     /// What each service keeps in memory only, by type (the types live in the services): fault rules,
     /// device-code and interactive sign-ins, Conditional Access switches, template deployments.
     pub services: ServiceData,
@@ -646,9 +646,10 @@ impl Store {
     /// Append to the request log.
     pub fn record(&mut self, entry: Value) {
         if self.requests.len() >= REQUEST_LOG_LIMIT {
-            self.requests.remove(0);
+            // A ring: a full log drops its oldest entry without moving the other 20,000.
+            self.requests.pop_front();
         }
-        self.requests.push(entry);
+        self.requests.push_back(entry);
     }
 }
 
@@ -795,7 +796,7 @@ impl SharedState {
             cancel_next: None,
             page_size: DEFAULT_PAGE_SIZE,
             throttle: WriteBuckets::new(options.throttle.clone()),
-            requests: Vec::new(),
+            requests: VecDeque::new(),
             services: ServiceData::default(),
         };
         let state = SharedState(Arc::new(Inner {
