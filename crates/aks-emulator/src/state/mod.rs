@@ -684,6 +684,9 @@ pub(crate) struct Inner {
     state_file: Option<PathBuf>,
     store: Mutex<Store>,
     kube: Mutex<HashMap<ClusterKey, KubeEndpoint>>,
+    /// The claims of tokens whose signature `entra::verify` checked, by the token's SHA-256 (kept apart from the
+    /// store: a request may verify its token while the store is locked).
+    pub verified_tokens: Mutex<HashMap<[u8; 32], Value>>,
 }
 
 /// The emulator's shared state: cheap to clone, handed to [`crate::router`].
@@ -811,6 +814,7 @@ impl SharedState {
             state_file: options.state_file.clone(),
             store: Mutex::new(store),
             kube: Mutex::new(HashMap::new()),
+            verified_tokens: Mutex::new(HashMap::new()),
         }));
         // A fresh state file is written at once, so the secrets in the ready record survive a crash.
         let store = state.store();
