@@ -1569,12 +1569,12 @@ pub(crate) fn verify(
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
     let mut fingerprint = [0u8; 32];
     fingerprint.copy_from_slice(digest.as_ref());
-    let known = lock(&state.0.verified_tokens).get(&fingerprint).cloned();
+    let known = state.verified_tokens().get(&fingerprint).cloned();
     let claims = match known {
         Some(claims) => unexpired(claims, jsonwebtoken::get_current_timestamp())?,
         None => {
             let claims = verify_signature(state, token)?;
-            let mut verified = lock(&state.0.verified_tokens);
+            let mut verified = state.verified_tokens();
             if verified.len() >= VERIFIED_TOKENS_LIMIT {
                 verified.clear();
             }
@@ -1601,10 +1601,6 @@ fn unexpired(claims: Value, now: u64) -> Result<Value, TokenProblem> {
 
 /// The most tokens [`verify`] remembers; a full memory starts again.
 const VERIFIED_TOKENS_LIMIT: usize = 4096;
-
-fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
-}
 
 /// The claims of a token our key signed, valid now (`exp`, `nbf`; `aud` present).
 fn verify_signature(state: &SharedState, token: &str) -> Result<Value, TokenProblem> {

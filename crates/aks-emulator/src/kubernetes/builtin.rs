@@ -210,22 +210,36 @@ fn metadata(view: &ClusterView, name: &str, labels: &[(&str, &str)]) -> Value {
 
 const BOOTSTRAP: &[(&str, &str)] = &[("kubernetes.io/bootstrapping", "rbac-defaults")];
 
-/// The names of the built-in ClusterRoles, in the order lists show them.
-const CLUSTER_ROLES: [&str; 7] = [
-    "cluster-admin",
-    "admin",
-    "edit",
-    "view",
-    "system:basic-user",
-    "system:discovery",
-    "system:public-info-viewer",
+/// A built-in ClusterRole: its name and what builds its rules.
+type BuiltinRole = (&'static str, fn() -> Value);
+
+/// The built-in ClusterRoles, in the order lists show them.
+const CLUSTER_ROLES: [BuiltinRole; 7] = [
+    ("cluster-admin", || {
+        json!([
+            {"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]},
+            {"verbs": ["*"], "nonResourceURLs": ["*"]},
+        ])
+    }),
+    ("admin", || rules(&[VIEW, EDIT, ADMIN])),
+    ("edit", || rules(&[VIEW, EDIT])),
+    ("view", || rules(&[VIEW])),
+    ("system:basic-user", || rules(&[BASIC_USER])),
+    ("system:discovery", || non_resource_rule(DISCOVERY_URLS)),
+    ("system:public-info-viewer", || {
+        non_resource_rule(PUBLIC_INFO_URLS)
+    }),
 ];
+
+fn cluster_role_of(view: &ClusterView, name: &str, rules: fn() -> Value) -> Value {
+    json!({"metadata": metadata(view, name, BOOTSTRAP), "rules": rules()})
+}
 
 /// The built-in ClusterRoles.
 pub(super) fn cluster_roles(view: &ClusterView) -> Vec<Value> {
     CLUSTER_ROLES
         .iter()
-        .filter_map(|name| cluster_role(view, name))
+        .map(|(name, rules)| cluster_role_of(view, name, *rules))
         .collect()
 }
 
@@ -233,20 +247,10 @@ pub(super) fn cluster_roles(view: &ClusterView) -> Vec<Value> {
 /// binding, and building all of them for each lookup was most of the emulator's work in a fleet migration's
 /// verification.
 pub(super) fn cluster_role(view: &ClusterView, name: &str) -> Option<Value> {
-    let rules = match name {
-        "cluster-admin" => json!([
-            {"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]},
-            {"verbs": ["*"], "nonResourceURLs": ["*"]},
-        ]),
-        "admin" => rules(&[VIEW, EDIT, ADMIN]),
-        "edit" => rules(&[VIEW, EDIT]),
-        "view" => rules(&[VIEW]),
-        "system:basic-user" => rules(&[BASIC_USER]),
-        "system:discovery" => non_resource_rule(DISCOVERY_URLS),
-        "system:public-info-viewer" => non_resource_rule(PUBLIC_INFO_URLS),
-        _ => return None,
-    };
-    Some(json!({"metadata": metadata(view, name, BOOTSTRAP), "rules": rules}))
+    CLUSTER_ROLES
+        .iter()
+        .find(|(role, _)| *role == name)
+        .map(|(name, rules)| cluster_role_of(view, name, *rules))
 }
 
 fn subject(kind: &str, name: &str) -> Value {
@@ -344,7 +348,7 @@ mod tests {
         let view = view();
         let listed = cluster_roles(&view);
         assert_eq!(listed.len(), CLUSTER_ROLES.len());
-        for (name, role) in CLUSTER_ROLES.iter().zip(&listed) {
+        for ((name, _), role) in CLUSTER_ROLES.iter().zip(&listed) {
             assert_eq!(role["metadata"]["name"], *name);
             assert_eq!(cluster_role(&view, name).as_ref(), Some(role));
         }

@@ -686,7 +686,7 @@ pub(crate) struct Inner {
     kube: Mutex<HashMap<ClusterKey, KubeEndpoint>>,
     /// The claims of tokens whose signature `entra::verify` checked, by the token's SHA-256 (kept apart from the
     /// store: a request may verify its token while the store is locked).
-    pub verified_tokens: Mutex<HashMap<[u8; 32], Value>>,
+    verified_tokens: Mutex<HashMap<[u8; 32], Value>>,
 }
 
 /// The emulator's shared state: cheap to clone, handed to [`crate::router`].
@@ -832,6 +832,14 @@ impl SharedState {
     pub(crate) fn store(&self) -> MutexGuard<'_, Store> {
         self.0
             .store
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The claims of the tokens `entra::verify` checked, by the token's SHA-256.
+    pub(crate) fn verified_tokens(&self) -> MutexGuard<'_, HashMap<[u8; 32], Value>> {
+        self.0
+            .verified_tokens
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
