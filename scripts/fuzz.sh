@@ -4,6 +4,7 @@
 #   scripts/fuzz.sh --quick          20 s per target (what .ci/run calls)
 #   scripts/fuzz.sh [SECONDS]        SECONDS per target (default 600)
 #   scripts/fuzz.sh --quick TARGET…  only these targets
+#   scripts/fuzz.sh --build          build the targets and stop (.ci/run builds them beside the release artefact)
 #   FUZZ_SANITIZER=address scripts/fuzz.sh 600   with AddressSanitizer (default: none, see fuzz/README.md)
 #
 # The stable toolchain builds libFuzzer's nightly-only flags with RUSTC_BOOTSTRAP=1. cargo-fuzz is installed
@@ -13,7 +14,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 
 seconds=600
-if [[ "${1:-}" == "--quick" ]]; then
+build_only=0
+if [[ "${1:-}" == "--build" ]]; then
+  build_only=1
+  shift
+elif [[ "${1:-}" == "--quick" ]]; then
   seconds=20
   shift
 elif [[ "${1:-}" =~ ^[0-9]+$ ]]; then
@@ -40,6 +45,7 @@ flags=(--sanitizer "${FUZZ_SANITIZER:-none}")
 started=$(date +%s)
 cargo fuzz build "${flags[@]}"
 echo "== fuzz targets built in $(( $(date +%s) - started )) s"
+[[ $build_only == 1 ]] && exit 0
 for target in "${targets[@]}"; do
   mkdir -p "corpus/$target"
   echo "== fuzz $target for ${seconds} s"
