@@ -70,16 +70,21 @@ pub fn config_dir(directory: &Path) -> AzureConfigDir {
 
 /// `bin/<tool>` of the az venv (`AZ_VENV`, default `<workspace>/target/az-venv`: az 2.91, MSAL Python 1.39,
 /// msal-extensions 1.3.1), or `None` with a note when it is not installed; under `CI=true` a missing venv fails.
+///
+/// The venv counts as installed when `bin/az` is there, whatever `tool` is: `bin/az` comes with the azure-cli
+/// package, which pip installs after the packages it depends on (MSAL and msal-extensions among them), while
+/// `bin/python` exists from the moment the venv is created. A `python` of an interrupted install would fail the
+/// tests on `import msal` instead of skipping them. `ensure_az_venv` of `scripts/lib.sh` looks for the same file.
 pub fn az_venv_tool(tool: &str) -> Option<PathBuf> {
     let venv = std::env::var_os("AZ_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/az-venv"));
     let path = venv.join("bin").join(tool);
-    if path.exists() {
+    if venv.join("bin").join("az").exists() && path.exists() {
         return Some(path);
     }
     let message = format!(
-        "the az venv is missing at {} (az 2.91, MSAL Python 1.39, msal-extensions 1.3.1): create it with \
+        "the az venv is missing or incomplete at {} (az 2.91, MSAL Python 1.39, msal-extensions 1.3.1): create it with \
          `bash scripts/az-conformance.sh`, or point AZ_VENV at one",
         venv.display()
     );
