@@ -4,7 +4,7 @@
 #   scripts/fuzz.sh --quick          20 s per target (what .ci/run calls)
 #   scripts/fuzz.sh [SECONDS]        SECONDS per target (default 600)
 #   scripts/fuzz.sh --quick TARGET…  only these targets
-#   scripts/fuzz.sh --build          build the targets and stop (.ci/run builds them beside the release artefact)
+#   scripts/fuzz.sh --build          build the targets and stop (.ci/run, in the background, before its fuzz phase)
 #   FUZZ_SANITIZER=address scripts/fuzz.sh 600   with AddressSanitizer (default: none, see fuzz/README.md)
 #
 # The stable toolchain builds libFuzzer's nightly-only flags with RUSTC_BOOTSTRAP=1. cargo-fuzz is installed
